@@ -1,0 +1,38 @@
+# The single entry point: CI (.ci/run, ci/) and people call these targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+# Real-CLI tests install the pinned CLI into this cache on first use.
+export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
+
+.PHONY: help setup build test test-unit test-reconnect lint fmt run ci clean-cache
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: ## Install what the tests need (Node.js + npm for fetching the CLI), when missing
+	bash ci/setup.sh
+
+build: ## Build everything
+	$(CARGO) build --workspace --all-targets
+
+test: setup ## The README's test command: unit tests, then `cargo test --test reconnect`
+	$(CARGO) test --workspace --lib --bins
+	$(CARGO) test --test reconnect
+
+test-reconnect: ## Only the integration suite (real CLI + mock server)
+	$(CARGO) test --test reconnect
+
+lint: ## rustfmt and clippy, warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+run: setup ## Fetch the pinned CLI, run every scenario, print verdicts and timelines
+	$(CARGO) run -q -p harness -- run
+
+ci: lint test ## What CI runs
+
+clean-cache: ## Forget installed CLI versions
+	rm -rf "$(HARNESS_CACHE_DIR)"

@@ -1,0 +1,112 @@
+//! The client under test, as scenarios see it. Claude Code is the first implementation; another
+//! MCP client can be added by implementing this trait, without touching the scenarios.
+
+use std::time::Duration;
+
+use crate::browser::{BrowserError, ConsentOutcome, ScriptedBrowser};
+use crate::command::CommandError;
+use crate::sandbox::Sandbox;
+use crate::terminal::{TerminalError, TerminalSession};
+
+/// Where a run happens: the sandbox, and the run's model API stand-in.
+pub struct RunEnv<'a> {
+    pub sandbox: &'a Sandbox,
+    pub model_api_url: String,
+}
+
+/// The ways a client can be made to authenticate to an MCP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoginPath {
+    /// Inside a running session, through the `/mcp` menu.
+    SlashMcp,
+    /// A separate `mcp login` command.
+    LoginCommand,
+}
+
+impl LoginPath {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginPath::SlashMcp => "slash-mcp",
+            LoginPath::LoginCommand => "login-command",
+        }
+    }
+}
+
+/// A login path the client lacks, with the evidence that shows it.
+#[derive(Debug, Clone)]
+pub struct Absent {
+    pub evidence: String,
+}
+
+/// What the client says about a configured server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state", content = "line")]
+pub enum ServerStatus {
+    NeedsAuth(String),
+    Connected(String),
+    Failed(String),
+    /// The server's line was missing or unreadable; the text is what was printed.
+    Unrecognised(String),
+}
+
+/// The result of an authentication driven through the client.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuthOutcome {
+    pub consent: ConsentOutcome,
+    /// What the client printed when it finished (a success or a failure message).
+    pub client_message: String,
+    pub succeeded: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("scripted browser: {0}")]
+    Browser(#[from] BrowserError),
+    #[error("`{command}` failed ({status}):\n{output}")]
+    Failed {
+        command: String,
+        status: String,
+        output: String,
+    },
+    #[error("the client has no {path} login path: {evidence}")]
+    NoSuchPath { path: &'static str, evidence: String },
+    #[error("cannot prepare the run: {0}")]
+    Setup(String),
+}
+
+/// How long a client may take to show its first screen.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub trait ClientUnderTest {
+    /// A short name for reports, e.g. `claude-code`.
+    fn name(&self) -> &'static str;
+    /// The exact version under test.
+    fn version(&self) -> &str;
+    /// Adds an HTTP (Streamable HTTP) MCP server to the sandbox's user-level config.
+    fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError>;
+    /// The client's own view of the server's state, from a fresh process.
+    fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError>;
+    /// Whether this version has the login path, with the evidence either way.
+    fn has_login_path(&self, env: &RunEnv<'_>, path: LoginPath) -> Result<Result<(), Absent>, DriveError>;
+    /// Starts an interactive session in the sandbox's working directory.
+    fn start_session(&self, env: &RunEnv<'_>) -> Result<TerminalSession, DriveError>;
+    /// Authenticates `server` from inside a running session (the `/mcp` menu).
+    fn authenticate_in_session(
+        &self,
+        session: &mut TerminalSession,
+        server: &str,
+        browser: &mut ScriptedBrowser,
+    ) -> Result<AuthOutcome, DriveError>;
+    /// Authenticates `server` with the separate login command, under a terminal.
+    fn login_command(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        browser: &mut ScriptedBrowser,
+    ) -> Result<(AuthOutcome, String), DriveError>;
+}

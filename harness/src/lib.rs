@@ -1,0 +1,15 @@
+//! Runs real MCP clients headlessly against the mock OAuth 2.1 + MCP server and judges, from the
+//! server's access log and the client's own screens, whether they reconnect after the token
+//! exchange.
+
+pub mod browser;
+pub mod checks;
+pub mod claude_code;
+pub mod client;
+pub mod command;
+pub mod report;
+pub mod sandbox;
+pub mod scenario;
+pub mod terminal;
+pub mod timeline;
+pub mod versions;

@@ -1,0 +1,54 @@
+//! The access log in two forms: a canonical one for snapshots, stable across runs, and a
+//! server-side timeline for people.
+//!
+//! Clients send some requests concurrently, so their arrival order is a race: metadata documents
+//! fetched in parallel, and the SSE `GET` racing `tools/list` right after `initialize`. The
+//! canonical form puts each such group in a fixed order; everything else keeps arrival order,
+//! because that order is what the checks are about.
+
+use mock_server::{AccessRecord, Phase};
+
+/// Reorders only what races: within a run of consecutive discovery requests, by path; within a
+/// run of consecutive MCP requests, the SSE `GET`s after the `POST`s of the run.
+pub fn canonical_order(log: &[AccessRecord]) -> Vec<AccessRecord> {
+    let records: Vec<AccessRecord> = log.iter().filter(|r| r.phase != Phase::Admin).cloned().collect();
+    let mut out = Vec::with_capacity(records.len());
+    let mut i = 0;
+    while i < records.len() {
+        let phase = records[i].phase;
+        let mut j = i;
+        while j < records.len() && records[j].phase == phase {
+            j += 1;
+        }
+        let mut run: Vec<AccessRecord> = records[i..j].to_vec();
+        match phase {
+            Phase::Discovery => run.sort_by(|a, b| a.path.cmp(&b.path)),
+            Phase::Mcp => run.sort_by_key(|r| r.method == "GET"),
+            _ => {}
+        }
+        out.extend(run);
+        i = j;
+    }
+    out
+}
+
+/// The canonical text the snapshots hold.
+pub fn canonical_text(log: &[AccessRecord]) -> String {
+    mock_server::render_canonical(&canonical_order(log))
+}
+
+/// A timeline for people: time since the first request, then the record.
+pub fn render_timeline(log: &[AccessRecord]) -> String {
+    let start = log.first().map(|r| r.at_ms).unwrap_or(0);
+    let mut out = String::new();
+    for r in log.iter().filter(|r| r.phase != Phase::Admin) {
+        let phase = format!("{:?}", r.phase).to_lowercase();
+        out.push_str(&format!(
+            "{:>7.3}s  {:<13} {}\n",
+            (r.at_ms.saturating_sub(start)) as f64 / 1000.0,
+            phase,
+            crate::checks::evidence_line(r)
+        ));
+    }
+    out
+}

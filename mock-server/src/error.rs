@@ -1,0 +1,15 @@
+//! Errors from starting and running the mock servers.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MockServerError {
+    #[error("cannot listen on {addr}: {source} (is another server using the port? pass another --port, or 0 for any free port)")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the server thread: {0}")]
+    Thread(#[source] std::io::Error),
+}

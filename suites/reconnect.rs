@@ -1,0 +1,11 @@
+//! `cargo test --test reconnect`: the project's one integration-test binary, a module per area.
+
+#[path = "reconnect/support.rs"]
+mod support;
+
+#[path = "reconnect/mock_walkthrough.rs"]
+mod mock_walkthrough;
+#[path = "reconnect/mock_strictness.rs"]
+mod mock_strictness;
+#[path = "reconnect/claude_code.rs"]
+mod claude_code;
