@@ -3,9 +3,9 @@
 #[path = "reconnect/support.rs"]
 mod support;
 
-#[path = "reconnect/mock_walkthrough.rs"]
-mod mock_walkthrough;
-#[path = "reconnect/mock_strictness.rs"]
-mod mock_strictness;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/mock_strictness.rs"]
+mod mock_strictness;
+#[path = "reconnect/mock_walkthrough.rs"]
+mod mock_walkthrough;

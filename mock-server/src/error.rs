@@ -1,6 +1,7 @@
 //! Errors from starting and running the mock servers.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MockServerError {
@@ -12,4 +13,12 @@ pub enum MockServerError {
     },
     #[error("cannot start the server thread: {0}")]
     Thread(#[source] std::io::Error),
+    #[error("cannot open the access log {path}: {source}")]
+    AccessLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid public URL {url:?}: {reason}")]
+    PublicUrl { url: String, reason: String },
 }

@@ -147,7 +147,10 @@ async fn count_tokens(
     Json(json!({"input_tokens": 12})).into_response()
 }
 
-async fn unknown_route(State(state): State<Arc<ModelState>>, OriginalUri(uri): OriginalUri) -> Response {
+async fn unknown_route(
+    State(state): State<Arc<ModelState>>,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     record(&state, "?", &uri.to_string(), &Value::Null);
     api_error(
         StatusCode::NOT_FOUND,
@@ -175,7 +178,10 @@ fn streamed_text(model: &str, text: &str) -> Response {
     start["content"] = json!([]);
     start["stop_reason"] = Value::Null;
     let events = [
-        ("message_start", json!({"type": "message_start", "message": start})),
+        (
+            "message_start",
+            json!({"type": "message_start", "message": start}),
+        ),
         (
             "content_block_start",
             json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -184,7 +190,10 @@ fn streamed_text(model: &str, text: &str) -> Response {
             "content_block_delta",
             json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
         ),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
         (
             "message_delta",
             json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 2}}),

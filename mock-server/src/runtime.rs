@@ -27,6 +27,16 @@ impl BackgroundServer {
         addr: SocketAddr,
         app: Router,
     ) -> Result<BackgroundServer, MockServerError> {
+        Self::spawn_with(name, addr, |_| Ok(app))
+    }
+
+    /// Like [`BackgroundServer::spawn`], for apps that need to know their own address (an OAuth
+    /// server advertises its URLs): `make_app` gets the bound address before serving starts.
+    pub fn spawn_with(
+        name: &str,
+        addr: SocketAddr,
+        make_app: impl FnOnce(SocketAddr) -> Result<Router, MockServerError>,
+    ) -> Result<BackgroundServer, MockServerError> {
         // Bind synchronously so a taken port is reported to the caller, not lost in the thread.
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|source| MockServerError::Bind { addr, source })?;
@@ -36,6 +46,7 @@ impl BackgroundServer {
         let local_addr = listener
             .local_addr()
             .map_err(|source| MockServerError::Bind { addr, source })?;
+        let app = make_app(local_addr)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<(), std::io::Error>>();
         let thread = std::thread::Builder::new()

@@ -1,0 +1,505 @@
+//! The access log: one [`AccessRecord`] per HTTP request, whatever its outcome.
+//!
+//! It is the evidence the harness judges clients by ("did an authenticated `initialize` follow the
+//! token exchange?"), so it records what was asked and answered in protocol terms, and never a
+//! secret: tokens appear only as stable labels (`at-1`, `rt-1`).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api_error::ErrorSummary;
+use crate::config::paths;
+use crate::state::{lock, AppState};
+use crate::MockServerError;
+
+/// Which part of the protocol a request belongs to, decided by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Discovery,
+    Registration,
+    Authorization,
+    Token,
+    Mcp,
+    Admin,
+    Other,
+}
+
+impl Phase {
+    pub fn of_path(path: &str) -> Phase {
+        if path.starts_with("/.well-known/") {
+            Phase::Discovery
+        } else if path == paths::REGISTER {
+            Phase::Registration
+        } else if path == paths::AUTHORIZE || path == paths::CONSENT {
+            Phase::Authorization
+        } else if path == paths::TOKEN {
+            Phase::Token
+        } else if path == paths::MCP {
+            Phase::Mcp
+        } else if path.starts_with("/__admin/") {
+            Phase::Admin
+        } else {
+            Phase::Other
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Discovery => "discovery",
+            Phase::Registration => "registration",
+            Phase::Authorization => "authorization",
+            Phase::Token => "token",
+            Phase::Mcp => "mcp",
+            Phase::Admin => "admin",
+            Phase::Other => "other",
+        }
+    }
+}
+
+/// What the `Authorization: Bearer` header of a request amounted to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Bearer {
+    /// No bearer token was sent.
+    #[default]
+    None,
+    Valid {
+        token_id: String,
+    },
+    /// A token this server never issued (or a malformed header).
+    Unknown,
+    Revoked {
+        token_id: String,
+    },
+    Expired {
+        token_id: String,
+    },
+    /// Issued by this server for another resource (RFC 8707 audience).
+    WrongResource {
+        token_id: String,
+    },
+}
+
+impl Bearer {
+    /// `-`, `at-1`, `unknown`, `revoked:at-1`, ...: the form used in canonical logs.
+    pub fn label(&self) -> String {
+        match self {
+            Bearer::None => "-".to_owned(),
+            Bearer::Valid { token_id } => token_id.clone(),
+            Bearer::Unknown => "unknown".to_owned(),
+            Bearer::Revoked { token_id } => format!("revoked:{token_id}"),
+            Bearer::Expired { token_id } => format!("expired:{token_id}"),
+            Bearer::WrongResource { token_id } => format!("wrong-resource:{token_id}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessRecord {
+    /// 1, 2, ... in the order responses were produced.
+    pub seq: u64,
+    /// Milliseconds from server start to the request's arrival.
+    pub at_ms: u64,
+    pub method: String,
+    /// The path without the query.
+    pub path: String,
+    pub phase: Phase,
+    pub rpc_method: Option<String>,
+    pub rpc_id: Option<Value>,
+    /// `request`, `notification`, `response`, `batch` or `invalid`.
+    pub rpc_kind: Option<String>,
+    pub grant_type: Option<String>,
+    pub client_id: Option<String>,
+    pub bearer: Bearer,
+    /// The `Mcp-Session-Id` request header, or the id an `initialize` response issued.
+    pub session_id: Option<String>,
+    /// The `Mcp-Protocol-Version` request header.
+    pub protocol_version: Option<String>,
+    pub accept: Option<String>,
+    pub user_agent: Option<String>,
+    pub status: u16,
+    pub error: Option<String>,
+}
+
+/// What handlers learn about a request that the middleware cannot see from headers alone.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NoteData {
+    pub rpc_method: Option<String>,
+    pub rpc_id: Option<Value>,
+    pub rpc_kind: Option<String>,
+    pub grant_type: Option<String>,
+    pub client_id: Option<String>,
+    pub bearer: Bearer,
+    pub error: Option<String>,
+}
+
+/// A per-request notepad shared between the logging middleware and the handler.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notes(Arc<Mutex<NoteData>>);
+
+impl Notes {
+    pub fn update(&self, f: impl FnOnce(&mut NoteData)) {
+        f(&mut lock(&self.0));
+    }
+
+    fn take(&self) -> NoteData {
+        std::mem::take(&mut *lock(&self.0))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Notes {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Without the middleware (a handler mounted alone) notes are simply not kept.
+        Ok(parts.extensions.get::<Notes>().cloned().unwrap_or_default())
+    }
+}
+
+/// The records so far, plus the optional JSON-lines mirror on disk.
+pub(crate) struct AccessLog {
+    records: Mutex<Vec<AccessRecord>>,
+    file: Option<Mutex<File>>,
+}
+
+impl AccessLog {
+    pub fn new(path: Option<&Path>) -> Result<AccessLog, MockServerError> {
+        let file = match path {
+            Some(path) => Some(Mutex::new(File::create(path).map_err(|source| {
+                MockServerError::AccessLog {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?)),
+            None => None,
+        };
+        Ok(AccessLog {
+            records: Mutex::new(Vec::new()),
+            file,
+        })
+    }
+
+    pub fn snapshot(&self) -> Vec<AccessRecord> {
+        lock(&self.records).clone()
+    }
+
+    /// Numbers and stores the record; the file gets it at once so a crashed run still leaves
+    /// evidence behind.
+    fn push(&self, mut record: AccessRecord) -> AccessRecord {
+        let mut records = lock(&self.records);
+        record.seq = records.len() as u64 + 1;
+        records.push(record.clone());
+        if let Some(file) = &self.file {
+            let mut file = lock(file);
+            let written = serde_json::to_string(&record)
+                .map_err(std::io::Error::other)
+                .and_then(|line| writeln!(file, "{line}"))
+                .and_then(|()| file.flush());
+            if let Err(error) = written {
+                tracing::warn!(%error, "cannot write the access log file");
+            }
+        }
+        record
+    }
+}
+
+fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// Middleware: records every request after its response is produced (for an SSE stream, when the
+/// stream opens), including 404s and admin requests.
+pub(crate) async fn record_access(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let at_ms = state.elapsed_ms();
+    let notes = Notes::default();
+    request.extensions_mut().insert(notes.clone());
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let headers = request.headers();
+    let request_session = header_string(headers, "mcp-session-id");
+    let protocol_version = header_string(headers, "mcp-protocol-version");
+    let accept = header_string(headers, header::ACCEPT.as_str());
+    let user_agent = header_string(headers, header::USER_AGENT.as_str());
+
+    let response = next.run(request).await;
+
+    let n = notes.take();
+    let issued_session = header_string(response.headers(), "mcp-session-id");
+    let error = n.error.or_else(|| {
+        response
+            .extensions()
+            .get::<ErrorSummary>()
+            .map(|e| e.0.clone())
+    });
+    let record = state.access_log().push(AccessRecord {
+        seq: 0,
+        at_ms,
+        method,
+        phase: Phase::of_path(&path),
+        path,
+        rpc_method: n.rpc_method,
+        rpc_id: n.rpc_id,
+        rpc_kind: n.rpc_kind,
+        grant_type: n.grant_type,
+        client_id: n.client_id,
+        bearer: n.bearer,
+        session_id: request_session.or(issued_session),
+        protocol_version,
+        accept,
+        user_agent,
+        status: response.status().as_u16(),
+        error,
+    });
+    tracing::info!(
+        seq = record.seq,
+        "{} {} {}{} -> {}{}",
+        record.method,
+        record.path,
+        record.phase.as_str(),
+        record
+            .rpc_method
+            .as_deref()
+            .map(|m| format!(" {m}"))
+            .unwrap_or_default(),
+        record.status,
+        record
+            .error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default(),
+    );
+    response
+}
+
+/// Renders records one per line in a form that is stable across runs, for snapshots:
+///
+/// ```text
+/// POST /oauth/token token grant=authorization_code client=<client-1> -> 200
+/// POST / mcp initialize#0 bearer=at-1 proto=- session=<session-1> -> 200
+/// POST / mcp tools/list#2 bearer=at-1 proto=2025-11-25 session=<session-1> -> 200
+/// POST /oauth/token token grant=refresh_token client=<client-1> -> 400 error="invalid_grant"
+/// ```
+///
+/// Times are dropped; session ids become `<session-N>` and client ids `<client-N>` by order of
+/// first appearance; version numbers in user agents become `<ver>`; admin requests are left out.
+/// MCP lines show the JSON-RPC method and id (`method#id` for a request, the bare method for a
+/// notification, `(response)`, `(batch)`, `(invalid)` or `-` when the body had none), the bearer
+/// token label (see [`Bearer::label`]), and the protocol-version and session headers; a GET shows
+/// its `Accept`.
+pub fn render_canonical(records: &[AccessRecord]) -> String {
+    let mut sessions = Labeller::new("session");
+    let mut clients = Labeller::new("client");
+    let mut out = String::new();
+    for r in records.iter().filter(|r| r.phase != Phase::Admin) {
+        let mut line = format!("{} {} {}", r.method, r.path, r.phase.as_str());
+        match r.phase {
+            Phase::Token => {
+                line.push_str(&format!(
+                    " grant={} client={}",
+                    r.grant_type.as_deref().unwrap_or("-"),
+                    clients.label(r.client_id.as_deref())
+                ));
+            }
+            Phase::Registration | Phase::Authorization => {
+                if r.client_id.is_some() {
+                    line.push_str(&format!(
+                        " client={}",
+                        clients.label(r.client_id.as_deref())
+                    ));
+                }
+            }
+            Phase::Mcp => {
+                line.push_str(&format!(
+                    " {} bearer={} proto={} session={}",
+                    rpc_label(r),
+                    r.bearer.label(),
+                    r.protocol_version.as_deref().unwrap_or("-"),
+                    sessions.label(r.session_id.as_deref())
+                ));
+                if r.method == "GET" {
+                    line.push_str(&format!(" accept={}", r.accept.as_deref().unwrap_or("-")));
+                }
+            }
+            Phase::Discovery | Phase::Admin | Phase::Other => {}
+        }
+        line.push_str(&format!(" -> {}", r.status));
+        if let Some(error) = &r.error {
+            line.push_str(&format!(" error={error:?}"));
+        }
+        if let Some(agent) = &r.user_agent {
+            line.push_str(&format!(" ua={:?}", mask_versions(agent)));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+fn rpc_label(r: &AccessRecord) -> String {
+    let id = r.rpc_id.as_ref().map(Value::to_string);
+    match (r.rpc_kind.as_deref(), r.rpc_method.as_deref(), id) {
+        (Some("request"), Some(method), Some(id)) => format!("{method}#{id}"),
+        (Some("notification"), Some(method), _) => method.to_owned(),
+        (Some(kind), _, _) => format!("({kind})"),
+        (None, Some(method), _) => method.to_owned(),
+        (None, None, _) => "-".to_owned(),
+    }
+}
+
+/// Maps opaque ids to `<kind-N>` by order of first appearance.
+struct Labeller {
+    kind: &'static str,
+    seen: HashMap<String, usize>,
+}
+
+impl Labeller {
+    fn new(kind: &'static str) -> Labeller {
+        Labeller {
+            kind,
+            seen: HashMap::new(),
+        }
+    }
+
+    fn label(&mut self, id: Option<&str>) -> String {
+        let Some(id) = id else {
+            return "-".to_owned();
+        };
+        let next = self.seen.len() + 1;
+        let n = *self.seen.entry(id.to_owned()).or_insert(next);
+        format!("<{}-{n}>", self.kind)
+    }
+}
+
+/// `claude-code/2.1.331 (cli)` → `claude-code/<ver> (cli)`, `Bun/1.2.3` → `Bun/<ver>`: a run of
+/// version characters is a version when it follows a `/` or contains a dot.
+pub fn mask_versions(agent: &str) -> String {
+    let chars: Vec<char> = agent.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let starts_run = c.is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_alphanumeric());
+        if starts_run {
+            let mut j = i;
+            while j < chars.len()
+                && (chars[j].is_ascii_alphanumeric() || matches!(chars[j], '.' | '-' | '+'))
+            {
+                j += 1;
+            }
+            let run: String = chars[i..j].iter().collect();
+            let after_slash = i > 0 && chars[i - 1] == '/';
+            if after_slash || run.contains('.') {
+                out.push_str("<ver>");
+            } else {
+                out.push_str(&run);
+            }
+            i = j;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(method: &str, path: &str) -> AccessRecord {
+        AccessRecord {
+            seq: 1,
+            at_ms: 5,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            phase: Phase::of_path(path),
+            rpc_method: None,
+            rpc_id: None,
+            rpc_kind: None,
+            grant_type: None,
+            client_id: None,
+            bearer: Bearer::None,
+            session_id: None,
+            protocol_version: None,
+            accept: None,
+            user_agent: None,
+            status: 200,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn user_agent_versions_are_masked() {
+        assert_eq!(
+            mask_versions("claude-code/2.1.331 (cli)"),
+            "claude-code/<ver> (cli)"
+        );
+        assert_eq!(mask_versions("Bun/1.2.3"), "Bun/<ver>");
+        assert_eq!(mask_versions("node"), "node");
+        assert_eq!(mask_versions("curl/8.5.0-DEV x64"), "curl/<ver> x64");
+    }
+
+    #[test]
+    fn canonical_lines_map_sessions_and_clients_and_skip_admin() {
+        let mut token = record("POST", "/oauth/token");
+        token.grant_type = Some("authorization_code".to_owned());
+        token.client_id = Some("abc".to_owned());
+        let mut init = record("POST", "/");
+        init.rpc_method = Some("initialize".to_owned());
+        init.rpc_id = Some(Value::from(0));
+        init.rpc_kind = Some("request".to_owned());
+        init.bearer = Bearer::Valid {
+            token_id: "at-1".to_owned(),
+        };
+        init.session_id = Some("f00".to_owned());
+        init.user_agent = Some("claude-code/2.1.331 (cli)".to_owned());
+        let admin = record("GET", "/__admin/access-log");
+        let mut failed = record("POST", "/oauth/token");
+        failed.status = 400;
+        failed.error = Some("invalid_grant".to_owned());
+        failed.client_id = Some("abc".to_owned());
+        failed.grant_type = Some("refresh_token".to_owned());
+        let text = render_canonical(&[token, init, admin, failed]);
+        assert_eq!(
+            text,
+            "POST /oauth/token token grant=authorization_code client=<client-1> -> 200\n\
+             POST / mcp initialize#0 bearer=at-1 proto=- session=<session-1> -> 200 ua=\"claude-code/<ver> (cli)\"\n\
+             POST /oauth/token token grant=refresh_token client=<client-1> -> 400 error=\"invalid_grant\"\n"
+        );
+    }
+
+    #[test]
+    fn bearer_serialises_as_a_tagged_lowercase_object() -> anyhow::Result<()> {
+        let json = serde_json::to_value(Bearer::WrongResource {
+            token_id: "at-2".to_owned(),
+        })?;
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "wrong_resource", "token_id": "at-2"})
+        );
+        assert_eq!(
+            serde_json::to_value(Bearer::None)?,
+            serde_json::json!({"status": "none"})
+        );
+        assert_eq!(serde_json::to_value(Phase::Mcp)?, serde_json::json!("mcp"));
+        Ok(())
+    }
+}

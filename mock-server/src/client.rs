@@ -1,0 +1,869 @@
+//! [`StandInClient`]: a small MCP client that does the whole OAuth dance and handshake the way a
+//! conformant client should — or, with [`Misbehaviour`]s switched on, the way a broken one would.
+//!
+//! It is the mock's own test driver and the negative control for the harness: a client that
+//! stops after the token exchange must fail the reconnect checks.
+
+use std::collections::HashSet;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::oauth::pkce::s256_challenge;
+
+/// Ways to deviate from the protocol, one rule each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Misbehaviour {
+    /// No `code_challenge` at authorize, no `code_verifier` at token.
+    SkipPkce,
+    /// `code_challenge_method=plain` with the verifier as the challenge.
+    PlainPkce,
+    /// A well-formed verifier that is not the one the challenge was made from.
+    WrongVerifier,
+    /// Exchange the same code a second time after the first exchange.
+    ReuseCode,
+    /// Ask authorize for a redirect URI that was never registered.
+    WrongRedirectUriAtAuthorize,
+    /// Send a different redirect URI at the token endpoint.
+    WrongRedirectUriAtToken,
+    /// Leave `resource` out of the token request though authorize had it.
+    OmitResourceAtToken,
+    /// Name another server as `resource` at authorize.
+    MismatchedResourceAtAuthorize,
+    /// Name another server as `resource` at the token endpoint.
+    MismatchedResourceAtToken,
+    /// After a refresh, use the old (rotated) refresh token again.
+    ReuseOldRefreshToken,
+    /// Authorize with a client id that was never registered.
+    UnknownClient,
+    /// Stop after the token exchange: no `initialize` (the reported bug).
+    StopAfterTokenExchange,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{step}: transport error: {source}")]
+    Transport {
+        step: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An OAuth JSON error from the registration or token endpoint.
+    #[error("{step}: OAuth error {error} (HTTP {status}): {}", description.as_deref().unwrap_or(""))]
+    OAuth {
+        step: &'static str,
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
+    /// The authorization server redirected back with `error=`.
+    #[error("{step}: redirected back with error {error}: {}", description.as_deref().unwrap_or(""))]
+    Redirected {
+        step: &'static str,
+        error: String,
+        description: Option<String>,
+        state: Option<String>,
+    },
+    /// A JSON-RPC error from the MCP endpoint.
+    #[error("{step}: JSON-RPC error {code} (HTTP {status}): {message}")]
+    JsonRpc {
+        step: &'static str,
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    /// Any other unexpected HTTP status (an error page, a 401 challenge, ...).
+    #[error("{step}: unexpected HTTP {status}")]
+    Http {
+        step: &'static str,
+        status: u16,
+        www_authenticate: Option<String>,
+        body: String,
+    },
+    #[error("{step}: {detail}")]
+    Protocol { step: &'static str, detail: String },
+}
+
+impl ClientError {
+    /// The HTTP status of the refusal, when there was one (a redirect counts as 302).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::OAuth { status, .. }
+            | ClientError::JsonRpc { status, .. }
+            | ClientError::Http { status, .. } => Some(*status),
+            ClientError::Redirected { .. } => Some(302),
+            ClientError::Transport { .. } | ClientError::Protocol { .. } => None,
+        }
+    }
+
+    /// The OAuth `error` code, from a JSON error or a redirect.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            ClientError::OAuth { error, .. } | ClientError::Redirected { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    pub fn rpc_code(&self) -> Option<i64> {
+        match self {
+            ClientError::JsonRpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    pub fn www_authenticate(&self) -> Option<&str> {
+        match self {
+            ClientError::Http {
+                www_authenticate, ..
+            } => www_authenticate.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ClientError>;
+
+/// What discovery found.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    /// From the 401 challenge's `resource_metadata`.
+    pub resource_metadata_url: String,
+    pub resource: String,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub registration_endpoint: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub client_id: String,
+    pub redirect_uri: String,
+}
+
+/// A code from the consent redirect, with what is needed to redeem it.
+#[derive(Debug, Clone)]
+pub struct AuthorizationCode {
+    pub code: String,
+    pub state: String,
+    pub verifier: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<u64>,
+    pub scope: Option<String>,
+    pub token_type: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct McpSession {
+    pub session_id: String,
+    pub protocol_version: String,
+    pub initialize_result: Value,
+}
+
+/// What [`StandInClient::run`] got through.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub tokens: TokenSet,
+    /// `None` with [`Misbehaviour::StopAfterTokenExchange`].
+    pub session: Option<McpSession>,
+    pub tool_names: Vec<String>,
+    pub hello_result: Option<Value>,
+}
+
+pub struct StandInClient {
+    http: reqwest::Client,
+    mcp_url: String,
+    redirect_uri: String,
+    misbehaviours: HashSet<Misbehaviour>,
+    next_id: u64,
+    discovery: Option<Discovery>,
+    registration: Option<Registration>,
+}
+
+const FOREIGN_RESOURCE: &str = "https://elsewhere.example/";
+const CLIENT_NAME: &str = "stand-in client";
+
+impl StandInClient {
+    /// A well-behaved client for the MCP endpoint at `mcp_url`.
+    pub fn new(mcp_url: &str) -> Result<StandInClient> {
+        let http = reqwest::Client::builder()
+            // The consent answer is a 302 to the client's callback, which nothing listens on:
+            // the code is read from `Location`, as a native client's callback server would.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("stand-in-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| ClientError::Transport {
+                step: "build",
+                source,
+            })?;
+        Ok(StandInClient {
+            http,
+            mcp_url: mcp_url.to_owned(),
+            redirect_uri: "http://127.0.0.1:9/callback".to_owned(),
+            misbehaviours: HashSet::new(),
+            next_id: 0,
+            discovery: None,
+            registration: None,
+        })
+    }
+
+    /// Switches one misbehaviour on.
+    pub fn misbehave(mut self, misbehaviour: Misbehaviour) -> Self {
+        self.misbehaviours.insert(misbehaviour);
+        self
+    }
+
+    fn does(&self, misbehaviour: Misbehaviour) -> bool {
+        self.misbehaviours.contains(&misbehaviour)
+    }
+
+    pub fn discovery(&self) -> Option<&Discovery> {
+        self.discovery.as_ref()
+    }
+
+    pub fn registration(&self) -> Option<&Registration> {
+        self.registration.as_ref()
+    }
+
+    /// The whole flow: OAuth, then (unless told to stop) the MCP handshake, `tools/list` and a
+    /// `hello` call; with [`Misbehaviour::ReuseCode`] / [`Misbehaviour::ReuseOldRefreshToken`] the
+    /// replay's refusal is the result.
+    pub async fn run(&mut self) -> Result<RunOutcome> {
+        let tokens = self.authenticate().await?;
+        if self.does(Misbehaviour::ReuseOldRefreshToken) {
+            let old = tokens.refresh_token.clone().unwrap_or_default();
+            self.refresh(&old).await?;
+            self.refresh(&old).await?;
+        }
+        if self.does(Misbehaviour::StopAfterTokenExchange) {
+            return Ok(RunOutcome {
+                tokens,
+                session: None,
+                tool_names: Vec::new(),
+                hello_result: None,
+            });
+        }
+        let session = self.initialize(&tokens.access_token).await?;
+        self.notify_initialized(&tokens.access_token, &session)
+            .await?;
+        let tool_names = self
+            .list_tools(&tokens.access_token, &session)
+            .await?
+            .iter()
+            .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let hello = self
+            .call_tool(
+                &tokens.access_token,
+                &session,
+                "hello",
+                json!({"name": "stand-in"}),
+            )
+            .await?;
+        Ok(RunOutcome {
+            tokens,
+            session: Some(session),
+            tool_names,
+            hello_result: Some(hello),
+        })
+    }
+
+    /// Discovery, registration, authorization and the code exchange.
+    pub async fn authenticate(&mut self) -> Result<TokenSet> {
+        self.discover().await?;
+        self.register().await?;
+        let code = self.authorize().await?;
+        let tokens = self.exchange_code(&code).await?;
+        if self.does(Misbehaviour::ReuseCode) {
+            self.exchange_code(&code).await?;
+        }
+        Ok(tokens)
+    }
+
+    /// An unauthenticated `initialize` to get the 401 challenge (MCP authorization, "Authorization
+    /// Server Discovery"), then the resource metadata (RFC 9728) and the authorization-server
+    /// metadata (RFC 8414) it leads to.
+    pub async fn discover(&mut self) -> Result<Discovery> {
+        let step = "discover";
+        let probe = self
+            .http
+            .post(&self.mcp_url)
+            .header(ACCEPT, "application/json, text/event-stream")
+            .json(&self.initialize_body())
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if probe.status() != StatusCode::UNAUTHORIZED {
+            return Err(unexpected(step, probe).await);
+        }
+        let challenge = header(&probe, WWW_AUTHENTICATE.as_str()).unwrap_or_default();
+        let resource_metadata_url =
+            challenge_param(&challenge, "resource_metadata").ok_or_else(|| {
+                protocol(
+                    step,
+                    format!("no resource_metadata in the challenge {challenge:?}"),
+                )
+            })?;
+        let prm = self.get_json(step, &resource_metadata_url).await?;
+        let resource = string_field(step, &prm, "resource")?;
+        let issuer = prm
+            .get("authorization_servers")
+            .and_then(|a| a.get(0))
+            .and_then(Value::as_str)
+            .ok_or_else(|| protocol(step, "no authorization_servers".to_owned()))?
+            .to_owned();
+        // RFC 8414 §3: the well-known suffix goes between the host and the issuer's path.
+        let issuer_url = Url::parse(&issuer).map_err(|e| protocol(step, format!("issuer: {e}")))?;
+        let path = issuer_url.path().trim_end_matches('/');
+        let mut metadata_url = issuer_url.clone();
+        metadata_url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+        let asm = self.get_json(step, metadata_url.as_str()).await?;
+        if string_field(step, &asm, "issuer")? != issuer {
+            return Err(protocol(
+                step,
+                "the metadata's issuer differs (RFC 8414 §3.3)".to_owned(),
+            ));
+        }
+        let methods = asm
+            .get("code_challenge_methods_supported")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if !methods
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m == "S256"))
+        {
+            return Err(protocol(
+                step,
+                "the server does not offer PKCE S256".to_owned(),
+            ));
+        }
+        let discovery = Discovery {
+            resource_metadata_url,
+            resource,
+            issuer,
+            authorization_endpoint: string_field(step, &asm, "authorization_endpoint")?,
+            token_endpoint: string_field(step, &asm, "token_endpoint")?,
+            registration_endpoint: string_field(step, &asm, "registration_endpoint")?,
+        };
+        self.discovery = Some(discovery.clone());
+        Ok(discovery)
+    }
+
+    /// Dynamic client registration as a public client (RFC 7591).
+    pub async fn register(&mut self) -> Result<Registration> {
+        let step = "register";
+        let discovery = self.discovered(step)?;
+        let response = self
+            .http
+            .post(&discovery.registration_endpoint)
+            .json(&json!({
+                "client_name": CLIENT_NAME,
+                "redirect_uris": [self.redirect_uri],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+            }))
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if response.status() != StatusCode::CREATED {
+            return Err(oauth_error(step, response).await);
+        }
+        let body = json_body(step, response).await?;
+        let registration = Registration {
+            client_id: string_field(step, &body, "client_id")?,
+            redirect_uri: self.redirect_uri.clone(),
+        };
+        self.registration = Some(registration.clone());
+        Ok(registration)
+    }
+
+    /// The authorization request, then "approve" on the consent page, then the code from the
+    /// redirect's `Location`.
+    pub async fn authorize(&mut self) -> Result<AuthorizationCode> {
+        let step = "authorize";
+        let discovery = self.discovered(step)?.clone();
+        let registration = self.registered(step)?.clone();
+        let verifier = random_token(step)?;
+        let state = random_token(step)?;
+        let mut url = Url::parse(&discovery.authorization_endpoint)
+            .map_err(|e| protocol(step, e.to_string()))?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("response_type", "code");
+            let client_id = if self.does(Misbehaviour::UnknownClient) {
+                "never-registered"
+            } else {
+                registration.client_id.as_str()
+            };
+            query.append_pair("client_id", client_id);
+            let redirect_uri = if self.does(Misbehaviour::WrongRedirectUriAtAuthorize) {
+                "http://127.0.0.1:9/elsewhere"
+            } else {
+                registration.redirect_uri.as_str()
+            };
+            query.append_pair("redirect_uri", redirect_uri);
+            if self.does(Misbehaviour::PlainPkce) {
+                query.append_pair("code_challenge", &verifier);
+                query.append_pair("code_challenge_method", "plain");
+            } else if !self.does(Misbehaviour::SkipPkce) {
+                query.append_pair("code_challenge", &s256_challenge(&verifier));
+                query.append_pair("code_challenge_method", "S256");
+            }
+            query.append_pair("state", &state);
+            let resource = if self.does(Misbehaviour::MismatchedResourceAtAuthorize) {
+                FOREIGN_RESOURCE
+            } else {
+                discovery.resource.as_str()
+            };
+            query.append_pair("resource", resource);
+            query.append_pair("scope", "mcp");
+        }
+        let page = self
+            .http
+            .get(url.as_str())
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if page.status() == StatusCode::FOUND {
+            return Err(redirect_error(step, &page));
+        }
+        if page.status() != StatusCode::OK {
+            return Err(unexpected(step, page).await);
+        }
+        let html = page
+            .text()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        let request_id = hidden_input(&html, "request_id")
+            .ok_or_else(|| protocol(step, "no request_id on the consent page".to_owned()))?;
+        let consent_url = Url::parse(&discovery.authorization_endpoint)
+            .and_then(|u| u.join("/oauth/consent"))
+            .map_err(|e| protocol(step, e.to_string()))?;
+        let answer = self
+            .http
+            .post(consent_url.as_str())
+            .form(&[("request_id", request_id.as_str()), ("decision", "approve")])
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if answer.status() != StatusCode::FOUND {
+            return Err(unexpected(step, answer).await);
+        }
+        let location = header(&answer, LOCATION.as_str()).unwrap_or_default();
+        let location =
+            Url::parse(&location).map_err(|e| protocol(step, format!("Location: {e}")))?;
+        let param = |name: &str| {
+            location
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        if let Some(error) = param("error") {
+            return Err(ClientError::Redirected {
+                step,
+                error,
+                description: param("error_description"),
+                state: param("state"),
+            });
+        }
+        if param("state").as_deref() != Some(state.as_str()) {
+            return Err(protocol(step, "the state came back changed".to_owned()));
+        }
+        let code =
+            param("code").ok_or_else(|| protocol(step, "no code in the redirect".to_owned()))?;
+        Ok(AuthorizationCode {
+            code,
+            state,
+            verifier: (!self.does(Misbehaviour::SkipPkce)).then_some(verifier),
+        })
+    }
+
+    /// The authorization-code grant.
+    pub async fn exchange_code(&mut self, code: &AuthorizationCode) -> Result<TokenSet> {
+        let step = "token";
+        let discovery = self.discovered(step)?.clone();
+        let registration = self.registered(step)?.clone();
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.code.clone()),
+            ("client_id", registration.client_id.clone()),
+        ];
+        let redirect_uri = if self.does(Misbehaviour::WrongRedirectUriAtToken) {
+            "http://127.0.0.1:9/elsewhere".to_owned()
+        } else {
+            registration.redirect_uri.clone()
+        };
+        form.push(("redirect_uri", redirect_uri));
+        if let Some(verifier) = &code.verifier {
+            let verifier = if self.does(Misbehaviour::WrongVerifier) {
+                random_token(step)?
+            } else {
+                verifier.clone()
+            };
+            form.push(("code_verifier", verifier));
+        }
+        if self.does(Misbehaviour::MismatchedResourceAtToken) {
+            form.push(("resource", FOREIGN_RESOURCE.to_owned()));
+        } else if !self.does(Misbehaviour::OmitResourceAtToken) {
+            form.push(("resource", discovery.resource.clone()));
+        }
+        self.token_request(step, &discovery.token_endpoint, &form)
+            .await
+    }
+
+    /// The refresh-token grant.
+    pub async fn refresh(&mut self, refresh_token: &str) -> Result<TokenSet> {
+        let step = "refresh";
+        let discovery = self.discovered(step)?.clone();
+        let registration = self.registered(step)?.clone();
+        let form = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.to_owned()),
+            ("client_id", registration.client_id),
+            ("resource", discovery.resource),
+        ];
+        self.token_request(step, &discovery.token_endpoint, &form)
+            .await
+    }
+
+    async fn token_request(
+        &self,
+        step: &'static str,
+        endpoint: &str,
+        form: &[(&str, String)],
+    ) -> Result<TokenSet> {
+        let response = self
+            .http
+            .post(endpoint)
+            .form(form)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if response.status() != StatusCode::OK {
+            return Err(oauth_error(step, response).await);
+        }
+        let body = json_body(step, response).await?;
+        Ok(TokenSet {
+            access_token: string_field(step, &body, "access_token")?,
+            refresh_token: body
+                .get("refresh_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            expires_in: body.get("expires_in").and_then(Value::as_u64),
+            scope: body.get("scope").and_then(Value::as_str).map(str::to_owned),
+            token_type: string_field(step, &body, "token_type")?,
+        })
+    }
+
+    fn initialize_body(&mut self) -> Value {
+        json!({
+            "jsonrpc": "2.0",
+            "id": self.take_id(),
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": CLIENT_NAME, "version": env!("CARGO_PKG_VERSION")},
+            },
+        })
+    }
+
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// `initialize` with the token; the session id comes from the response header.
+    pub async fn initialize(&mut self, access_token: &str) -> Result<McpSession> {
+        let step = "initialize";
+        let body = self.initialize_body();
+        let response = self.mcp_post(step, access_token, None, &body).await?;
+        let session_id = header(&response, "mcp-session-id");
+        // A refusal (401, JSON-RPC error) is reported as such, before the missing session id.
+        let result = rpc_result(step, response).await?;
+        let session_id =
+            session_id.ok_or_else(|| protocol(step, "no Mcp-Session-Id".to_owned()))?;
+        Ok(McpSession {
+            session_id,
+            protocol_version: string_field(step, &result, "protocolVersion")?,
+            initialize_result: result,
+        })
+    }
+
+    pub async fn notify_initialized(
+        &mut self,
+        access_token: &str,
+        session: &McpSession,
+    ) -> Result<()> {
+        let step = "notifications/initialized";
+        let body = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let response = self
+            .mcp_post(step, access_token, Some(session), &body)
+            .await?;
+        if response.status() != StatusCode::ACCEPTED {
+            return Err(unexpected(step, response).await);
+        }
+        Ok(())
+    }
+
+    pub async fn list_tools(
+        &mut self,
+        access_token: &str,
+        session: &McpSession,
+    ) -> Result<Vec<Value>> {
+        let result = self
+            .request(access_token, session, "tools/list", json!({}))
+            .await?;
+        Ok(result
+            .get("tools")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// `tools/call`; the `CallToolResult` (check its `isError`).
+    pub async fn call_tool(
+        &mut self,
+        access_token: &str,
+        session: &McpSession,
+        name: &str,
+        arguments: Value,
+    ) -> Result<Value> {
+        self.request(
+            access_token,
+            session,
+            "tools/call",
+            json!({"name": name, "arguments": arguments}),
+        )
+        .await
+    }
+
+    /// Any JSON-RPC request in the session; the `result`.
+    pub async fn request(
+        &mut self,
+        access_token: &str,
+        session: &McpSession,
+        method: &str,
+        params: Value,
+    ) -> Result<Value> {
+        let step = "request";
+        let body =
+            json!({"jsonrpc": "2.0", "id": self.take_id(), "method": method, "params": params});
+        let response = self
+            .mcp_post(step, access_token, Some(session), &body)
+            .await?;
+        rpc_result(step, response).await
+    }
+
+    async fn mcp_post(
+        &self,
+        step: &'static str,
+        access_token: &str,
+        session: Option<&McpSession>,
+        body: &Value,
+    ) -> Result<Response> {
+        let mut request = self
+            .http
+            .post(&self.mcp_url)
+            .bearer_auth(access_token)
+            .header(ACCEPT, "application/json, text/event-stream")
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", &session.session_id)
+                .header("mcp-protocol-version", &session.protocol_version);
+        }
+        request
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })
+    }
+
+    async fn get_json(&self, step: &'static str, url: &str) -> Result<Value> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if response.status() != StatusCode::OK {
+            return Err(unexpected(step, response).await);
+        }
+        json_body(step, response).await
+    }
+
+    fn discovered(&self, step: &'static str) -> Result<&Discovery> {
+        self.discovery
+            .as_ref()
+            .ok_or_else(|| protocol(step, "discover() first".to_owned()))
+    }
+
+    fn registered(&self, step: &'static str) -> Result<&Registration> {
+        self.registration
+            .as_ref()
+            .ok_or_else(|| protocol(step, "register() first".to_owned()))
+    }
+}
+
+fn protocol(step: &'static str, detail: String) -> ClientError {
+    ClientError::Protocol { step, detail }
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn unexpected(step: &'static str, response: Response) -> ClientError {
+    let status = response.status().as_u16();
+    let www_authenticate = header(&response, WWW_AUTHENTICATE.as_str());
+    let body = response.text().await.unwrap_or_default();
+    ClientError::Http {
+        step,
+        status,
+        www_authenticate,
+        body,
+    }
+}
+
+async fn oauth_error(step: &'static str, response: Response) -> ClientError {
+    let status = response.status().as_u16();
+    let www_authenticate = header(&response, WWW_AUTHENTICATE.as_str());
+    let body = response.text().await.unwrap_or_default();
+    match serde_json::from_str::<Value>(&body) {
+        Ok(json) if json.get("error").is_some_and(Value::is_string) => ClientError::OAuth {
+            step,
+            status,
+            error: json["error"].as_str().unwrap_or_default().to_owned(),
+            description: json
+                .get("error_description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+        _ => ClientError::Http {
+            step,
+            status,
+            www_authenticate,
+            body,
+        },
+    }
+}
+
+fn redirect_error(step: &'static str, response: &Response) -> ClientError {
+    let location = header(response, LOCATION.as_str()).unwrap_or_default();
+    let Ok(url) = Url::parse(&location) else {
+        return protocol(step, format!("unusable Location {location:?}"));
+    };
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    ClientError::Redirected {
+        step,
+        error: param("error").unwrap_or_default(),
+        description: param("error_description"),
+        state: param("state"),
+    }
+}
+
+async fn json_body(step: &'static str, response: Response) -> Result<Value> {
+    let text = response
+        .text()
+        .await
+        .map_err(|source| ClientError::Transport { step, source })?;
+    serde_json::from_str(&text).map_err(|e| protocol(step, format!("not JSON ({e}): {text}")))
+}
+
+async fn rpc_result(step: &'static str, response: Response) -> Result<Value> {
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(unexpected(step, response).await);
+    }
+    let text = response
+        .text()
+        .await
+        .map_err(|source| ClientError::Transport { step, source })?;
+    let Ok(body) = serde_json::from_str::<Value>(&text) else {
+        return Err(ClientError::Http {
+            step,
+            status: status.as_u16(),
+            www_authenticate: None,
+            body: text,
+        });
+    };
+    if let Some(error) = body.get("error") {
+        return Err(ClientError::JsonRpc {
+            step,
+            status: status.as_u16(),
+            code: error
+                .get("code")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            message: error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+    if status != StatusCode::OK {
+        return Err(ClientError::Http {
+            step,
+            status: status.as_u16(),
+            www_authenticate: None,
+            body: text,
+        });
+    }
+    body.get("result")
+        .cloned()
+        .ok_or_else(|| protocol(step, format!("no result in {text}")))
+}
+
+fn string_field(step: &'static str, json: &Value, name: &str) -> Result<String> {
+    json.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| protocol(step, format!("no string {name} in {json}")))
+}
+
+/// A parameter of a `WWW-Authenticate` challenge, e.g. `resource_metadata="..."`.
+pub fn challenge_param(challenge: &str, name: &str) -> Option<String> {
+    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+    let rest = &challenge[start..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// The `value` of `<input ... name="NAME" value="...">` on a trivial page.
+pub fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let start = rest.find("value=\"")? + "value=\"".len();
+    let value = &rest[start..];
+    Some(value[..value.find('"')?].to_owned())
+}
+
+/// A PKCE verifier or state: 32 random bytes, base64url (43 characters).
+fn random_token(step: &'static str) -> Result<String> {
+    use rand::TryRngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| protocol(step, format!("no randomness: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

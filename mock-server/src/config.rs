@@ -1,0 +1,138 @@
+//! What a mock server instance advertises and enforces: its public URL, lifetimes, and the MCP
+//! revisions it offers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::MockServerError;
+
+/// MCP revisions offered by default, newest first. 2026-07-28 is deliberately absent: the mock
+/// plays a server of the initialize-handshake era, which is what the seed report's server was.
+pub const DEFAULT_PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+
+/// Scopes the protected resource knows. One scope keeps consent simple; an unknown scope is still
+/// refused (`invalid_scope`) so a client that invents scopes is caught.
+pub const SCOPES_SUPPORTED: &[&str] = &["mcp"];
+
+/// The scope granted when the client asks for none (RFC 6749 §3.3 lets the server pick a default).
+pub const DEFAULT_SCOPE: &str = "mcp";
+
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
+pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(60);
+
+/// Paths of the endpoints. Clients must learn them from the metadata; they are constants here
+/// only so that the server and its metadata cannot disagree.
+pub mod paths {
+    pub const PROTECTED_RESOURCE_METADATA: &str = "/.well-known/oauth-protected-resource";
+    pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server";
+    pub const REGISTER: &str = "/oauth/register";
+    pub const AUTHORIZE: &str = "/oauth/authorize";
+    pub const CONSENT: &str = "/oauth/consent";
+    pub const TOKEN: &str = "/oauth/token";
+    pub const MCP: &str = "/";
+    pub const ADMIN_ACCESS_LOG: &str = "/__admin/access-log";
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Origin the server is reached at, without a trailing slash (`http://127.0.0.1:PORT`).
+    pub public_url: String,
+    pub access_token_ttl: Duration,
+    pub code_ttl: Duration,
+    /// Offered MCP revisions, newest first; the first is the one proposed to clients whose
+    /// requested revision is not offered.
+    pub protocol_versions: Vec<String>,
+    pub access_log_file: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Defaults for a server reached at `public_url`. Only an origin is accepted: the MCP endpoint
+    /// is always at `/`, and a path prefix would make the advertised URLs lie.
+    pub fn new(public_url: &str) -> Result<ServerConfig, MockServerError> {
+        let invalid = |reason: &str| MockServerError::PublicUrl {
+            url: public_url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let url = Url::parse(public_url).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
+        }
+        if url.host().is_none() {
+            return Err(invalid("there is no host"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("only an origin (scheme, host, port) is allowed"));
+        }
+        Ok(ServerConfig {
+            public_url: url.as_str().trim_end_matches('/').to_owned(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            code_ttl: DEFAULT_CODE_TTL,
+            protocol_versions: DEFAULT_PROTOCOL_VERSIONS
+                .iter()
+                .map(|v| (*v).to_owned())
+                .collect(),
+            access_log_file: None,
+        })
+    }
+
+    /// The authorization server's issuer identifier (RFC 8414 §2): the origin, no trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.clone()
+    }
+
+    /// The MCP endpoint, which is also the protected resource's identifier (RFC 9728 §2, RFC 8707).
+    pub fn mcp_url(&self) -> String {
+        self.url(paths::MCP)
+    }
+
+    pub fn resource(&self) -> String {
+        self.mcp_url()
+    }
+
+    /// Where `WWW-Authenticate: Bearer resource_metadata=...` points (RFC 9728 §5.1).
+    pub fn resource_metadata_url(&self) -> String {
+        self.url(paths::PROTECTED_RESOURCE_METADATA)
+    }
+
+    /// An absolute URL for a path on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+
+    /// The newest offered revision, proposed when the client's is not offered.
+    pub fn latest_protocol_version(&self) -> &str {
+        self.protocol_versions
+            .first()
+            .map(String::as_str)
+            .unwrap_or(DEFAULT_PROTOCOL_VERSIONS[0])
+    }
+
+    pub fn offers_protocol_version(&self, version: &str) -> bool {
+        self.protocol_versions.iter().any(|v| v == version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_is_normalised_to_an_origin_without_a_trailing_slash() -> anyhow::Result<()> {
+        let config = ServerConfig::new("http://LOCALHOST:8080/")?;
+        assert_eq!(config.public_url, "http://localhost:8080");
+        assert_eq!(config.mcp_url(), "http://localhost:8080/");
+        assert_eq!(
+            config.resource_metadata_url(),
+            "http://localhost:8080/.well-known/oauth-protected-resource"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn public_url_with_a_path_is_refused() {
+        assert!(ServerConfig::new("http://localhost:8080/mcp").is_err());
+        assert!(ServerConfig::new("ftp://localhost/").is_err());
+    }
+}

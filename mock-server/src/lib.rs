@@ -1,0 +1,35 @@
+//! A strict mock OAuth 2.1 authorization server and MCP Streamable-HTTP server, with an access log,
+//! for testing real MCP clients; plus a stand-in for the model API.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let server = mock_server::MockServer::start().await;
+//! // point a client at server.mcp_url(), then judge it by:
+//! let log = server.received_requests();
+//! println!("{}", mock_server::render_canonical(&log));
+//! # }
+//! ```
+
+pub mod access_log;
+mod admin;
+mod api_error;
+pub mod client;
+pub mod config;
+mod error;
+mod mcp;
+pub mod model_api;
+mod oauth;
+mod router;
+pub mod runtime;
+mod server;
+mod state;
+mod tokens;
+
+pub use access_log::{render_canonical, AccessRecord, Bearer, Phase};
+pub use api_error::ApiError;
+pub use config::ServerConfig;
+pub use error::MockServerError;
+pub use oauth::pkce::s256_challenge;
+pub use router::router;
+pub use server::{MockServer, MockServerBuilder};
+pub use state::AppState;

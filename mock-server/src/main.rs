@@ -1,0 +1,90 @@
+//! `mock-server`: the strict OAuth 2.1 + MCP mock as a standalone process, for running a client by
+//! hand or in a container.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use mock_server::MockServer;
+use tracing_subscriber::EnvFilter;
+
+/// A strict mock OAuth 2.1 authorization server and MCP Streamable-HTTP server with an access log.
+///
+/// Prints the MCP endpoint and then `ready` on stdout once listening; logs each request on
+/// stderr (filter with RUST_LOG); stops on Ctrl-C or SIGTERM.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Origin advertised in the OAuth metadata and challenges, when clients reach the server by
+    /// another name than the bound address (e.g. http://mock:8080 from a container).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Also write the access log here, one JSON record per line.
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<PathBuf>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let mut builder = MockServer::builder().bind(SocketAddr::new(args.bind, args.port));
+    if let Some(url) = &args.public_url {
+        builder = builder.public_url(url);
+    }
+    if let Some(path) = &args.access_log {
+        builder = builder.access_log_file(path);
+    }
+    let server = match builder.start().await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("mock-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    // Whoever started us waits for `ready`; a closed stdout must not stop the server.
+    let _ = writeln!(stdout, "mock-server: MCP endpoint {}", server.mcp_url());
+    let _ = writeln!(stdout, "ready");
+    let _ = stdout.flush();
+    drop(stdout);
+
+    if let Err(error) = stop_signal().await {
+        eprintln!("mock-server: cannot wait for signals: {error}");
+        server.shutdown();
+        return ExitCode::FAILURE;
+    }
+    tracing::info!("stopping");
+    server.shutdown();
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or SIGTERM (what `docker stop` and test harnesses send).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

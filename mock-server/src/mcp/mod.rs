@@ -1,0 +1,396 @@
+//! The MCP endpoint: Streamable HTTP as in revisions 2025-03-26 … 2025-11-25 (sessions, a GET
+//! stream, JSON responses), behind OAuth bearer tokens.
+//!
+//! The server speaks the initialize-handshake ("legacy") era only. A 2026-07-28 ("modern")
+//! request therefore gets what a 2025-11-25 server must answer — see
+//! [`unsupported_protocol_version`] — which is what tells a dual-era client to fall back to
+//! `initialize`.
+
+pub(crate) mod jsonrpc;
+pub(crate) mod session;
+pub(crate) mod tools;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Map, Value};
+
+use crate::access_log::{Bearer, Notes};
+use crate::api_error::ApiError;
+use crate::config::paths;
+use crate::mcp::jsonrpc::{
+    Incoming, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, SERVER_ERROR,
+};
+use crate::state::AppState;
+use crate::tokens::GrantInfo;
+
+pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+pub(crate) const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route(paths::MCP, get(open_stream).post(post).delete(delete))
+}
+
+/// The caller, once its bearer token is accepted.
+struct Authenticated {
+    grant: GrantInfo,
+    token_id: String,
+}
+
+/// RFC 6750 §2.1 header credentials only (the resource metadata says `["header"]`); every
+/// failure is a 401 whose `WWW-Authenticate` points at the resource metadata (RFC 9728 §5.1,
+/// MCP authorization "Authorization Server Location").
+fn authenticate(
+    state: &AppState,
+    notes: &Notes,
+    headers: &HeaderMap,
+) -> Result<Authenticated, ApiError> {
+    let credentials = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let token = credentials.as_deref().and_then(|value| {
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let (bearer, grant) = match token {
+        None => (Bearer::None, None),
+        Some("") => (Bearer::Unknown, None),
+        Some(token) => state.tokens().check(token, &state.config().resource()),
+    };
+    notes.update(|n| n.bearer = bearer.clone());
+    let description = match &bearer {
+        Bearer::None => "a bearer token is required",
+        Bearer::Unknown => "the access token is not known",
+        Bearer::Revoked { .. } => "the access token was revoked",
+        Bearer::Expired { .. } => "the access token expired",
+        Bearer::WrongResource { .. } => "the access token is for another resource",
+        Bearer::Valid { .. } => "",
+    };
+    match (bearer, grant) {
+        (Bearer::Valid { token_id }, Some(grant)) => Ok(Authenticated { grant, token_id }),
+        (bearer, _) => Err(ApiError::Unauthorized {
+            resource_metadata: state.config().resource_metadata_url(),
+            invalid_token: bearer != Bearer::None,
+            description: description.to_owned(),
+        }),
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::rpc(StatusCode::BAD_REQUEST, Value::Null, SERVER_ERROR, message)
+}
+
+/// MCP 2025-11-25, Basic › Transports › Streamable HTTP › "Protocol Version Header": "If the
+/// server receives a request with an invalid or unsupported `MCP-Protocol-Version`, it MUST
+/// respond with `400 Bad Request`."
+///
+/// This is what a `server/discover` probe with `MCP-Protocol-Version: 2026-07-28` meets here. The
+/// body is deliberately *not* a modern error (not `UnsupportedProtocolVersionError` -32022, not
+/// `HeaderMismatch` -32020): per MCP 2026-07-28, Basic › Transports › Streamable HTTP ›
+/// "Backward Compatibility" and Basic › Versioning › "Backward Compatibility with
+/// Initialization-Based Versions" (compatibility matrix, row Dual-era client / Legacy server), a
+/// `400` whose body is not a recognized modern JSON-RPC error identifies a legacy server and the
+/// client falls back to `initialize`. Answering -32022 would claim the server is modern.
+fn unsupported_protocol_version(state: &AppState, version: &str) -> ApiError {
+    bad_request(format!(
+        "Bad Request: Unsupported protocol version: {version} (supported versions: {})",
+        state.config().protocol_versions.join(", ")
+    ))
+}
+
+/// The session named by the request, with its negotiated revision: 400 when absent, 404 when
+/// unknown or ended (Streamable HTTP › "Session Management"), 400 when the protocol-version
+/// header disagrees with the session.
+fn require_session(state: &AppState, headers: &HeaderMap) -> Result<(String, String), ApiError> {
+    let Some(id) = header_str(headers, SESSION_HEADER) else {
+        return Err(bad_request(
+            "Bad Request: Mcp-Session-Id header is required",
+        ));
+    };
+    let Some(negotiated) = state.sessions().protocol_version(id) else {
+        return Err(ApiError::rpc(
+            StatusCode::NOT_FOUND,
+            Value::Null,
+            SERVER_ERROR,
+            "Session not found",
+        ));
+    };
+    if let Some(version) = header_str(headers, PROTOCOL_VERSION_HEADER) {
+        if !state.config().offers_protocol_version(version) {
+            return Err(unsupported_protocol_version(state, version));
+        }
+        if version != negotiated {
+            return Err(bad_request(format!(
+                "Bad Request: MCP-Protocol-Version {version} differs from the negotiated {negotiated}"
+            )));
+        }
+    }
+    Ok((id.to_owned(), negotiated))
+}
+
+fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
+    header_str(headers, header::ACCEPT.as_str()).is_some_and(|accept| {
+        accept.split(',').any(|item| {
+            let media = item.split(';').next().unwrap_or("").trim();
+            media.eq_ignore_ascii_case(wanted)
+        })
+    })
+}
+
+async fn post(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // Parsed before authentication so the log says what an unauthenticated client asked for.
+    let parsed = serde_json::from_slice::<Value>(&body);
+    let incoming = parsed.as_ref().ok().map(jsonrpc::classify);
+    if let Some(incoming) = &incoming {
+        notes.update(|n| {
+            n.rpc_kind = Some(incoming.kind().to_owned());
+            n.rpc_method = incoming.method().map(str::to_owned);
+            n.rpc_id = incoming.id().cloned();
+        });
+    } else if !body.is_empty() {
+        notes.update(|n| n.rpc_kind = Some("invalid".to_owned()));
+    }
+
+    let caller = authenticate(&state, &notes, &headers)?;
+
+    let is_json = header_str(&headers, header::CONTENT_TYPE.as_str())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::rpc(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Value::Null,
+            SERVER_ERROR,
+            "Unsupported Media Type: Content-Type must be application/json",
+        ));
+    }
+    // The transport asks clients to accept both JSON and SSE; only a client that rules out JSON
+    // (the only thing this server answers with) is refused.
+    if header_str(&headers, header::ACCEPT.as_str()).is_some()
+        && !accepts(&headers, "application/json")
+        && !accepts(&headers, "application/*")
+        && !accepts(&headers, "*/*")
+    {
+        return Err(ApiError::rpc(
+            StatusCode::NOT_ACCEPTABLE,
+            Value::Null,
+            SERVER_ERROR,
+            "Not Acceptable: Client must accept application/json",
+        ));
+    }
+    let incoming = match incoming {
+        None => {
+            return Err(ApiError::rpc(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                PARSE_ERROR,
+                "Parse error",
+            ))
+        }
+        Some(Incoming::Batch) => {
+            return Err(ApiError::rpc(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                INVALID_REQUEST,
+                "Invalid Request: batching is not supported",
+            ))
+        }
+        Some(Incoming::Invalid { id, reason }) => {
+            return Err(ApiError::rpc(
+                StatusCode::BAD_REQUEST,
+                id,
+                INVALID_REQUEST,
+                format!("Invalid Request: {reason}"),
+            ))
+        }
+        Some(incoming) => incoming,
+    };
+
+    if let Incoming::Request { id, method, params } = &incoming {
+        if method == "initialize" {
+            // The client cannot know the revision before initialize answers, so its header (if
+            // any) is not checked here (Streamable HTTP › "Protocol Version Header").
+            return initialize(&state, id, params.as_ref());
+        }
+    }
+    if let Some(version) = header_str(&headers, PROTOCOL_VERSION_HEADER) {
+        if !state.config().offers_protocol_version(version) {
+            return Err(unsupported_protocol_version(&state, version));
+        }
+    }
+    let (_, negotiated) = require_session(&state, &headers)?;
+    match incoming {
+        // Notifications and responses are accepted with 202 and no body (Streamable HTTP ›
+        // "Sending Messages to the Server").
+        Incoming::Notification { .. } | Incoming::Response { .. } => {
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        Incoming::Request { id, method, params } => {
+            let result = dispatch(&method, params.as_ref(), &negotiated, &caller).map_err(
+                |(code, message)| ApiError::rpc(StatusCode::OK, id.clone(), code, message),
+            )?;
+            Ok(Json(jsonrpc::result(&id, result)).into_response())
+        }
+        Incoming::Batch | Incoming::Invalid { .. } => Err(bad_request("Invalid Request")),
+    }
+}
+
+/// Lifecycle › "Version Negotiation": the client's revision if offered, else the server's latest.
+fn initialize(state: &AppState, id: &Value, params: Option<&Value>) -> Result<Response, ApiError> {
+    let invalid =
+        |message: &str| ApiError::rpc(StatusCode::OK, id.clone(), INVALID_PARAMS, message);
+    let Some(params) = params.and_then(Value::as_object) else {
+        return Err(invalid("Invalid params: initialize needs params"));
+    };
+    let Some(requested) = params.get("protocolVersion").and_then(Value::as_str) else {
+        return Err(invalid("Invalid params: protocolVersion must be a string"));
+    };
+    if !params.get("capabilities").is_some_and(Value::is_object) {
+        return Err(invalid("Invalid params: capabilities must be an object"));
+    }
+    if !params.get("clientInfo").is_some_and(Value::is_object) {
+        return Err(invalid("Invalid params: clientInfo must be an object"));
+    }
+    let config = state.config();
+    let negotiated = if config.offers_protocol_version(requested) {
+        requested
+    } else {
+        config.latest_protocol_version()
+    };
+    let session_id = state.sessions().create(negotiated);
+    let result = json!({
+        "protocolVersion": negotiated,
+        "capabilities": {"tools": {"listChanged": true}},
+        "serverInfo": {"name": "mock-server", "version": env!("CARGO_PKG_VERSION")},
+        "instructions": "A mock MCP server for OAuth reconnection tests. Try the hello tool.",
+    });
+    let mut response = Json(jsonrpc::result(id, result)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&session_id) {
+        response.headers_mut().insert(SESSION_HEADER, value);
+    }
+    Ok(response)
+}
+
+fn dispatch(
+    method: &str,
+    params: Option<&Value>,
+    negotiated: &str,
+    caller: &Authenticated,
+) -> Result<Value, (i64, String)> {
+    let empty = Map::new();
+    let params = match params {
+        None => &empty,
+        Some(Value::Object(p)) => p,
+        Some(_) => {
+            return Err((
+                INVALID_PARAMS,
+                "Invalid params: expected an object".to_owned(),
+            ))
+        }
+    };
+    match method {
+        "ping" => Ok(json!({})),
+        "tools/list" => {
+            // Everything fits one page, so no cursor this server handed out can exist.
+            if params.contains_key("cursor") {
+                return Err((INVALID_PARAMS, "Invalid params: unknown cursor".to_owned()));
+            }
+            Ok(json!({"tools": tools::list(negotiated)}))
+        }
+        "tools/call" => {
+            let Some(name) = params.get("name").and_then(Value::as_str) else {
+                return Err((
+                    INVALID_PARAMS,
+                    "Invalid params: name must be a string".to_owned(),
+                ));
+            };
+            let arguments = match params.get("arguments") {
+                None => &empty,
+                Some(Value::Object(arguments)) => arguments,
+                Some(_) => {
+                    return Err((
+                        INVALID_PARAMS,
+                        "Invalid params: arguments must be an object".to_owned(),
+                    ))
+                }
+            };
+            let who = tools::Caller {
+                grant: &caller.grant,
+                token_id: &caller.token_id,
+            };
+            // Tools › "Error Handling": an unknown tool is a protocol error.
+            tools::call(name, arguments, negotiated, &who)
+                .ok_or_else(|| (INVALID_PARAMS, format!("Unknown tool: {name}")))
+        }
+        _ => Err((METHOD_NOT_FOUND, format!("Method not found: {method}"))),
+    }
+}
+
+/// GET opens the session's server-to-client SSE stream (Streamable HTTP › "Listening for
+/// Messages from the Server"). Nothing is ever sent on it but keep-alive comments; it ends when
+/// the session is deleted or the server stops.
+async fn open_stream(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &notes, &headers)?;
+    if !accepts(&headers, "text/event-stream") {
+        return Err(ApiError::method_not_allowed("GET, POST, DELETE"));
+    }
+    let (id, _) = require_session(&state, &headers)?;
+    let Some(closed) = state.sessions().watch_closed(&id) else {
+        return Err(ApiError::rpc(
+            StatusCode::NOT_FOUND,
+            Value::Null,
+            SERVER_ERROR,
+            "Session not found",
+        ));
+    };
+    let opened =
+        stream::once(async { Ok::<Event, Infallible>(Event::default().comment("stream open")) });
+    let until_closed = stream::once(async move {
+        let mut closed = closed;
+        // An error means the session is gone, which also ends the stream.
+        let _ = closed.wait_for(|closed| *closed).await;
+    })
+    .filter_map(|()| async { None::<Result<Event, Infallible>> });
+    let sse = Sse::new(opened.chain(until_closed))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
+    let mut response = sse.into_response();
+    // Tell buffering proxies (in container mode) to pass events through at once.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// DELETE ends the session (Streamable HTTP › "Session Management").
+async fn delete(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &notes, &headers)?;
+    let (id, _) = require_session(&state, &headers)?;
+    state.sessions().remove(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

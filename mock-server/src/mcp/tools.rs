@@ -1,0 +1,315 @@
+//! The tools the mock offers. Each has its own input schema so a client that mixes them up, or
+//! drops a schema, shows in the results; outputs are deterministic so transcripts are stable.
+
+use serde_json::{json, Map, Value};
+
+use crate::tokens::GrantInfo;
+
+/// `outputSchema` and `structuredContent` exist from 2025-06-18 on; revision ids are dates, so
+/// string order is time order.
+fn has_structured_output(protocol_version: &str) -> bool {
+    protocol_version >= "2025-06-18"
+}
+
+pub(crate) fn list(protocol_version: &str) -> Vec<Value> {
+    let structured = has_structured_output(protocol_version);
+    let mut tools = vec![
+        json!({
+            "name": "hello",
+            "description": "Greets someone by name.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "description": "Who to greet"}},
+                "required": ["name"],
+                "additionalProperties": false
+            },
+            "annotations": {"readOnlyHint": true}
+        }),
+        json!({
+            "name": "add",
+            "description": "Adds two numbers.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+                "required": ["a", "b"],
+                "additionalProperties": false
+            },
+            "outputSchema": {
+                "type": "object",
+                "properties": {"sum": {"type": "number"}},
+                "required": ["sum"]
+            },
+            "annotations": {"readOnlyHint": true}
+        }),
+        json!({
+            "name": "get_weather",
+            "description": "Reports the (invented, but stable) weather for a city.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string", "minLength": 1},
+                    "units": {"type": "string", "enum": ["metric", "imperial"], "default": "metric"}
+                },
+                "required": ["city"],
+                "additionalProperties": false
+            },
+            "outputSchema": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "temperature": {"type": "number"},
+                    "units": {"type": "string", "enum": ["metric", "imperial"]},
+                    "conditions": {"type": "string"}
+                },
+                "required": ["city", "temperature", "units", "conditions"]
+            },
+            "annotations": {"readOnlyHint": true, "openWorldHint": false}
+        }),
+        json!({
+            "name": "search_notes",
+            "description": "Searches a small fixed set of notes by words in their titles.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "minLength": 1},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}
+                },
+                "required": ["query"],
+                "additionalProperties": false
+            },
+            "outputSchema": {
+                "type": "object",
+                "properties": {
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"id": {"type": "integer"}, "title": {"type": "string"}},
+                            "required": ["id", "title"]
+                        }
+                    }
+                },
+                "required": ["results"]
+            },
+            "annotations": {"readOnlyHint": true}
+        }),
+        json!({
+            "name": "whoami",
+            "description": "Says which client and access token made the call.",
+            "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
+            "annotations": {"readOnlyHint": true}
+        }),
+    ];
+    if !structured {
+        for tool in &mut tools {
+            if let Some(tool) = tool.as_object_mut() {
+                tool.remove("outputSchema");
+            }
+        }
+    }
+    tools
+}
+
+/// Who is calling, for `whoami`.
+pub(crate) struct Caller<'a> {
+    pub grant: &'a GrantInfo,
+    pub token_id: &'a str,
+}
+
+/// `None` for an unknown tool (a protocol error, -32602); otherwise the `CallToolResult`. Bad
+/// arguments give `isError: true`, as the tools page asks, so a model can correct itself.
+pub(crate) fn call(
+    name: &str,
+    arguments: &Map<String, Value>,
+    protocol_version: &str,
+    caller: &Caller<'_>,
+) -> Option<Value> {
+    let outcome = match name {
+        "hello" => hello(arguments),
+        "add" => add(arguments),
+        "get_weather" => weather(arguments),
+        "search_notes" => search_notes(arguments),
+        "whoami" => Ok((
+            format!(
+                "client {} using access token {} (scope {})",
+                caller.grant.client_id, caller.token_id, caller.grant.scope
+            ),
+            None,
+        )),
+        _ => return None,
+    };
+    Some(match outcome {
+        Ok((text, structured)) => {
+            let mut result = json!({"content": [{"type": "text", "text": text}], "isError": false});
+            if let (Some(structured), true) = (structured, has_structured_output(protocol_version))
+            {
+                result["structuredContent"] = structured;
+            }
+            result
+        }
+        Err(message) => json!({"content": [{"type": "text", "text": message}], "isError": true}),
+    })
+}
+
+type Outcome = Result<(String, Option<Value>), String>;
+
+fn string_arg<'a>(arguments: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
+    match arguments.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(_) => Err(format!("argument {name} must be a non-empty string")),
+        None => Err(format!("argument {name} is required")),
+    }
+}
+
+fn number_arg(arguments: &Map<String, Value>, name: &str) -> Result<f64, String> {
+    arguments
+        .get(name)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| format!("argument {name} is required and must be a number"))
+}
+
+fn no_extra(arguments: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
+    match arguments.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(extra) => Err(format!("unexpected argument {extra}")),
+        None => Ok(()),
+    }
+}
+
+fn hello(arguments: &Map<String, Value>) -> Outcome {
+    no_extra(arguments, &["name"])?;
+    let name = string_arg(arguments, "name")?;
+    Ok((format!("Hello, {name}!"), None))
+}
+
+fn add(arguments: &Map<String, Value>) -> Outcome {
+    no_extra(arguments, &["a", "b"])?;
+    let sum = number_arg(arguments, "a")? + number_arg(arguments, "b")?;
+    Ok((format!("{sum}"), Some(json!({"sum": sum}))))
+}
+
+fn weather(arguments: &Map<String, Value>) -> Outcome {
+    no_extra(arguments, &["city", "units"])?;
+    let city = string_arg(arguments, "city")?;
+    let units = match arguments.get("units") {
+        None => "metric",
+        Some(Value::String(u)) if u == "metric" || u == "imperial" => u.as_str(),
+        Some(_) => return Err("argument units must be \"metric\" or \"imperial\"".to_owned()),
+    };
+    // Invented but deterministic: derived from the city's name.
+    let seed: u32 = city.bytes().map(u32::from).sum();
+    let celsius = f64::from(seed % 30) + 0.5;
+    let conditions = ["sunny", "cloudy", "raining", "windy"][(seed % 4) as usize];
+    let temperature = if units == "metric" {
+        celsius
+    } else {
+        celsius * 9.0 / 5.0 + 32.0
+    };
+    let symbol = if units == "metric" { "°C" } else { "°F" };
+    Ok((
+        format!("{city}: {temperature:.1}{symbol}, {conditions}"),
+        Some(
+            json!({"city": city, "temperature": temperature, "units": units, "conditions": conditions}),
+        ),
+    ))
+}
+
+const NOTES: &[(i64, &str)] = &[
+    (1, "OAuth reconnection checklist"),
+    (2, "MCP session lifecycle"),
+    (3, "Refresh token rotation"),
+    (4, "Weather station maintenance"),
+    (5, "Grocery list"),
+    (6, "Token endpoint error codes"),
+];
+
+fn search_notes(arguments: &Map<String, Value>) -> Outcome {
+    no_extra(arguments, &["query", "limit"])?;
+    let query = string_arg(arguments, "query")?.to_lowercase();
+    let limit = match arguments.get("limit") {
+        None => 5,
+        Some(value) => match value.as_i64() {
+            Some(n @ 1..=20) => n,
+            _ => return Err("argument limit must be an integer from 1 to 20".to_owned()),
+        },
+    };
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let results: Vec<Value> = NOTES
+        .iter()
+        .filter(|(_, title)| {
+            let title = title.to_lowercase();
+            words.iter().any(|w| title.contains(w))
+        })
+        .take(usize::try_from(limit).unwrap_or(5))
+        .map(|(id, title)| json!({"id": id, "title": title}))
+        .collect();
+    let text = if results.is_empty() {
+        "No notes found.".to_owned()
+    } else {
+        results
+            .iter()
+            .map(|r| format!("#{} {}", r["id"], r["title"].as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Ok((text, Some(json!({"results": results}))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller_grant() -> GrantInfo {
+        GrantInfo {
+            client_id: "c".to_owned(),
+            scope: "mcp".to_owned(),
+            resource: None,
+            family: 1,
+        }
+    }
+
+    fn args(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn tools_have_distinct_schemas() {
+        let tools = list("2025-11-25");
+        let schemas: Vec<String> = tools.iter().map(|t| t["inputSchema"].to_string()).collect();
+        let mut unique = schemas.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(schemas.len(), unique.len());
+        assert!(list("2025-03-26")
+            .iter()
+            .all(|t| t.get("outputSchema").is_none()));
+    }
+
+    #[test]
+    fn calls_give_results_and_argument_errors_are_tool_errors() {
+        let grant = caller_grant();
+        let caller = Caller {
+            grant: &grant,
+            token_id: "at-1",
+        };
+        let ok = call(
+            "add",
+            &args(json!({"a": 2, "b": 3.5})),
+            "2025-11-25",
+            &caller,
+        );
+        assert_eq!(
+            ok,
+            Some(
+                json!({"content": [{"type": "text", "text": "5.5"}], "isError": false, "structuredContent": {"sum": 5.5}})
+            )
+        );
+        let bad = call(
+            "search_notes",
+            &args(json!({"query": "x", "limit": 99})),
+            "2025-11-25",
+            &caller,
+        );
+        assert_eq!(bad.map(|r| r["isError"].clone()), Some(json!(true)));
+        assert_eq!(call("nope", &Map::new(), "2025-11-25", &caller), None);
+    }
+}

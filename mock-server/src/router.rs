@@ -1,0 +1,173 @@
+//! All routes of the mock server in one axum [`Router`], usable without a socket
+//! (`tower::ServiceExt::oneshot`) or served by [`crate::MockServer`].
+
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::get;
+use axum::Router;
+
+use crate::access_log::record_access;
+use crate::api_error::ApiError;
+use crate::config::paths;
+use crate::state::AppState;
+use crate::{admin, mcp, oauth};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(oauth::routes())
+        .merge(mcp::routes())
+        .route(paths::ADMIN_ACCESS_LOG, get(admin::access_log))
+        .fallback(not_found)
+        // Outermost, so that every request is logged, 404s and automatic 405s included.
+        .layer(middleware::from_fn_with_state(state.clone(), record_access))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::http(StatusCode::NOT_FOUND, "not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use rstest::rstest;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::access_log::Phase;
+    use crate::config::ServerConfig;
+
+    fn app() -> anyhow::Result<(AppState, Router)> {
+        let state = AppState::new(ServerConfig::new("http://127.0.0.1:9")?)?;
+        Ok((state.clone(), router(state)))
+    }
+
+    async fn body_json(response: axum::response::Response) -> anyhow::Result<Value> {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    #[tokio::test]
+    async fn admin_route_refuses_a_peer_it_cannot_see() -> anyhow::Result<()> {
+        let (state, app) = app()?;
+        let request = Request::get(paths::ADMIN_ACCESS_LOG).body(Body::empty())?;
+        let response = app.oneshot(request).await?;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let log = state.received_requests();
+        assert_eq!((log[0].phase, log[0].status), (Phase::Admin, 403));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_are_404_and_logged() -> anyhow::Result<()> {
+        let (state, app) = app()?;
+        let request = Request::get("/.well-known/openid-configuration?x=1").body(Body::empty())?;
+        let response = app.oneshot(request).await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let log = state.received_requests();
+        assert_eq!(log[0].path, "/.well-known/openid-configuration");
+        assert_eq!((log[0].phase, log[0].status), (Phase::Discovery, 404));
+        Ok(())
+    }
+
+    #[rstest]
+    #[case::malformed_json("{", "invalid_client_metadata")]
+    #[case::no_redirect_uris(r#"{"client_name":"x"}"#, "invalid_redirect_uri")]
+    #[case::custom_scheme(r#"{"redirect_uris":["myapp://cb"]}"#, "invalid_redirect_uri")]
+    #[case::http_to_a_remote_host(
+        r#"{"redirect_uris":["http://evil.example/cb"]}"#,
+        "invalid_redirect_uri"
+    )]
+    #[case::confidential_client(r#"{"redirect_uris":["http://localhost/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#, "invalid_client_metadata")]
+    #[tokio::test]
+    async fn registration_refuses_bad_metadata(
+        #[case] body: &'static str,
+        #[case] error: &str,
+    ) -> anyhow::Result<()> {
+        let (_, app) = app()?;
+        let request = Request::post(paths::REGISTER)
+            .header("content-type", "application/json")
+            .body(Body::from(body))?;
+        let response = app.oneshot(request).await?;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(body_json(response).await?["error"], error);
+        Ok(())
+    }
+
+    #[rstest]
+    #[case::not_a_form(
+        "application/json",
+        "grant_type=authorization_code",
+        StatusCode::BAD_REQUEST,
+        "invalid_request"
+    )]
+    #[case::no_grant_type(
+        "application/x-www-form-urlencoded",
+        "client_id=x",
+        StatusCode::BAD_REQUEST,
+        "invalid_request"
+    )]
+    #[case::unknown_grant_type(
+        "application/x-www-form-urlencoded",
+        "grant_type=password&client_id=x",
+        StatusCode::BAD_REQUEST,
+        "unsupported_grant_type"
+    )]
+    #[case::unknown_client(
+        "application/x-www-form-urlencoded",
+        "grant_type=authorization_code&client_id=x&code=y",
+        StatusCode::UNAUTHORIZED,
+        "invalid_client"
+    )]
+    #[case::repeated_parameter(
+        "application/x-www-form-urlencoded",
+        "grant_type=refresh_token&grant_type=refresh_token",
+        StatusCode::BAD_REQUEST,
+        "invalid_request"
+    )]
+    #[tokio::test]
+    async fn token_endpoint_refuses_malformed_requests(
+        #[case] content_type: &str,
+        #[case] body: &'static str,
+        #[case] status: StatusCode,
+        #[case] error: &str,
+    ) -> anyhow::Result<()> {
+        let (state, app) = app()?;
+        let request = Request::post(paths::TOKEN)
+            .header("content-type", content_type)
+            .body(Body::from(body))?;
+        let response = app.oneshot(request).await?;
+        assert_eq!(response.status(), status);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(body_json(response).await?["error"], error);
+        assert_eq!(state.received_requests()[0].error.as_deref(), Some(error));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn garbage_never_panics_a_handler() -> anyhow::Result<()> {
+        let (_, app) = app()?;
+        for (method, path, body) in [
+            ("POST", "/", "\u{0}\u{1}"),
+            ("POST", paths::TOKEN, "%%%&&&=="),
+            ("POST", paths::CONSENT, "request_id=%FF"),
+            ("GET", "/oauth/authorize?client_id=%00&redirect_uri=%", ""),
+            ("PUT", "/", ""),
+        ] {
+            let request = Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", &b"Bearer \xff\xfe"[..])
+                .body(Body::from(body))?;
+            let response = app.clone().oneshot(request).await?;
+            assert!(
+                response.status().is_client_error(),
+                "{method} {path}: {}",
+                response.status()
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! [`MockServer`]: the OAuth + MCP server on its own thread and runtime, wiremock-style.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::access_log::AccessRecord;
+use crate::config::ServerConfig;
+use crate::router::router;
+use crate::runtime::BackgroundServer;
+use crate::state::AppState;
+use crate::MockServerError;
+
+/// A running mock server. It keeps serving while the test thread blocks (on a child process, say),
+/// because it has a thread and a tokio runtime of its own. Dropping it, or [`MockServer::shutdown`],
+/// stops the runtime and joins the thread.
+pub struct MockServer {
+    server: BackgroundServer,
+    state: AppState,
+}
+
+impl MockServer {
+    /// Starts with the defaults on `127.0.0.1:0` (a free port).
+    ///
+    /// # Panics
+    ///
+    /// If the server cannot start: no free loopback port, or no thread can be spawned. Use
+    /// [`MockServer::builder`] to handle that as an error instead.
+    pub async fn start() -> MockServer {
+        match MockServer::builder().start().await {
+            Ok(server) => server,
+            Err(error) => panic!("the mock server cannot start: {error}"),
+        }
+    }
+
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// The advertised base URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn uri(&self) -> String {
+        self.state.config().public_url.clone()
+    }
+
+    /// The MCP endpoint, e.g. `http://127.0.0.1:PORT/`; also the OAuth resource identifier.
+    pub fn mcp_url(&self) -> String {
+        self.state.config().mcp_url()
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.server.local_addr().port()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The access log so far.
+    pub fn received_requests(&self) -> Vec<AccessRecord> {
+        self.state.received_requests()
+    }
+
+    /// Stops serving and joins the server thread (as dropping does).
+    pub fn shutdown(mut self) {
+        self.server.stop();
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MockServerBuilder {
+    bind: SocketAddr,
+    public_url: Option<String>,
+    access_log_file: Option<PathBuf>,
+    access_token_ttl: Option<Duration>,
+    code_ttl: Option<Duration>,
+    protocol_versions: Option<Vec<String>>,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        MockServerBuilder {
+            bind: ([127, 0, 0, 1], 0).into(),
+            public_url: None,
+            access_log_file: None,
+            access_token_ttl: None,
+            code_ttl: None,
+            protocol_versions: None,
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// Where to listen; default `127.0.0.1:0`.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// The origin advertised in metadata and challenges, for when clients reach the server by
+    /// another name (a container, a proxy). Default: `http://` + the bound address.
+    pub fn public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(url.to_owned());
+        self
+    }
+
+    /// Also write the access log to this file, one JSON record per line, flushed per request.
+    pub fn access_log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.access_log_file = Some(path.into());
+        self
+    }
+
+    /// Lifetime of access tokens; default 3600 s.
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = Some(ttl);
+        self
+    }
+
+    /// Lifetime of authorization codes; default 60 s.
+    pub fn code_ttl(mut self, ttl: Duration) -> Self {
+        self.code_ttl = Some(ttl);
+        self
+    }
+
+    /// MCP revisions offered, newest first; default `2025-11-25`, `2025-06-18`, `2025-03-26`.
+    pub fn protocol_versions(mut self, versions: &[&str]) -> Self {
+        self.protocol_versions = Some(versions.iter().map(|v| (*v).to_owned()).collect());
+        self
+    }
+
+    pub async fn start(self) -> Result<MockServer, MockServerError> {
+        // Binding and spawning take microseconds; not worth a blocking-pool hop.
+        self.start_blocking()
+    }
+
+    /// [`MockServerBuilder::start`] for callers without an async runtime.
+    pub fn start_blocking(self) -> Result<MockServer, MockServerError> {
+        let mut state = None;
+        let server = BackgroundServer::spawn_with("mock-server", self.bind, |local| {
+            let public_url = self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{local}"));
+            let mut config = ServerConfig::new(&public_url)?;
+            if let Some(ttl) = self.access_token_ttl {
+                config.access_token_ttl = ttl;
+            }
+            if let Some(ttl) = self.code_ttl {
+                config.code_ttl = ttl;
+            }
+            if let Some(versions) = &self.protocol_versions {
+                config.protocol_versions = versions.clone();
+            }
+            config.access_log_file = self.access_log_file.clone();
+            let app_state = AppState::new(config)?;
+            state = Some(app_state.clone());
+            Ok(router(app_state))
+        })?;
+        match state {
+            Some(state) => Ok(MockServer { server, state }),
+            None => Err(MockServerError::Thread(std::io::Error::other(
+                "the server started without its state",
+            ))),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The shared state behind every handler: configuration, the access log and the stores.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::access_log::{AccessLog, AccessRecord};
+use crate::config::ServerConfig;
+use crate::mcp::session::SessionStore;
+use crate::oauth::clients::ClientRegistry;
+use crate::oauth::codes::GrantStore;
+use crate::tokens::TokenStore;
+use crate::MockServerError;
+
+/// Cheap to clone; every clone sees the same server.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ServerConfig,
+    started: Instant,
+    log: AccessLog,
+    clients: ClientRegistry,
+    grants: GrantStore,
+    tokens: TokenStore,
+    sessions: SessionStore,
+}
+
+impl AppState {
+    /// Fails only when the access-log file cannot be created.
+    pub fn new(config: ServerConfig) -> Result<AppState, MockServerError> {
+        let log = AccessLog::new(config.access_log_file.as_deref())?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                config,
+                started: Instant::now(),
+                log,
+                clients: ClientRegistry::default(),
+                grants: GrantStore::default(),
+                tokens: TokenStore::default(),
+                sessions: SessionStore::default(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// The access log so far.
+    pub fn received_requests(&self) -> Vec<AccessRecord> {
+        self.inner.log.snapshot()
+    }
+
+    pub(crate) fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn access_log(&self) -> &AccessLog {
+        &self.inner.log
+    }
+
+    pub(crate) fn clients(&self) -> &ClientRegistry {
+        &self.inner.clients
+    }
+
+    pub(crate) fn grants(&self) -> &GrantStore {
+        &self.inner.grants
+    }
+
+    pub(crate) fn tokens(&self) -> &TokenStore {
+        &self.inner.tokens
+    }
+
+    pub(crate) fn sessions(&self) -> &SessionStore {
+        &self.inner.sessions
+    }
+}
+
+/// A handler that panicked while holding a lock leaves consistent-enough data behind for a mock;
+/// keep serving rather than poisoning every later request.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
