@@ -110,16 +110,24 @@ impl ScriptedBrowser {
         }
         let form = ConsentForm::parse(&html).ok_or_else(|| BrowserError::Step {
             step: "reading the consent page",
-            detail: format!("no consent form with a request_id in: {}", first_chars(&html, 400)),
+            detail: format!(
+                "no consent form with a request_id in: {}",
+                first_chars(&html, 400)
+            ),
         })?;
-        let action = authorize.join(&form.action).map_err(|e| BrowserError::Step {
-            step: "reading the consent page",
-            detail: format!("bad form action {:?}: {e}", form.action),
-        })?;
+        let action = authorize
+            .join(&form.action)
+            .map_err(|e| BrowserError::Step {
+                step: "reading the consent page",
+                detail: format!("bad form action {:?}: {e}", form.action),
+            })?;
         let answer = self
             .http
             .post(action)
-            .form(&[("request_id", form.request_id.as_str()), ("decision", "approve")])
+            .form(&[
+                ("request_id", form.request_id.as_str()),
+                ("decision", "approve"),
+            ])
             .send()
             .map_err(step_err("submitting consent"))?;
         let callback_url = answer
@@ -129,7 +137,10 @@ impl ScriptedBrowser {
             .map(str::to_owned)
             .ok_or_else(|| BrowserError::Step {
                 step: "submitting consent",
-                detail: format!("expected a redirect to the client's callback, got HTTP {}", answer.status()),
+                detail: format!(
+                    "expected a redirect to the client's callback, got HTTP {}",
+                    answer.status()
+                ),
             })?;
         let callback = self
             .http
@@ -158,14 +169,19 @@ impl ScriptedBrowser {
             step: "reading the consent page",
             detail: format!("no consent form in: {}", first_chars(&html, 400)),
         })?;
-        let action = authorize.join(&form.action).map_err(|e| BrowserError::Step {
-            step: "reading the consent page",
-            detail: e.to_string(),
-        })?;
+        let action = authorize
+            .join(&form.action)
+            .map_err(|e| BrowserError::Step {
+                step: "reading the consent page",
+                detail: e.to_string(),
+            })?;
         let answer = self
             .http
             .post(action)
-            .form(&[("request_id", form.request_id.as_str()), ("decision", "approve")])
+            .form(&[
+                ("request_id", form.request_id.as_str()),
+                ("decision", "approve"),
+            ])
             .send()
             .map_err(step_err("submitting consent"))?;
         answer

@@ -145,7 +145,12 @@ pub fn reinitialized_after_token(log: &[AccessRecord]) -> Check {
         .find(|r| is_mcp(r, "initialize") && is_authenticated(r) && r.status == 200)
     else {
         let mut evidence = vec![evidence_line(token)];
-        evidence.extend(after.iter().filter(|r| r.phase == Phase::Mcp).map(|r| evidence_line(r)));
+        evidence.extend(
+            after
+                .iter()
+                .filter(|r| r.phase == Phase::Mcp)
+                .map(|r| evidence_line(r)),
+        );
         return Check::fail(
             REINITIALIZED_AFTER_TOKEN,
             "after the token exchange the client sent no authenticated `initialize` that succeeded",
@@ -178,9 +183,9 @@ pub fn tools_listed_after_token(log: &[AccessRecord]) -> Check {
     let Some(token) = token_exchange(log) else {
         return Check::fail(TOOLS_LISTED_AFTER_TOKEN, "no token exchange", vec![]);
     };
-    let init = log
-        .iter()
-        .find(|r| r.seq > token.seq && is_mcp(r, "initialize") && is_authenticated(r) && r.status == 200);
+    let init = log.iter().find(|r| {
+        r.seq > token.seq && is_mcp(r, "initialize") && is_authenticated(r) && r.status == 200
+    });
     let list = log.iter().find(|r| {
         r.seq > token.seq
             && is_mcp(r, "tools/list")
@@ -204,7 +209,11 @@ pub fn tools_listed_after_token(log: &[AccessRecord]) -> Check {
             "the session opened after the token exchange never listed tools",
             std::iter::once(evidence_line(token))
                 .chain(std::iter::once(evidence_line(i)))
-                .chain(log.iter().filter(|r| r.seq > i.seq && r.phase == Phase::Mcp).map(evidence_line))
+                .chain(
+                    log.iter()
+                        .filter(|r| r.seq > i.seq && r.phase == Phase::Mcp)
+                        .map(evidence_line),
+                )
                 .collect(),
         ),
     }

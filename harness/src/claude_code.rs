@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crate::browser::ScriptedBrowser;
 use crate::client::{
-    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, RunEnv, ServerStatus, STARTUP_TIMEOUT,
+    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, RunEnv, ServerStatus,
+    STARTUP_TIMEOUT,
 };
 use crate::command::{CommandOutput, CommandSpec};
 use crate::terminal::{Key, TerminalSession};
@@ -87,7 +88,12 @@ impl ClaudeCode {
         Ok(out)
     }
 
-    fn help_text(&self, env: &RunEnv<'_>, cell: &OnceCell<String>, args: &[&str]) -> Result<String, DriveError> {
+    fn help_text(
+        &self,
+        env: &RunEnv<'_>,
+        cell: &OnceCell<String>,
+        args: &[&str],
+    ) -> Result<String, DriveError> {
         if let Some(text) = cell.get() {
             return Ok(text.clone());
         }
@@ -99,7 +105,9 @@ impl ClaudeCode {
     /// Whether `--debug-file` exists in this version (where it does, the CLI's own log is kept as
     /// evidence beside the access log).
     pub fn supports_debug_file(&self, env: &RunEnv<'_>) -> Result<bool, DriveError> {
-        Ok(self.help_text(env, &self.help, &["--help"])?.contains("--debug-file"))
+        Ok(self
+            .help_text(env, &self.help, &["--help"])?
+            .contains("--debug-file"))
     }
 
     fn select_menu_line(
@@ -122,11 +130,13 @@ impl ClaudeCode {
             session.press(Key::Down)?;
             session.wait_for(what, MENU_TIMEOUT, |s| s != before)?;
         }
-        Err(DriveError::Terminal(crate::terminal::TerminalError::Timeout {
-            what: what.to_owned(),
-            secs: 0.0,
-            screen: session.screen(),
-        }))
+        Err(DriveError::Terminal(
+            crate::terminal::TerminalError::Timeout {
+                what: what.to_owned(),
+                secs: 0.0,
+                screen: session.screen(),
+            },
+        ))
     }
 }
 
@@ -145,14 +155,30 @@ impl ClientUnderTest for ClaudeCode {
     }
 
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
-        self.run(env, &["mcp", "add", "--transport", "http", "-s", "user", server, url])?;
+        self.run(
+            env,
+            &[
+                "mcp",
+                "add",
+                "--transport",
+                "http",
+                "-s",
+                "user",
+                server,
+                url,
+            ],
+        )?;
         Ok(())
     }
 
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         let out = self.run(env, &["mcp", "list"])?;
         let prefix = format!("{server}:");
-        let Some(line) = out.stdout.lines().find(|l| l.trim_start().starts_with(&prefix)) else {
+        let Some(line) = out
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&prefix))
+        else {
             return Ok(ServerStatus::Unrecognised(out.stdout));
         };
         let line = line.trim().to_owned();
@@ -168,16 +194,18 @@ impl ClientUnderTest for ClaudeCode {
         })
     }
 
-    fn has_login_path(&self, env: &RunEnv<'_>, path: LoginPath) -> Result<Result<(), Absent>, DriveError> {
+    fn has_login_path(
+        &self,
+        env: &RunEnv<'_>,
+        path: LoginPath,
+    ) -> Result<Result<(), Absent>, DriveError> {
         match path {
             // Every version with HTTP transport has the `/mcp` menu; a version without it fails the
             // scenario at the menu, which is the honest outcome.
             LoginPath::SlashMcp => Ok(Ok(())),
             LoginPath::LoginCommand => {
                 let help = self.help_text(env, &self.mcp_help, &["mcp", "--help"])?;
-                let has_login = help
-                    .lines()
-                    .any(|l| l.trim_start().starts_with("login"));
+                let has_login = help.lines().any(|l| l.trim_start().starts_with("login"));
                 if has_login {
                     Ok(Ok(()))
                 } else {
@@ -200,7 +228,11 @@ impl ClientUnderTest for ClaudeCode {
         spec.envs(&env.sandbox.client_env(&env.model_api_url))
             .cwd(env.sandbox.work_dir());
         let mut session = TerminalSession::spawn(&spec, ROWS, COLS)?;
-        session.wait_for_any("the session's first screen", STARTUP_TIMEOUT, &["Claude Code"])?;
+        session.wait_for_any(
+            "the session's first screen",
+            STARTUP_TIMEOUT,
+            &["Claude Code"],
+        )?;
         Ok(session)
     }
 
@@ -214,10 +246,14 @@ impl ClientUnderTest for ClaudeCode {
         let mut opened = false;
         for _attempt in 0..4 {
             session.type_text("/mcp")?;
-            session.wait_for("`/mcp` to appear in the prompt", MENU_TIMEOUT, |s| s.contains("/mcp"))?;
+            session.wait_for("`/mcp` to appear in the prompt", MENU_TIMEOUT, |s| {
+                s.contains("/mcp")
+            })?;
             session.press(Key::Enter)?;
             let menu = session.wait_for("the MCP server menu", Duration::from_secs(5), |s| {
-                s.contains(server) && contains_any(s, NEEDS_AUTH_WORDS) && s.to_lowercase().contains("mcp server")
+                s.contains(server)
+                    && contains_any(s, NEEDS_AUTH_WORDS)
+                    && s.to_lowercase().contains("mcp server")
             });
             if menu.is_ok() {
                 opened = true;
@@ -228,20 +264,34 @@ impl ClientUnderTest for ClaudeCode {
             session.type_text("\x15")?;
         }
         if !opened {
-            session.wait_for("the MCP server menu listing the server as needing authentication", MENU_TIMEOUT, |s| {
-                s.contains(server) && contains_any(s, NEEDS_AUTH_WORDS)
-            })?;
+            session.wait_for(
+                "the MCP server menu listing the server as needing authentication",
+                MENU_TIMEOUT,
+                |s| s.contains(server) && contains_any(s, NEEDS_AUTH_WORDS),
+            )?;
         }
-        Self::select_menu_line(session, "the server's line in the /mcp menu", |l| l.contains(server))?;
+        Self::select_menu_line(session, "the server's line in the /mcp menu", |l| {
+            l.contains(server)
+        })?;
         session.press(Key::Enter)?;
-        session.wait_for("the server's menu offering Authenticate", MENU_TIMEOUT, |s| s.contains("Authenticate"))?;
-        Self::select_menu_line(session, "the Authenticate entry", |l| l.contains("Authenticate"))?;
+        session.wait_for(
+            "the server's menu offering Authenticate",
+            MENU_TIMEOUT,
+            |s| s.contains("Authenticate"),
+        )?;
+        Self::select_menu_line(session, "the Authenticate entry", |l| {
+            l.contains("Authenticate")
+        })?;
         session.press(Key::Enter)?;
         let url = browser.wait_for_url(BROWSER_TIMEOUT)?;
         let consent = browser.complete_consent(&url)?;
         let mut words: Vec<&str> = AUTH_SUCCESS_WORDS.to_vec();
         words.extend_from_slice(AUTH_FAILURE_WORDS);
-        let seen = session.wait_for_any("the client to report the authentication's result", AUTH_TIMEOUT, &words)?;
+        let seen = session.wait_for_any(
+            "the client to report the authentication's result",
+            AUTH_TIMEOUT,
+            &words,
+        )?;
         let succeeded = AUTH_SUCCESS_WORDS.contains(&seen.as_str());
         let client_message = session
             .screen()
@@ -275,7 +325,8 @@ impl ClientUnderTest for ClaudeCode {
         let consent = browser.complete_consent(&url)?;
         let mut words: Vec<&str> = AUTH_SUCCESS_WORDS.to_vec();
         words.extend_from_slice(AUTH_FAILURE_WORDS);
-        let seen = session.wait_for_any("`mcp login` to report its result", AUTH_TIMEOUT, &words)?;
+        let seen =
+            session.wait_for_any("`mcp login` to report its result", AUTH_TIMEOUT, &words)?;
         let succeeded = AUTH_SUCCESS_WORDS.contains(&seen.as_str());
         let status = session.wait_exit(Duration::from_secs(20))?;
         let screen = session.screen();

@@ -74,7 +74,10 @@ pub enum DriveError {
         output: String,
     },
     #[error("the client has no {path} login path: {evidence}")]
-    NoSuchPath { path: &'static str, evidence: String },
+    NoSuchPath {
+        path: &'static str,
+        evidence: String,
+    },
     #[error("cannot prepare the run: {0}")]
     Setup(String),
 }
@@ -92,7 +95,11 @@ pub trait ClientUnderTest {
     /// The client's own view of the server's state, from a fresh process.
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError>;
     /// Whether this version has the login path, with the evidence either way.
-    fn has_login_path(&self, env: &RunEnv<'_>, path: LoginPath) -> Result<Result<(), Absent>, DriveError>;
+    fn has_login_path(
+        &self,
+        env: &RunEnv<'_>,
+        path: LoginPath,
+    ) -> Result<Result<(), Absent>, DriveError>;
     /// Starts an interactive session in the sandbox's working directory.
     fn start_session(&self, env: &RunEnv<'_>) -> Result<TerminalSession, DriveError>;
     /// Authenticates `server` from inside a running session (the `/mcp` menu).

@@ -157,7 +157,10 @@ mod tests {
     #[test]
     fn shell_line_quotes_what_needs_quoting() {
         let mut spec = CommandSpec::new("/bin/echo");
-        spec.arg("a b").arg("it's").env("HOME", "/tmp/h").cwd("/tmp");
+        spec.arg("a b")
+            .arg("it's")
+            .env("HOME", "/tmp/h")
+            .cwd("/tmp");
         assert_eq!(
             spec.shell_line(),
             r"cd /tmp && env -i HOME=/tmp/h /bin/echo 'a b' 'it'\''s'"

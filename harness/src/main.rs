@@ -58,7 +58,12 @@ fn main() -> ExitCode {
             let store = VersionStore::from_env();
             match store.ensure(&version) {
                 Ok(installed) => {
-                    println!("{} {:?} {}", installed.version, installed.packaging, installed.program.display());
+                    println!(
+                        "{} {:?} {}",
+                        installed.version,
+                        installed.packaging,
+                        installed.program.display()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -83,13 +88,19 @@ fn run(scenario: &str, version: &str, json: bool) -> ExitCode {
             Some(s) => vec![s],
             None => {
                 let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-                eprintln!("harness: no scenario `{scenario}`; choose one of: {} (or all)", names.join(", "));
+                eprintln!(
+                    "harness: no scenario `{scenario}`; choose one of: {} (or all)",
+                    names.join(", ")
+                );
                 return ExitCode::from(2);
             }
         }
     };
     let store = VersionStore::from_env();
-    eprintln!("harness: version store {} (set {CACHE_DIR_ENV} to move it)", store.root().display());
+    eprintln!(
+        "harness: version store {} (set {CACHE_DIR_ENV} to move it)",
+        store.root().display()
+    );
     let installed = match store.ensure(version) {
         Ok(i) => i,
         Err(e) => {
@@ -100,7 +111,13 @@ fn run(scenario: &str, version: &str, json: bool) -> ExitCode {
     let client = ClaudeCode::new(installed);
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
-        eprintln!("harness: [{}/{}] {} on claude-code {version}: {}", i + 1, scenarios.len(), s.name(), s.describe());
+        eprintln!(
+            "harness: [{}/{}] {} on claude-code {version}: {}",
+            i + 1,
+            scenarios.len(),
+            s.name(),
+            s.describe()
+        );
         let mock = match MockServer::builder().start_blocking() {
             Ok(m) => m,
             Err(e) => {
@@ -128,7 +145,12 @@ fn run(scenario: &str, version: &str, json: bool) -> ExitCode {
         }
     }
     let failed = reports.iter().filter(|r| !r.passed()).count();
-    eprintln!("harness: {} scenario(s), {} passed, {} failed", reports.len(), reports.len() - failed, failed);
+    eprintln!(
+        "harness: {} scenario(s), {} passed, {} failed",
+        reports.len(),
+        reports.len() - failed,
+        failed
+    );
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -13,10 +13,19 @@ pub fn render_table(reports: &[ScenarioReport]) -> String {
             r.scenario.name(),
             r.login_path.as_str(),
             r.duration_secs,
-            if r.is_reconnect_check { "" } else { " · (not a reconnect check)" }
+            if r.is_reconnect_check {
+                ""
+            } else {
+                " · (not a reconnect check)"
+            }
         ));
         for c in &r.checks {
-            out.push_str(&format!("  {:<5} {:<28} {}\n", c.verdict.as_str(), c.name, c.summary));
+            out.push_str(&format!(
+                "  {:<5} {:<28} {}\n",
+                c.verdict.as_str(),
+                c.name,
+                c.summary
+            ));
             for e in &c.evidence {
                 for line in e.lines() {
                     out.push_str(&format!("          {line}\n"));

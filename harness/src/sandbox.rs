@@ -29,11 +29,7 @@ impl Sandbox {
         for dir in [&home, &work, &root.path().join("tmp")] {
             std::fs::create_dir_all(dir)?;
         }
-        let sandbox = Sandbox {
-            root,
-            home,
-            work,
-        };
+        let sandbox = Sandbox { root, home, work };
         sandbox.seed_client_config()?;
         sandbox.write_browser_script()?;
         Ok(sandbox)
@@ -113,7 +109,10 @@ impl Sandbox {
             ("XDG_CACHE_HOME".to_owned(), format!("{home}/.cache")),
             ("XDG_DATA_HOME".to_owned(), format!("{home}/.local/share")),
             ("XDG_STATE_HOME".to_owned(), format!("{home}/.local/state")),
-            ("BROWSER".to_owned(), self.browser_script().to_string_lossy().into_owned()),
+            (
+                "BROWSER".to_owned(),
+                self.browser_script().to_string_lossy().into_owned(),
+            ),
             ("ANTHROPIC_BASE_URL".to_owned(), model_api_url.to_owned()),
             ("ANTHROPIC_API_KEY".to_owned(), SANDBOX_API_KEY.to_owned()),
             ("NO_PROXY".to_owned(), "127.0.0.1,localhost,::1".to_owned()),
@@ -170,9 +169,17 @@ mod tests {
         let sandbox = Sandbox::new("env-test")?;
         let env = sandbox.client_env("http://127.0.0.1:1");
         let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        assert_eq!(get("HOME").as_deref(), Some(&*sandbox.home().to_string_lossy()));
-        assert_eq!(get("ANTHROPIC_BASE_URL").as_deref(), Some("http://127.0.0.1:1"));
-        assert!(env.iter().all(|(k, _)| k != "ANTHROPIC_AUTH_TOKEN" && k != "CLAUDE_CONFIG_DIR"));
+        assert_eq!(
+            get("HOME").as_deref(),
+            Some(&*sandbox.home().to_string_lossy())
+        );
+        assert_eq!(
+            get("ANTHROPIC_BASE_URL").as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert!(env
+            .iter()
+            .all(|(k, _)| k != "ANTHROPIC_AUTH_TOKEN" && k != "CLAUDE_CONFIG_DIR"));
         let config: serde_json::Value =
             serde_json::from_slice(&std::fs::read(sandbox.home().join(".claude.json"))?)?;
         assert_eq!(config["hasCompletedOnboarding"], true);

@@ -55,7 +55,9 @@ impl Scenario {
     }
 
     pub fn parse(name: &str) -> Option<Scenario> {
-        Scenario::ALL.into_iter().find(|s| s.name() == name || s.name().replace('_', "-") == name)
+        Scenario::ALL
+            .into_iter()
+            .find(|s| s.name() == name || s.name().replace('_', "-") == name)
     }
 }
 
@@ -134,8 +136,10 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
     };
     let mut sandbox = None;
     let outcome = (|| -> Result<(), DriveError> {
-        let sb = Sandbox::new(scenario.name()).map_err(|e| DriveError::Setup(format!("sandbox: {e}")))?;
-        let model = ModelApi::start().map_err(|e| DriveError::Setup(format!("model API stand-in: {e}")))?;
+        let sb = Sandbox::new(scenario.name())
+            .map_err(|e| DriveError::Setup(format!("sandbox: {e}")))?;
+        let model =
+            ModelApi::start().map_err(|e| DriveError::Setup(format!("model API stand-in: {e}")))?;
         let sb = sandbox.insert(sb);
         let env = RunEnv {
             sandbox: sb,
@@ -171,7 +175,11 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
     if !report.passed() {
         match write_bundle(&report, sandbox.as_mut()) {
             Ok(dir) => {
-                eprintln!("harness: {} failed; bundle saved in {}", scenario.name(), dir.display());
+                eprintln!(
+                    "harness: {} failed; bundle saved in {}",
+                    scenario.name(),
+                    dir.display()
+                );
                 report.bundle = Some(dir);
             }
             Err(e) => eprintln!("harness: could not save the failure bundle: {e}"),
@@ -199,11 +207,20 @@ fn settle(mock: &MockServer, timeout: Duration, done: impl Fn(&[AccessRecord]) -
     }
 }
 
-fn slash_mcp(run: &mut Run<'_>, client: &dyn ClientUnderTest, env: &RunEnv<'_>) -> Result<(), DriveError> {
+fn slash_mcp(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+) -> Result<(), DriveError> {
     client.add_http_server(env, SERVER_NAME, &run.mock.mcp_url())?;
-    run.commands.push(format!("claude mcp add --transport http -s user {SERVER_NAME} {}", run.mock.mcp_url()));
+    run.commands.push(format!(
+        "claude mcp add --transport http -s user {SERVER_NAME} {}",
+        run.mock.mcp_url()
+    ));
     let mut session = client.start_session(env)?;
-    run.commands.push("claude    # then: /mcp → mock → Authenticate, and open the URL it prints".to_owned());
+    run.commands.push(
+        "claude    # then: /mcp → mock → Authenticate, and open the URL it prints".to_owned(),
+    );
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     let result = client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
     // Whatever the screen said, the server's log is the judge: give the client its chance.
@@ -216,9 +233,17 @@ fn slash_mcp(run: &mut Run<'_>, client: &dyn ClientUnderTest, env: &RunEnv<'_>) 
     let log = run.mock.received_requests();
     run.checks.extend(checks::reconnect_checks(&log));
     run.checks.push(if auth.succeeded {
-        Check::pass("client-reported-success", "the session reported the authentication as successful", vec![auth.client_message.clone()])
+        Check::pass(
+            "client-reported-success",
+            "the session reported the authentication as successful",
+            vec![auth.client_message.clone()],
+        )
     } else {
-        Check::fail("client-reported-success", "the session reported a failure", vec![auth.client_message.clone()])
+        Check::fail(
+            "client-reported-success",
+            "the session reported a failure",
+            vec![auth.client_message.clone()],
+        )
     });
     run.auth = Some(auth);
     Ok(())
@@ -230,15 +255,31 @@ fn status_check(name: &str, status: &ServerStatus, want_connected: bool) -> Chec
         ServerStatus::Connected(l) => (want_connected, l.clone()),
         ServerStatus::Failed(l) | ServerStatus::Unrecognised(l) => (false, l.clone()),
     };
-    let want = if want_connected { "connected" } else { "needing authentication" };
-    if ok {
-        Check::pass(name, format!("`mcp list` shows the server as {want}"), vec![line])
+    let want = if want_connected {
+        "connected"
     } else {
-        Check::fail(name, format!("`mcp list` should show the server as {want}"), vec![line])
+        "needing authentication"
+    };
+    if ok {
+        Check::pass(
+            name,
+            format!("`mcp list` shows the server as {want}"),
+            vec![line],
+        )
+    } else {
+        Check::fail(
+            name,
+            format!("`mcp list` should show the server as {want}"),
+            vec![line],
+        )
     }
 }
 
-fn login_then_list(run: &mut Run<'_>, client: &dyn ClientUnderTest, env: &RunEnv<'_>) -> Result<(), DriveError> {
+fn login_then_list(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+) -> Result<(), DriveError> {
     if let Err(absent) = client.has_login_path(env, LoginPath::LoginCommand)? {
         run.checks.push(Check::not_applicable(
             "login-command",
@@ -248,41 +289,69 @@ fn login_then_list(run: &mut Run<'_>, client: &dyn ClientUnderTest, env: &RunEnv
         return Ok(());
     }
     client.add_http_server(env, SERVER_NAME, &run.mock.mcp_url())?;
-    run.commands.push(format!("claude mcp add --transport http -s user {SERVER_NAME} {}", run.mock.mcp_url()));
+    run.commands.push(format!(
+        "claude mcp add --transport http -s user {SERVER_NAME} {}",
+        run.mock.mcp_url()
+    ));
     let before = client.server_status(env, SERVER_NAME)?;
     run.commands.push("claude mcp list".to_owned());
-    run.checks.push(status_check("needs-auth-before-login", &before, false));
+    run.checks
+        .push(status_check("needs-auth-before-login", &before, false));
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     let (auth, screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
-    run.commands.push(format!("claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"));
+    run.commands.push(format!(
+        "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
+    ));
     run.final_screen = screen;
     let log = run.mock.received_requests();
     run.checks.push(checks::token_exchanged(&log));
     run.checks.push(if auth.succeeded {
-        Check::pass("login-succeeded", "`mcp login` reported success", vec![auth.client_message.clone()])
+        Check::pass(
+            "login-succeeded",
+            "`mcp login` reported success",
+            vec![auth.client_message.clone()],
+        )
     } else {
-        Check::fail("login-succeeded", "`mcp login` reported a failure", vec![auth.client_message.clone()])
+        Check::fail(
+            "login-succeeded",
+            "`mcp login` reported a failure",
+            vec![auth.client_message.clone()],
+        )
     });
     run.auth = Some(auth);
     let after = client.server_status(env, SERVER_NAME)?;
     run.commands.push("claude mcp list".to_owned());
-    run.checks.push(status_check("connected-after-login", &after, true));
-    settle(run.mock, Duration::from_secs(5), |log| checks::tools_listed_after_token(log).verdict == Verdict::Pass);
+    run.checks
+        .push(status_check("connected-after-login", &after, true));
+    settle(run.mock, Duration::from_secs(5), |log| {
+        checks::tools_listed_after_token(log).verdict == Verdict::Pass
+    });
     let log = run.mock.received_requests();
     // Stored tokens used by a new process: evidence that the tokens work, not a reconnect.
     let mut stored = checks::reinitialized_after_token(&log);
     stored.name = "stored-token-initialize".to_owned();
-    stored.summary = format!("(a new `mcp list` process, not a reconnect) {}", stored.summary);
+    stored.summary = format!(
+        "(a new `mcp list` process, not a reconnect) {}",
+        stored.summary
+    );
     run.checks.push(stored);
     Ok(())
 }
 
-fn write_bundle(report: &ScenarioReport, sandbox: Option<&mut Sandbox>) -> std::io::Result<PathBuf> {
+fn write_bundle(
+    report: &ScenarioReport,
+    sandbox: Option<&mut Sandbox>,
+) -> std::io::Result<PathBuf> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let dir = artifacts_dir().join(format!("{}-{}-{}", report.scenario.name(), report.version, stamp));
+    let dir = artifacts_dir().join(format!(
+        "{}-{}-{}",
+        report.scenario.name(),
+        report.version,
+        stamp
+    ));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("screen.txt"), &report.final_screen)?;
     std::fs::write(dir.join("timeline.txt"), report.timeline())?;
@@ -298,15 +367,22 @@ fn write_bundle(report: &ScenarioReport, sandbox: Option<&mut Sandbox>) -> std::
         dir.join("report.json"),
         serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?,
     )?;
-    let mut reproduce = String::from("#!/bin/sh\n# Commands this run performed, to reproduce it by hand.\n");
+    let mut reproduce =
+        String::from("#!/bin/sh\n# Commands this run performed, to reproduce it by hand.\n");
     for c in &report.commands {
         reproduce.push_str(c);
         reproduce.push('\n');
     }
     if let Some(sandbox) = sandbox {
         sandbox.keep();
-        reproduce.push_str(&format!("# the client's sandbox (HOME is {}/home) was kept\n", sandbox.root().display()));
-        copy_if_exists(&sandbox.root().join("claude-debug.log"), &dir.join("claude-debug.log"));
+        reproduce.push_str(&format!(
+            "# the client's sandbox (HOME is {}/home) was kept\n",
+            sandbox.root().display()
+        ));
+        copy_if_exists(
+            &sandbox.root().join("claude-debug.log"),
+            &dir.join("claude-debug.log"),
+        );
     }
     std::fs::write(dir.join("reproduce.sh"), reproduce)?;
     Ok(dir)

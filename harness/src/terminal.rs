@@ -74,8 +74,15 @@ pub struct TerminalSession {
 const POLL: Duration = Duration::from_millis(100);
 
 impl TerminalSession {
-    pub fn spawn(spec: &CommandSpec, rows: u16, cols: u16) -> Result<TerminalSession, TerminalError> {
-        eprintln!("harness: running under a terminal ({cols}x{rows}): {}", spec.shell_line());
+    pub fn spawn(
+        spec: &CommandSpec,
+        rows: u16,
+        cols: u16,
+    ) -> Result<TerminalSession, TerminalError> {
+        eprintln!(
+            "harness: running under a terminal ({cols}x{rows}): {}",
+            spec.shell_line()
+        );
         let start_err = |reason: String| TerminalError::Start {
             command: spec.shell_line(),
             reason,
@@ -158,12 +165,16 @@ impl TerminalSession {
 
     /// Types text as if on the keyboard.
     pub fn type_text(&mut self, text: &str) -> Result<(), TerminalError> {
-        self.writer.write_all(text.as_bytes()).map_err(TerminalError::Write)?;
+        self.writer
+            .write_all(text.as_bytes())
+            .map_err(TerminalError::Write)?;
         self.writer.flush().map_err(TerminalError::Write)
     }
 
     pub fn press(&mut self, key: Key) -> Result<(), TerminalError> {
-        self.writer.write_all(key.bytes()).map_err(TerminalError::Write)?;
+        self.writer
+            .write_all(key.bytes())
+            .map_err(TerminalError::Write)?;
         self.writer.flush().map_err(TerminalError::Write)
     }
 
@@ -288,13 +299,20 @@ mod tests {
 
     fn shell(script: &str) -> CommandSpec {
         let mut spec = CommandSpec::new("/bin/sh");
-        spec.arg("-c").arg(script).env("PATH", "/usr/bin:/bin").env("TERM", "xterm");
+        spec.arg("-c")
+            .arg(script)
+            .env("PATH", "/usr/bin:/bin")
+            .env("TERM", "xterm");
         spec
     }
 
     #[test]
     fn waits_see_what_the_program_draws_and_keys_reach_it() -> Result<(), TerminalError> {
-        let mut term = TerminalSession::spawn(&shell("printf 'name? '; read x; echo \"hello $x\"; sleep 5"), 24, 80)?;
+        let mut term = TerminalSession::spawn(
+            &shell("printf 'name? '; read x; echo \"hello $x\"; sleep 5"),
+            24,
+            80,
+        )?;
         term.wait_for_any("the prompt", Duration::from_secs(5), &["name?"])?;
         term.type_text("world")?;
         term.press(Key::Enter)?;
@@ -306,13 +324,24 @@ mod tests {
     fn a_wait_that_runs_out_reports_the_screen() -> Result<(), TerminalError> {
         let mut term = TerminalSession::spawn(&shell("echo on-screen; sleep 30"), 24, 80)?;
         let err = term
-            .wait_for_any("something that never comes", Duration::from_millis(500), &["never"])
+            .wait_for_any(
+                "something that never comes",
+                Duration::from_millis(500),
+                &["never"],
+            )
             .err();
         match err {
             Some(TerminalError::Timeout { screen, .. }) => assert!(screen.contains("on-screen")),
             other => panic!("expected a timeout, got {other:?}"),
         }
         Ok(())
+    }
+
+    /// The one-letter state of a process from /proc, or None when it no longer exists.
+    fn process_state(pid: i32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name is in parentheses and may hold spaces; the state follows it.
+        stat.rsplit_once(") ")?.1.chars().next()
     }
 
     #[test]
@@ -327,9 +356,18 @@ mod tests {
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| TerminalError::Write(std::io::Error::other("no pid on screen")))?;
         term.terminate();
-        std::thread::sleep(Duration::from_millis(200));
-        let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
-        assert!(!alive, "the background child {pid} outlived terminate()");
+        // A killed orphan stays a zombie until its new parent reaps it (in a container PID 1
+        // may never do that), so "gone or a zombie" is what counts as ended.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut state = process_state(pid);
+        while state.is_some_and(|s| s != 'Z') && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            state = process_state(pid);
+        }
+        assert!(
+            state.is_none_or(|s| s == 'Z'),
+            "the background child {pid} outlived terminate() (state {state:?})"
+        );
         Ok(())
     }
 }

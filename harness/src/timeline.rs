@@ -11,7 +11,11 @@ use mock_server::{AccessRecord, Phase};
 /// Reorders only what races: within a run of consecutive discovery requests, by path; within a
 /// run of consecutive MCP requests, the SSE `GET`s after the `POST`s of the run.
 pub fn canonical_order(log: &[AccessRecord]) -> Vec<AccessRecord> {
-    let records: Vec<AccessRecord> = log.iter().filter(|r| r.phase != Phase::Admin).cloned().collect();
+    let records: Vec<AccessRecord> = log
+        .iter()
+        .filter(|r| r.phase != Phase::Admin)
+        .cloned()
+        .collect();
     let mut out = Vec::with_capacity(records.len());
     let mut i = 0;
     while i < records.len() {

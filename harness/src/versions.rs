@@ -107,9 +107,13 @@ impl VersionStore {
     pub fn from_env() -> VersionStore {
         let root = std::env::var_os(CACHE_DIR_ENV)
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("mcp-reconnect-harness")))
             .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mcp-reconnect-harness"))
+                std::env::var_os("XDG_CACHE_HOME")
+                    .map(|d| PathBuf::from(d).join("mcp-reconnect-harness"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .map(|h| PathBuf::from(h).join(".cache/mcp-reconnect-harness"))
             })
             .unwrap_or_else(|| std::env::temp_dir().join("mcp-reconnect-harness"));
         VersionStore { root }
@@ -148,7 +152,9 @@ impl VersionStore {
         let lock_path = versions_dir.join(format!(".{version}.lock"));
         let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
         if lock.try_lock().is_err() {
-            eprintln!("harness: waiting for another process installing {CLAUDE_CODE_PACKAGE}@{version}…");
+            eprintln!(
+                "harness: waiting for another process installing {CLAUDE_CODE_PACKAGE}@{version}…"
+            );
             lock.lock().map_err(io_err(&lock_path))?;
         }
         // Someone else may have finished while we waited.
@@ -162,7 +168,10 @@ impl VersionStore {
 
     fn install_locked(&self, version: &str) -> Result<InstalledVersion, VersionError> {
         let final_dir = self.version_dir(version);
-        let staging = self.root.join("claude-code").join(format!(".{version}.staging"));
+        let staging = self
+            .root
+            .join("claude-code")
+            .join(format!(".{version}.staging"));
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
         }
@@ -170,8 +179,11 @@ impl VersionStore {
         let npm_cache = self.root.join("npm-cache");
         let npmrc = self.root.join("npmrc");
         if !npmrc.exists() {
-            fs::write(&npmrc, "# npm user config for the harness's installs (kept empty on purpose)\n")
-                .map_err(io_err(&npmrc))?;
+            fs::write(
+                &npmrc,
+                "# npm user config for the harness's installs (kept empty on purpose)\n",
+            )
+            .map_err(io_err(&npmrc))?;
         }
         eprintln!(
             "harness: installing {CLAUDE_CODE_PACKAGE}@{version} into {} (first use of this version)…",
@@ -272,7 +284,8 @@ pub fn check_version_syntax(version: &str) -> Result<(), VersionError> {
     let pre_ok = pre.is_none_or(|p| {
         !p.is_empty()
             && p.len() <= 40
-            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
     });
     if core_ok && pre_ok {
         Ok(())
@@ -327,7 +340,16 @@ mod tests {
         for good in ["2.1.331", "0.2.9", "1.0.0-beta.3"] {
             assert!(check_version_syntax(good).is_ok(), "{good}");
         }
-        for bad in ["latest", "2.1", "^2.1.0", "2.1.x", "../../etc", "2.1.331 ", "", "2.1.331-"] {
+        for bad in [
+            "latest",
+            "2.1",
+            "^2.1.0",
+            "2.1.x",
+            "../../etc",
+            "2.1.331 ",
+            "",
+            "2.1.331-",
+        ] {
             assert!(check_version_syntax(bad).is_err(), "{bad:?}");
         }
     }

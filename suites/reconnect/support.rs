@@ -21,7 +21,9 @@ use harness::versions::{VersionStore, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
 static REAL_CLI_SLOT: Mutex<()> = Mutex::new(());
 
 pub fn real_cli_slot() -> MutexGuard<'static, ()> {
-    REAL_CLI_SLOT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    REAL_CLI_SLOT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The version under test: `CLAUDE_CODE_VERSION`, else the pinned default.
