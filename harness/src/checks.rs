@@ -177,41 +177,58 @@ pub fn reinitialized_after_token(log: &[AccessRecord]) -> Check {
     }
 }
 
-/// After the authenticated `initialize`: an authenticated `tools/list` answered 200 in the same
-/// MCP session.
+/// After the token exchange: an authenticated `tools/list` answered 200 in an MCP session that
+/// an authenticated `initialize` opened after the token exchange.
 pub fn tools_listed_after_token(log: &[AccessRecord]) -> Check {
     let Some(token) = token_exchange(log) else {
         return Check::fail(TOOLS_LISTED_AFTER_TOKEN, "no token exchange", vec![]);
     };
-    let init = log.iter().find(|r| {
-        r.seq > token.seq && is_mcp(r, "initialize") && is_authenticated(r) && r.status == 200
-    });
+    let opened: Vec<&AccessRecord> = log
+        .iter()
+        .filter(|r| {
+            r.seq > token.seq && is_mcp(r, "initialize") && is_authenticated(r) && r.status == 200
+        })
+        .collect();
     let list = log.iter().find(|r| {
         r.seq > token.seq
             && is_mcp(r, "tools/list")
             && is_authenticated(r)
             && r.status == 200
-            && init.is_none_or(|i| r.seq > i.seq && r.session_id == i.session_id)
+            && opened
+                .iter()
+                .any(|i| r.seq > i.seq && r.session_id.is_some() && r.session_id == i.session_id)
     });
-    match (init, list) {
-        (Some(i), Some(l)) => Check::pass(
-            TOOLS_LISTED_AFTER_TOKEN,
-            "authenticated tools/list in the session opened after the token exchange",
-            vec![evidence_line(token), evidence_line(i), evidence_line(l)],
-        ),
+    match (opened.first(), list) {
+        (Some(_), Some(l)) => {
+            let init = opened
+                .iter()
+                .find(|i| i.session_id == l.session_id)
+                .copied()
+                .unwrap_or(opened[0]);
+            Check::pass(
+                TOOLS_LISTED_AFTER_TOKEN,
+                "authenticated tools/list in a session opened after the token exchange",
+                vec![evidence_line(token), evidence_line(init), evidence_line(l)],
+            )
+        }
         (None, _) => Check::fail(
             TOOLS_LISTED_AFTER_TOKEN,
             "no authenticated session was opened after the token exchange, so no tools/list in it",
-            vec![evidence_line(token)],
+            std::iter::once(evidence_line(token))
+                .chain(
+                    log.iter()
+                        .filter(|r| r.seq > token.seq && r.phase == Phase::Mcp)
+                        .map(evidence_line),
+                )
+                .collect(),
         ),
         (Some(i), None) => Check::fail(
             TOOLS_LISTED_AFTER_TOKEN,
-            "the session opened after the token exchange never listed tools",
+            "no session opened after the token exchange listed tools successfully",
             std::iter::once(evidence_line(token))
-                .chain(std::iter::once(evidence_line(i)))
                 .chain(
                     log.iter()
-                        .filter(|r| r.seq > i.seq && r.phase == Phase::Mcp)
+                        .filter(|r| r.seq >= i.seq && r.phase == Phase::Mcp)
                         .map(evidence_line),
                 )
                 .collect(),
