@@ -7,7 +7,10 @@ use mock_server::client::{McpSession, Misbehaviour, StandInClient};
 use mock_server::MockServer;
 
 fn verdicts(checks: &[Check]) -> Vec<(&str, Verdict)> {
-    checks.iter().map(|c| (c.name.as_str(), c.verdict)).collect()
+    checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.verdict))
+        .collect()
 }
 
 #[tokio::test]
@@ -56,7 +59,10 @@ async fn a_client_that_never_gets_a_token_fails_every_check() -> anyhow::Result<
         .await;
     assert!(result.is_err(), "the mock accepted a wrong PKCE verifier");
     let checks = checks::reconnect_checks(&server.received_requests());
-    assert!(checks.iter().all(|c| c.verdict == Verdict::Fail), "{checks:#?}");
+    assert!(
+        checks.iter().all(|c| c.verdict == Verdict::Fail),
+        "{checks:#?}"
+    );
     Ok(())
 }
 
@@ -85,8 +91,7 @@ async fn a_client_that_initializes_but_never_lists_tools_fails_only_the_listing_
 
 /// `initialize` without the token it just got: the server refuses it, and it must not count.
 #[tokio::test]
-async fn an_initialize_without_the_new_token_does_not_count_as_a_reconnect() -> anyhow::Result<()>
-{
+async fn an_initialize_without_the_new_token_does_not_count_as_a_reconnect() -> anyhow::Result<()> {
     let server = MockServer::start().await;
     let mut client = StandInClient::new(&server.mcp_url())?;
     client.authenticate().await?;
