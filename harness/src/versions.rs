@@ -294,6 +294,18 @@ pub fn check_version_syntax(version: &str) -> Result<(), VersionError> {
     }
 }
 
+/// `node` by absolute path: the sandbox's environment is cleaned, so the client is started with
+/// a program path that does not depend on the sandbox's PATH.
+fn node_program() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .chain(["/usr/local/bin".into(), "/usr/bin".into()])
+        .map(|dir| dir.join("node"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| PathBuf::from("node"))
+}
+
 fn locate_executable(version: &str, dir: &Path) -> Result<InstalledVersion, VersionError> {
     let modules = dir.join("node_modules/@anthropic-ai");
     let native = modules.join(format!("claude-code-{}/claude", platform_suffix()));
@@ -304,7 +316,7 @@ fn locate_executable(version: &str, dir: &Path) -> Result<InstalledVersion, Vers
     } else if script.is_file() {
         (
             Packaging::NodeScript,
-            PathBuf::from("node"),
+            node_program(),
             vec![script.to_string_lossy().into_owned()],
         )
     } else if wrapper_binary.is_file() {
