@@ -94,7 +94,7 @@ fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-fn is_authenticated(r: &AccessRecord) -> bool {
+pub fn is_authenticated(r: &AccessRecord) -> bool {
     matches!(r.bearer, Bearer::Valid { .. })
 }
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::browser::ScriptedBrowser;
 use crate::client::{
-    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, RunEnv, ServerStatus,
-    STARTUP_TIMEOUT,
+    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
+    RunEnv, ServerStatus, SessionOptions, STARTUP_TIMEOUT,
 };
 use crate::command::{CommandOutput, CommandSpec};
 use crate::terminal::{Key, TerminalSession};
@@ -29,6 +29,10 @@ const AUTH_TIMEOUT: Duration = Duration::from_secs(60);
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on a menu reacting to a key.
 const MENU_TIMEOUT: Duration = Duration::from_secs(15);
+/// Bound on a whole print-mode (`-p`) run.
+const PRINT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Where the CLI keeps the servers it believes need authentication (relative to HOME).
+const NEEDS_AUTH_CACHE: &str = ".claude/mcp-needs-auth-cache.json";
 
 const NEEDS_AUTH_WORDS: &[&str] = &["needs authentication", "needs sign-in", "needs auth"];
 const AUTH_SUCCESS_WORDS: &[&str] = &[
@@ -140,6 +144,16 @@ impl ClaudeCode {
     }
 }
 
+/// `--allowedTools` takes `mcp__<server>` for all of a server's tools.
+fn allowed_tools(options: &SessionOptions) -> String {
+    options
+        .allowed_servers
+        .iter()
+        .map(|s| format!("mcp__{s}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn contains_any(text: &str, words: &[&str]) -> bool {
     let text = text.to_lowercase();
     words.iter().any(|w| text.contains(w))
@@ -203,6 +217,9 @@ impl ClientUnderTest for ClaudeCode {
             // Every version with HTTP transport has the `/mcp` menu; a version without it fails the
             // scenario at the menu, which is the honest outcome.
             LoginPath::SlashMcp => Ok(Ok(())),
+            // Whether the agent is offered the pseudo-tools is only known from a live session's
+            // model requests; the agent scenarios earn "not applicable" there, with that evidence.
+            LoginPath::AuthenticateTool | LoginPath::PastedCallback => Ok(Ok(())),
             LoginPath::LoginCommand => {
                 let help = self.help_text(env, &self.mcp_help, &["mcp", "--help"])?;
                 let has_login = help.lines().any(|l| l.trim_start().starts_with("login"));
@@ -217,12 +234,22 @@ impl ClientUnderTest for ClaudeCode {
         }
     }
 
-    fn start_session(&self, env: &RunEnv<'_>) -> Result<TerminalSession, DriveError> {
+    fn start_session_with(
+        &self,
+        env: &RunEnv<'_>,
+        options: &SessionOptions,
+    ) -> Result<TerminalSession, DriveError> {
         let debug_log = env.sandbox.root().join("claude-debug.log");
         let mut args: Vec<String> = Vec::new();
         if self.supports_debug_file(env)? {
             args.push("--debug-file".into());
             args.push(debug_log.to_string_lossy().into_owned());
+        }
+        if !options.allowed_servers.is_empty() {
+            // Without this a tool call stops at a permission prompt (or, in 2.1.331, an auto-mode
+            // safety check that consults the model); the scenarios are about OAuth, not that.
+            args.push("--allowedTools".into());
+            args.push(allowed_tools(options));
         }
         let mut spec = self.install.command(args);
         spec.envs(&env.sandbox.client_env(&env.model_api_url))
@@ -234,6 +261,153 @@ impl ClientUnderTest for ClaudeCode {
             &["Claude Code"],
         )?;
         Ok(session)
+    }
+
+    fn send_prompt(&self, session: &mut TerminalSession, text: &str) -> Result<(), DriveError> {
+        // Keys typed before the input box is ready are dropped: retype until the text shows.
+        let probe: String = text.chars().take(40).collect();
+        for _attempt in 0..5 {
+            session.type_text(text)?;
+            let shown = session.wait_for(
+                "the prompt text in the input box",
+                Duration::from_secs(4),
+                |s| s.contains(&probe),
+            );
+            if shown.is_ok() {
+                session.press(Key::Enter)?;
+                return Ok(());
+            }
+            session.type_text("\x15")?;
+        }
+        session.wait_for("the prompt text in the input box", MENU_TIMEOUT, |s| {
+            s.contains(&probe)
+        })?;
+        session.press(Key::Enter)?;
+        Ok(())
+    }
+
+    fn exit_session(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
+        // Ctrl-C twice is the documented way out of the TUI in every version seen.
+        session.type_text("\x03")?;
+        session.type_text("\x03")?;
+        if session.wait_exit(Duration::from_secs(10)).is_err() {
+            session.terminate();
+        }
+        Ok(())
+    }
+
+    fn mcp_tool_name(&self, server: &str, tool: &str) -> String {
+        format!("mcp__{server}__{tool}")
+    }
+
+    fn authenticate_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "authenticate")
+    }
+
+    fn complete_authentication_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "complete_authentication")
+    }
+
+    fn complete_authentication_input(&self, callback_url: &str) -> serde_json::Value {
+        // The input schema 2.1.331 sends: {"callback_url": string}, required, nothing else.
+        serde_json::json!({ "callback_url": callback_url })
+    }
+
+    fn needs_auth_state(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+    ) -> Result<NeedsAuthState, DriveError> {
+        let path = env.sandbox.home().join(NEEDS_AUTH_CACHE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(NeedsAuthState {
+                    names_server: false,
+                    evidence: format!("~/{NEEDS_AUTH_CACHE} does not exist"),
+                })
+            }
+            Err(e) => {
+                return Err(DriveError::Unexpected {
+                    what: format!("reading {}", path.display()),
+                    detail: e.to_string(),
+                })
+            }
+        };
+        let parsed: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| DriveError::Unexpected {
+                what: format!("~/{NEEDS_AUTH_CACHE} is not JSON"),
+                detail: format!("{e}: {text}"),
+            })?;
+        Ok(NeedsAuthState {
+            names_server: parsed.get(server).is_some(),
+            evidence: format!("~/{NEEDS_AUTH_CACHE}: {}", text.trim()),
+        })
+    }
+
+    fn plant_needs_auth(&self, env: &RunEnv<'_>, server: &str) -> Result<(), DriveError> {
+        let path = env.sandbox.home().join(NEEDS_AUTH_CACHE);
+        let mut cache: serde_json::Map<String, serde_json::Value> = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        // The shape 2.1.81 left behind after a successful /mcp authentication.
+        cache.insert(
+            server.to_owned(),
+            serde_json::json!({ "timestamp": now_ms }),
+        );
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&path, serde_json::Value::Object(cache.clone()).to_string())
+        };
+        write().map_err(|e| DriveError::Setup(format!("planting {}: {e}", path.display())))
+    }
+
+    fn print_mode(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        prompt: &str,
+        options: &SessionOptions,
+    ) -> Result<PrintOutcome, DriveError> {
+        let mut args = vec!["-p", prompt, "--output-format", "stream-json", "--verbose"];
+        let allowed = allowed_tools(options);
+        if !allowed.is_empty() {
+            args.extend(["--allowedTools", allowed.as_str()]);
+        }
+        let spec = self.command(env, &args);
+        let out = spec.run(PRINT_TIMEOUT)?;
+        if out.timed_out {
+            return Err(DriveError::Timeout {
+                what: format!("`{}` to finish", spec.shell_line()),
+                secs: PRINT_TIMEOUT.as_secs_f64(),
+                detail: format!("{}{}", out.stdout, out.stderr),
+            });
+        }
+        let first_line = out.stdout.lines().next().unwrap_or_default().to_owned();
+        let server_status = serde_json::from_str::<serde_json::Value>(&first_line)
+            .ok()
+            .and_then(|v| v.get("mcp_servers").cloned())
+            .and_then(|servers| {
+                servers.as_array().and_then(|list| {
+                    list.iter()
+                        .find(|s| s.get("name").and_then(|n| n.as_str()) == Some(server))
+                        .and_then(|s| s.get("status").and_then(|st| st.as_str()))
+                        .map(str::to_owned)
+                })
+            });
+        Ok(PrintOutcome {
+            server_status,
+            first_line,
+            exit: format!("{:?}", out.status),
+            output: format!("{}{}", out.stdout, out.stderr),
+        })
     }
 
     fn authenticate_in_session(

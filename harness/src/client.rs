@@ -22,6 +22,10 @@ pub enum LoginPath {
     SlashMcp,
     /// A separate `mcp login` command.
     LoginCommand,
+    /// The agent calls the authenticate pseudo-tool; the browser's callback reaches the client.
+    AuthenticateTool,
+    /// The agent calls the authenticate pseudo-tool; the callback URL is pasted back to it.
+    PastedCallback,
 }
 
 impl LoginPath {
@@ -29,6 +33,8 @@ impl LoginPath {
         match self {
             LoginPath::SlashMcp => "slash-mcp",
             LoginPath::LoginCommand => "login-command",
+            LoginPath::AuthenticateTool => "authenticate-tool",
+            LoginPath::PastedCallback => "pasted-callback",
         }
     }
 }
@@ -80,6 +86,40 @@ pub enum DriveError {
     },
     #[error("cannot prepare the run: {0}")]
     Setup(String),
+    #[error("timed out after {secs:.0} s waiting for {what}\n{detail}")]
+    Timeout {
+        what: String,
+        secs: f64,
+        detail: String,
+    },
+    #[error("{what}: {detail}")]
+    Unexpected { what: String, detail: String },
+}
+
+/// How an interactive session is started.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// MCP servers whose tools the agent may call without a permission prompt.
+    pub allowed_servers: Vec<String>,
+}
+
+/// What the client's own needs-authentication state says about a server.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NeedsAuthState {
+    pub names_server: bool,
+    /// Where the state lives and what it holds.
+    pub evidence: String,
+}
+
+/// A non-interactive (print mode) run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PrintOutcome {
+    /// The server's status as the run's first structured line reports it (`connected`, …).
+    pub server_status: Option<String>,
+    /// That first line, as printed.
+    pub first_line: String,
+    pub exit: String,
+    pub output: String,
 }
 
 /// How long a client may take to show its first screen.
@@ -101,7 +141,44 @@ pub trait ClientUnderTest {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError>;
     /// Starts an interactive session in the sandbox's working directory.
-    fn start_session(&self, env: &RunEnv<'_>) -> Result<TerminalSession, DriveError>;
+    fn start_session(&self, env: &RunEnv<'_>) -> Result<TerminalSession, DriveError> {
+        self.start_session_with(env, &SessionOptions::default())
+    }
+    /// Starts an interactive session with options.
+    fn start_session_with(
+        &self,
+        env: &RunEnv<'_>,
+        options: &SessionOptions,
+    ) -> Result<TerminalSession, DriveError>;
+    /// Types a prompt for the agent and submits it.
+    fn send_prompt(&self, session: &mut TerminalSession, text: &str) -> Result<(), DriveError>;
+    /// Leaves the session the way a user would, then makes sure it is gone.
+    fn exit_session(&self, session: &mut TerminalSession) -> Result<(), DriveError>;
+    /// The name the agent sees for an MCP server's tool.
+    fn mcp_tool_name(&self, server: &str, tool: &str) -> String;
+    /// The pseudo-tool that starts authentication from the agent, where the client has one.
+    fn authenticate_tool(&self, server: &str) -> String;
+    /// The pseudo-tool that takes a pasted callback URL, where the client has one.
+    fn complete_authentication_tool(&self, server: &str) -> String;
+    /// The input for the complete-authentication pseudo-tool.
+    fn complete_authentication_input(&self, callback_url: &str) -> serde_json::Value;
+    /// The client's persisted needs-authentication state for `server`.
+    fn needs_auth_state(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+    ) -> Result<NeedsAuthState, DriveError>;
+    /// Marks `server` as needing authentication in the client's persisted state (a fault for
+    /// negative controls).
+    fn plant_needs_auth(&self, env: &RunEnv<'_>, server: &str) -> Result<(), DriveError>;
+    /// Runs one prompt non-interactively and reports what the client says about `server`.
+    fn print_mode(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        prompt: &str,
+        options: &SessionOptions,
+    ) -> Result<PrintOutcome, DriveError>;
     /// Authenticates `server` from inside a running session (the `/mcp` menu).
     fn authenticate_in_session(
         &self,

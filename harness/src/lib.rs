@@ -2,11 +2,13 @@
 //! server's access log and the client's own screens, whether they reconnect after the token
 //! exchange.
 
+pub mod agent_scenarios;
 pub mod browser;
 pub mod checks;
 pub mod claude_code;
 pub mod client;
 pub mod command;
+pub mod model_checks;
 pub mod report;
 pub mod sandbox;
 pub mod scenario;

@@ -7,15 +7,17 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mock_server::model_api::ModelApi;
+use mock_server::model_api::{ModelApi, ModelRequest, ModelView, ScriptReport};
 use mock_server::{AccessRecord, MockServer};
 use serde::Serialize;
 
 use crate::browser::ScriptedBrowser;
 use crate::checks::{self, Check, Verdict};
-use crate::client::{AuthOutcome, ClientUnderTest, DriveError, LoginPath, RunEnv, ServerStatus};
+use crate::client::{
+    AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintOutcome, RunEnv, ServerStatus,
+};
 use crate::sandbox::Sandbox;
-use crate::timeline;
+use crate::{agent_scenarios, timeline};
 
 /// The name the mock server is registered under in the client.
 pub const SERVER_NAME: &str = "mock";
@@ -28,15 +30,31 @@ pub enum Scenario {
     /// `mcp add` → `mcp list` → `mcp login` → `mcp list`: login and stored tokens, each step a
     /// fresh process. Not a reconnect check.
     LoginThenList,
+    /// The reported bug's path: the agent calls the authenticate pseudo-tool, consent completes
+    /// through the localhost callback, and the agent must then be offered and use the tools.
+    AuthenticateTool,
+    /// As `AuthenticateTool`, but the callback URL is pasted back to the client (the report's way).
+    AuthenticatePaste,
+    /// Authenticate in a session, leave, then `-p` in the same home must connect.
+    PrintAfterAuth,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 2] = [Scenario::SlashMcp, Scenario::LoginThenList];
+    pub const ALL: [Scenario; 5] = [
+        Scenario::SlashMcp,
+        Scenario::LoginThenList,
+        Scenario::AuthenticateTool,
+        Scenario::AuthenticatePaste,
+        Scenario::PrintAfterAuth,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::SlashMcp => "slash_mcp",
             Scenario::LoginThenList => "login_then_list",
+            Scenario::AuthenticateTool => "authenticate_tool",
+            Scenario::AuthenticatePaste => "authenticate_paste",
+            Scenario::PrintAfterAuth => "print_after_auth",
         }
     }
 
@@ -44,6 +62,9 @@ impl Scenario {
         match self {
             Scenario::SlashMcp => "in-session reconnect: /mcp → Authenticate → consent; the same session must initialize and list tools",
             Scenario::LoginThenList => "mcp add → mcp list → mcp login → mcp list (stored tokens; each step a new process, not a reconnect check)",
+            Scenario::AuthenticateTool => "the agent calls the authenticate pseudo-tool, consent via the localhost callback; the same session must offer the server's tools to the model and run one",
+            Scenario::AuthenticatePaste => "as authenticate_tool, but the callback URL is pasted back through the complete-authentication pseudo-tool (the report's way)",
+            Scenario::PrintAfterAuth => "authenticate in a session, leave it, then `-p` in the same home must connect and list tools",
         }
     }
 
@@ -51,7 +72,18 @@ impl Scenario {
         match self {
             Scenario::SlashMcp => LoginPath::SlashMcp,
             Scenario::LoginThenList => LoginPath::LoginCommand,
+            Scenario::AuthenticateTool => LoginPath::AuthenticateTool,
+            Scenario::AuthenticatePaste => LoginPath::PastedCallback,
+            Scenario::PrintAfterAuth => LoginPath::SlashMcp,
         }
+    }
+
+    /// Whether the scenario judges a reconnect inside one running session.
+    pub fn is_reconnect_check(self) -> bool {
+        matches!(
+            self,
+            Scenario::SlashMcp | Scenario::AuthenticateTool | Scenario::AuthenticatePaste
+        )
     }
 
     pub fn parse(name: &str) -> Option<Scenario> {
@@ -75,6 +107,15 @@ pub struct ScenarioReport {
     pub commands: Vec<String>,
     pub duration_secs: f64,
     pub bundle: Option<PathBuf>,
+    /// What reached the model API, request by request.
+    pub model_views: Vec<ModelView>,
+    /// What the scripted model achieved (agent scenarios).
+    pub script: Option<ScriptReport>,
+    /// The print-mode run (print_after_auth).
+    pub print: Option<PrintOutcome>,
+    /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
+    #[serde(skip)]
+    pub model_requests: Vec<ModelRequest>,
 }
 
 impl ScenarioReport {
@@ -94,6 +135,11 @@ impl ScenarioReport {
     pub fn timeline(&self) -> String {
         timeline::render_timeline(&self.access_log)
     }
+
+    /// The model's view, for snapshots.
+    pub fn canonical_model_view(&self) -> String {
+        crate::model_checks::canonical_model_view(&self.model_views)
+    }
 }
 
 /// Where failure bundles go: `HARNESS_ARTIFACTS_DIR`, else `target/harness-failures`.
@@ -110,21 +156,41 @@ pub fn artifacts_dir() -> PathBuf {
 
 /// How long the harness waits for the client to finish talking to the server after the event
 /// that should trigger it.
-const RECONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const RECONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The log counts as settled when nothing arrived for this long.
 const QUIET: Duration = Duration::from_millis(1500);
 
-struct Run<'a> {
-    commands: Vec<String>,
-    checks: Vec<Check>,
-    auth: Option<AuthOutcome>,
-    final_screen: String,
-    mock: &'a MockServer,
+/// Faults the harness itself injects, for negative controls.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// A tool the scripted model also expects to be offered, though the server never lists it.
+    pub expect_unlisted_tool: Option<String>,
+    /// Mark the server as needing authentication in the client's state before the `-p` run.
+    pub plant_needs_auth: bool,
+}
+
+pub(crate) struct Run<'a> {
+    pub(crate) commands: Vec<String>,
+    pub(crate) checks: Vec<Check>,
+    pub(crate) auth: Option<AuthOutcome>,
+    pub(crate) final_screen: String,
+    pub(crate) mock: &'a MockServer,
+    pub(crate) print: Option<PrintOutcome>,
 }
 
 pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) -> ScenarioReport {
+    run_with(scenario, client, mock, &RunOptions::default())
+}
+
+pub fn run_with(
+    scenario: Scenario,
+    client: &dyn ClientUnderTest,
+    mock: &MockServer,
+    options: &RunOptions,
+) -> ScenarioReport {
     let started = Instant::now();
     let mut run = Run {
+        print: None,
         commands: vec![format!(
             "# the mock server this run used (start one like it with: cargo run -p mock-server -- --port {})",
             mock.port()
@@ -135,11 +201,13 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
         mock,
     };
     let mut sandbox = None;
+    let mut model_api = None;
     let outcome = (|| -> Result<(), DriveError> {
         let sb = Sandbox::new(scenario.name())
             .map_err(|e| DriveError::Setup(format!("sandbox: {e}")))?;
-        let model =
-            ModelApi::start().map_err(|e| DriveError::Setup(format!("model API stand-in: {e}")))?;
+        let model = model_api.insert(
+            ModelApi::start().map_err(|e| DriveError::Setup(format!("model API stand-in: {e}")))?,
+        );
         let sb = sandbox.insert(sb);
         let env = RunEnv {
             sandbox: sb,
@@ -148,6 +216,15 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
         match scenario {
             Scenario::SlashMcp => slash_mcp(&mut run, client, &env),
             Scenario::LoginThenList => login_then_list(&mut run, client, &env),
+            Scenario::AuthenticateTool => {
+                agent_scenarios::authenticate_tool(&mut run, client, &env, model, options, false)
+            }
+            Scenario::AuthenticatePaste => {
+                agent_scenarios::authenticate_tool(&mut run, client, &env, model, options, true)
+            }
+            Scenario::PrintAfterAuth => {
+                agent_scenarios::print_after_auth(&mut run, client, &env, options)
+            }
         }
     })();
     if let Err(error) = outcome {
@@ -163,7 +240,7 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
         client: client.name().to_owned(),
         version: client.version().to_owned(),
         login_path: scenario.login_path(),
-        is_reconnect_check: scenario == Scenario::SlashMcp,
+        is_reconnect_check: scenario.is_reconnect_check(),
         checks: run.checks,
         auth: run.auth,
         access_log,
@@ -171,6 +248,13 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
         commands: run.commands,
         duration_secs: started.elapsed().as_secs_f64(),
         bundle: None,
+        model_views: model_api.as_ref().map(|m| m.views()).unwrap_or_default(),
+        script: model_api.as_ref().map(|m| m.script_report()),
+        print: run.print,
+        model_requests: model_api
+            .as_ref()
+            .map(|m| m.received_requests())
+            .unwrap_or_default(),
     };
     if !report.passed() {
         match write_bundle(&report, sandbox.as_mut()) {
@@ -189,7 +273,7 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
 }
 
 /// Waits until `done(log)` holds or `timeout` passes, then until the log is quiet.
-fn settle(mock: &MockServer, timeout: Duration, done: impl Fn(&[AccessRecord]) -> bool) {
+pub(crate) fn settle(mock: &MockServer, timeout: Duration, done: impl Fn(&[AccessRecord]) -> bool) {
     let started = Instant::now();
     while started.elapsed() < timeout && !done(&mock.received_requests()) {
         std::thread::sleep(Duration::from_millis(100));
@@ -207,7 +291,24 @@ fn settle(mock: &MockServer, timeout: Duration, done: impl Fn(&[AccessRecord]) -
     }
 }
 
-fn slash_mcp(
+/// `/mcp` → the server → Authenticate, consent through the scripted browser, then the client's
+/// chance to reconnect.
+pub(crate) fn slash_mcp_auth(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+    session: &mut crate::terminal::TerminalSession,
+) -> Result<AuthOutcome, DriveError> {
+    let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+    let result = client.authenticate_in_session(session, SERVER_NAME, &mut browser);
+    // Whatever the screen said, the server's log is the judge: give the client its chance.
+    settle(run.mock, RECONNECT_TIMEOUT, |log| {
+        checks::tools_listed_after_token(log).verdict == Verdict::Pass
+    });
+    result
+}
+
+pub(crate) fn slash_mcp(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
@@ -221,12 +322,7 @@ fn slash_mcp(
     run.commands.push(
         "claude    # then: /mcp → mock → Authenticate, and open the URL it prints".to_owned(),
     );
-    let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
-    let result = client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
-    // Whatever the screen said, the server's log is the judge: give the client its chance.
-    settle(run.mock, RECONNECT_TIMEOUT, |log| {
-        checks::tools_listed_after_token(log).verdict == Verdict::Pass
-    });
+    let result = slash_mcp_auth(run, client, env, &mut session);
     run.final_screen = session.screen();
     session.terminate();
     let auth = result?;
@@ -249,7 +345,7 @@ fn slash_mcp(
     Ok(())
 }
 
-fn status_check(name: &str, status: &ServerStatus, want_connected: bool) -> Check {
+pub(crate) fn status_check(name: &str, status: &ServerStatus, want_connected: bool) -> Check {
     let (ok, line) = match status {
         ServerStatus::NeedsAuth(l) => (!want_connected, l.clone()),
         ServerStatus::Connected(l) => (want_connected, l.clone()),
@@ -363,6 +459,15 @@ fn write_bundle(
         .map(|l| l + "\n")
         .collect();
     std::fs::write(dir.join("access-log.jsonl"), jsonl)?;
+    std::fs::write(dir.join("model-view.txt"), report.canonical_model_view())?;
+    std::fs::write(
+        dir.join("model-requests.json"),
+        serde_json::to_vec_pretty(&report.model_requests).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::write(
+        dir.join("model-views.json"),
+        serde_json::to_vec_pretty(&report.model_views).map_err(std::io::Error::other)?,
+    )?;
     std::fs::write(
         dir.join("report.json"),
         serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?,

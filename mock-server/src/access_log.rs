@@ -120,6 +120,9 @@ pub struct AccessRecord {
     pub rpc_id: Option<Value>,
     /// `request`, `notification`, `response`, `batch` or `invalid`.
     pub rpc_kind: Option<String>,
+    /// For `tools/call`, the `name` of the tool called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
     pub grant_type: Option<String>,
     pub client_id: Option<String>,
     pub bearer: Bearer,
@@ -139,6 +142,7 @@ pub(crate) struct NoteData {
     pub rpc_method: Option<String>,
     pub rpc_id: Option<Value>,
     pub rpc_kind: Option<String>,
+    pub tool_name: Option<String>,
     pub grant_type: Option<String>,
     pub client_id: Option<String>,
     pub bearer: Bearer,
@@ -258,6 +262,7 @@ pub(crate) async fn record_access(
         rpc_method: n.rpc_method,
         rpc_id: n.rpc_id,
         rpc_kind: n.rpc_kind,
+        tool_name: n.tool_name,
         grant_type: n.grant_type,
         client_id: n.client_id,
         bearer: n.bearer,
@@ -356,7 +361,10 @@ pub fn render_canonical(records: &[AccessRecord]) -> String {
 fn rpc_label(r: &AccessRecord) -> String {
     let id = r.rpc_id.as_ref().map(Value::to_string);
     match (r.rpc_kind.as_deref(), r.rpc_method.as_deref(), id) {
-        (Some("request"), Some(method), Some(id)) => format!("{method}#{id}"),
+        (Some("request"), Some(method), Some(id)) => match &r.tool_name {
+            Some(tool) => format!("{method}#{id}({tool})"),
+            None => format!("{method}#{id}"),
+        },
         (Some("notification"), Some(method), _) => method.to_owned(),
         (Some(kind), _, _) => format!("({kind})"),
         (None, Some(method), _) => method.to_owned(),
@@ -434,6 +442,7 @@ mod tests {
             rpc_method: None,
             rpc_id: None,
             rpc_kind: None,
+            tool_name: None,
             grant_type: None,
             client_id: None,
             bearer: Bearer::None,

@@ -57,6 +57,18 @@ impl MockServer {
         self.server.local_addr()
     }
 
+    /// The names of the tools `tools/list` answers with (at the newest offered revision).
+    pub fn tool_names(&self) -> Vec<String> {
+        crate::mcp::tools::list(self.state.config().latest_protocol_version())
+            .iter()
+            .filter_map(|t| {
+                t.get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
     /// The access log so far.
     pub fn received_requests(&self) -> Vec<AccessRecord> {
         self.state.received_requests()
@@ -76,6 +88,7 @@ pub struct MockServerBuilder {
     access_token_ttl: Option<Duration>,
     code_ttl: Option<Duration>,
     protocol_versions: Option<Vec<String>>,
+    forget_sessions: bool,
 }
 
 impl Default for MockServerBuilder {
@@ -87,6 +100,7 @@ impl Default for MockServerBuilder {
             access_token_ttl: None,
             code_ttl: None,
             protocol_versions: None,
+            forget_sessions: false,
         }
     }
 }
@@ -129,6 +143,12 @@ impl MockServerBuilder {
         self
     }
 
+    /// Fault: forget every session as soon as it is created; requests naming one get 404.
+    pub fn forget_sessions(mut self) -> Self {
+        self.forget_sessions = true;
+        self
+    }
+
     pub async fn start(self) -> Result<MockServer, MockServerError> {
         // Binding and spawning take microseconds; not worth a blocking-pool hop.
         self.start_blocking()
@@ -153,6 +173,7 @@ impl MockServerBuilder {
                 config.protocol_versions = versions.clone();
             }
             config.access_log_file = self.access_log_file.clone();
+            config.forget_sessions = self.forget_sessions;
             let app_state = AppState::new(config)?;
             state = Some(app_state.clone());
             Ok(router(app_state))

@@ -120,7 +120,12 @@ fn require_session(state: &AppState, headers: &HeaderMap) -> Result<(String, Str
             "Bad Request: Mcp-Session-Id header is required",
         ));
     };
-    let Some(negotiated) = state.sessions().protocol_version(id) else {
+    let known = if state.config().forget_sessions {
+        None
+    } else {
+        state.sessions().protocol_version(id)
+    };
+    let Some(negotiated) = known else {
         return Err(ApiError::rpc(
             StatusCode::NOT_FOUND,
             Value::Null,
@@ -164,6 +169,14 @@ async fn post(
             n.rpc_kind = Some(incoming.kind().to_owned());
             n.rpc_method = incoming.method().map(str::to_owned);
             n.rpc_id = incoming.id().cloned();
+            if incoming.method() == Some("tools/call") {
+                n.tool_name = parsed
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v.pointer("/params/name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
         });
     } else if !body.is_empty() {
         notes.update(|n| n.rpc_kind = Some("invalid".to_owned()));

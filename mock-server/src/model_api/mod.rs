@@ -1,11 +1,21 @@
-//! Stand-in for the Anthropic Messages API, so an interactive CLI session can start and stay quiet
-//! without any traffic leaving the machine.
+//! Stand-in for the Anthropic Messages API: a scripted model on loopback, so an interactive CLI
+//! session runs without any traffic leaving the machine, and a test can say what the agent does.
 //!
-//! Every `POST /v1/messages` gets a short assistant text, streamed as server-sent events in the
-//! API's order (`message_start`, `content_block_start`, `content_block_delta`,
-//! `content_block_stop`, `message_delta`, `message_stop`) when the request asks for `stream: true`,
-//! and as one JSON message otherwise. `count_tokens` gets a small count. Each request is recorded
-//! so a test can see what the client sent (scripting the model's turns builds on this).
+//! `POST /v1/messages` is answered from the [`ModelScript`] (see [`script`]), streamed as
+//! server-sent events in the API's order (`message_start`, `content_block_start`,
+//! `content_block_delta`, `content_block_stop`, `message_delta`, `message_stop`) when the request
+//! asks for `stream: true`, and as one JSON message otherwise. `count_tokens` gets a small count;
+//! other routes a JSON 404 in the API's error shape. Every request is recorded twice: as sent
+//! ([`ModelRequest`]) and as the model's view of it ([`ModelView`]).
+
+pub mod script;
+pub mod view;
+
+pub use script::{
+    Action, Expectation, ModelScript, Reply, ScriptFailure, ScriptPlayer, ScriptReport, Turn,
+    DEFAULT_REPLY, TOOL_SEARCH,
+};
+pub use view::{ModelView, RequestKind, ToolResultSeen};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,9 +31,6 @@ use serde_json::{json, Value};
 
 use crate::runtime::BackgroundServer;
 use crate::MockServerError;
-
-/// The reply every main turn gets until the model is scripted.
-pub const DEFAULT_REPLY: &str = "OK.";
 
 /// One request the client made to the model API.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -43,6 +50,8 @@ pub struct ModelRequest {
 #[derive(Default)]
 struct ModelState {
     requests: Mutex<Vec<ModelRequest>>,
+    views: Mutex<Vec<ModelView>>,
+    player: Mutex<ScriptPlayer>,
 }
 
 /// A running model API stand-in on loopback, on its own thread and runtime.
@@ -52,9 +61,17 @@ pub struct ModelApi {
 }
 
 impl ModelApi {
-    /// Starts on `127.0.0.1:0`.
+    /// Starts on `127.0.0.1:0` with nothing scripted: every request gets a short text.
     pub fn start() -> Result<ModelApi, MockServerError> {
-        let state = Arc::new(ModelState::default());
+        ModelApi::start_scripted(ModelScript::new())
+    }
+
+    /// Starts on `127.0.0.1:0` playing `script`.
+    pub fn start_scripted(script: ModelScript) -> Result<ModelApi, MockServerError> {
+        let state = Arc::new(ModelState {
+            player: Mutex::new(ScriptPlayer::new(script)),
+            ..ModelState::default()
+        });
         let app = router(state.clone());
         let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
         let server = BackgroundServer::spawn("model-api", addr, app)?;
@@ -69,6 +86,21 @@ impl ModelApi {
     /// Everything the client sent so far.
     pub fn received_requests(&self) -> Vec<ModelRequest> {
         lock(&self.state.requests).clone()
+    }
+
+    /// The model's view of every Messages request so far, with what it answered.
+    pub fn views(&self) -> Vec<ModelView> {
+        lock(&self.state.views).clone()
+    }
+
+    /// Adds a turn to the script (for input only known during the run, like a callback URL).
+    pub fn push_turn(&self, turn: Turn) {
+        lock(&self.state.player).push(turn);
+    }
+
+    /// What the script achieved so far: turns started, expectations, failures, tool calls.
+    pub fn script_report(&self) -> ScriptReport {
+        lock(&self.state.player).report()
     }
 }
 
@@ -130,10 +162,14 @@ async fn messages(
     };
     let request = record(&state, "POST", &uri.to_string(), &parsed);
     let model = request.model.unwrap_or_else(|| "mock-model".to_owned());
+    let mut view = ModelView::of(request.seq, &parsed);
+    let reply = lock(&state.player).answer(&mut view);
+    view.answer = reply.describe();
+    lock(&state.views).push(view);
     if request.stream {
-        streamed_text(&model, DEFAULT_REPLY)
+        streamed(&model, &reply)
     } else {
-        Json(message_json(&model, DEFAULT_REPLY)).into_response()
+        Json(message_json(&model, &reply)).into_response()
     }
 }
 
@@ -159,24 +195,51 @@ async fn unknown_route(
     )
 }
 
-fn message_json(model: &str, text: &str) -> Value {
+fn content_block(reply: &Reply) -> Value {
+    match reply {
+        Reply::Text(text) => json!({"type": "text", "text": text}),
+        Reply::ToolUse { id, name, input } => {
+            json!({"type": "tool_use", "id": id, "name": name, "input": input})
+        }
+    }
+}
+
+fn stop_reason(reply: &Reply) -> &'static str {
+    match reply {
+        Reply::Text(_) => "end_turn",
+        Reply::ToolUse { .. } => "tool_use",
+    }
+}
+
+fn message_json(model: &str, reply: &Reply) -> Value {
     json!({
         "id": "msg_mock_1",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
+        "content": [content_block(reply)],
+        "stop_reason": stop_reason(reply),
         "stop_sequence": null,
         "usage": {"input_tokens": 12, "output_tokens": 2}
     })
 }
 
-/// The Messages API's streaming shape for one text block.
-fn streamed_text(model: &str, text: &str) -> Response {
-    let mut start = message_json(model, "");
+/// The Messages API's streaming shape for one content block: the block starts empty and its
+/// content arrives as one delta (`text_delta` for text, `input_json_delta` for a tool's input).
+fn streamed(model: &str, reply: &Reply) -> Response {
+    let mut start = message_json(model, reply);
     start["content"] = json!([]);
     start["stop_reason"] = Value::Null;
+    let (empty_block, delta) = match reply {
+        Reply::Text(text) => (
+            json!({"type": "text", "text": ""}),
+            json!({"type": "text_delta", "text": text}),
+        ),
+        Reply::ToolUse { id, name, input } => (
+            json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+            json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+        ),
+    };
     let events = [
         (
             "message_start",
@@ -184,11 +247,11 @@ fn streamed_text(model: &str, text: &str) -> Response {
         ),
         (
             "content_block_start",
-            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": empty_block}),
         ),
         (
             "content_block_delta",
-            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": delta}),
         ),
         (
             "content_block_stop",
@@ -196,7 +259,7 @@ fn streamed_text(model: &str, text: &str) -> Response {
         ),
         (
             "message_delta",
-            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 2}}),
+            json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(reply), "stop_sequence": null}, "usage": {"output_tokens": 2}}),
         ),
         ("message_stop", json!({"type": "message_stop"})),
     ];

@@ -1,0 +1,471 @@
+//! What the scripted model does on each turn, written the way a test reads:
+//!
+//! ```
+//! use mock_server::model_api::{ModelScript, Turn};
+//! use serde_json::json;
+//!
+//! let script = ModelScript::new()
+//!     .turn(Turn::new().call("mcp__mock__authenticate", json!({})).say("Open the link."))
+//!     .turn(
+//!         Turn::new()
+//!             .expect_offered("mcp__mock__hello")
+//!             .call("mcp__mock__hello", json!({"name": "harness"}))
+//!             .say("Done."),
+//!     );
+//! # let _ = script;
+//! ```
+//!
+//! A turn starts when the client sends the user's prompt and continues through the tool results
+//! that follow. Side requests (no tools offered: titles, suggestions, probes) never consume it.
+//! A tool that is deferred (named in the system text, loaded through `ToolSearch`) is loaded
+//! first with `select:<name>`; a tool in `tools` is called directly; a tool that is neither is a
+//! script failure, recorded with the evidence, and the turn ends with a message saying so.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::view::{ModelView, RequestKind};
+
+/// The text a request gets when there is nothing scripted for it.
+pub const DEFAULT_REPLY: &str = "OK.";
+/// The tool versions that defer tools use to load them.
+pub const TOOL_SEARCH: &str = "ToolSearch";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Action {
+    /// Call a tool with this input (loading it through `ToolSearch` first when it is deferred).
+    CallTool { name: String, input: Value },
+    /// Say this and end the turn.
+    Say(String),
+}
+
+/// One user turn of the script.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub expect_offered: Vec<String>,
+    pub expect_withdrawn: Vec<String>,
+    pub actions: Vec<Action>,
+}
+
+impl Turn {
+    pub fn new() -> Turn {
+        Turn::default()
+    }
+
+    /// When the turn starts, `tool` must be reachable (in `tools`, or deferred).
+    pub fn expect_offered(mut self, tool: impl Into<String>) -> Turn {
+        self.expect_offered.push(tool.into());
+        self
+    }
+
+    /// When the turn starts, `tool` must be neither in `tools` nor deferred.
+    pub fn expect_withdrawn(mut self, tool: impl Into<String>) -> Turn {
+        self.expect_withdrawn.push(tool.into());
+        self
+    }
+
+    pub fn call(mut self, tool: impl Into<String>, input: Value) -> Turn {
+        self.actions.push(Action::CallTool {
+            name: tool.into(),
+            input,
+        });
+        self
+    }
+
+    pub fn say(mut self, text: impl Into<String>) -> Turn {
+        self.actions.push(Action::Say(text.into()));
+        self
+    }
+}
+
+/// The turns, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelScript {
+    pub turns: Vec<Turn>,
+}
+
+impl ModelScript {
+    pub fn new() -> ModelScript {
+        ModelScript::default()
+    }
+
+    pub fn turn(mut self, turn: Turn) -> ModelScript {
+        self.turns.push(turn);
+        self
+    }
+}
+
+/// The result of one `expect_offered` / `expect_withdrawn`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expectation {
+    /// 1-based turn number.
+    pub turn: usize,
+    /// The request that started the turn.
+    pub request_seq: u64,
+    pub tool: String,
+    /// `offered` or `withdrawn`.
+    pub wanted: String,
+    pub met: bool,
+}
+
+/// Something the script could not do, with the request that showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptFailure {
+    pub turn: usize,
+    pub request_seq: u64,
+    pub message: String,
+}
+
+/// What the script achieved so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptReport {
+    pub turns_started: usize,
+    pub turns_pending: usize,
+    pub expectations: Vec<Expectation>,
+    pub failures: Vec<ScriptFailure>,
+    /// Tool calls the model made, as `(request seq, tool name)`.
+    pub tool_calls: Vec<(u64, String)>,
+}
+
+/// What the model answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    Text(String),
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+}
+
+impl Reply {
+    pub fn describe(&self) -> String {
+        match self {
+            Reply::Text(t) => format!("say {t:?}"),
+            Reply::ToolUse { name, input, .. } => format!("call {name} {input}"),
+        }
+    }
+}
+
+/// The turn in progress.
+#[derive(Debug)]
+struct Current {
+    number: usize,
+    actions: VecDeque<Action>,
+    /// A deferred tool asked for through `ToolSearch`, to be called when the results come back.
+    loading: Option<(String, Value)>,
+}
+
+/// The script being played.
+#[derive(Debug, Default)]
+pub struct ScriptPlayer {
+    pending: VecDeque<Turn>,
+    current: Option<Current>,
+    started: usize,
+    next_tool_use: u64,
+    report: ScriptReport,
+    /// `tool_use` ids this player issued whose results have not come back yet.
+    awaiting: BTreeSet<String>,
+    /// The user text of the last main request, to tell a new prompt from a repeat.
+    last_prompt: Option<String>,
+}
+
+impl ScriptPlayer {
+    pub fn new(script: ModelScript) -> ScriptPlayer {
+        ScriptPlayer {
+            pending: script.turns.into(),
+            ..ScriptPlayer::default()
+        }
+    }
+
+    /// Adds a turn at the end (for turns whose input is only known during the run).
+    pub fn push(&mut self, turn: Turn) {
+        self.pending.push_back(turn);
+    }
+
+    pub fn report(&self) -> ScriptReport {
+        ScriptReport {
+            turns_started: self.started,
+            turns_pending: self.pending.len(),
+            ..self.report.clone()
+        }
+    }
+
+    /// Decides the answer to one request, and records in `view.kind` how it read the request.
+    ///
+    /// Clients differ in how they shape a conversation (2.1.331 appends the next prompt to the
+    /// user message that carries earlier tool results), so the request is read by what is new in
+    /// it: a result for a `tool_use` this player issued continues the turn; user text that differs
+    /// from the last main request's starts the next turn; anything else is answered briefly
+    /// without touching the script.
+    pub fn answer(&mut self, view: &mut ModelView) -> Reply {
+        if view.tools_offered.is_empty() {
+            view.kind = RequestKind::Side;
+            return Reply::Text(DEFAULT_REPLY.to_owned());
+        }
+        let returned: Vec<String> = view
+            .tool_results
+            .iter()
+            .filter(|r| self.awaiting.contains(&r.tool_use_id))
+            .map(|r| r.tool_use_id.clone())
+            .collect();
+        let prompt_changed = view.user_prompt.is_some() && view.user_prompt != self.last_prompt;
+        self.last_prompt = view.user_prompt.clone();
+        if !returned.is_empty() {
+            for id in returned {
+                self.awaiting.remove(&id);
+            }
+            view.kind = RequestKind::MainToolResults;
+            return self.step(view);
+        }
+        if !prompt_changed {
+            view.kind = RequestKind::Side;
+            return Reply::Text(DEFAULT_REPLY.to_owned());
+        }
+        view.kind = RequestKind::MainUserPrompt;
+        let Some(turn) = self.pending.pop_front() else {
+            self.current = None;
+            return Reply::Text(DEFAULT_REPLY.to_owned());
+        };
+        self.started += 1;
+        let number = self.started;
+        for tool in &turn.expect_offered {
+            self.report.expectations.push(Expectation {
+                turn: number,
+                request_seq: view.seq,
+                tool: tool.clone(),
+                wanted: "offered".to_owned(),
+                met: view.can_reach(tool),
+            });
+        }
+        for tool in &turn.expect_withdrawn {
+            self.report.expectations.push(Expectation {
+                turn: number,
+                request_seq: view.seq,
+                tool: tool.clone(),
+                wanted: "withdrawn".to_owned(),
+                met: !view.can_reach(tool),
+            });
+        }
+        self.current = Some(Current {
+            number,
+            actions: turn.actions.into(),
+            loading: None,
+        });
+        self.step(view)
+    }
+
+    fn step(&mut self, view: &ModelView) -> Reply {
+        let Some(current) = self.current.as_mut() else {
+            return Reply::Text(DEFAULT_REPLY.to_owned());
+        };
+        let number = current.number;
+        if let Some((name, input)) = current.loading.take() {
+            if view.tools_offered.iter().any(|t| t == &name) {
+                return self.tool_use(view.seq, name, input);
+            }
+            let loaded = view
+                .tool_results
+                .iter()
+                .map(|r| r.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" | ");
+            return self.fail(
+                number,
+                view.seq,
+                format!("`{TOOL_SEARCH}` did not load {name} (its result: {loaded:?})"),
+            );
+        }
+        let Some(action) = current.actions.pop_front() else {
+            self.current = None;
+            return Reply::Text("Done.".to_owned());
+        };
+        match action {
+            Action::Say(text) => {
+                self.current = None;
+                Reply::Text(text)
+            }
+            Action::CallTool { name, input } => {
+                if view.tools_offered.iter().any(|t| t == &name) {
+                    self.tool_use(view.seq, name, input)
+                } else if view.deferred_tools.iter().any(|t| t == &name)
+                    && view.tools_offered.iter().any(|t| t == TOOL_SEARCH)
+                {
+                    let query = json!({"query": format!("select:{name}"), "max_results": 5});
+                    current.loading = Some((name, input));
+                    self.tool_use(view.seq, TOOL_SEARCH.to_owned(), query)
+                } else {
+                    self.fail(
+                        number,
+                        view.seq,
+                        format!(
+                            "{name} is not offered to the model (neither in `tools` nor deferred)"
+                        ),
+                    )
+                }
+            }
+        }
+    }
+
+    fn tool_use(&mut self, seq: u64, name: String, input: Value) -> Reply {
+        self.next_tool_use += 1;
+        self.report.tool_calls.push((seq, name.clone()));
+        let id = format!("toolu_mock_{:04}", self.next_tool_use);
+        self.awaiting.insert(id.clone());
+        Reply::ToolUse { id, name, input }
+    }
+
+    fn fail(&mut self, turn: usize, request_seq: u64, message: String) -> Reply {
+        self.current = None;
+        let text = format!("[scripted model] cannot go on: {message}");
+        self.report.failures.push(ScriptFailure {
+            turn,
+            request_seq,
+            message,
+        });
+        Reply::Text(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model_api::view::ToolResultSeen;
+
+    fn request(seq: u64, prompt: &str, tools: &[&str], deferred: &[&str]) -> ModelView {
+        ModelView {
+            seq,
+            model: None,
+            kind: RequestKind::Side,
+            tools_offered: tools.iter().map(|t| (*t).to_owned()).collect(),
+            deferred_tools: deferred.iter().map(|t| (*t).to_owned()).collect(),
+            withdrawn_tools: vec![],
+            needs_auth_lines: vec![],
+            tool_results: vec![],
+            user_prompt: Some(prompt.to_owned()),
+            answer: String::new(),
+        }
+    }
+
+    /// The next request after `reply`: its result appended, the prompt unchanged.
+    fn result_of(reply: &Reply, mut next: ModelView) -> ModelView {
+        if let Reply::ToolUse { id, name, .. } = reply {
+            next.tool_results.push(ToolResultSeen {
+                tool_use_id: id.clone(),
+                tool_name: Some(name.clone()),
+                is_error: false,
+                text: "ok".to_owned(),
+            });
+        }
+        next
+    }
+
+    #[test]
+    fn a_tool_in_tools_is_called_directly_then_the_turn_ends_with_its_text() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new().turn(
+                Turn::new()
+                    .call("mcp__m__hello", json!({"name": "x"}))
+                    .say("bye"),
+            ),
+        );
+        let tools = ["Bash", "mcp__m__hello"];
+        let mut first = request(1, "go", &tools, &[]);
+        let call = player.answer(&mut first);
+        assert_eq!(first.kind, RequestKind::MainUserPrompt);
+        assert!(matches!(call, Reply::ToolUse { ref name, .. } if name == "mcp__m__hello"));
+        let mut second = result_of(&call, request(2, "go", &tools, &[]));
+        assert_eq!(player.answer(&mut second), Reply::Text("bye".to_owned()));
+        assert_eq!(second.kind, RequestKind::MainToolResults);
+        assert!(player.report().failures.is_empty());
+    }
+
+    #[test]
+    fn a_deferred_tool_is_loaded_through_tool_search_first() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new().turn(Turn::new().call("mcp__m__hello", json!({}))),
+        );
+        let search = player.answer(&mut request(1, "go", &["ToolSearch"], &["mcp__m__hello"]));
+        match &search {
+            Reply::ToolUse { name, input, .. } => {
+                assert_eq!(name, "ToolSearch");
+                assert_eq!(input["query"], "select:mcp__m__hello");
+            }
+            other => panic!("expected a ToolSearch call, got {other:?}"),
+        }
+        let mut loaded = result_of(
+            &search,
+            request(
+                2,
+                "go",
+                &["ToolSearch", "mcp__m__hello"],
+                &["mcp__m__hello"],
+            ),
+        );
+        let call = player.answer(&mut loaded);
+        assert!(matches!(call, Reply::ToolUse { ref name, .. } if name == "mcp__m__hello"));
+    }
+
+    #[test]
+    fn a_tool_search_that_loads_nothing_is_a_script_failure() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new().turn(Turn::new().call("mcp__m__hello", json!({}))),
+        );
+        let search = player.answer(&mut request(1, "go", &["ToolSearch"], &["mcp__m__hello"]));
+        let mut next = result_of(
+            &search,
+            request(2, "go", &["ToolSearch"], &["mcp__m__hello"]),
+        );
+        let reply = player.answer(&mut next);
+        assert!(matches!(reply, Reply::Text(ref t) if t.contains("did not load")));
+        assert_eq!(player.report().failures.len(), 1);
+    }
+
+    #[test]
+    fn a_tool_that_is_not_offered_fails_the_script_and_the_expectation() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new().turn(
+                Turn::new()
+                    .expect_offered("mcp__m__missing")
+                    .call("mcp__m__missing", json!({})),
+            ),
+        );
+        let reply = player.answer(&mut request(1, "go", &["Bash"], &[]));
+        assert!(matches!(reply, Reply::Text(ref t) if t.contains("not offered")));
+        let report = player.report();
+        assert_eq!(report.failures.len(), 1);
+        assert!(!report.expectations[0].met);
+    }
+
+    #[test]
+    fn side_requests_and_repeats_never_consume_the_script() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new()
+                .turn(Turn::new().say("first"))
+                .turn(Turn::new().say("second")),
+        );
+        let mut side = request(1, "write a title", &[], &[]);
+        assert_eq!(
+            player.answer(&mut side),
+            Reply::Text(DEFAULT_REPLY.to_owned())
+        );
+        assert_eq!(side.kind, RequestKind::Side);
+        assert_eq!(
+            player.answer(&mut request(2, "hello", &["Bash"], &[])),
+            Reply::Text("first".to_owned())
+        );
+        // The same conversation sent again (a retry, a refresh) is not a new prompt.
+        assert_eq!(
+            player.answer(&mut request(3, "hello", &["Bash"], &[])),
+            Reply::Text(DEFAULT_REPLY.to_owned())
+        );
+        // The next prompt appended to the same user message is.
+        assert_eq!(
+            player.answer(&mut request(4, "hello\n\nand now", &["Bash"], &[])),
+            Reply::Text("second".to_owned())
+        );
+        assert_eq!(player.report().turns_started, 2);
+    }
+}
