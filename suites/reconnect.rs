@@ -3,6 +3,8 @@
 #[path = "reconnect/support.rs"]
 mod support;
 
+#[path = "reconnect/agent.rs"]
+mod agent;
 #[path = "reconnect/check_controls.rs"]
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]

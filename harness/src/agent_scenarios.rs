@@ -183,12 +183,26 @@ pub(crate) fn authenticate_tool(
             );
             let prompt = format!("I approved it; the browser shows this URL: {callback}");
             client.send_prompt(&mut session, &prompt)?;
-            let (seq, completed) = wait_for_view(
-                model,
-                "the complete-authentication pseudo-tool's result to reach the model",
-                MODEL_TIMEOUT,
-                |views| tool_result(views, &complete_tool, 0),
-            )?;
+            let started_waiting = Instant::now();
+            let (seq, completed) = loop {
+                if let Some(found) = tool_result(&model.views(), &complete_tool, 0) {
+                    break found;
+                }
+                if let Some(question) = client.allow_pending_tool_call(&mut session)? {
+                    run.commands.push(format!(
+                        "# the client asked, and the harness allowed: {question}"
+                    ));
+                }
+                if started_waiting.elapsed() >= MODEL_TIMEOUT {
+                    return Err(DriveError::Timeout {
+                        what: "the complete-authentication pseudo-tool's result to reach the model"
+                            .to_owned(),
+                        secs: MODEL_TIMEOUT.as_secs_f64(),
+                        detail: session.screen(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            };
             let line = format!(
                 "model request #{seq}: result of {complete_tool} (is_error {}): {}",
                 completed.is_error,

@@ -286,6 +286,51 @@ impl ClientUnderTest for ClaudeCode {
         Ok(())
     }
 
+    fn allow_pending_tool_call(
+        &self,
+        session: &mut TerminalSession,
+    ) -> Result<Option<String>, DriveError> {
+        // 2.1.331 asks before `complete_authentication` runs even when the server's tools are
+        // allowed: "Claude submitted this URL. Approve only if you started this sign-in…".
+        const QUESTION: &str = "Do you want to proceed?";
+        let screen = session.screen();
+        let Some(at) = screen.find(QUESTION) else {
+            return Ok(None);
+        };
+        let asked: String = screen[..at]
+            .lines()
+            .rev()
+            .map(|l| l.trim().trim_start_matches('│').trim())
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
+            .to_owned();
+        for _ in 0..6 {
+            let screen = session.screen();
+            let Some(at) = screen.find(QUESTION) else {
+                break;
+            };
+            let selected = screen[at..]
+                .lines()
+                .find(|l| l.contains('❯'))
+                .unwrap_or_default()
+                .to_owned();
+            if selected.contains("Yes") {
+                session.press(Key::Enter)?;
+                session.wait_for("the permission question to close", MENU_TIMEOUT, |s| {
+                    !s.contains(QUESTION)
+                })?;
+                return Ok(Some(format!("{asked} {QUESTION} → Yes")));
+            }
+            let before = screen.clone();
+            session.press(Key::Down)?;
+            session.wait_for("the permission menu to move", MENU_TIMEOUT, |s| s != before)?;
+        }
+        Err(DriveError::Unexpected {
+            what: "could not select Yes in the permission question".to_owned(),
+            detail: session.screen(),
+        })
+    }
+
     fn exit_session(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
         // Ctrl-C twice is the documented way out of the TUI in every version seen.
         session.type_text("\x03")?;

@@ -152,6 +152,12 @@ pub trait ClientUnderTest {
     ) -> Result<TerminalSession, DriveError>;
     /// Types a prompt for the agent and submits it.
     fn send_prompt(&self, session: &mut TerminalSession, text: &str) -> Result<(), DriveError>;
+    /// If the session is asking the user to allow a tool call, allows it (the harness is the
+    /// user who started the flow) and returns what the question said.
+    fn allow_pending_tool_call(
+        &self,
+        session: &mut TerminalSession,
+    ) -> Result<Option<String>, DriveError>;
     /// Leaves the session the way a user would, then makes sure it is gone.
     fn exit_session(&self, session: &mut TerminalSession) -> Result<(), DriveError>;
     /// The name the agent sees for an MCP server's tool.
