@@ -2,9 +2,17 @@
 //! on the access log of a stand-in client that is made to break each rule on purpose. A check
 //! that passes here cannot be trusted when it passes for the CLI.
 
+use harness::browser::ScriptedBrowser;
 use harness::checks::{self, Check, Verdict};
+use harness::client::{
+    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
+    RunEnv, ServerStatus, SessionOptions,
+};
+use harness::scenario::{self, Scenario};
+use harness::terminal::TerminalSession;
 use mock_server::client::{McpSession, Misbehaviour, StandInClient};
 use mock_server::MockServer;
+use rstest::rstest;
 
 fn verdicts(checks: &[Check]) -> Vec<(&str, Verdict)> {
     checks
@@ -130,5 +138,134 @@ async fn tools_listed_in_an_unknown_session_do_not_count() -> anyhow::Result<()>
         .find(|c| c.name == checks::TOOLS_LISTED_AFTER_TOKEN)
         .map(|c| c.verdict);
     assert_eq!(listed, Some(Verdict::Fail), "{checks:#?}");
+    Ok(())
+}
+
+/// A client the harness cannot drive: every interactive step times out. Such a run must fail with
+/// a `driver` check and never report "not applicable", which only positive evidence earns.
+struct UndrivableClient;
+
+fn stuck(what: &str) -> DriveError {
+    DriveError::Timeout {
+        what: what.to_owned(),
+        secs: 0.0,
+        detail: "negative control: this client never answers".to_owned(),
+    }
+}
+
+impl ClientUnderTest for UndrivableClient {
+    fn name(&self) -> &'static str {
+        "undrivable"
+    }
+    fn version(&self) -> &str {
+        "0.0.0"
+    }
+    fn add_http_server(&self, _: &RunEnv<'_>, _: &str, _: &str) -> Result<(), DriveError> {
+        Ok(())
+    }
+    fn server_status(&self, _: &RunEnv<'_>, _: &str) -> Result<ServerStatus, DriveError> {
+        Ok(ServerStatus::NeedsAuth(
+            "mock: needs authentication".to_owned(),
+        ))
+    }
+    fn has_login_path(
+        &self,
+        _: &RunEnv<'_>,
+        _: LoginPath,
+    ) -> Result<Result<(), Absent>, DriveError> {
+        Err(stuck("the help text"))
+    }
+    fn start_session_with(
+        &self,
+        _: &RunEnv<'_>,
+        _: &SessionOptions,
+    ) -> Result<TerminalSession, DriveError> {
+        Err(stuck("the first screen"))
+    }
+    fn send_prompt(&self, _: &mut TerminalSession, _: &str) -> Result<(), DriveError> {
+        Err(stuck("the prompt"))
+    }
+    fn allow_pending_tool_call(
+        &self,
+        _: &mut TerminalSession,
+    ) -> Result<Option<String>, DriveError> {
+        Ok(None)
+    }
+    fn exit_session(&self, _: &mut TerminalSession) -> Result<(), DriveError> {
+        Ok(())
+    }
+    fn mcp_tool_name(&self, server: &str, tool: &str) -> String {
+        format!("mcp__{server}__{tool}")
+    }
+    fn authenticate_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "authenticate")
+    }
+    fn complete_authentication_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "complete_authentication")
+    }
+    fn complete_authentication_input(&self, callback_url: &str) -> serde_json::Value {
+        serde_json::json!({ "callback_url": callback_url })
+    }
+    fn needs_auth_state(&self, _: &RunEnv<'_>, _: &str) -> Result<NeedsAuthState, DriveError> {
+        Err(stuck("the needs-auth state"))
+    }
+    fn plant_needs_auth(&self, _: &RunEnv<'_>, _: &str) -> Result<(), DriveError> {
+        Ok(())
+    }
+    fn print_mode(
+        &self,
+        _: &RunEnv<'_>,
+        _: &str,
+        _: &str,
+        _: &SessionOptions,
+    ) -> Result<PrintOutcome, DriveError> {
+        Err(stuck("print mode"))
+    }
+    fn authenticate_in_session(
+        &self,
+        _: &mut TerminalSession,
+        _: &str,
+        _: &mut ScriptedBrowser,
+    ) -> Result<AuthOutcome, DriveError> {
+        Err(stuck("the /mcp menu"))
+    }
+    fn login_command(
+        &self,
+        _: &RunEnv<'_>,
+        _: &str,
+        _: &mut ScriptedBrowser,
+    ) -> Result<(AuthOutcome, String), DriveError> {
+        Err(stuck("the login command"))
+    }
+}
+
+#[rstest]
+fn a_driver_timeout_fails_the_scenario_and_is_never_not_applicable(
+    #[values(
+        Scenario::SlashMcp,
+        Scenario::LoginThenList,
+        Scenario::AuthenticateTool,
+        Scenario::AuthenticatePaste,
+        Scenario::PrintAfterAuth
+    )]
+    scenario: Scenario,
+) -> anyhow::Result<()> {
+    let mock = MockServer::builder().start_blocking()?;
+    let report = scenario::run(scenario, &UndrivableClient, &mock);
+    assert!(!report.passed(), "{:#?}", report.checks);
+    assert!(
+        report
+            .checks
+            .iter()
+            .all(|c| c.verdict != Verdict::NotApplicable),
+        "{:#?}",
+        report.checks
+    );
+    assert_eq!(
+        report.check("driver").map(|c| c.verdict),
+        Some(Verdict::Fail),
+        "{:#?}",
+        report.checks
+    );
     Ok(())
 }
