@@ -45,9 +45,8 @@ pub struct ServerConfig {
     /// requested revision is not offered.
     pub protocol_versions: Vec<String>,
     pub access_log_file: Option<PathBuf>,
-    /// Fault: the server forgets every session as soon as it is created, so any request naming a
-    /// session gets 404 "Session not found" (as after a restart that lost its state).
-    pub forget_sessions: bool,
+    /// Faults to commit on purpose (none by default).
+    pub faults: crate::faults::Faults,
 }
 
 impl ServerConfig {
@@ -77,7 +76,7 @@ impl ServerConfig {
                 .map(|v| (*v).to_owned())
                 .collect(),
             access_log_file: None,
-            forget_sessions: false,
+            faults: crate::faults::Faults::default(),
         })
     }
 

@@ -88,7 +88,7 @@ pub struct MockServerBuilder {
     access_token_ttl: Option<Duration>,
     code_ttl: Option<Duration>,
     protocol_versions: Option<Vec<String>>,
-    forget_sessions: bool,
+    faults: crate::faults::Faults,
 }
 
 impl Default for MockServerBuilder {
@@ -100,7 +100,7 @@ impl Default for MockServerBuilder {
             access_token_ttl: None,
             code_ttl: None,
             protocol_versions: None,
-            forget_sessions: false,
+            faults: crate::faults::Faults::default(),
         }
     }
 }
@@ -145,7 +145,13 @@ impl MockServerBuilder {
 
     /// Fault: forget every session as soon as it is created; requests naming one get 404.
     pub fn forget_sessions(mut self) -> Self {
-        self.forget_sessions = true;
+        self.faults.forget_sessions = true;
+        self
+    }
+
+    /// Every fault at once, e.g. read from a file.
+    pub fn faults(mut self, faults: crate::faults::Faults) -> Self {
+        self.faults = faults;
         self
     }
 
@@ -173,7 +179,7 @@ impl MockServerBuilder {
                 config.protocol_versions = versions.clone();
             }
             config.access_log_file = self.access_log_file.clone();
-            config.forget_sessions = self.forget_sessions;
+            config.faults = self.faults.clone();
             let app_state = AppState::new(config)?;
             state = Some(app_state.clone());
             Ok(router(app_state))
