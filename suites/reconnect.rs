@@ -9,6 +9,8 @@ mod agent;
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/mock_lifecycle.rs"]
+mod mock_lifecycle;
 #[path = "reconnect/mock_strictness.rs"]
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]

@@ -10,4 +10,16 @@ pub struct Faults {
     /// Forget every session as soon as it is created: any request naming one gets 404 "Session
     /// not found", as after a restart that lost its state.
     pub forget_sessions: bool,
+    /// Refuse every `refresh_token` grant this way, without rotating anything.
+    pub refresh_error: Option<RefreshError>,
+}
+
+/// How the token endpoint refuses a refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshError {
+    /// 500 with `server_error` (RFC 6749 §5.2 has no such code; real servers send it anyway).
+    ServerError,
+    /// 400 `invalid_grant`: the refresh token is no good (RFC 6749 §5.2).
+    InvalidGrant,
 }

@@ -74,6 +74,55 @@ impl MockServer {
         self.state.received_requests()
     }
 
+    /// Every live access token expires now (refresh tokens stay usable); how many.
+    pub fn expire_access_tokens(&self) -> usize {
+        self.state.tokens().expire_all_access()
+    }
+
+    /// Every access token is revoked now (refresh tokens stay usable); how many were live.
+    pub fn revoke_access_tokens(&self) -> usize {
+        self.state.tokens().revoke_all_access()
+    }
+
+    /// The server forgets every MCP session now (their GET streams close); how many.
+    pub fn drop_sessions(&self) -> usize {
+        self.state.sessions().forget_all()
+    }
+
+    /// Adds a tool to `tools/list` (it echoes its `text` argument). Clients learn of it only
+    /// through [`MockServer::notify_tools_changed`] or by listing again.
+    pub fn add_tool(&self, name: &str) {
+        self.state.add_extra_tool(name);
+    }
+
+    /// Pushes `notifications/tools/list_changed` on every open GET stream; how many streams heard.
+    pub fn notify_tools_changed(&self) -> usize {
+        let message = serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/tools/list_changed"
+        });
+        self.state.sessions().broadcast(message.to_string())
+    }
+
+    /// Stops serving; the port is released and connections are refused until
+    /// [`MockServer::restart`].
+    pub fn stop_serving(&mut self) {
+        self.server.stop();
+    }
+
+    /// Starts serving again on the same address, with the state kept (tokens, clients and
+    /// sessions survive) or lost (as a restarted process without a database). The access log
+    /// carries on either way.
+    pub fn restart(&mut self, keep_state: bool) -> Result<(), MockServerError> {
+        self.server.stop();
+        if !keep_state {
+            self.state = self.state.forgetful_copy();
+        }
+        let addr = self.server.local_addr();
+        self.server = BackgroundServer::spawn("mock-server", addr, router(self.state.clone()))?;
+        Ok(())
+    }
+
     /// Stops serving and joins the server thread (as dropping does).
     pub fn shutdown(mut self) {
         self.server.stop();

@@ -20,7 +20,10 @@ pub struct AppState {
 struct Inner {
     config: ServerConfig,
     started: Instant,
-    log: AccessLog,
+    log: Arc<AccessLog>,
+    /// Tools added while running (a `notifications/tools/list_changed` scenario), after the
+    /// built-in ones.
+    extra_tools: Mutex<Vec<String>>,
     clients: ClientRegistry,
     grants: GrantStore,
     tokens: TokenStore,
@@ -30,18 +33,44 @@ struct Inner {
 impl AppState {
     /// Fails only when the access-log file cannot be created.
     pub fn new(config: ServerConfig) -> Result<AppState, MockServerError> {
-        let log = AccessLog::new(config.access_log_file.as_deref())?;
-        Ok(AppState {
+        let log = Arc::new(AccessLog::new(config.access_log_file.as_deref())?);
+        Ok(AppState::with_log(config, Instant::now(), log))
+    }
+
+    fn with_log(config: ServerConfig, started: Instant, log: Arc<AccessLog>) -> AppState {
+        AppState {
             inner: Arc::new(Inner {
                 config,
-                started: Instant::now(),
+                started,
                 log,
+                extra_tools: Mutex::new(Vec::new()),
                 clients: ClientRegistry::default(),
                 grants: GrantStore::default(),
                 tokens: TokenStore::default(),
                 sessions: SessionStore::default(),
             }),
-        })
+        }
+    }
+
+    /// The same server after a restart that lost its state: same configuration, clock and access
+    /// log (so one log tells the whole story), no clients, codes, tokens, sessions or extra tools.
+    pub(crate) fn forgetful_copy(&self) -> AppState {
+        AppState::with_log(
+            self.inner.config.clone(),
+            self.inner.started,
+            self.inner.log.clone(),
+        )
+    }
+
+    pub(crate) fn extra_tools(&self) -> Vec<String> {
+        lock(&self.inner.extra_tools).clone()
+    }
+
+    pub(crate) fn add_extra_tool(&self, name: &str) {
+        let mut tools = lock(&self.inner.extra_tools);
+        if !tools.iter().any(|t| t == name) {
+            tools.push(name.to_owned());
+        }
     }
 
     pub fn config(&self) -> &ServerConfig {

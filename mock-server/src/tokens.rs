@@ -185,6 +185,31 @@ impl TokenStore {
         Ok((token_id, grant))
     }
 
+    /// Makes every live access token expired now (refresh tokens stay usable); how many.
+    pub fn expire_all_access(&self) -> usize {
+        let now = Instant::now();
+        let mut tokens = lock(&self.tokens);
+        let mut count = 0;
+        for token in tokens.access.values_mut().filter(|t| !t.revoked) {
+            if token.expires_at.is_none_or(|at| at > now) {
+                token.expires_at = Some(now);
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Revokes every access token (refresh tokens stay usable); how many were live.
+    pub fn revoke_all_access(&self) -> usize {
+        let mut tokens = lock(&self.tokens);
+        let mut count = 0;
+        for token in tokens.access.values_mut().filter(|t| !t.revoked) {
+            token.revoked = true;
+            count += 1;
+        }
+        count
+    }
+
     /// Revokes every token descending from one authorization code.
     pub fn revoke_family(&self, family: u64) -> usize {
         let mut tokens = lock(&self.tokens);

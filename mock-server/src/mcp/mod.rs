@@ -257,9 +257,11 @@ async fn post(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Request { id, method, params } => {
-            let result = dispatch(&method, params.as_ref(), &negotiated, &caller).map_err(
-                |(code, message)| ApiError::rpc(StatusCode::OK, id.clone(), code, message),
-            )?;
+            let extra_tools = state.extra_tools();
+            let result = dispatch(&method, params.as_ref(), &negotiated, &caller, &extra_tools)
+                .map_err(|(code, message)| {
+                    ApiError::rpc(StatusCode::OK, id.clone(), code, message)
+                })?;
             Ok(Json(jsonrpc::result(&id, result)).into_response())
         }
         Incoming::Batch | Incoming::Invalid { .. } => Err(bad_request("Invalid Request")),
@@ -307,6 +309,7 @@ fn dispatch(
     params: Option<&Value>,
     negotiated: &str,
     caller: &Authenticated,
+    extra_tools: &[String],
 ) -> Result<Value, (i64, String)> {
     let empty = Map::new();
     let params = match params {
@@ -326,7 +329,9 @@ fn dispatch(
             if params.contains_key("cursor") {
                 return Err((INVALID_PARAMS, "Invalid params: unknown cursor".to_owned()));
             }
-            Ok(json!({"tools": tools::list(negotiated)}))
+            let mut listed = tools::list(negotiated);
+            listed.extend(extra_tools.iter().map(|name| tools::extra_tool(name)));
+            Ok(json!({"tools": listed}))
         }
         "tools/call" => {
             let Some(name) = params.get("name").and_then(Value::as_str) else {
@@ -349,6 +354,9 @@ fn dispatch(
                 grant: &caller.grant,
                 token_id: &caller.token_id,
             };
+            if extra_tools.iter().any(|t| t == name) {
+                return Ok(tools::call_extra_tool(name, arguments));
+            }
             // Tools › "Error Handling": an unknown tool is a protocol error.
             tools::call(name, arguments, negotiated, &who)
                 .ok_or_else(|| (INVALID_PARAMS, format!("Unknown tool: {name}")))
@@ -380,13 +388,26 @@ async fn open_stream(
     };
     let opened =
         stream::once(async { Ok::<Event, Infallible>(Event::default().comment("stream open")) });
-    let until_closed = stream::once(async move {
+    // Notifications the server pushes (e.g. `notifications/tools/list_changed`), as `message`
+    // events (Streamable HTTP › "Listening for Messages from the Server").
+    let pushed = stream::unfold(state.sessions().subscribe(), |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(message) => {
+                    let event = Event::default().event("message").data(message);
+                    return Some((Ok::<Event, Infallible>(event), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let session_closed = async move {
         let mut closed = closed;
         // An error means the session is gone, which also ends the stream.
         let _ = closed.wait_for(|closed| *closed).await;
-    })
-    .filter_map(|()| async { None::<Result<Event, Infallible>> });
-    let sse = Sse::new(opened.chain(until_closed))
+    };
+    let sse = Sse::new(opened.chain(pushed).take_until(session_closed))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
     let mut response = sse.into_response();
     // Tell buffering proxies (in container mode) to pass events through at once.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::state::lock;
 
@@ -15,12 +15,43 @@ struct Session {
     closed: watch::Sender<bool>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SessionStore {
     sessions: Mutex<HashMap<String, Session>>,
+    /// JSON-RPC notifications for every open GET stream.
+    outbound: broadcast::Sender<String>,
+}
+
+impl Default for SessionStore {
+    fn default() -> Self {
+        SessionStore {
+            sessions: Mutex::new(HashMap::new()),
+            outbound: broadcast::channel(64).0,
+        }
+    }
 }
 
 impl SessionStore {
+    /// Sends a notification on every open GET stream; how many streams were listening.
+    pub fn broadcast(&self, message: String) -> usize {
+        self.outbound.send(message).unwrap_or(0)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.outbound.subscribe()
+    }
+
+    /// Ends every session (their streams close); how many there were.
+    pub fn forget_all(&self) -> usize {
+        let mut sessions = lock(&self.sessions);
+        for session in sessions.values() {
+            session.closed.send_replace(true);
+        }
+        let count = sessions.len();
+        sessions.clear();
+        count
+    }
+
     /// A new session with a UUID v4 id: visible ASCII and unguessable, as the transport asks.
     pub fn create(&self, protocol_version: &str) -> String {
         let id = uuid::Uuid::new_v4().to_string();

@@ -110,6 +110,31 @@ pub(crate) fn list(protocol_version: &str) -> Vec<Value> {
     tools
 }
 
+/// A tool added while the server runs: echoes its `text` argument, prefixed with its name.
+pub(crate) fn extra_tool(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": format!("Added while the server was running; echoes its text as '{name}: <text>'."),
+        "inputSchema": {
+            "type": "object",
+            "properties": {"text": {"type": "string", "description": "What to echo"}},
+            "required": ["text"],
+            "additionalProperties": false
+        }
+    })
+}
+
+pub(crate) fn call_extra_tool(name: &str, arguments: &Map<String, Value>) -> Value {
+    match arguments.get("text").and_then(Value::as_str) {
+        Some(text) => {
+            json!({"content": [{"type": "text", "text": format!("{name}: {text}")}], "isError": false})
+        }
+        None => {
+            json!({"content": [{"type": "text", "text": "text must be a string"}], "isError": true})
+        }
+    }
+}
+
 /// Who is calling, for `whoami`.
 pub(crate) struct Caller<'a> {
     pub grant: &'a GrantInfo,

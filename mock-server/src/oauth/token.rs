@@ -200,6 +200,20 @@ fn refresh(
     if let Some(requested) = params.get("resource") {
         check_own_resource(state, requested)?;
     }
+    match state.config().faults.refresh_error {
+        Some(crate::faults::RefreshError::ServerError) => {
+            return Err(ApiError::server_error(
+                "fault: refresh is failing on purpose",
+            ))
+        }
+        Some(crate::faults::RefreshError::InvalidGrant) => {
+            return Err(ApiError::token(
+                "invalid_grant",
+                "fault: every refresh token is refused on purpose",
+            ))
+        }
+        None => {}
+    }
     // RFC 6749 §6: a narrower scope may be asked for, never a wider one. Checked before rotating
     // so a refused request leaves the refresh token usable.
     let scope = params.get("scope");
