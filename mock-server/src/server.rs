@@ -15,7 +15,8 @@ use crate::MockServerError;
 /// because it has a thread and a tokio runtime of its own. Dropping it, or [`MockServer::shutdown`],
 /// stops the runtime and joins the thread.
 pub struct MockServer {
-    server: BackgroundServer,
+    /// Behind a lock so a test holding `&MockServer` can stop and restart it.
+    server: std::sync::Mutex<BackgroundServer>,
     state: AppState,
 }
 
@@ -49,12 +50,12 @@ impl MockServer {
 
     /// The bound port.
     pub fn port(&self) -> u16 {
-        self.server.local_addr().port()
+        self.local_addr().port()
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+        crate::state::lock(&self.server).local_addr()
     }
 
     /// The names of the tools `tools/list` answers with (at the newest offered revision).
@@ -106,26 +107,27 @@ impl MockServer {
 
     /// Stops serving; the port is released and connections are refused until
     /// [`MockServer::restart`].
-    pub fn stop_serving(&mut self) {
-        self.server.stop();
+    pub fn stop_serving(&self) {
+        crate::state::lock(&self.server).stop();
     }
 
     /// Starts serving again on the same address, with the state kept (tokens, clients and
     /// sessions survive) or lost (as a restarted process without a database). The access log
     /// carries on either way.
-    pub fn restart(&mut self, keep_state: bool) -> Result<(), MockServerError> {
-        self.server.stop();
+    pub fn restart(&self, keep_state: bool) -> Result<(), MockServerError> {
+        let mut server = crate::state::lock(&self.server);
+        server.stop();
         if !keep_state {
-            self.state = self.state.forgetful_copy();
+            self.state.forget_everything();
         }
-        let addr = self.server.local_addr();
-        self.server = BackgroundServer::spawn("mock-server", addr, router(self.state.clone()))?;
+        let addr = server.local_addr();
+        *server = BackgroundServer::spawn("mock-server", addr, router(self.state.clone()))?;
         Ok(())
     }
 
     /// Stops serving and joins the server thread (as dropping does).
-    pub fn shutdown(mut self) {
-        self.server.stop();
+    pub fn shutdown(self) {
+        crate::state::lock(&self.server).stop();
     }
 }
 
@@ -234,7 +236,10 @@ impl MockServerBuilder {
             Ok(router(app_state))
         })?;
         match state {
-            Some(state) => Ok(MockServer { server, state }),
+            Some(state) => Ok(MockServer {
+                server: std::sync::Mutex::new(server),
+                state,
+            }),
             None => Err(MockServerError::Thread(std::io::Error::other(
                 "the server started without its state",
             ))),

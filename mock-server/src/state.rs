@@ -52,14 +52,15 @@ impl AppState {
         }
     }
 
-    /// The same server after a restart that lost its state: same configuration, clock and access
-    /// log (so one log tells the whole story), no clients, codes, tokens, sessions or extra tools.
-    pub(crate) fn forgetful_copy(&self) -> AppState {
-        AppState::with_log(
-            self.inner.config.clone(),
-            self.inner.started,
-            self.inner.log.clone(),
-        )
+    /// What a restart without persistence loses: clients, codes, tokens, sessions and tools
+    /// added while running. Configuration, clock and access log carry on, so one log tells the
+    /// whole story.
+    pub(crate) fn forget_everything(&self) {
+        self.inner.clients.clear();
+        self.inner.grants.clear();
+        self.inner.tokens.clear();
+        self.inner.sessions.forget_all();
+        lock(&self.inner.extra_tools).clear();
     }
 
     pub(crate) fn extra_tools(&self) -> Vec<String> {

@@ -185,6 +185,14 @@ impl TokenStore {
         Ok((token_id, grant))
     }
 
+    /// Forgets every token (a restart without persistence). The counters carry on, so ids in
+    /// the access log stay unique across the restart.
+    pub fn clear(&self) {
+        let mut tokens = lock(&self.tokens);
+        tokens.access.clear();
+        tokens.refresh.clear();
+    }
+
     /// Makes every live access token expired now (refresh tokens stay usable); how many.
     pub fn expire_all_access(&self) -> usize {
         let now = Instant::now();

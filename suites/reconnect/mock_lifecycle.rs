@@ -124,7 +124,7 @@ async fn without_the_notification_an_added_tool_stays_unannounced() -> anyhow::R
 #[tokio::test]
 async fn a_restart_keeps_or_loses_tokens_as_told_and_the_log_carries_on() -> anyhow::Result<()> {
     for keep_state in [true, false] {
-        let mut server = MockServer::builder().start().await?;
+        let server = MockServer::builder().start().await?;
         let (mut client, tokens) = signed_in(&server).await?;
         let before = server.received_requests().len();
         server.stop_serving();

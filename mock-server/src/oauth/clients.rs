@@ -26,6 +26,11 @@ pub(crate) struct ClientRegistry {
 }
 
 impl ClientRegistry {
+    /// Forgets every registered client (a restart without persistence).
+    pub fn clear(&self) {
+        crate::state::lock(&self.clients).clear();
+    }
+
     pub fn insert(&self, client: RegisteredClient) {
         lock(&self.clients).insert(client.client_id.clone(), client);
     }

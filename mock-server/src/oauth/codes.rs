@@ -60,6 +60,11 @@ pub(crate) struct GrantStore {
 }
 
 impl GrantStore {
+    /// Forgets every pending authorization and code (a restart without persistence).
+    pub fn clear(&self) {
+        *crate::state::lock(&self.grants) = Grants::default();
+    }
+
     pub fn add_pending(&self, authorization: Authorization) -> Result<String, ApiError> {
         let request_id = random_secret()?;
         lock(&self.grants)
