@@ -9,6 +9,8 @@ mod agent;
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/lifecycle.rs"]
+mod lifecycle;
 #[path = "reconnect/mock_lifecycle.rs"]
 mod mock_lifecycle;
 #[path = "reconnect/mock_strictness.rs"]

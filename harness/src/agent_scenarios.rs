@@ -27,7 +27,7 @@ pub const NEEDS_AUTH_CLEARED: &str = "needs-auth-cleared";
 pub const PRINT_MODE_CONNECTS: &str = "print-mode-connects";
 
 /// Polls the model's views until `find` returns something, within `timeout`.
-fn wait_for_view<T>(
+pub(crate) fn wait_for_view<T>(
     model: &ModelApi,
     what: &str,
     timeout: Duration,
@@ -55,7 +55,11 @@ fn wait_for_view<T>(
 }
 
 /// The first result of `tool` that reached the model after request `after`.
-fn tool_result(views: &[ModelView], tool: &str, after: u64) -> Option<(u64, ToolResultSeen)> {
+pub(crate) fn tool_result(
+    views: &[ModelView],
+    tool: &str,
+    after: u64,
+) -> Option<(u64, ToolResultSeen)> {
     views
         .iter()
         .filter(|v| v.seq > after)
@@ -65,7 +69,7 @@ fn tool_result(views: &[ModelView], tool: &str, after: u64) -> Option<(u64, Tool
 }
 
 /// The turn started by `prompt` has ended: a later request was answered with text.
-fn turn_ended(views: &[ModelView], prompt: &str) -> Option<u64> {
+pub(crate) fn turn_ended(views: &[ModelView], prompt: &str) -> Option<u64> {
     let start = views.iter().find(|v| {
         v.kind == RequestKind::MainUserPrompt
             && v.user_prompt.as_deref().is_some_and(|p| p.contains(prompt))

@@ -86,7 +86,13 @@ pub fn evidence_line(r: &AccessRecord) -> String {
     if let Some(p) = &r.protocol_version {
         line.push_str(&format!(" proto={p}"));
     }
+    if let Some(tool) = &r.tool_name {
+        line.push_str(&format!(" tool={tool}"));
+    }
     line.push_str(&format!(" -> {}", r.status));
+    if let Some(error) = &r.error {
+        line.push_str(&format!(" ({error})"));
+    }
     line
 }
 

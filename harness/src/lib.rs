@@ -8,6 +8,7 @@ pub mod checks;
 pub mod claude_code;
 pub mod client;
 pub mod command;
+pub mod lifecycle_scenarios;
 pub mod model_checks;
 pub mod report;
 pub mod sandbox;

@@ -108,6 +108,17 @@ pub fn tool_call_roundtrip(
     server_tool_name: &str,
 ) -> Check {
     let after_token = token_exchange(log).map(|t| t.seq).unwrap_or(u64::MAX);
+    tool_call_roundtrip_after(log, views, agent_tool_name, server_tool_name, after_token)
+}
+
+/// [`tool_call_roundtrip`] for a call after access-log record `after` (an injected event).
+pub fn tool_call_roundtrip_after(
+    log: &[AccessRecord],
+    views: &[ModelView],
+    agent_tool_name: &str,
+    server_tool_name: &str,
+    after_token: u64,
+) -> Check {
     let call = log.iter().find(|r| {
         r.seq > after_token
             && r.rpc_method.as_deref() == Some("tools/call")

@@ -16,6 +16,7 @@ use crate::checks::{self, Check, Verdict};
 use crate::client::{
     AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintOutcome, RunEnv, ServerStatus,
 };
+use crate::lifecycle_scenarios::{self, LifecycleEvent};
 use crate::sandbox::Sandbox;
 use crate::{agent_scenarios, timeline};
 
@@ -37,15 +38,33 @@ pub enum Scenario {
     AuthenticatePaste,
     /// Authenticate in a session, leave, then `-p` in the same home must connect.
     PrintAfterAuth,
+    /// The access token expires mid-session; the next call must refresh and go through.
+    TokenExpiry,
+    /// The access token is revoked mid-session (401 invalid_token); refresh and go on.
+    TokenRevoked,
+    /// Two expiries in a row: the second refresh must use the rotated refresh token.
+    RefreshRotation,
+    /// The server forgets the session (404); the client must initialize a new one.
+    SessionLost,
+    /// A tool is added and announced with `notifications/tools/list_changed`.
+    ToolsChanged,
+    /// The server restarts and loses its state; the client must recover or say so.
+    ServerRestart,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::SlashMcp,
         Scenario::LoginThenList,
         Scenario::AuthenticateTool,
         Scenario::AuthenticatePaste,
         Scenario::PrintAfterAuth,
+        Scenario::TokenExpiry,
+        Scenario::TokenRevoked,
+        Scenario::RefreshRotation,
+        Scenario::SessionLost,
+        Scenario::ToolsChanged,
+        Scenario::ServerRestart,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +74,12 @@ impl Scenario {
             Scenario::AuthenticateTool => "authenticate_tool",
             Scenario::AuthenticatePaste => "authenticate_paste",
             Scenario::PrintAfterAuth => "print_after_auth",
+            Scenario::TokenExpiry => "token_expiry",
+            Scenario::TokenRevoked => "token_revoked",
+            Scenario::RefreshRotation => "refresh_rotation",
+            Scenario::SessionLost => "session_lost",
+            Scenario::ToolsChanged => "tools_changed",
+            Scenario::ServerRestart => "server_restart",
         }
     }
 
@@ -65,6 +90,12 @@ impl Scenario {
             Scenario::AuthenticateTool => "the agent calls the authenticate pseudo-tool, consent via the localhost callback; the same session must offer the server's tools to the model and run one",
             Scenario::AuthenticatePaste => "as authenticate_tool, but the callback URL is pasted back through the complete-authentication pseudo-tool (the report's way)",
             Scenario::PrintAfterAuth => "authenticate in a session, leave it, then `-p` in the same home must connect and list tools",
+            Scenario::TokenExpiry => "log in via /mcp; the access token expires; the agent's next call must refresh (refresh_token grant) and go through",
+            Scenario::TokenRevoked => "log in via /mcp; the access token is revoked (401 invalid_token); the agent's next call must refresh and go through",
+            Scenario::RefreshRotation => "two expiries in a row, a call after each: the second refresh must not reuse the rotated refresh token",
+            Scenario::SessionLost => "log in via /mcp; the server forgets the session (404); the client must initialize a new one and the call go through",
+            Scenario::ToolsChanged => "log in via /mcp; a tool is added and tools/list_changed pushed; the client must list again and offer the new tool to the agent",
+            Scenario::ServerRestart => "log in via /mcp; the server restarts with its state lost; the client must get going again or tell the agent authentication is needed",
         }
     }
 
@@ -74,16 +105,19 @@ impl Scenario {
             Scenario::LoginThenList => LoginPath::LoginCommand,
             Scenario::AuthenticateTool => LoginPath::AuthenticateTool,
             Scenario::AuthenticatePaste => LoginPath::PastedCallback,
-            Scenario::PrintAfterAuth => LoginPath::SlashMcp,
+            Scenario::PrintAfterAuth
+            | Scenario::TokenExpiry
+            | Scenario::TokenRevoked
+            | Scenario::RefreshRotation
+            | Scenario::SessionLost
+            | Scenario::ToolsChanged
+            | Scenario::ServerRestart => LoginPath::SlashMcp,
         }
     }
 
     /// Whether the scenario judges a reconnect inside one running session.
     pub fn is_reconnect_check(self) -> bool {
-        matches!(
-            self,
-            Scenario::SlashMcp | Scenario::AuthenticateTool | Scenario::AuthenticatePaste
-        )
+        !matches!(self, Scenario::LoginThenList | Scenario::PrintAfterAuth)
     }
 
     pub fn parse(name: &str) -> Option<Scenario> {
@@ -167,6 +201,12 @@ pub struct RunOptions {
     pub expect_unlisted_tool: Option<String>,
     /// Mark the server as needing authentication in the client's state before the `-p` run.
     pub plant_needs_auth: bool,
+    /// `tools_changed`: add the tool but push no `notifications/tools/list_changed`.
+    pub skip_list_changed_notification: bool,
+    /// `server_restart`: stop the server and leave it down.
+    pub keep_server_down: bool,
+    /// `session_lost`: the server goes on forgetting every new session too.
+    pub keep_losing_sessions: bool,
 }
 
 pub(crate) struct Run<'a> {
@@ -224,6 +264,22 @@ pub fn run_with(
             }
             Scenario::PrintAfterAuth => {
                 agent_scenarios::print_after_auth(&mut run, client, &env, options)
+            }
+            Scenario::TokenExpiry
+            | Scenario::TokenRevoked
+            | Scenario::RefreshRotation
+            | Scenario::SessionLost
+            | Scenario::ToolsChanged
+            | Scenario::ServerRestart => {
+                let event = match scenario {
+                    Scenario::TokenExpiry => LifecycleEvent::TokenExpiry,
+                    Scenario::TokenRevoked => LifecycleEvent::TokenRevoked,
+                    Scenario::RefreshRotation => LifecycleEvent::RefreshRotation,
+                    Scenario::SessionLost => LifecycleEvent::SessionLost,
+                    Scenario::ToolsChanged => LifecycleEvent::ToolsChanged,
+                    _ => LifecycleEvent::ServerRestart,
+                };
+                lifecycle_scenarios::lifecycle(&mut run, client, &env, model, event, options)
             }
         }
     })();

@@ -90,6 +90,13 @@ impl MockServer {
         self.state.sessions().forget_all()
     }
 
+    /// From now on every session is forgotten as soon as it is made (the `forget_sessions` fault,
+    /// switched on mid-run), and the existing ones are dropped.
+    pub fn keep_forgetting_sessions(&self) -> usize {
+        self.state.start_forgetting_sessions();
+        self.state.sessions().forget_all()
+    }
+
     /// Adds a tool to `tools/list` (it echoes its `text` argument). Clients learn of it only
     /// through [`MockServer::notify_tools_changed`] or by listing again.
     pub fn add_tool(&self, name: &str) {

@@ -24,6 +24,8 @@ struct Inner {
     /// Tools added while running (a `notifications/tools/list_changed` scenario), after the
     /// built-in ones.
     extra_tools: Mutex<Vec<String>>,
+    /// The `forget_sessions` fault, switched on while running.
+    forgetting_sessions: std::sync::atomic::AtomicBool,
     clients: ClientRegistry,
     grants: GrantStore,
     tokens: TokenStore,
@@ -44,6 +46,7 @@ impl AppState {
                 started,
                 log,
                 extra_tools: Mutex::new(Vec::new()),
+                forgetting_sessions: std::sync::atomic::AtomicBool::new(false),
                 clients: ClientRegistry::default(),
                 grants: GrantStore::default(),
                 tokens: TokenStore::default(),
@@ -61,6 +64,22 @@ impl AppState {
         self.inner.tokens.clear();
         self.inner.sessions.forget_all();
         lock(&self.inner.extra_tools).clear();
+    }
+
+    /// Whether sessions are forgotten as soon as they are made (the fault, from the start or
+    /// switched on while running).
+    pub(crate) fn forgets_sessions(&self) -> bool {
+        self.inner.config.faults.forget_sessions
+            || self
+                .inner
+                .forgetting_sessions
+                .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn start_forgetting_sessions(&self) {
+        self.inner
+            .forgetting_sessions
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn extra_tools(&self) -> Vec<String> {

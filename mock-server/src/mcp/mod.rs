@@ -120,7 +120,7 @@ fn require_session(state: &AppState, headers: &HeaderMap) -> Result<(String, Str
             "Bad Request: Mcp-Session-Id header is required",
         ));
     };
-    let known = if state.config().faults.forget_sessions {
+    let known = if state.forgets_sessions() {
         None
     } else {
         state.sessions().protocol_version(id)

@@ -1,0 +1,566 @@
+//! What follows the token: expiry, revocation, rotation, a lost session, a changed tool list and
+//! a restarted server, each inside one live session, with the scripted model calling a tool after
+//! the event so both the server's log and the agent's view show what the client did about it.
+
+use std::time::{Duration, Instant};
+
+use mock_server::model_api::{ModelApi, Turn};
+use mock_server::{AccessRecord, Bearer, MockServer, Phase};
+use serde_json::{json, Value};
+
+use crate::agent_scenarios::{tool_result, turn_ended};
+use crate::checks::{self, evidence_line, is_authenticated, Check, Verdict};
+use crate::client::{ClientUnderTest, DriveError, RunEnv, SessionOptions};
+use crate::model_checks;
+use crate::scenario::{settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
+use crate::terminal::TerminalSession;
+
+/// Bound on one scripted turn (prompt typed → the model's closing text).
+const TURN_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub const REFRESHED_AFTER_401: &str = "refreshed-after-401";
+pub const NO_ROTATED_REFRESH_REUSE: &str = "no-rotated-refresh-reuse";
+pub const REINITIALIZED_AFTER_SESSION_LOSS: &str = "reinitialized-after-session-loss";
+pub const RELISTED_AFTER_LIST_CHANGED: &str = "relisted-after-list-changed";
+pub const RECOVERED_OR_TOLD_AFTER_RESTART: &str = "recovered-or-told-after-restart";
+
+/// The event a lifecycle scenario puts between the login and the agent's tool call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleEvent {
+    /// Every access token expires.
+    TokenExpiry,
+    /// Every access token is revoked.
+    TokenRevoked,
+    /// Expiry twice, with a tool call after each: the second refresh must use the rotated token.
+    RefreshRotation,
+    /// The server forgets every session (404 on the next request naming one).
+    SessionLost,
+    /// A tool is added and `notifications/tools/list_changed` pushed on the GET streams.
+    ToolsChanged,
+    /// The server stops and comes back on the same port with its state lost.
+    ServerRestart,
+}
+
+/// A tool the server adds during `ToolsChanged`.
+const ADDED_TOOL: &str = "farewell";
+
+fn last_seq(mock: &MockServer) -> u64 {
+    mock.received_requests().last().map(|r| r.seq).unwrap_or(0)
+}
+
+/// Types `prompt` and waits until the turn it starts has ended, allowing any tool-call question
+/// the client asks on the way.
+fn play_turn(
+    client: &dyn ClientUnderTest,
+    session: &mut TerminalSession,
+    model: &ModelApi,
+    run: &mut Run<'_>,
+    prompt: &str,
+) -> Result<(), DriveError> {
+    client.send_prompt(session, prompt)?;
+    let started = Instant::now();
+    loop {
+        if turn_ended(&model.views(), prompt).is_some() {
+            return Ok(());
+        }
+        if let Some(question) = client.allow_pending_tool_call(session)? {
+            run.commands.push(format!(
+                "# the client asked, and the harness allowed: {question}"
+            ));
+        }
+        if started.elapsed() >= TURN_TIMEOUT {
+            let views: Vec<String> = model
+                .views()
+                .iter()
+                .map(|v| format!("#{} {:?} → {}", v.seq, v.kind, v.answer))
+                .collect();
+            return Err(DriveError::Timeout {
+                what: format!("the turn started by {prompt:?} to end"),
+                secs: TURN_TIMEOUT.as_secs_f64(),
+                detail: format!(
+                    "model requests:\n{}\nscreen:\n{}",
+                    views.join("\n"),
+                    session.screen()
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn call_turn(tool: &str, input: Value) -> Turn {
+    Turn::new().call(tool, input).say("Done.")
+}
+
+pub(crate) fn lifecycle(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+    model: &ModelApi,
+    event: LifecycleEvent,
+    options: &RunOptions,
+) -> Result<(), DriveError> {
+    let mcp_url = run.mock.mcp_url();
+    client.add_http_server(env, SERVER_NAME, &mcp_url)?;
+    run.commands.push(format!(
+        "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
+    ));
+    let session_options = SessionOptions {
+        allowed_servers: vec![SERVER_NAME.to_owned()],
+    };
+    let mut session = client.start_session_with(env, &session_options)?;
+    run.commands.push(format!(
+        "claude --allowedTools mcp__{SERVER_NAME}    # then /mcp → {SERVER_NAME} → Authenticate"
+    ));
+    let result = (|| -> Result<(), DriveError> {
+        let auth = slash_mcp_auth(run, client, env, &mut session)?;
+        let log = run.mock.received_requests();
+        let listed = checks::tools_listed_after_token(&log);
+        if !auth.succeeded || listed.verdict != Verdict::Pass {
+            // Without a working first connection there is nothing to be lost afterwards.
+            run.checks.push(checks::token_exchanged(&log));
+            run.checks.push(listed);
+            return Ok(());
+        }
+        let hello = client.mcp_tool_name(SERVER_NAME, "hello");
+        let boundary = last_seq(run.mock);
+        run.commands.push(format!("# event: {event:?}"));
+        match event {
+            LifecycleEvent::TokenExpiry | LifecycleEvent::RefreshRotation => {
+                run.mock.expire_access_tokens();
+            }
+            LifecycleEvent::TokenRevoked => {
+                run.mock.revoke_access_tokens();
+            }
+            LifecycleEvent::SessionLost => {
+                if options.keep_losing_sessions {
+                    run.mock.keep_forgetting_sessions();
+                } else {
+                    run.mock.drop_sessions();
+                }
+            }
+            LifecycleEvent::ToolsChanged => {
+                run.mock.add_tool(ADDED_TOOL);
+                if !options.skip_list_changed_notification {
+                    let heard = run.mock.notify_tools_changed();
+                    run.commands.push(format!(
+                        "# pushed tools/list_changed to {heard} open stream(s)"
+                    ));
+                }
+                settle(run.mock, Duration::from_secs(10), |log| {
+                    log.iter()
+                        .any(|r| r.seq > boundary && r.rpc_method.as_deref() == Some("tools/list"))
+                });
+            }
+            LifecycleEvent::ServerRestart => {
+                run.mock.stop_serving();
+                if !options.keep_server_down {
+                    run.mock
+                        .restart(false)
+                        .map_err(|e| DriveError::Setup(e.to_string()))?;
+                }
+            }
+        }
+
+        let (agent_tool, server_tool, input) = if event == LifecycleEvent::ToolsChanged {
+            (
+                client.mcp_tool_name(SERVER_NAME, ADDED_TOOL),
+                ADDED_TOOL,
+                json!({"text": "bye"}),
+            )
+        } else {
+            (hello.clone(), "hello", json!({"name": "harness"}))
+        };
+        let mut turn = call_turn(&agent_tool, input.clone());
+        if event == LifecycleEvent::ToolsChanged {
+            turn = Turn::new().expect_offered(&agent_tool);
+            turn = turn.call(&agent_tool, input.clone()).say("Done.");
+        }
+        model.push_turn(turn);
+        let views_before = model.views().last().map(|v| v.seq).unwrap_or(0);
+        play_turn(
+            client,
+            &mut session,
+            model,
+            run,
+            "Use the mock server's tool now.",
+        )?;
+        if event == LifecycleEvent::RefreshRotation {
+            run.mock.expire_access_tokens();
+            run.commands
+                .push("# event: the access tokens expire again".to_owned());
+            model.push_turn(call_turn(&hello, json!({"name": "again"})));
+            play_turn(client, &mut session, model, run, "Once more, please.")?;
+        }
+        settle(run.mock, Duration::from_secs(3), |_| true);
+
+        let log = run.mock.received_requests();
+        let views = model.views();
+        let script = model.script_report();
+        match event {
+            LifecycleEvent::TokenExpiry | LifecycleEvent::TokenRevoked => {
+                run.checks.push(refreshed_after_401(&log, boundary));
+            }
+            LifecycleEvent::RefreshRotation => {
+                run.checks.push(refreshed_after_401(&log, boundary));
+                run.checks.push(no_rotated_refresh_reuse(&log, boundary));
+            }
+            LifecycleEvent::SessionLost => {
+                run.checks
+                    .push(reinitialized_after_session_loss(&log, boundary));
+            }
+            LifecycleEvent::ToolsChanged => {
+                run.checks.push(relisted_after_list_changed(&log, boundary));
+                run.checks
+                    .push(model_checks::tools_offered_to_model(&script, &views));
+            }
+            LifecycleEvent::ServerRestart => {
+                let auth_tool = client.authenticate_tool(SERVER_NAME);
+                run.checks.push(recovered_or_told_after_restart(
+                    &log,
+                    &views,
+                    boundary,
+                    views_before,
+                    &agent_tool,
+                    &auth_tool,
+                ));
+            }
+        }
+        if event != LifecycleEvent::ServerRestart {
+            run.checks.push(model_checks::tool_call_roundtrip_after(
+                &log,
+                &views,
+                &agent_tool,
+                server_tool,
+                boundary,
+            ));
+        }
+        Ok(())
+    })();
+    run.final_screen = session.screen();
+    session.terminate();
+    result
+}
+
+fn mcp_after(log: &[AccessRecord], after: u64) -> impl Iterator<Item = &AccessRecord> {
+    log.iter()
+        .filter(move |r| r.seq > after && r.phase == Phase::Mcp)
+}
+
+/// OAuth 2.1 §4.3 and MCP authorization › "Token Handling": a 401 for an expired or revoked
+/// token is followed by a `refresh_token` grant and the request succeeding with the new token.
+pub fn refreshed_after_401(log: &[AccessRecord], after: u64) -> Check {
+    let rejected = mcp_after(log, after).find(|r| {
+        r.status == 401 && matches!(r.bearer, Bearer::Expired { .. } | Bearer::Revoked { .. })
+    });
+    let Some(rejected) = rejected else {
+        return Check::fail(
+            REFRESHED_AFTER_401,
+            "the client never presented the dead token, so no refresh could be judged",
+            mcp_after(log, after).map(evidence_line).collect(),
+        );
+    };
+    let refresh = log.iter().find(|r| {
+        r.seq > rejected.seq
+            && r.phase == Phase::Token
+            && r.grant_type.as_deref() == Some("refresh_token")
+    });
+    let retried = refresh.and_then(|refresh| {
+        mcp_after(log, refresh.seq).find(|r| is_authenticated(r) && (200..300).contains(&r.status))
+    });
+    match (refresh, retried) {
+        (Some(refresh), Some(retried)) if refresh.status == 200 => Check::pass(
+            REFRESHED_AFTER_401,
+            "after a 401 for the dead token the client refreshed and carried on with the new one",
+            vec![
+                evidence_line(rejected),
+                evidence_line(refresh),
+                evidence_line(retried),
+            ],
+        ),
+        (refresh, _) => Check::fail(
+            REFRESHED_AFTER_401,
+            "after a 401 for the dead token the client did not refresh and carry on",
+            std::iter::once(evidence_line(rejected))
+                .chain(refresh.map(evidence_line))
+                .chain(
+                    log.iter()
+                        .filter(|r| r.seq > rejected.seq && r.phase != Phase::Admin)
+                        .take(12)
+                        .map(evidence_line),
+                )
+                .collect(),
+        ),
+    }
+}
+
+/// OAuth 2.1 §4.3.1 (refresh token rotation): once rotated, a refresh token must not be sent
+/// again. Judged from the refresh grants after `after`: at least two, all accepted.
+pub fn no_rotated_refresh_reuse(log: &[AccessRecord], after: u64) -> Check {
+    let grants: Vec<&AccessRecord> = log
+        .iter()
+        .filter(|r| {
+            r.seq > after
+                && r.phase == Phase::Token
+                && r.grant_type.as_deref() == Some("refresh_token")
+        })
+        .collect();
+    let evidence: Vec<String> = grants.iter().map(|r| evidence_line(r)).collect();
+    let refused: Vec<&&AccessRecord> = grants
+        .iter()
+        .filter(|r| r.error.as_deref() == Some("invalid_grant"))
+        .collect();
+    let accepted = grants.iter().filter(|r| r.status == 200).count();
+    if !refused.is_empty() {
+        Check::fail(
+            NO_ROTATED_REFRESH_REUSE,
+            "the client sent a refresh token the server had already rotated away (invalid_grant)",
+            evidence,
+        )
+    } else if accepted < 2 {
+        Check::fail(
+            NO_ROTATED_REFRESH_REUSE,
+            "two expiries should have led to two accepted refreshes",
+            evidence,
+        )
+    } else {
+        Check::pass(
+            NO_ROTATED_REFRESH_REUSE,
+            "each refresh used the newest refresh token",
+            evidence,
+        )
+    }
+}
+
+/// Streamable HTTP › "Session Management": a 404 for a session id means the client must start a
+/// new session with a fresh `initialize`, then carry on in it.
+pub fn reinitialized_after_session_loss(log: &[AccessRecord], after: u64) -> Check {
+    let Some(lost) = mcp_after(log, after).find(|r| r.status == 404 && r.session_id.is_some())
+    else {
+        return Check::fail(
+            REINITIALIZED_AFTER_SESSION_LOSS,
+            "the client never used the lost session, so its recovery could not be judged",
+            mcp_after(log, after).map(evidence_line).collect(),
+        );
+    };
+    let init = mcp_after(log, lost.seq).find(|r| {
+        r.rpc_method.as_deref() == Some("initialize") && is_authenticated(r) && r.status == 200
+    });
+    let used = init.and_then(|init| {
+        mcp_after(log, init.seq).find(|r| {
+            r.session_id == init.session_id
+                && matches!(r.rpc_method.as_deref(), Some("tools/list" | "tools/call"))
+                && r.status == 200
+        })
+    });
+    match (init, used) {
+        (Some(init), Some(used)) => Check::pass(
+            REINITIALIZED_AFTER_SESSION_LOSS,
+            "after a 404 for its session the client initialized a new one and used it",
+            vec![
+                evidence_line(lost),
+                evidence_line(init),
+                evidence_line(used),
+            ],
+        ),
+        _ => Check::fail(
+            REINITIALIZED_AFTER_SESSION_LOSS,
+            "after a 404 for its session the client did not open and use a new one",
+            std::iter::once(evidence_line(lost))
+                .chain(mcp_after(log, lost.seq).take(12).map(evidence_line))
+                .collect(),
+        ),
+    }
+}
+
+/// Tools › "List Changed Notification": after `notifications/tools/list_changed` the client
+/// lists tools again.
+pub fn relisted_after_list_changed(log: &[AccessRecord], after: u64) -> Check {
+    match mcp_after(log, after).find(|r| {
+        r.rpc_method.as_deref() == Some("tools/list") && is_authenticated(r) && r.status == 200
+    }) {
+        Some(list) => Check::pass(
+            RELISTED_AFTER_LIST_CHANGED,
+            "after the list_changed notification the client listed tools again",
+            vec![evidence_line(list)],
+        ),
+        None => Check::fail(
+            RELISTED_AFTER_LIST_CHANGED,
+            "after the list_changed notification the client never listed tools again",
+            mcp_after(log, after).map(evidence_line).collect(),
+        ),
+    }
+}
+
+/// After a restart that lost every token and session, the client either gets going again (an
+/// authenticated call succeeds) or tells the user (the tool result says authentication is
+/// needed, or the agent is offered the authenticate pseudo-tool again). Silence fails.
+pub fn recovered_or_told_after_restart(
+    log: &[AccessRecord],
+    views: &[mock_server::model_api::ModelView],
+    after: u64,
+    views_after: u64,
+    agent_tool: &str,
+    auth_tool: &str,
+) -> Check {
+    let mut evidence: Vec<String> = mcp_after(log, after).take(12).map(evidence_line).collect();
+    let recovered = mcp_after(log, after).find(|r| {
+        r.rpc_method.as_deref() == Some("tools/call") && is_authenticated(r) && r.status == 200
+    });
+    if let Some(call) = recovered {
+        return Check::pass(
+            RECOVERED_OR_TOLD_AFTER_RESTART,
+            "after the restart the client's tool call went through",
+            vec![evidence_line(call)],
+        );
+    }
+    let result = tool_result(views, agent_tool, views_after);
+    if let Some((seq, r)) = &result {
+        evidence.push(format!(
+            "model request #{seq}: result of {agent_tool} (is_error {}): {}",
+            r.is_error,
+            r.text.lines().next().unwrap_or_default()
+        ));
+    }
+    let told_in_result = result.as_ref().is_some_and(|(_, r)| {
+        let text = r.text.to_lowercase();
+        r.is_error && (text.contains("auth") || text.contains("sign in") || text.contains("/mcp"))
+    });
+    let offered_again = views
+        .iter()
+        .filter(|v| v.seq > views_after)
+        .find(|v| v.can_reach(auth_tool));
+    if let Some(v) = offered_again {
+        evidence.push(model_checks::offer_summary(v));
+    }
+    if told_in_result || offered_again.is_some() {
+        Check::pass(
+            RECOVERED_OR_TOLD_AFTER_RESTART,
+            "after the restart the client told the agent that the server needs authentication",
+            evidence,
+        )
+    } else {
+        Check::fail(
+            RECOVERED_OR_TOLD_AFTER_RESTART,
+            "after the restart the client neither got going again nor said authentication is needed",
+            evidence,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        seq: u64,
+        phase: Phase,
+        rpc: Option<&str>,
+        bearer: Bearer,
+        status: u16,
+    ) -> AccessRecord {
+        AccessRecord {
+            seq,
+            at_ms: seq,
+            method: "POST".to_owned(),
+            path: "/".to_owned(),
+            phase,
+            rpc_method: rpc.map(str::to_owned),
+            rpc_id: None,
+            rpc_kind: None,
+            tool_name: None,
+            grant_type: (phase == Phase::Token).then(|| "refresh_token".to_owned()),
+            client_id: None,
+            bearer,
+            session_id: Some("s".to_owned()),
+            protocol_version: None,
+            accept: None,
+            user_agent: None,
+            status,
+            error: (status == 400).then(|| "invalid_grant".to_owned()),
+        }
+    }
+
+    fn valid(id: &str) -> Bearer {
+        Bearer::Valid {
+            token_id: id.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_refresh_after_the_401_and_a_successful_retry_pass() {
+        let log = vec![
+            record(
+                1,
+                Phase::Mcp,
+                Some("tools/call"),
+                Bearer::Expired {
+                    token_id: "at-1".into(),
+                },
+                401,
+            ),
+            record(2, Phase::Token, None, Bearer::None, 200),
+            record(3, Phase::Mcp, Some("tools/call"), valid("at-2"), 200),
+        ];
+        assert_eq!(refreshed_after_401(&log, 0).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_401_without_a_refresh_fails() {
+        let log = vec![
+            record(
+                1,
+                Phase::Mcp,
+                Some("tools/call"),
+                Bearer::Revoked {
+                    token_id: "at-1".into(),
+                },
+                401,
+            ),
+            record(
+                2,
+                Phase::Mcp,
+                Some("tools/call"),
+                Bearer::Revoked {
+                    token_id: "at-1".into(),
+                },
+                401,
+            ),
+        ];
+        assert_eq!(refreshed_after_401(&log, 0).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_refused_refresh_grant_is_rotated_token_reuse() {
+        let ok = vec![
+            record(1, Phase::Token, None, Bearer::None, 200),
+            record(2, Phase::Token, None, Bearer::None, 200),
+        ];
+        assert_eq!(no_rotated_refresh_reuse(&ok, 0).verdict, Verdict::Pass);
+        let reused = vec![
+            record(1, Phase::Token, None, Bearer::None, 200),
+            record(2, Phase::Token, None, Bearer::None, 400),
+        ];
+        assert_eq!(no_rotated_refresh_reuse(&reused, 0).verdict, Verdict::Fail);
+        assert_eq!(no_rotated_refresh_reuse(&ok[..1], 0).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_new_session_must_follow_the_404_and_be_used() {
+        let mut init = record(2, Phase::Mcp, Some("initialize"), valid("at-1"), 200);
+        init.session_id = Some("new".to_owned());
+        let mut call = record(3, Phase::Mcp, Some("tools/call"), valid("at-1"), 200);
+        call.session_id = Some("new".to_owned());
+        let lost = record(1, Phase::Mcp, Some("tools/call"), valid("at-1"), 404);
+        let log = vec![lost.clone(), init.clone(), call];
+        assert_eq!(
+            reinitialized_after_session_loss(&log, 0).verdict,
+            Verdict::Pass
+        );
+        let never_used = vec![lost, init];
+        assert_eq!(
+            reinitialized_after_session_loss(&never_used, 0).verdict,
+            Verdict::Fail
+        );
+    }
+}
