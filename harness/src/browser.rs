@@ -60,6 +60,14 @@ impl ScriptedBrowser {
         })
     }
 
+    /// Treats every URL logged so far as handled, so the next wait sees only new ones.
+    pub fn skip_logged(&mut self) {
+        let count = std::fs::read_to_string(&self.log)
+            .map(|text| text.lines().filter(|l| !l.trim().is_empty()).count())
+            .unwrap_or(0);
+        self.seen = count;
+    }
+
     /// The next URL the client asked to open, waiting at most `timeout`.
     pub fn wait_for_url(&mut self, timeout: Duration) -> Result<String, BrowserError> {
         let started = Instant::now();

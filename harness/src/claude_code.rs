@@ -290,13 +290,19 @@ impl ClientUnderTest for ClaudeCode {
         &self,
         session: &mut TerminalSession,
     ) -> Result<Option<String>, DriveError> {
-        // 2.1.331 asks before `complete_authentication` runs even when the server's tools are
-        // allowed: "Claude submitted this URL. Approve only if you started this sign-in…".
-        const QUESTION: &str = "Do you want to proceed?";
+        // Questions 2.1.331 asks mid-turn, and the answer a user who started the flow gives:
+        // before `complete_authentication` runs ("Claude submitted this URL…"), and after a 403
+        // insufficient_scope ("…needs additional permissions… Re-authenticate now?").
+        const QUESTIONS: &[(&str, &str)] = &[
+            ("Do you want to proceed?", "Yes"),
+            ("Re-authenticate now?", "Re-authenticate in browser"),
+        ];
         let screen = session.screen();
-        let Some(at) = screen.find(QUESTION) else {
+        let Some((question, answer)) = QUESTIONS.iter().find(|(q, _)| screen.contains(q)) else {
             return Ok(None);
         };
+        let at = screen.find(question).unwrap_or(0);
+        let line_start = screen[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
         let asked: String = screen[..at]
             .lines()
             .rev()
@@ -304,9 +310,17 @@ impl ClientUnderTest for ClaudeCode {
             .find(|l| !l.is_empty())
             .unwrap_or_default()
             .to_owned();
+        let asked = format!(
+            "{asked} {}",
+            screen[line_start..]
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+        );
         for _ in 0..6 {
             let screen = session.screen();
-            let Some(at) = screen.find(QUESTION) else {
+            let Some(at) = screen.find(question) else {
                 break;
             };
             let selected = screen[at..]
@@ -314,19 +328,32 @@ impl ClientUnderTest for ClaudeCode {
                 .find(|l| l.contains('❯'))
                 .unwrap_or_default()
                 .to_owned();
-            if selected.contains("Yes") {
-                session.press(Key::Enter)?;
-                session.wait_for("the permission question to close", MENU_TIMEOUT, |s| {
-                    !s.contains(QUESTION)
-                })?;
-                return Ok(Some(format!("{asked} {QUESTION} → Yes")));
+            if selected.contains(answer) {
+                // A key pressed while the question is still being drawn can be lost: press
+                // again, a bounded number of times, until it closes.
+                for _ in 0..5 {
+                    session.press(Key::Enter)?;
+                    let closed =
+                        session.wait_for("the question to close", Duration::from_secs(3), |s| {
+                            !s.contains(question)
+                        });
+                    if closed.is_ok() {
+                        return Ok(Some(format!("{} → {answer}", asked.trim())));
+                    }
+                }
+                return Err(DriveError::Unexpected {
+                    what: format!(
+                        "the question {question:?} stayed open after answering {answer:?}"
+                    ),
+                    detail: session.screen(),
+                });
             }
             let before = screen.clone();
             session.press(Key::Down)?;
-            session.wait_for("the permission menu to move", MENU_TIMEOUT, |s| s != before)?;
+            session.wait_for("the question's menu to move", MENU_TIMEOUT, |s| s != before)?;
         }
         Err(DriveError::Unexpected {
-            what: "could not select Yes in the permission question".to_owned(),
+            what: format!("could not select {answer:?} in the question {question:?}"),
             detail: session.screen(),
         })
     }

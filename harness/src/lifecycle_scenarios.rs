@@ -9,6 +9,7 @@ use mock_server::{AccessRecord, Bearer, MockServer, Phase};
 use serde_json::{json, Value};
 
 use crate::agent_scenarios::{tool_result, turn_ended};
+use crate::browser::ScriptedBrowser;
 use crate::checks::{self, evidence_line, is_authenticated, Check, Verdict};
 use crate::client::{ClientUnderTest, DriveError, RunEnv, SessionOptions};
 use crate::model_checks;
@@ -23,6 +24,7 @@ pub const NO_ROTATED_REFRESH_REUSE: &str = "no-rotated-refresh-reuse";
 pub const REINITIALIZED_AFTER_SESSION_LOSS: &str = "reinitialized-after-session-loss";
 pub const RELISTED_AFTER_LIST_CHANGED: &str = "relisted-after-list-changed";
 pub const RECOVERED_OR_TOLD_AFTER_RESTART: &str = "recovered-or-told-after-restart";
+pub const SCOPE_STEPPED_UP: &str = "scope-stepped-up";
 
 /// The event a lifecycle scenario puts between the login and the agent's tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,9 @@ pub enum LifecycleEvent {
     ToolsChanged,
     /// The server stops and comes back on the same port with its state lost.
     ServerRestart,
+    /// The server (built with the `tools_call_scope` fault) answers `tools/call` with 403
+    /// `insufficient_scope`; the client must step up.
+    ScopeStepUp,
 }
 
 /// A tool the server adds during `ToolsChanged`.
@@ -56,12 +61,24 @@ fn play_turn(
     model: &ModelApi,
     run: &mut Run<'_>,
     prompt: &str,
+    mut browser: Option<&mut ScriptedBrowser>,
 ) -> Result<(), DriveError> {
     client.send_prompt(session, prompt)?;
     let started = Instant::now();
     loop {
         if turn_ended(&model.views(), prompt).is_some() {
             return Ok(());
+        }
+        // A client that re-authorizes mid-turn (scope step-up) opens the browser again; the
+        // harness is the user and consents.
+        if let Some(browser) = browser.as_deref_mut() {
+            if let Ok(url) = browser.wait_for_url(Duration::from_millis(10)) {
+                let consent = browser.complete_consent(&url)?;
+                run.commands.push(format!(
+                    "# the client opened the browser mid-turn; consent redirected to {}",
+                    consent.callback_url
+                ));
+            }
         }
         if let Some(question) = client.allow_pending_tool_call(session)? {
             run.commands.push(format!(
@@ -152,6 +169,7 @@ pub(crate) fn lifecycle(
                         .any(|r| r.seq > boundary && r.rpc_method.as_deref() == Some("tools/list"))
                 });
             }
+            LifecycleEvent::ScopeStepUp => {}
             LifecycleEvent::ServerRestart => {
                 run.mock.stop_serving();
                 if !options.keep_server_down {
@@ -178,19 +196,22 @@ pub(crate) fn lifecycle(
         }
         model.push_turn(turn);
         let views_before = model.views().last().map(|v| v.seq).unwrap_or(0);
+        let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+        browser.skip_logged();
         play_turn(
             client,
             &mut session,
             model,
             run,
             "Use the mock server's tool now.",
+            Some(&mut browser),
         )?;
         if event == LifecycleEvent::RefreshRotation {
             run.mock.expire_access_tokens();
             run.commands
                 .push("# event: the access tokens expire again".to_owned());
             model.push_turn(call_turn(&hello, json!({"name": "again"})));
-            play_turn(client, &mut session, model, run, "Once more, please.")?;
+            play_turn(client, &mut session, model, run, "Once more, please.", None)?;
         }
         settle(run.mock, Duration::from_secs(3), |_| true);
 
@@ -213,6 +234,9 @@ pub(crate) fn lifecycle(
                 run.checks.push(relisted_after_list_changed(&log, boundary));
                 run.checks
                     .push(model_checks::tools_offered_to_model(&script, &views));
+            }
+            LifecycleEvent::ScopeStepUp => {
+                run.checks.push(scope_stepped_up(&log, boundary));
             }
             LifecycleEvent::ServerRestart => {
                 let auth_tool = client.authenticate_tool(SERVER_NAME);
@@ -443,6 +467,64 @@ pub fn recovered_or_told_after_restart(
         Check::fail(
             RECOVERED_OR_TOLD_AFTER_RESTART,
             "after the restart the client neither got going again nor said authentication is needed",
+            evidence,
+        )
+    }
+}
+
+/// MCP authorization › "Scope Challenge Handling" (RFC 6750 §3.1): after 403
+/// `insufficient_scope` the client re-authorizes asking for the challenged scope and retries,
+/// without looping. Judged by a new authorization-code exchange after the 403 and the call then
+/// succeeding (the server only lets it through with the scope), with at most two 403s.
+pub fn scope_stepped_up(log: &[AccessRecord], after: u64) -> Check {
+    let forbidden: Vec<&AccessRecord> = mcp_after(log, after).filter(|r| r.status == 403).collect();
+    let Some(first) = forbidden.first() else {
+        return Check::fail(
+            SCOPE_STEPPED_UP,
+            "the client never met the scope challenge, so its step-up could not be judged",
+            mcp_after(log, after).map(evidence_line).collect(),
+        );
+    };
+    let exchange = log.iter().find(|r| {
+        r.seq > first.seq
+            && r.phase == Phase::Token
+            && r.grant_type.as_deref() == Some("authorization_code")
+            && r.status == 200
+    });
+    let call = exchange.and_then(|x| {
+        mcp_after(log, x.seq).find(|r| {
+            r.rpc_method.as_deref() == Some("tools/call") && is_authenticated(r) && r.status == 200
+        })
+    });
+    let mut evidence = vec![evidence_line(first)];
+    evidence.extend(exchange.map(evidence_line));
+    evidence.extend(call.map(evidence_line));
+    evidence.push(format!(
+        "{} response(s) 403 after the event",
+        forbidden.len()
+    ));
+    if forbidden.len() > 2 {
+        Check::fail(
+            SCOPE_STEPPED_UP,
+            "the client kept retrying into the scope challenge",
+            evidence,
+        )
+    } else if exchange.is_some() && call.is_some() {
+        Check::pass(
+            SCOPE_STEPPED_UP,
+            "after 403 insufficient_scope the client re-authorized and the call went through",
+            evidence,
+        )
+    } else {
+        evidence.extend(
+            log.iter()
+                .filter(|r| r.seq > first.seq)
+                .take(10)
+                .map(evidence_line),
+        );
+        Check::fail(
+            SCOPE_STEPPED_UP,
+            "after 403 insufficient_scope the client did not re-authorize and retry",
             evidence,
         )
     }

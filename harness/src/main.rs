@@ -118,7 +118,10 @@ fn run(scenario: &str, version: &str, json: bool) -> ExitCode {
             s.name(),
             s.describe()
         );
-        let mock = match MockServer::builder().start_blocking() {
+        let mock = match MockServer::builder()
+            .faults(s.mock_faults())
+            .start_blocking()
+        {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("harness: cannot start the mock server: {e}");

@@ -20,6 +20,9 @@ use crate::lifecycle_scenarios::{self, LifecycleEvent};
 use crate::sandbox::Sandbox;
 use crate::{agent_scenarios, timeline};
 
+/// The extra scope `scope_step_up` makes `tools/call` need.
+pub const STEP_UP_SCOPE: &str = "mcp:write";
+
 /// The name the mock server is registered under in the client.
 pub const SERVER_NAME: &str = "mock";
 
@@ -50,10 +53,13 @@ pub enum Scenario {
     ToolsChanged,
     /// The server restarts and loses its state; the client must recover or say so.
     ServerRestart,
+    /// `tools/call` needs a scope the token lacks (403 insufficient_scope): the client must
+    /// re-authorize with it, once, and the call go through.
+    ScopeStepUp,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::SlashMcp,
         Scenario::LoginThenList,
         Scenario::AuthenticateTool,
@@ -65,6 +71,7 @@ impl Scenario {
         Scenario::SessionLost,
         Scenario::ToolsChanged,
         Scenario::ServerRestart,
+        Scenario::ScopeStepUp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +87,7 @@ impl Scenario {
             Scenario::SessionLost => "session_lost",
             Scenario::ToolsChanged => "tools_changed",
             Scenario::ServerRestart => "server_restart",
+            Scenario::ScopeStepUp => "scope_step_up",
         }
     }
 
@@ -96,6 +104,7 @@ impl Scenario {
             Scenario::SessionLost => "log in via /mcp; the server forgets the session (404); the client must initialize a new one and the call go through",
             Scenario::ToolsChanged => "log in via /mcp; a tool is added and tools/list_changed pushed; the client must list again and offer the new tool to the agent",
             Scenario::ServerRestart => "log in via /mcp; the server restarts with its state lost; the client must get going again or tell the agent authentication is needed",
+            Scenario::ScopeStepUp => "log in via /mcp; tools/call answers 403 insufficient_scope naming a scope; the client must re-authorize with it once and the call go through",
         }
     }
 
@@ -111,13 +120,25 @@ impl Scenario {
             | Scenario::RefreshRotation
             | Scenario::SessionLost
             | Scenario::ToolsChanged
-            | Scenario::ServerRestart => LoginPath::SlashMcp,
+            | Scenario::ServerRestart
+            | Scenario::ScopeStepUp => LoginPath::SlashMcp,
         }
     }
 
     /// Whether the scenario judges a reconnect inside one running session.
     pub fn is_reconnect_check(self) -> bool {
         !matches!(self, Scenario::LoginThenList | Scenario::PrintAfterAuth)
+    }
+
+    /// The faults the scenario's server commits (the story needs them; most need none).
+    pub fn mock_faults(self) -> mock_server::Faults {
+        match self {
+            Scenario::ScopeStepUp => mock_server::Faults {
+                tools_call_scope: Some(STEP_UP_SCOPE.to_owned()),
+                ..mock_server::Faults::default()
+            },
+            _ => mock_server::Faults::default(),
+        }
     }
 
     pub fn parse(name: &str) -> Option<Scenario> {
@@ -270,8 +291,10 @@ pub fn run_with(
             | Scenario::RefreshRotation
             | Scenario::SessionLost
             | Scenario::ToolsChanged
-            | Scenario::ServerRestart => {
+            | Scenario::ServerRestart
+            | Scenario::ScopeStepUp => {
                 let event = match scenario {
+                    Scenario::ScopeStepUp => LifecycleEvent::ScopeStepUp,
                     Scenario::TokenExpiry => LifecycleEvent::TokenExpiry,
                     Scenario::TokenRevoked => LifecycleEvent::TokenRevoked,
                     Scenario::RefreshRotation => LifecycleEvent::RefreshRotation,

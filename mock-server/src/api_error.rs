@@ -47,6 +47,14 @@ pub enum ApiError {
         invalid_token: bool,
         description: String,
     },
+    /// 403 for a valid token without the scope a request needs (RFC 6750 §3.1
+    /// `insufficient_scope`; MCP authorization › "Scope Challenge Handling").
+    #[error("insufficient scope: {scope}")]
+    InsufficientScope {
+        resource_metadata: String,
+        /// The scopes the request needs, for the challenge's `scope` parameter.
+        scope: String,
+    },
     /// A JSON-RPC error response, at the HTTP status the transport prescribes.
     #[error("HTTP {status}: JSON-RPC error {code} {message}")]
     JsonRpc {
@@ -142,6 +150,7 @@ impl ApiError {
             ApiError::Unauthorized { invalid_token, .. } => {
                 invalid_token.then(|| "invalid_token".to_owned())
             }
+            ApiError::InsufficientScope { .. } => Some("insufficient_scope".to_owned()),
             ApiError::JsonRpc { code, message, .. } => Some(format!("{code} {message}")),
             ApiError::Http { message, .. } => Some(message.clone()),
         }
@@ -185,6 +194,23 @@ impl IntoResponse for ApiError {
                     json!({"error": "unauthorized", "error_description": description})
                 };
                 let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
+            ApiError::InsufficientScope {
+                resource_metadata,
+                scope,
+            } => {
+                let challenge = format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{resource_metadata}\""
+                );
+                let body = json!({
+                    "error": "insufficient_scope",
+                    "error_description": format!("this request needs the scope {scope:?}")
+                });
+                let mut response = (StatusCode::FORBIDDEN, Json(body)).into_response();
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
                 }

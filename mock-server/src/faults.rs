@@ -10,6 +10,12 @@ pub struct Faults {
     /// Forget every session as soon as it is created: any request naming one gets 404 "Session
     /// not found", as after a restart that lost its state.
     pub forget_sessions: bool,
+    /// `tools/call` needs this extra scope (not advertised): a token without it gets 403
+    /// `insufficient_scope` naming it in the challenge, so the client must step up.
+    pub tools_call_scope: Option<String>,
+    /// Grant the default scope whatever the client asks for at authorize (a server that can
+    /// never satisfy a step-up).
+    pub ignore_requested_scope: bool,
     /// Refuse every `refresh_token` grant this way, without rotating anything.
     pub refresh_error: Option<RefreshError>,
 }

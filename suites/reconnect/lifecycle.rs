@@ -5,7 +5,7 @@
 use harness::checks::Verdict;
 use harness::lifecycle_scenarios::{
     NO_ROTATED_REFRESH_REUSE, RECOVERED_OR_TOLD_AFTER_RESTART, REFRESHED_AFTER_401,
-    REINITIALIZED_AFTER_SESSION_LOSS, RELISTED_AFTER_LIST_CHANGED,
+    REINITIALIZED_AFTER_SESSION_LOSS, RELISTED_AFTER_LIST_CHANGED, SCOPE_STEPPED_UP,
 };
 use harness::model_checks::{TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
 use harness::scenario::{self, RunOptions, Scenario, ScenarioReport};
@@ -46,12 +46,15 @@ fn verdict(report: &ScenarioReport, name: &str) -> Option<Verdict> {
     &[RELISTED_AFTER_LIST_CHANGED, TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP]
 )]
 #[case::server_restarts_without_state(Scenario::ServerRestart, &[RECOVERED_OR_TOLD_AFTER_RESTART])]
+#[case::a_call_needs_more_scope(Scenario::ScopeStepUp, &[SCOPE_STEPPED_UP, TOOL_CALL_ROUNDTRIP])]
 fn the_client_copes_when_after_the_login(
     #[case] scenario: Scenario,
     #[case] checks: &[&str],
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let mock = MockServer::builder().start_blocking()?;
+    let mock = MockServer::builder()
+        .faults(scenario.mock_faults())
+        .start_blocking()?;
     let (report, text) = run(scenario, &mock, &RunOptions::default())?;
     for name in checks {
         assert_eq!(
@@ -90,6 +93,12 @@ fn the_client_copes_when_after_the_login(
     Faults::default(),
     RunOptions { keep_losing_sessions: true, ..RunOptions::default() },
     REINITIALIZED_AFTER_SESSION_LOSS
+)]
+#[case::the_server_never_grants_the_scope(
+    Scenario::ScopeStepUp,
+    Faults { ignore_requested_scope: true, ..Scenario::ScopeStepUp.mock_faults() },
+    RunOptions::default(),
+    SCOPE_STEPPED_UP
 )]
 #[case::no_notification_for_the_new_tool(
     Scenario::ToolsChanged,

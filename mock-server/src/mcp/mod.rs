@@ -257,6 +257,16 @@ async fn post(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Request { id, method, params } => {
+            if method == "tools/call" {
+                if let Some(needed) = &state.config().faults.tools_call_scope {
+                    if !caller.grant.scope.split(' ').any(|s| s == needed) {
+                        return Err(ApiError::InsufficientScope {
+                            resource_metadata: state.config().resource_metadata_url(),
+                            scope: format!("{} {needed}", crate::config::DEFAULT_SCOPE),
+                        });
+                    }
+                }
+            }
             let extra_tools = state.extra_tools();
             let result = dispatch(&method, params.as_ref(), &negotiated, &caller, &extra_tools)
                 .map_err(|(code, message)| {

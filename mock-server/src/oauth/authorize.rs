@@ -118,11 +118,23 @@ pub(crate) async fn authorize(
     let scope = match params.get("scope") {
         None => DEFAULT_SCOPE.to_owned(),
         Some(scope) => {
-            if let Some(unknown) = scope.split(' ').find(|s| !SCOPES_SUPPORTED.contains(s)) {
+            // A scope only a challenge names (the step-up fault) is grantable too, though not
+            // advertised, so a client can only learn of it from the 403.
+            let step_up = state.config().faults.tools_call_scope.as_deref();
+            if let Some(unknown) = scope
+                .split(' ')
+                .find(|s| !SCOPES_SUPPORTED.contains(s) && Some(*s) != step_up)
+            {
                 return Err(fail("invalid_scope", &format!("unknown scope {unknown:?}")));
             }
             scope.to_owned()
         }
+    };
+    // Fault: grant the default scope whatever was asked (a server that cannot step up).
+    let scope = if state.config().faults.ignore_requested_scope {
+        DEFAULT_SCOPE.to_owned()
+    } else {
+        scope
     };
 
     let authorization = Authorization {
