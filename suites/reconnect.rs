@@ -7,8 +7,12 @@ mod support;
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/inproc.rs"]
+mod inproc;
 #[path = "reconnect/mock_fuzz.rs"]
 mod mock_fuzz;
+#[path = "reconnect/mock_security.rs"]
+mod mock_security;
 #[path = "reconnect/mock_strictness.rs"]
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]
