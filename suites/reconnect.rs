@@ -11,6 +11,8 @@ mod claude_code;
 mod inproc;
 #[path = "reconnect/mock_fuzz.rs"]
 mod mock_fuzz;
+#[path = "reconnect/mock_load.rs"]
+mod mock_load;
 #[path = "reconnect/mock_security.rs"]
 mod mock_security;
 #[path = "reconnect/mock_strictness.rs"]

@@ -16,6 +16,7 @@ mod api_error;
 pub mod client;
 pub mod config;
 mod error;
+pub mod load;
 mod mcp;
 pub mod model_api;
 mod oauth;
