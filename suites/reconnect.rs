@@ -19,3 +19,5 @@ mod mock_security;
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]
 mod mock_walkthrough;
+#[path = "reconnect/real_home.rs"]
+mod real_home;
