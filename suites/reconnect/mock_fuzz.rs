@@ -1386,12 +1386,9 @@ fn a_panicking_handler_is_caught_by_the_driver_and_kills_a_served_connection() -
         app,
     )?;
     let url = format!("http://{}/boom", server.local_addr());
+    let http = reqwest::Client::builder().no_proxy().build()?;
     let served = world.runtime.block_on(async move {
-        tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            reqwest::Client::new().get(url).send(),
-        )
-        .await
+        tokio::time::timeout(std::time::Duration::from_secs(10), http.get(url).send()).await
     })?;
     let error = served
         .err()
