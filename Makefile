@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Real-CLI tests install the pinned CLI into this cache on first use.
 export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 
-.PHONY: help setup build test test-unit test-reconnect lint fmt run ci clean-cache
+.PHONY: help setup build test test-unit test-reconnect lint fmt run ci clean-cache fuzz load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,17 @@ run: setup ## Fetch the pinned CLI, run every scenario, print verdicts and timel
 	$(CARGO) run -q -p harness -- run
 
 ci: lint test ## What CI runs
+
+fuzz: ## Property tests of the mock at full size: 100,000+ generated inputs (MOCK_FUZZ_CASES), a fresh seed (MOCK_FUZZ_SEED)
+	@mkdir -p target
+	set -o pipefail; start=$$(date +%s); \
+	MOCK_FUZZ_CASES=$${MOCK_FUZZ_CASES:-100000} MOCK_FUZZ_SEED=$${MOCK_FUZZ_SEED:-random} \
+	  $(CARGO) test --test reconnect mock_fuzz -- --nocapture 2>&1 | tee target/fuzz.log; \
+	grep '^fuzz-cases:' target/fuzz.log | awk -v t=$$(( $$(date +%s) - start )) \
+	  '{ n += $$3 } END { printf "fuzz: %d generated inputs in total, %d s wall clock\n", n, t; exit (n < 100000) }'
+
+load: ## 200 concurrent MCP sessions against the mock (release build, own process): throughput, p50/p99, peak memory
+	$(CARGO) run --release -q -p mock-server --example load -- $(LOAD_ARGS)
 
 clean-cache: ## Forget installed CLI versions
 	rm -rf "$(HARNESS_CACHE_DIR)"

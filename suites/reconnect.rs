@@ -9,11 +9,21 @@ mod agent;
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/inproc.rs"]
+mod inproc;
 #[path = "reconnect/lifecycle.rs"]
 mod lifecycle;
+#[path = "reconnect/mock_fuzz.rs"]
+mod mock_fuzz;
 #[path = "reconnect/mock_lifecycle.rs"]
 mod mock_lifecycle;
+#[path = "reconnect/mock_load.rs"]
+mod mock_load;
+#[path = "reconnect/mock_security.rs"]
+mod mock_security;
 #[path = "reconnect/mock_strictness.rs"]
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]
 mod mock_walkthrough;
+#[path = "reconnect/real_home.rs"]
+mod real_home;

@@ -199,6 +199,15 @@ impl AccessLog {
         lock(&self.records).clone()
     }
 
+    /// Records are numbered from 1 in order, so the ones after `seq` are a suffix.
+    pub fn after(&self, seq: u64) -> Vec<AccessRecord> {
+        let records = lock(&self.records);
+        let skip = usize::try_from(seq)
+            .unwrap_or(usize::MAX)
+            .min(records.len());
+        records[skip..].to_vec()
+    }
+
     /// Numbers and stores the record; the file gets it at once so a crashed run still leaves
     /// evidence behind.
     fn push(&self, mut record: AccessRecord) -> AccessRecord {

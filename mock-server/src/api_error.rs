@@ -4,6 +4,8 @@
 //! [`ErrorSummary`] extension each of these responses carries, so logging never has to parse a
 //! body back.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -245,6 +247,17 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A request body as handlers take it: a body that cannot be read (over axum's 2 MiB default
+/// limit, or cut off) is the handler's to refuse in its endpoint's error shape. Extracting plain
+/// `Bytes` would let axum answer with a `text/plain` 413 that no OAuth or JSON-RPC client can
+/// parse.
+pub(crate) type RequestBody = Result<Bytes, BytesRejection>;
+
+/// Why a body could not be read, and the status that says so (413 for too large).
+pub(crate) fn unreadable_body(rejection: &BytesRejection) -> (StatusCode, String) {
+    (rejection.status(), rejection.body_text())
 }
 
 /// A 302 that the client must not be assumed to follow automatically.

@@ -17,6 +17,7 @@ pub mod client;
 pub mod config;
 mod error;
 pub mod faults;
+pub mod load;
 mod mcp;
 pub mod model_api;
 mod oauth;

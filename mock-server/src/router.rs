@@ -146,6 +146,45 @@ mod tests {
         Ok(())
     }
 
+    /// Regression (found by the property tests in suites/reconnect/mock_fuzz.rs): a body over
+    /// axum's 2 MiB limit was refused by the extractor with a `text/plain` 413, which is neither
+    /// RFC 6749 error JSON nor a JSON-RPC error.
+    #[rstest]
+    #[case::token(paths::TOKEN, "application/x-www-form-urlencoded", "invalid_request")]
+    #[case::register(paths::REGISTER, "application/json", "invalid_client_metadata")]
+    #[case::mcp(paths::MCP, "application/json", "-32000")]
+    #[case::consent(paths::CONSENT, "application/x-www-form-urlencoded", "invalid_request")]
+    #[tokio::test]
+    async fn an_oversized_body_is_refused_in_the_endpoints_own_error_shape(
+        #[case] path: &str,
+        #[case] content_type: &str,
+        #[case] error: &str,
+    ) -> anyhow::Result<()> {
+        let (state, app) = app()?;
+        let request = Request::post(path)
+            .header("content-type", content_type)
+            .body(Body::from(vec![b'a'; (2 << 20) + 1]))?;
+        let response = app.oneshot(request).await?;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        let text = String::from_utf8_lossy(&bytes);
+        if path == paths::CONSENT {
+            assert!(
+                text.contains(&format!("<code id=\"error\">{error}</code>")),
+                "{text}"
+            );
+        } else if path == paths::MCP {
+            let body: Value = serde_json::from_slice(&bytes)?;
+            assert_eq!(body["error"]["code"].to_string(), error, "{body}");
+            assert_eq!(body["jsonrpc"], "2.0");
+        } else {
+            let body: Value = serde_json::from_slice(&bytes)?;
+            assert_eq!(body["error"], error, "{body}");
+        }
+        assert_eq!(state.received_requests()[0].status, 413);
+        Ok(())
+    }
+
     #[tokio::test]
     async fn garbage_never_panics_a_handler() -> anyhow::Result<()> {
         let (_, app) = app()?;

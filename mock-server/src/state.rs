@@ -102,6 +102,12 @@ impl AppState {
         self.inner.log.snapshot()
     }
 
+    /// The records numbered after `seq`: a way to follow a long log without copying all of it
+    /// each time (property tests check one record per request over 100,000 requests).
+    pub fn received_requests_after(&self, seq: u64) -> Vec<AccessRecord> {
+        self.inner.log.after(seq)
+    }
+
     pub(crate) fn elapsed_ms(&self) -> u64 {
         u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }

@@ -13,7 +13,6 @@ pub(crate) mod tools;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -24,7 +23,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 
 use crate::access_log::{Bearer, Notes};
-use crate::api_error::ApiError;
+use crate::api_error::{unreadable_body, ApiError, RequestBody};
 use crate::config::paths;
 use crate::mcp::jsonrpc::{
     Incoming, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, SERVER_ERROR,
@@ -159,8 +158,12 @@ async fn post(
     State(state): State<AppState>,
     notes: Notes,
     headers: HeaderMap,
-    body: Bytes,
+    body: RequestBody,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| {
+        let (status, reason) = unreadable_body(&rejection);
+        ApiError::rpc(status, Value::Null, SERVER_ERROR, reason)
+    })?;
     // Parsed before authentication so the log says what an unauthenticated client asked for.
     let parsed = serde_json::from_slice::<Value>(&body);
     let incoming = parsed.as_ref().ok().map(jsonrpc::classify);

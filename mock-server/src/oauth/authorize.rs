@@ -1,14 +1,13 @@
 //! The authorization endpoint (RFC 6749 §4.1.1 with OAuth 2.1's PKCE and RFC 8707's `resource`)
 //! and the consent form it shows.
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use crate::access_log::Notes;
-use crate::api_error::{redirect, ApiError};
+use crate::api_error::{redirect, unreadable_body, ApiError, RequestBody};
 use crate::config::{DEFAULT_SCOPE, SCOPES_SUPPORTED};
 use crate::oauth::codes::Authorization;
 use crate::oauth::{is_valid_resource, pages, pkce, same_resource, Params};
@@ -165,8 +164,16 @@ pub(crate) async fn authorize(
 pub(crate) async fn consent(
     State(state): State<AppState>,
     notes: Notes,
-    body: Bytes,
+    body: RequestBody,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| {
+        let (status, description) = unreadable_body(&rejection);
+        ApiError::Page {
+            status,
+            error: "invalid_request",
+            description,
+        }
+    })?;
     let params = Params::parse(&body);
     let Some(request_id) = params.get("request_id") else {
         return Err(ApiError::page("invalid_request", "request_id is missing"));

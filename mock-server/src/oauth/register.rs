@@ -3,7 +3,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +11,7 @@ use serde_json::{json, Value};
 use url::{Host, Url};
 
 use crate::access_log::Notes;
-use crate::api_error::ApiError;
+use crate::api_error::{unreadable_body, ApiError, RequestBody};
 use crate::oauth::clients::RegisteredClient;
 use crate::state::AppState;
 
@@ -22,7 +21,7 @@ pub(crate) async fn register(
     State(state): State<AppState>,
     notes: Notes,
     headers: HeaderMap,
-    body: Bytes,
+    body: RequestBody,
 ) -> Result<Response, ApiError> {
     let metadata = |description: &str| {
         ApiError::oauth(
@@ -34,6 +33,10 @@ pub(crate) async fn register(
     let redirect = |description: String| {
         ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_redirect_uri", description)
     };
+    let body = body.map_err(|rejection| {
+        let (status, description) = unreadable_body(&rejection);
+        ApiError::oauth(status, "invalid_client_metadata", description)
+    })?;
     // RFC 7591 §3.1: the request is a JSON document.
     if !is_json(&headers) {
         return Err(metadata(

@@ -1,7 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2, §4.1.3, §6 as tightened by OAuth 2.1): authorization-code
 //! exchange with PKCE and resource checks, and refresh with rotation.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +8,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::access_log::Notes;
-use crate::api_error::ApiError;
+use crate::api_error::{unreadable_body, ApiError, RequestBody};
 use crate::oauth::clients::RegisteredClient;
 use crate::oauth::codes::Redemption;
 use crate::oauth::{is_valid_resource, pkce, same_resource, Params};
@@ -20,8 +19,12 @@ pub(crate) async fn token(
     State(state): State<AppState>,
     notes: Notes,
     headers: HeaderMap,
-    body: Bytes,
+    body: RequestBody,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| {
+        let (status, description) = unreadable_body(&rejection);
+        ApiError::oauth(status, "invalid_request", description)
+    })?;
     let params = Params::parse(&body);
     notes.update(|n| {
         n.grant_type = params.get("grant_type").map(str::to_owned);
