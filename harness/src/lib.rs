@@ -7,6 +7,7 @@ pub mod checks;
 pub mod claude_code;
 pub mod client;
 pub mod command;
+pub mod registry;
 pub mod report;
 pub mod sandbox;
 pub mod scenario;
