@@ -14,6 +14,7 @@ use crate::client::{
     STARTUP_TIMEOUT,
 };
 use crate::command::{CommandOutput, CommandSpec};
+use crate::features::{self, Feature, FeatureCache, Features};
 use crate::terminal::{Key, TerminalSession};
 use crate::versions::InstalledVersion;
 
@@ -47,16 +48,14 @@ const AUTH_FAILURE_WORDS: &[&str] = &[
 
 pub struct ClaudeCode {
     install: InstalledVersion,
-    help: OnceCell<String>,
-    mcp_help: OnceCell<String>,
+    features: OnceCell<Features>,
 }
 
 impl ClaudeCode {
     pub fn new(install: InstalledVersion) -> ClaudeCode {
         ClaudeCode {
             install,
-            help: OnceCell::new(),
-            mcp_help: OnceCell::new(),
+            features: OnceCell::new(),
         }
     }
 
@@ -88,26 +87,20 @@ impl ClaudeCode {
         Ok(out)
     }
 
-    fn help_text(
-        &self,
-        env: &RunEnv<'_>,
-        cell: &OnceCell<String>,
-        args: &[&str],
-    ) -> Result<String, DriveError> {
-        if let Some(text) = cell.get() {
-            return Ok(text.clone());
+    /// What this version can do: probed from its help once, cached in the version store.
+    pub fn features(&self) -> Result<&Features, DriveError> {
+        if let Some(found) = self.features.get() {
+            return Ok(found);
         }
-        let out = self.run(env, args)?;
-        let text = format!("{}{}", out.stdout, out.stderr);
-        Ok(cell.get_or_init(|| text).clone())
+        let found = features::features_of(&self.install)
+            .map_err(|e| DriveError::Setup(format!("feature probe: {e}")))?;
+        Ok(self.features.get_or_init(|| found))
     }
 
     /// Whether `--debug-file` exists in this version (where it does, the CLI's own log is kept as
     /// evidence beside the access log).
-    pub fn supports_debug_file(&self, env: &RunEnv<'_>) -> Result<bool, DriveError> {
-        Ok(self
-            .help_text(env, &self.help, &["--help"])?
-            .contains("--debug-file"))
+    pub fn supports_debug_file(&self, _env: &RunEnv<'_>) -> Result<bool, DriveError> {
+        Ok(self.features()?.has(Feature::DebugFile) == Some(true))
     }
 
     fn select_menu_line(
@@ -196,7 +189,7 @@ impl ClientUnderTest for ClaudeCode {
 
     fn has_login_path(
         &self,
-        env: &RunEnv<'_>,
+        _env: &RunEnv<'_>,
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
@@ -204,14 +197,21 @@ impl ClientUnderTest for ClaudeCode {
             // scenario at the menu, which is the honest outcome.
             LoginPath::SlashMcp => Ok(Ok(())),
             LoginPath::LoginCommand => {
-                let help = self.help_text(env, &self.mcp_help, &["mcp", "--help"])?;
-                let has_login = help.lines().any(|l| l.trim_start().starts_with("login"));
-                if has_login {
-                    Ok(Ok(()))
-                } else {
-                    Ok(Err(Absent {
-                        evidence: format!("`claude mcp --help` lists no `login` command:\n{help}"),
-                    }))
+                let features = self.features()?;
+                match features.get(Feature::McpLogin) {
+                    Some(seen) if seen.present => Ok(Ok(())),
+                    Some(seen) => Ok(Err(Absent {
+                        evidence: format!(
+                            "{} ({}, probed {}, cached in {}): {}",
+                            Feature::McpLogin.key(),
+                            seen.source,
+                            features::format_epoch(features.probed_at),
+                            FeatureCache::for_install(&self.install).path().display(),
+                            seen.evidence
+                        ),
+                    })),
+                    // Help that does not list commands proves nothing: try, and let it fail.
+                    None => Ok(Ok(())),
                 }
             }
         }

@@ -7,6 +7,8 @@ pub mod checks;
 pub mod claude_code;
 pub mod client;
 pub mod command;
+pub mod expectations;
+pub mod features;
 pub mod registry;
 pub mod report;
 pub mod sandbox;

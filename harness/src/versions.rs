@@ -73,7 +73,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VersionError + '_ {
 }
 
 /// How a version ships its CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Packaging {
     /// A native executable in the platform package (newer versions).
