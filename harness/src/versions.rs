@@ -532,10 +532,12 @@ fn recorded_size(dir: &Path) -> u64 {
     })
 }
 
-/// Bytes on disk under `dir` (allocated blocks, not following symlinks).
+/// Bytes on disk under `dir` (allocated blocks, not following symlinks, each hard-linked file
+/// once: native versions hard-link the same 380 MB binary under two names).
 pub fn disk_usage(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let mut total = 0;
+    let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         let Ok(read) = fs::read_dir(&d) else { continue };
@@ -543,6 +545,9 @@ pub fn disk_usage(dir: &Path) -> u64 {
             let Ok(meta) = item.path().symlink_metadata() else {
                 continue;
             };
+            if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
+                continue;
+            }
             total += meta.blocks() * 512;
             if meta.is_dir() {
                 stack.push(item.path());
@@ -779,6 +784,17 @@ mod tests {
         let eviction = store.evict_to_cap(Some("2.1.331"))?;
         assert_eq!(names(&eviction.evicted), ["2.1.81"]);
         assert_eq!(names(&store.entries()?), ["2.1.331"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_hard_linked_file_is_counted_once() -> Result<(), VersionError> {
+        let dir = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+        let a = dir.path().join("claude");
+        fs::write(&a, vec![7u8; 64 * 1024]).map_err(io_err(&a))?;
+        let once = disk_usage(dir.path());
+        fs::hard_link(&a, dir.path().join("claude.exe")).map_err(io_err(&a))?;
+        assert_eq!(disk_usage(dir.path()), once);
         Ok(())
     }
 
