@@ -193,9 +193,25 @@ impl ClientUnderTest for ClaudeCode {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
-            // Every version with HTTP transport has the `/mcp` menu; a version without it fails the
-            // scenario at the menu, which is the honest outcome.
-            LoginPath::SlashMcp => Ok(Ok(())),
+            // Every version with HTTP transport has the `/mcp` menu; a version with it that lacks
+            // the menu fails the scenario at the menu, which is the honest outcome. A version
+            // whose own help shows no HTTP transport cannot be given the server at all.
+            LoginPath::SlashMcp => {
+                let features = self.features()?;
+                match features.get(Feature::HttpTransport) {
+                    Some(seen) if !seen.present => Ok(Err(Absent {
+                        evidence: format!(
+                            "{} ({}, probed {}, cached in {}): {}",
+                            Feature::HttpTransport.key(),
+                            seen.source,
+                            features::format_epoch(features.probed_at),
+                            FeatureCache::for_install(&self.install).path().display(),
+                            seen.evidence
+                        ),
+                    })),
+                    _ => Ok(Ok(())),
+                }
+            }
             LoginPath::LoginCommand => {
                 let features = self.features()?;
                 match features.get(Feature::McpLogin) {

@@ -626,6 +626,10 @@ mod tests {
     const SCRIPT_MCP: &str = include_str!("../fixtures/help/2.1.81/mcp_help.txt");
     const SCRIPT_MCP_ADD: &str = include_str!("../fixtures/help/2.1.81/mcp_add_help.txt");
 
+    const EARLIEST_HELP: &str = include_str!("../fixtures/help/0.2.9/help.txt");
+    const EARLIEST_MCP: &str = include_str!("../fixtures/help/0.2.9/mcp_help.txt");
+    const EARLIEST_MCP_ADD: &str = include_str!("../fixtures/help/0.2.9/mcp_add_help.txt");
+
     fn present(observed: &BTreeMap<String, Observation>, f: Feature) -> Option<bool> {
         observed.get(f.key()).map(|o| o.present)
     }
@@ -656,6 +660,28 @@ mod tests {
         assert_eq!(present(&observed, Feature::DebugFile), Some(true));
         assert_eq!(present(&observed, Feature::HttpTransport), Some(true));
         assert_eq!(present(&observed, Feature::OauthClientOptions), Some(true));
+    }
+
+    #[test]
+    fn the_earliest_version_s_help_shows_stdio_servers_only() {
+        let observed = parse_help(EARLIEST_HELP, EARLIEST_MCP, EARLIEST_MCP_ADD, 0);
+        for feature in [
+            Feature::McpLogin,
+            Feature::DebugFile,
+            Feature::HttpTransport,
+            Feature::OauthClientOptions,
+        ] {
+            assert_eq!(
+                present(&observed, feature),
+                Some(false),
+                "{}",
+                feature.key()
+            );
+        }
+        assert_eq!(
+            observed[Feature::McpLogin.key()].evidence,
+            "no `login` among its commands: serve, add, remove, list, get, help"
+        );
     }
 
     #[test]

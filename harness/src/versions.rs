@@ -78,7 +78,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VersionError + '_ {
 pub enum Packaging {
     /// A native executable in the platform package (newer versions).
     NativeBinary,
-    /// `cli.js`, run with node (older versions).
+    /// `cli.js` (`cli.mjs` in 0.2.x), run with node (older versions).
     NodeScript,
 }
 
@@ -476,7 +476,10 @@ impl VersionStore {
                 output: text,
             });
         }
-        locate_executable(version, &staging)?;
+        if let Err(e) = locate_executable(version, &staging) {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
         let size = disk_usage(&staging);
         fs::write(staging.join(SIZE_FILE), size.to_string()).map_err(io_err(&staging))?;
         fs::write(staging.join(COMPLETE_MARKER), version).map_err(io_err(&staging))?;
@@ -635,7 +638,12 @@ fn node_program() -> PathBuf {
 fn locate_executable(version: &str, dir: &Path) -> Result<InstalledVersion, VersionError> {
     let modules = dir.join("node_modules/@anthropic-ai");
     let native = modules.join(format!("claude-code-{}/claude", platform_suffix()));
-    let script = modules.join("claude-code/cli.js");
+    // The earliest versions (0.2.x) ship `cli.mjs`.
+    let script = ["claude-code/cli.js", "claude-code/cli.mjs"]
+        .iter()
+        .map(|p| modules.join(p))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| modules.join("claude-code/cli.js"));
     let wrapper_binary = modules.join("claude-code/bin/claude.exe");
     let (packaging, program, pre_args) = if native.is_file() {
         (Packaging::NativeBinary, native, Vec::new())
