@@ -103,6 +103,24 @@ impl ClaudeCode {
         Ok(self.features()?.has(Feature::DebugFile) == Some(true))
     }
 
+    /// A feature's absence as the evidence a not-applicable verdict carries.
+    fn absent(&self, feature: Feature, seen: &features::Observation) -> Absent {
+        let probed = self
+            .features
+            .get()
+            .map(|f| features::format_epoch(f.probed_at))
+            .unwrap_or_default();
+        Absent {
+            evidence: format!(
+                "{} ({}, probed {probed}, cached in {}): {}",
+                feature.key(),
+                seen.source,
+                FeatureCache::for_install(&self.install).path().display(),
+                seen.evidence
+            ),
+        }
+    }
+
     fn select_menu_line(
         session: &mut TerminalSession,
         what: &str,
@@ -196,36 +214,14 @@ impl ClientUnderTest for ClaudeCode {
             // Every version with HTTP transport has the `/mcp` menu; a version with it that lacks
             // the menu fails the scenario at the menu, which is the honest outcome. A version
             // whose own help shows no HTTP transport cannot be given the server at all.
-            LoginPath::SlashMcp => {
-                let features = self.features()?;
-                match features.get(Feature::HttpTransport) {
-                    Some(seen) if !seen.present => Ok(Err(Absent {
-                        evidence: format!(
-                            "{} ({}, probed {}, cached in {}): {}",
-                            Feature::HttpTransport.key(),
-                            seen.source,
-                            features::format_epoch(features.probed_at),
-                            FeatureCache::for_install(&self.install).path().display(),
-                            seen.evidence
-                        ),
-                    })),
-                    _ => Ok(Ok(())),
-                }
-            }
+            LoginPath::SlashMcp => match self.features()?.get(Feature::HttpTransport) {
+                Some(seen) if !seen.present => Ok(Err(self.absent(Feature::HttpTransport, seen))),
+                _ => Ok(Ok(())),
+            },
             LoginPath::LoginCommand => {
-                let features = self.features()?;
-                match features.get(Feature::McpLogin) {
+                match self.features()?.get(Feature::McpLogin) {
                     Some(seen) if seen.present => Ok(Ok(())),
-                    Some(seen) => Ok(Err(Absent {
-                        evidence: format!(
-                            "{} ({}, probed {}, cached in {}): {}",
-                            Feature::McpLogin.key(),
-                            seen.source,
-                            features::format_epoch(features.probed_at),
-                            FeatureCache::for_install(&self.install).path().display(),
-                            seen.evidence
-                        ),
-                    })),
+                    Some(seen) => Ok(Err(self.absent(Feature::McpLogin, seen))),
                     // Help that does not list commands proves nothing: try, and let it fail.
                     None => Ok(Ok(())),
                 }
