@@ -15,7 +15,7 @@ setup: ## Install what the tests need (Node.js + npm for fetching the CLI), when
 build: ## Build everything
 	$(CARGO) build --workspace --all-targets
 
-test: setup ## The README's test command: unit tests, then `cargo test --test reconnect`
+test: setup ## The README's test command: unit tests, then `cargo test --test reconnect` (real CLI: 2.1.331 and 2.1.81)
 	$(CARGO) test --workspace --lib --bins
 	$(CARGO) test --test reconnect
 

@@ -14,6 +14,7 @@ use crate::client::{
     RunEnv, ServerStatus, SessionOptions, STARTUP_TIMEOUT,
 };
 use crate::command::{CommandOutput, CommandSpec};
+use crate::features::{self, Feature, FeatureCache, Features};
 use crate::terminal::{Key, TerminalSession};
 use crate::versions::InstalledVersion;
 
@@ -51,16 +52,14 @@ const AUTH_FAILURE_WORDS: &[&str] = &[
 
 pub struct ClaudeCode {
     install: InstalledVersion,
-    help: OnceCell<String>,
-    mcp_help: OnceCell<String>,
+    features: OnceCell<Features>,
 }
 
 impl ClaudeCode {
     pub fn new(install: InstalledVersion) -> ClaudeCode {
         ClaudeCode {
             install,
-            help: OnceCell::new(),
-            mcp_help: OnceCell::new(),
+            features: OnceCell::new(),
         }
     }
 
@@ -92,26 +91,38 @@ impl ClaudeCode {
         Ok(out)
     }
 
-    fn help_text(
-        &self,
-        env: &RunEnv<'_>,
-        cell: &OnceCell<String>,
-        args: &[&str],
-    ) -> Result<String, DriveError> {
-        if let Some(text) = cell.get() {
-            return Ok(text.clone());
+    /// What this version can do: probed from its help once, cached in the version store.
+    pub fn features(&self) -> Result<&Features, DriveError> {
+        if let Some(found) = self.features.get() {
+            return Ok(found);
         }
-        let out = self.run(env, args)?;
-        let text = format!("{}{}", out.stdout, out.stderr);
-        Ok(cell.get_or_init(|| text).clone())
+        let found = features::features_of(&self.install)
+            .map_err(|e| DriveError::Setup(format!("feature probe: {e}")))?;
+        Ok(self.features.get_or_init(|| found))
     }
 
     /// Whether `--debug-file` exists in this version (where it does, the CLI's own log is kept as
     /// evidence beside the access log).
-    pub fn supports_debug_file(&self, env: &RunEnv<'_>) -> Result<bool, DriveError> {
-        Ok(self
-            .help_text(env, &self.help, &["--help"])?
-            .contains("--debug-file"))
+    pub fn supports_debug_file(&self, _env: &RunEnv<'_>) -> Result<bool, DriveError> {
+        Ok(self.features()?.has(Feature::DebugFile) == Some(true))
+    }
+
+    /// A feature's absence as the evidence a not-applicable verdict carries.
+    fn absent(&self, feature: Feature, seen: &features::Observation) -> Absent {
+        let probed = self
+            .features
+            .get()
+            .map(|f| features::format_epoch(f.probed_at))
+            .unwrap_or_default();
+        Absent {
+            evidence: format!(
+                "{} ({}, probed {probed}, cached in {}): {}",
+                feature.key(),
+                seen.source,
+                FeatureCache::for_install(&self.install).path().display(),
+                seen.evidence
+            ),
+        }
     }
 
     fn select_menu_line(
@@ -210,25 +221,26 @@ impl ClientUnderTest for ClaudeCode {
 
     fn has_login_path(
         &self,
-        env: &RunEnv<'_>,
+        _env: &RunEnv<'_>,
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
-            // Every version with HTTP transport has the `/mcp` menu; a version without it fails the
-            // scenario at the menu, which is the honest outcome.
-            LoginPath::SlashMcp => Ok(Ok(())),
+            // Every version with HTTP transport has the `/mcp` menu; a version with it that lacks
+            // the menu fails the scenario at the menu, which is the honest outcome. A version
+            // whose own help shows no HTTP transport cannot be given the server at all.
+            LoginPath::SlashMcp => match self.features()?.get(Feature::HttpTransport) {
+                Some(seen) if !seen.present => Ok(Err(self.absent(Feature::HttpTransport, seen))),
+                _ => Ok(Ok(())),
+            },
             // Whether the agent is offered the pseudo-tools is only known from a live session's
             // model requests; the agent scenarios earn "not applicable" there, with that evidence.
             LoginPath::AuthenticateTool | LoginPath::PastedCallback => Ok(Ok(())),
             LoginPath::LoginCommand => {
-                let help = self.help_text(env, &self.mcp_help, &["mcp", "--help"])?;
-                let has_login = help.lines().any(|l| l.trim_start().starts_with("login"));
-                if has_login {
-                    Ok(Ok(()))
-                } else {
-                    Ok(Err(Absent {
-                        evidence: format!("`claude mcp --help` lists no `login` command:\n{help}"),
-                    }))
+                match self.features()?.get(Feature::McpLogin) {
+                    Some(seen) if seen.present => Ok(Ok(())),
+                    Some(seen) => Ok(Err(self.absent(Feature::McpLogin, seen))),
+                    // Help that does not list commands proves nothing: try, and let it fail.
+                    None => Ok(Ok(())),
                 }
             }
         }

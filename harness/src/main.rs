@@ -3,11 +3,16 @@
 
 use std::process::ExitCode;
 
+mod cmd_versions;
+
 use clap::{Parser, Subcommand};
 use harness::claude_code::ClaudeCode;
 use harness::report::render_table;
 use harness::scenario::{self, Scenario, ScenarioReport};
-use harness::versions::{VersionStore, CACHE_DIR_ENV, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
+use harness::versions::{
+    parse_size, VersionStore, CACHE_DIR_ENV, CACHE_SIZE_ENV, DEFAULT_CLAUDE_CODE_VERSION,
+    VERSION_ENV,
+};
 use mock_server::MockServer;
 
 #[derive(Parser)]
@@ -18,8 +23,20 @@ use mock_server::MockServer;
     after_help = "The CLI is installed from the npm registry into the harness's own cache (HARNESS_CACHE_DIR, default ~/.cache/mcp-reconnect-harness) and run with a throw-away HOME; it talks only to loopback servers the harness starts.\n\nExit status: 0 when every check passed (or was not applicable with evidence), 1 when a check failed, 2 when the run could not be set up."
 )]
 struct Cli {
+    /// Cap on the version store's size (4G, 500M, none); least recently used versions are
+    /// evicted after an install, never one in use. Default 8G.
+    #[arg(long = "cache-size", global = true, env = CACHE_SIZE_ENV, value_parser = cache_size)]
+    cache_size: Option<CacheSize>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A parsed `--cache-size`: bytes, or `None` for no cap.
+#[derive(Clone, Copy, Debug)]
+struct CacheSize(Option<u64>);
+
+fn cache_size(text: &str) -> Result<CacheSize, String> {
+    parse_size(text).map(CacheSize).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]
@@ -41,46 +58,98 @@ enum Command {
         #[arg(env = VERSION_ENV, default_value = DEFAULT_CLAUDE_CODE_VERSION)]
         version: String,
     },
+    /// List the CLI's published versions in release order with publish dates (from the npm
+    /// registry, cached 10 min), or with --installed the versions in the store.
+    #[command(
+        after_help = "Examples:\n  harness versions --last 10\n  harness versions 2.1.81..2.1.90\n  harness versions --since 2026-11-01 --json\n  harness versions --installed"
+    )]
+    Versions {
+        /// FROM..TO (inclusive; either end may be left out), exact published versions.
+        range: Option<String>,
+        /// Only the newest N (after the range and --since).
+        #[arg(long)]
+        last: Option<usize>,
+        /// Only versions published on or after this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Machine-readable output on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Ask the registry now instead of using the cached listing.
+        #[arg(long)]
+        refresh: bool,
+        /// The versions in the store: size, last use, in use.
+        #[arg(long, conflicts_with_all = ["range", "last", "since", "refresh"])]
+        installed: bool,
+    },
+    /// What an installed version can do (probed from its help once and cached; session
+    /// features filled in by scenario runs). Installs the version when missing.
+    Features {
+        #[arg(env = VERSION_ENV, default_value = DEFAULT_CLAUDE_CODE_VERSION)]
+        version: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the scenarios.
     Scenarios,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let store = match cli.cache_size {
+        Some(CacheSize(cap)) => VersionStore::from_env().with_cap(cap),
+        None => VersionStore::from_env(),
+    };
     match cli.command {
+        Command::Versions {
+            range,
+            last,
+            since,
+            json,
+            refresh,
+            installed,
+        } => cmd_versions::versions(
+            &store,
+            cmd_versions::VersionsArgs {
+                range,
+                last,
+                since,
+                json,
+                refresh,
+                installed,
+            },
+        ),
+        Command::Features { version, json } => cmd_versions::features_cmd(&store, &version, json),
         Command::Scenarios => {
             for s in Scenario::ALL {
                 println!("{:<16} {}", s.name(), s.describe());
             }
             ExitCode::SUCCESS
         }
-        Command::Install { version } => {
-            let store = VersionStore::from_env();
-            match store.ensure(&version) {
-                Ok(installed) => {
-                    println!(
-                        "{} {:?} {}",
-                        installed.version,
-                        installed.packaging,
-                        installed.program.display()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("harness: {e}");
-                    ExitCode::from(2)
-                }
+        Command::Install { version } => match store.ensure(&version) {
+            Ok(installed) => {
+                println!(
+                    "{} {:?} {}",
+                    installed.version,
+                    installed.packaging,
+                    installed.program.display()
+                );
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("harness: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run {
             scenario,
             cli_version,
             json,
-        } => run(&scenario, &cli_version, json),
+        } => run(&store, &scenario, &cli_version, json),
     }
 }
 
-fn run(scenario: &str, version: &str, json: bool) -> ExitCode {
+fn run(store: &VersionStore, scenario: &str, version: &str, json: bool) -> ExitCode {
     let scenarios: Vec<Scenario> = if scenario == "all" {
         Scenario::ALL.to_vec()
     } else {
@@ -96,7 +165,6 @@ fn run(scenario: &str, version: &str, json: bool) -> ExitCode {
             }
         }
     };
-    let store = VersionStore::from_env();
     eprintln!(
         "harness: version store {} (set {CACHE_DIR_ENV} to move it)",
         store.root().display()
@@ -129,6 +197,7 @@ fn run(scenario: &str, version: &str, json: bool) -> ExitCode {
             }
         };
         let report = scenario::run(*s, &client, &mock);
+        harness::features::record_report(client.install(), &report);
         if !json {
             println!("{}", render_table(std::slice::from_ref(&report)));
             println!("  server-side timeline ({}):", mock.uri());

@@ -392,6 +392,14 @@ pub(crate) fn slash_mcp(
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
 ) -> Result<(), DriveError> {
+    if let Err(absent) = client.has_login_path(env, LoginPath::SlashMcp)? {
+        run.checks.push(Check::not_applicable(
+            "http-transport",
+            "this version cannot add an HTTP MCP server",
+            vec![absent.evidence],
+        ));
+        return Ok(());
+    }
     client.add_http_server(env, SERVER_NAME, &run.mock.mcp_url())?;
     run.commands.push(format!(
         "claude mcp add --transport http -s user {SERVER_NAME} {}",

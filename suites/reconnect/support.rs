@@ -11,10 +11,14 @@ pub fn snapshot_settings() -> insta::Settings {
 
 use std::sync::{Mutex, MutexGuard};
 
+use std::path::{Path, PathBuf};
+
 use harness::claude_code::ClaudeCode;
+use harness::expectations::Expectations;
 use harness::report::render_table;
-use harness::scenario::ScenarioReport;
+use harness::scenario::{self, Scenario, ScenarioReport};
 use harness::versions::{VersionStore, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
+use mock_server::MockServer;
 
 /// Real-CLI runs take a slot each: two cores cannot drive several full CLIs at once without
 /// their timings (and so the tests) suffering. Mock-only tests run in parallel as usual.
@@ -31,10 +35,60 @@ pub fn version_under_test() -> String {
     std::env::var(VERSION_ENV).unwrap_or_else(|_| DEFAULT_CLAUDE_CODE_VERSION.to_owned())
 }
 
-/// The Claude Code CLI at the version under test, installed into the harness's cache on first use.
+/// The `cli.js`-era version the default run covers beside the pinned native one.
+pub const CLI_JS_ERA_VERSION: &str = "2.1.81";
+
+/// The Claude Code CLI at `version`, installed into the harness's cache on first use.
+/// The Claude Code CLI at the version under test (`CLAUDE_CODE_VERSION`, else the pinned one).
 pub fn claude_code() -> anyhow::Result<ClaudeCode> {
-    let installed = VersionStore::from_env().ensure(&version_under_test())?;
+    claude_code_at(&version_under_test())
+}
+
+pub fn claude_code_at(version: &str) -> anyhow::Result<ClaudeCode> {
+    let installed = VersionStore::from_env().ensure(version)?;
     Ok(ClaudeCode::new(installed))
+}
+
+/// Runs one scenario on `version` against a fresh mock, records what it showed about the
+/// version's session features in the store, and prints the report.
+pub fn run_scenario(scenario: Scenario, version: &str) -> anyhow::Result<(ScenarioReport, String)> {
+    let client = claude_code_at(version)?;
+    let mock = MockServer::builder().start_blocking()?;
+    let report = scenario::run(scenario, &client, &mock);
+    harness::features::record_report(client.install(), &report);
+    let text = show(&report);
+    Ok((report, text))
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The committed expectations (known failures per scenario × check × login path × version).
+pub fn expectations_path() -> PathBuf {
+    repo_root().join("suites/expectations.toml")
+}
+
+pub fn expectations() -> anyhow::Result<Expectations> {
+    let path = expectations_path();
+    let file = Expectations::load(&path)?;
+    file.check_evidence_exists(Path::new(&repo_root()))?;
+    Ok(file)
+}
+
+/// Green when the run fails exactly the checks the expectations file lists for its version;
+/// otherwise an error that names each new failure and each known failure that now passes.
+pub fn assert_as_expected(report: &ScenarioReport, text: &str) -> anyhow::Result<()> {
+    let comparison = expectations()?.compare(report);
+    eprintln!("{}", comparison.summary());
+    if comparison.matches() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{}\nthe run, for the record:\n{text}",
+            comparison.mismatch_message()
+        )
+    }
 }
 
 /// Prints the report (shown by the test runner on failure) and returns it as text for messages.

@@ -1,0 +1,479 @@
+//! The published versions of the CLI, from the npm registry's package document, with their
+//! publish dates; cached briefly in the version store so repeated listings are instant.
+//!
+//! Versions are listed in release order, which is version-number order (semver precedence):
+//! publish dates are not monotonic in it (older lines get patch releases; mirrors rewrite
+//! dates), so a date is shown beside each version and `--since` filters on it, but never orders.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::versions::CLAUDE_CODE_PACKAGE;
+
+/// The registry when npm's own setting is absent.
+pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
+
+/// How long a fetched listing is reused before the registry is asked again.
+pub const LISTING_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// Bound on fetching the package document (about 0.7 MB).
+const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("cannot reach the npm registry at {url}: {source}; check the network (or set npm_config_registry to a mirror) and retry")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the npm registry answered {status} for {url}")]
+    Status { url: String, status: u16 },
+    #[error("the npm registry's document for {CLAUDE_CODE_PACKAGE} is not what was expected: {0}")]
+    Malformed(String),
+    #[error("`{0}` is not a date: give one as YYYY-MM-DD")]
+    BadDate(String),
+    #[error("`{0}` is not a range: write FROM..TO with exact versions, either side may be left out (2.1.100..2.1.331, 2.1.300.., ..2.1.90)")]
+    BadRange(String),
+    #[error("{version} is not a published version of {CLAUDE_CODE_PACKAGE}; run `harness versions` (or `harness versions --last 20`) to see the versions that exist")]
+    UnknownVersion { version: String },
+    #[error("registry listing cache at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One published version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    pub version: String,
+    /// The publish time as the registry states it (RFC 3339), when it states one.
+    pub published: Option<String>,
+}
+
+impl Published {
+    /// `YYYY-MM-DD` of the publish time, in the offset the registry wrote it (UTC in practice).
+    pub fn date(&self) -> Option<&str> {
+        self.published.as_deref().and_then(|p| p.get(..10))
+    }
+}
+
+/// The registry's list of versions, in release order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Listing {
+    pub package: String,
+    pub registry: String,
+    /// Seconds since the Unix epoch when the listing was fetched.
+    pub fetched_at: u64,
+    /// The `latest` dist-tag.
+    pub latest: Option<String>,
+    pub versions: Vec<Published>,
+}
+
+#[derive(Deserialize)]
+struct PackageDocument {
+    #[serde(default)]
+    versions: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    time: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "dist-tags", default)]
+    dist_tags: serde_json::Map<String, serde_json::Value>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The registry npm would use: `npm_config_registry` (either case), else the public one.
+pub fn registry_url() -> String {
+    let configured = ["npm_config_registry", "NPM_CONFIG_REGISTRY"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok())
+        .filter(|v| !v.trim().is_empty());
+    let mut url = configured.unwrap_or_else(|| DEFAULT_REGISTRY.to_owned());
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    url
+}
+
+/// Parses the registry's package document (the full one: the abbreviated form has no dates).
+pub fn parse_document(registry: &str, body: &[u8]) -> Result<Listing, RegistryError> {
+    let doc: PackageDocument =
+        serde_json::from_slice(body).map_err(|e| RegistryError::Malformed(e.to_string()))?;
+    if doc.versions.is_empty() {
+        return Err(RegistryError::Malformed("it lists no versions".to_owned()));
+    }
+    let mut versions: Vec<Published> = doc
+        .versions
+        .keys()
+        .filter(|v| crate::versions::check_version_syntax(v).is_ok())
+        .map(|v| Published {
+            version: v.clone(),
+            published: doc.time.get(v).and_then(|t| t.as_str()).map(str::to_owned),
+        })
+        .collect();
+    versions.sort_by(|a, b| compare_versions(&a.version, &b.version));
+    Ok(Listing {
+        package: CLAUDE_CODE_PACKAGE.to_owned(),
+        registry: registry.to_owned(),
+        fetched_at: now_secs(),
+        latest: doc
+            .dist_tags
+            .get("latest")
+            .and_then(|t| t.as_str())
+            .map(str::to_owned),
+        versions,
+    })
+}
+
+/// Fetches the listing from the registry now.
+pub fn fetch(registry: &str) -> Result<Listing, RegistryError> {
+    let url = format!("{registry}{}", CLAUDE_CODE_PACKAGE.replace('/', "%2f"));
+    let unreachable = |source| RegistryError::Unreachable {
+        url: url.clone(),
+        source,
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .user_agent(concat!("mcp-reconnect-harness/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(unreachable)?;
+    let response = client
+        .get(&url)
+        .header("Accept", "application/json")
+        .send()
+        .map_err(unreachable)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(RegistryError::Status {
+            url,
+            status: status.as_u16(),
+        });
+    }
+    let body = response.bytes().map_err(unreachable)?;
+    parse_document(registry, &body)
+}
+
+/// Where a store keeps its cached listing.
+pub fn listing_cache_path(store_root: &Path) -> PathBuf {
+    store_root.join("registry").join("claude-code.json")
+}
+
+/// Where a listing came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Registry,
+    Cache,
+    /// The registry could not be reached; an older cached listing was used.
+    StaleCache,
+}
+
+/// The listing, from the store's cache when younger than `max_age` (and not `refresh`), else from
+/// the registry (and then cached). When the registry is unreachable an older cached listing is
+/// used, and the caller is told so.
+pub fn listing(
+    store_root: &Path,
+    max_age: Duration,
+    refresh: bool,
+) -> Result<(Listing, Source), RegistryError> {
+    let registry = registry_url();
+    let path = listing_cache_path(store_root);
+    let cached: Option<Listing> = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Listing>(&bytes).ok())
+        .filter(|l| l.registry == registry);
+    if let Some(listing) = &cached {
+        let age = now_secs().saturating_sub(listing.fetched_at);
+        if !refresh && age <= max_age.as_secs() {
+            return Ok((listing.clone(), Source::Cache));
+        }
+    }
+    match fetch(&registry) {
+        Ok(listing) => {
+            let io = |source| RegistryError::Io {
+                path: path.clone(),
+                source,
+            };
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let tmp = path.with_extension(format!("json.{}", std::process::id()));
+            let bytes = serde_json::to_vec(&listing).map_err(|e| io(std::io::Error::other(e)))?;
+            std::fs::write(&tmp, bytes).map_err(io)?;
+            std::fs::rename(&tmp, &path).map_err(io)?;
+            Ok((listing, Source::Registry))
+        }
+        Err(error) => match cached {
+            Some(listing) => {
+                eprintln!("harness: {error}; using the listing cached {}", {
+                    let age = now_secs().saturating_sub(listing.fetched_at);
+                    format!("{} min ago", age / 60)
+                });
+                Ok((listing, Source::StaleCache))
+            }
+            None => Err(error),
+        },
+    }
+}
+
+/// Semver precedence for exact versions: numeric core, then a release after its pre-releases,
+/// pre-release identifiers compared numerically when both are numbers.
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    fn split(v: &str) -> (Vec<u64>, Option<&str>) {
+        let (core, pre) = match v.split_once('-') {
+            Some((c, p)) => (c, Some(p)),
+            None => (v, None),
+        };
+        (
+            core.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
+            pre,
+        )
+    }
+    let (core_a, pre_a) = split(a);
+    let (core_b, pre_b) = split(b);
+    core_a.cmp(&core_b).then_with(|| match (pre_a, pre_b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => {
+            let xs: Vec<&str> = x.split('.').collect();
+            let ys: Vec<&str> = y.split('.').collect();
+            for (i, j) in xs.iter().zip(&ys) {
+                let ord = match (i.parse::<u64>(), j.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    (Err(_), Err(_)) => i.cmp(j),
+                };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            xs.len().cmp(&ys.len())
+        }
+    })
+}
+
+/// Which versions to list.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `FROM..TO`, inclusive, either end optional.
+    pub range: Option<String>,
+    /// Published on or after this date (`YYYY-MM-DD`).
+    pub since: Option<String>,
+    /// Only the last N of what remains.
+    pub last: Option<usize>,
+}
+
+fn check_date(date: &str) -> Result<(), RegistryError> {
+    let b = date.as_bytes();
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(RegistryError::BadDate(date.to_owned()))
+    }
+}
+
+impl Listing {
+    pub fn contains(&self, version: &str) -> bool {
+        self.versions.iter().any(|p| p.version == version)
+    }
+
+    fn require(&self, version: &str) -> Result<(), RegistryError> {
+        crate::versions::check_version_syntax(version)
+            .map_err(|_| RegistryError::BadRange(version.to_owned()))?;
+        if self.contains(version) {
+            Ok(())
+        } else {
+            Err(RegistryError::UnknownVersion {
+                version: version.to_owned(),
+            })
+        }
+    }
+
+    /// The versions the selection picks, in release order.
+    pub fn select(&self, selection: &Selection) -> Result<Vec<Published>, RegistryError> {
+        let mut picked: Vec<Published> = self.versions.clone();
+        if let Some(range) = &selection.range {
+            let (from, to) = range
+                .split_once("..")
+                .ok_or_else(|| RegistryError::BadRange(range.clone()))?;
+            let (from, to) = (from.trim(), to.trim());
+            if from.is_empty() && to.is_empty() {
+                return Err(RegistryError::BadRange(range.clone()));
+            }
+            if !from.is_empty() {
+                self.require(from)?;
+                picked.retain(|p| compare_versions(&p.version, from) != Ordering::Less);
+            }
+            if !to.is_empty() {
+                self.require(to)?;
+                picked.retain(|p| compare_versions(&p.version, to) != Ordering::Greater);
+            }
+        }
+        if let Some(since) = &selection.since {
+            check_date(since)?;
+            picked.retain(|p| p.date().is_some_and(|d| d >= since.as_str()));
+        }
+        if let Some(n) = selection.last {
+            let skip = picked.len().saturating_sub(n);
+            picked.drain(..skip);
+        }
+        Ok(picked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{
+        "name": "@anthropic-ai/claude-code",
+        "dist-tags": {"latest": "2.1.10"},
+        "versions": {"2.1.9": {}, "0.2.14": {}, "2.1.10": {}, "2.1.10-beta.1": {}, "0.2.9": {}, "latest": {}},
+        "time": {"created": "2025-02-24T00:00:00Z", "modified": "2026-11-24T00:00:00Z",
+                 "0.2.9": "2026-07-23T07:40:04.771Z", "0.2.14": "2026-05-15T07:22:18.436Z",
+                 "2.1.9": "2026-10-01T10:00:00Z", "2.1.10-beta.1": "2026-10-02T10:00:00Z",
+                 "2.1.10": "2026-10-03T10:00:00Z"}
+    }"#;
+
+    fn listing() -> Listing {
+        parse_document(DEFAULT_REGISTRY, DOC.as_bytes()).expect("the test document parses")
+    }
+
+    fn names(picked: &[Published]) -> Vec<&str> {
+        picked.iter().map(|p| p.version.as_str()).collect()
+    }
+
+    #[test]
+    fn versions_are_listed_by_version_number_not_by_publish_date() {
+        let l = listing();
+        assert_eq!(
+            names(&l.versions),
+            ["0.2.9", "0.2.14", "2.1.9", "2.1.10-beta.1", "2.1.10"]
+        );
+        assert_eq!(l.latest.as_deref(), Some("2.1.10"));
+        assert_eq!(l.versions[0].date(), Some("2026-07-23"));
+    }
+
+    #[test]
+    fn a_range_is_inclusive_and_either_end_may_be_open() -> Result<(), RegistryError> {
+        let l = listing();
+        let pick = |r: &str| {
+            l.select(&Selection {
+                range: Some(r.to_owned()),
+                ..Selection::default()
+            })
+        };
+        assert_eq!(
+            names(&pick("0.2.14..2.1.10")?),
+            ["0.2.14", "2.1.9", "2.1.10-beta.1", "2.1.10"]
+        );
+        assert_eq!(names(&pick("..0.2.14")?), ["0.2.9", "0.2.14"]);
+        assert_eq!(names(&pick("2.1.10..")?), ["2.1.10"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_range_naming_an_unpublished_version_says_how_to_find_real_ones() {
+        let l = listing();
+        let err = l
+            .select(&Selection {
+                range: Some("2.1.9..2.1.999".to_owned()),
+                ..Selection::default()
+            })
+            .expect_err("2.1.999 is not in the listing");
+        let text = err.to_string();
+        assert!(
+            text.contains("2.1.999") && text.contains("harness versions"),
+            "{text}"
+        );
+        for bad in ["2.1.9", "..", "latest..2.1.10"] {
+            assert!(
+                l.select(&Selection {
+                    range: Some(bad.to_owned()),
+                    ..Selection::default()
+                })
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn since_filters_on_the_publish_date_and_last_keeps_the_newest() -> Result<(), RegistryError> {
+        let l = listing();
+        let picked = l.select(&Selection {
+            since: Some("2026-07-01".to_owned()),
+            last: Some(2),
+            ..Selection::default()
+        })?;
+        assert_eq!(names(&picked), ["2.1.10-beta.1", "2.1.10"]);
+        let picked = l.select(&Selection {
+            since: Some("2026-07-01".to_owned()),
+            ..Selection::default()
+        })?;
+        assert_eq!(
+            names(&picked),
+            ["0.2.9", "2.1.9", "2.1.10-beta.1", "2.1.10"]
+        );
+        assert!(l
+            .select(&Selection {
+                since: Some("July".to_owned()),
+                ..Selection::default()
+            })
+            .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_document_without_versions_is_refused() {
+        assert!(parse_document(DEFAULT_REGISTRY, br#"{"versions": {}}"#).is_err());
+        assert!(parse_document(DEFAULT_REGISTRY, b"<html>").is_err());
+    }
+
+    #[test]
+    fn a_fresh_cached_listing_is_used_without_asking_the_registry() -> Result<(), RegistryError> {
+        let dir = tempfile::tempdir().map_err(|source| RegistryError::Io {
+            path: PathBuf::from("tmp"),
+            source,
+        })?;
+        let mut cached = listing();
+        cached.registry = registry_url();
+        let path = listing_cache_path(dir.path());
+        std::fs::create_dir_all(dir.path().join("registry")).map_err(|source| {
+            RegistryError::Io {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        std::fs::write(
+            &path,
+            serde_json::to_vec(&cached).map_err(|e| RegistryError::Malformed(e.to_string()))?,
+        )
+        .map_err(|source| RegistryError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let (got, source) = super::listing(dir.path(), LISTING_MAX_AGE, false)?;
+        assert_eq!(source, Source::Cache);
+        assert_eq!(names(&got.versions), names(&cached.versions));
+        Ok(())
+    }
+}
