@@ -122,7 +122,7 @@ fn main() -> ExitCode {
         Command::Features { version, json } => cmd_versions::features_cmd(&store, &version, json),
         Command::Scenarios => {
             for s in Scenario::ALL {
-                println!("{:<16} {}", s.name(), s.describe());
+                println!("{:<19} {}", s.name(), s.describe());
             }
             ExitCode::SUCCESS
         }
