@@ -149,6 +149,23 @@ impl Reply {
     }
 }
 
+/// Prompts the client writes itself, sent with the agent's tools in some versions (2.1.81 asks
+/// for a suggestion of the user's next message this way): never the user's turn.
+const SIDE_PROMPT_MARKERS: &[&str] = &["[SUGGESTION MODE:"];
+
+fn is_side_prompt(prompt: Option<&str>) -> bool {
+    prompt.is_some_and(|p| {
+        // The marker is judged on the newest text only: 2.1.331 appends to earlier user text.
+        let newest = p
+            .rsplit("\n\n")
+            .find(|part| !part.trim().is_empty())
+            .unwrap_or(p);
+        SIDE_PROMPT_MARKERS
+            .iter()
+            .any(|m| p.trim_start().starts_with(m) || newest.contains(m))
+    })
+}
+
 /// The turn in progress.
 #[derive(Debug)]
 struct Current {
@@ -201,7 +218,7 @@ impl ScriptPlayer {
     /// from the last main request's starts the next turn; anything else is answered briefly
     /// without touching the script.
     pub fn answer(&mut self, view: &mut ModelView) -> Reply {
-        if view.tools_offered.is_empty() {
+        if view.tools_offered.is_empty() || is_side_prompt(view.user_prompt.as_deref()) {
             view.kind = RequestKind::Side;
             return Reply::Text(DEFAULT_REPLY.to_owned());
         }
@@ -467,5 +484,25 @@ mod tests {
             Reply::Text("second".to_owned())
         );
         assert_eq!(player.report().turns_started, 2);
+    }
+
+    #[test]
+    fn a_suggestion_prompt_sent_with_tools_is_a_side_request() {
+        let mut player = ScriptPlayer::new(ModelScript::new().turn(Turn::new().say("scripted")));
+        let mut suggestion = request(
+            1,
+            "[SUGGESTION MODE: Suggest what the user might naturally type next.]",
+            &["Bash"],
+            &[],
+        );
+        assert_eq!(
+            player.answer(&mut suggestion),
+            Reply::Text(DEFAULT_REPLY.to_owned())
+        );
+        assert_eq!(suggestion.kind, RequestKind::Side);
+        assert_eq!(
+            player.answer(&mut request(2, "the user's turn", &["Bash"], &[])),
+            Reply::Text("scripted".to_owned())
+        );
     }
 }
