@@ -35,6 +35,10 @@ pub mod paths {
     pub const ADMIN_ACCESS_LOG: &str = "/__admin/access-log";
 }
 
+/// The request header that carries the admin token (see [`ServerConfig::admin_token`]). Not
+/// `Authorization`, so that it can never be mistaken for an OAuth bearer token in the log.
+pub const ADMIN_TOKEN_HEADER: &str = "x-mock-admin-token";
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Origin the server is reached at, without a trailing slash (`http://127.0.0.1:PORT`).
@@ -45,6 +49,10 @@ pub struct ServerConfig {
     /// requested revision is not offered.
     pub protocol_versions: Vec<String>,
     pub access_log_file: Option<PathBuf>,
+    /// When set, the admin routes also answer non-loopback peers that present this token in
+    /// [`ADMIN_TOKEN_HEADER`]. A server in a container needs it: requests from the host arrive
+    /// from the bridge's gateway, not from loopback. `None` (the default) keeps them loopback-only.
+    pub admin_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -74,6 +82,7 @@ impl ServerConfig {
                 .map(|v| (*v).to_owned())
                 .collect(),
             access_log_file: None,
+            admin_token: None,
         })
     }
 

@@ -76,6 +76,7 @@ pub struct MockServerBuilder {
     access_token_ttl: Option<Duration>,
     code_ttl: Option<Duration>,
     protocol_versions: Option<Vec<String>>,
+    admin_token: Option<String>,
 }
 
 impl Default for MockServerBuilder {
@@ -87,6 +88,7 @@ impl Default for MockServerBuilder {
             access_token_ttl: None,
             code_ttl: None,
             protocol_versions: None,
+            admin_token: None,
         }
     }
 }
@@ -129,6 +131,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Also answer the admin routes to non-loopback peers presenting this token (see
+    /// [`ServerConfig::admin_token`]); without it they answer loopback peers only. An empty token
+    /// is ignored rather than accepted, so that it can never open the routes to everyone.
+    pub fn admin_token(mut self, token: &str) -> Self {
+        self.admin_token = Some(token.to_owned()).filter(|t| !t.is_empty());
+        self
+    }
+
     pub async fn start(self) -> Result<MockServer, MockServerError> {
         // Binding and spawning take microseconds; not worth a blocking-pool hop.
         self.start_blocking()
@@ -153,6 +163,7 @@ impl MockServerBuilder {
                 config.protocol_versions = versions.clone();
             }
             config.access_log_file = self.access_log_file.clone();
+            config.admin_token = self.admin_token.clone();
             let app_state = AppState::new(config)?;
             state = Some(app_state.clone());
             Ok(router(app_state))
