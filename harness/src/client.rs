@@ -80,6 +80,8 @@ pub enum DriveError {
     },
     #[error("cannot prepare the run: {0}")]
     Setup(String),
+    #[error("the mock server: {0}")]
+    Mock(#[from] crate::mock::MockError),
 }
 
 /// How long a client may take to show its first screen.

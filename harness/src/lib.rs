@@ -7,6 +7,8 @@ pub mod checks;
 pub mod claude_code;
 pub mod client;
 pub mod command;
+pub mod container;
+pub mod mock;
 pub mod report;
 pub mod sandbox;
 pub mod scenario;

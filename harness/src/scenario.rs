@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mock_server::model_api::ModelApi;
-use mock_server::{AccessRecord, MockServer};
+use mock_server::AccessRecord;
 use serde::Serialize;
 
 use crate::browser::ScriptedBrowser;
 use crate::checks::{self, Check, Verdict};
 use crate::client::{AuthOutcome, ClientUnderTest, DriveError, LoginPath, RunEnv, ServerStatus};
+use crate::mock::MockTarget;
 use crate::sandbox::Sandbox;
 use crate::timeline;
 
@@ -119,15 +120,21 @@ struct Run<'a> {
     checks: Vec<Check>,
     auth: Option<AuthOutcome>,
     final_screen: String,
-    mock: &'a MockServer,
+    mock: &'a dyn MockTarget,
 }
 
-pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) -> ScenarioReport {
+/// Runs `scenario` with `client` against `mock`, in-process or in a container alike.
+pub fn run(
+    scenario: Scenario,
+    client: &dyn ClientUnderTest,
+    mock: &dyn MockTarget,
+) -> ScenarioReport {
     let started = Instant::now();
     let mut run = Run {
         commands: vec![format!(
-            "# the mock server this run used (start one like it with: cargo run -p mock-server -- --port {})",
-            mock.port()
+            "# the mock server this run used: {} (start one like it with: {})",
+            mock.describe(),
+            mock.how_to_start()
         )],
         checks: Vec::new(),
         auth: None,
@@ -157,7 +164,17 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
             vec![error.to_string()],
         ));
     }
-    let access_log = mock.received_requests();
+    let access_log = match mock.received_requests() {
+        Ok(log) => log,
+        Err(error) => {
+            run.checks.push(Check::fail(
+                "mock-access-log",
+                "the harness could not read the mock server's access log",
+                vec![error.to_string()],
+            ));
+            Vec::new()
+        }
+    };
     let mut report = ScenarioReport {
         scenario,
         client: client.name().to_owned(),
@@ -189,22 +206,27 @@ pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) 
 }
 
 /// Waits until `done(log)` holds or `timeout` passes, then until the log is quiet.
-fn settle(mock: &MockServer, timeout: Duration, done: impl Fn(&[AccessRecord]) -> bool) {
+fn settle(
+    mock: &dyn MockTarget,
+    timeout: Duration,
+    done: impl Fn(&[AccessRecord]) -> bool,
+) -> Result<(), DriveError> {
     let started = Instant::now();
-    while started.elapsed() < timeout && !done(&mock.received_requests()) {
+    while started.elapsed() < timeout && !done(&mock.received_requests()?) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut last = mock.received_requests().len();
+    let mut last = mock.received_requests()?.len();
     let mut quiet_since = Instant::now();
     let bound = Instant::now() + Duration::from_secs(10);
     while quiet_since.elapsed() < QUIET && Instant::now() < bound {
         std::thread::sleep(Duration::from_millis(100));
-        let now = mock.received_requests().len();
+        let now = mock.received_requests()?.len();
         if now != last {
             last = now;
             quiet_since = Instant::now();
         }
     }
+    Ok(())
 }
 
 fn slash_mcp(
@@ -224,13 +246,14 @@ fn slash_mcp(
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     let result = client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
     // Whatever the screen said, the server's log is the judge: give the client its chance.
-    settle(run.mock, RECONNECT_TIMEOUT, |log| {
+    let settled = settle(run.mock, RECONNECT_TIMEOUT, |log| {
         checks::tools_listed_after_token(log).verdict == Verdict::Pass
     });
     run.final_screen = session.screen();
     session.terminate();
+    settled?;
     let auth = result?;
-    let log = run.mock.received_requests();
+    let log = run.mock.received_requests()?;
     run.checks.extend(checks::reconnect_checks(&log));
     run.checks.push(if auth.succeeded {
         Check::pass(
@@ -303,7 +326,7 @@ fn login_then_list(
         "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
     ));
     run.final_screen = screen;
-    let log = run.mock.received_requests();
+    let log = run.mock.received_requests()?;
     run.checks.push(checks::token_exchanged(&log));
     run.checks.push(if auth.succeeded {
         Check::pass(
@@ -325,8 +348,8 @@ fn login_then_list(
         .push(status_check("connected-after-login", &after, true));
     settle(run.mock, Duration::from_secs(5), |log| {
         checks::tools_listed_after_token(log).verdict == Verdict::Pass
-    });
-    let log = run.mock.received_requests();
+    })?;
+    let log = run.mock.received_requests()?;
     // Stored tokens used by a new process: evidence that the tokens work, not a reconnect.
     let mut stored = checks::reinitialized_after_token(&log);
     stored.name = "stored-token-initialize".to_owned();
