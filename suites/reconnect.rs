@@ -7,6 +7,8 @@ mod support;
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/container.rs"]
+mod container;
 #[path = "reconnect/mock_strictness.rs"]
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]

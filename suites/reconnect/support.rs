@@ -9,9 +9,13 @@ pub fn snapshot_settings() -> insta::Settings {
     settings
 }
 
-use std::sync::{Mutex, MutexGuard};
+use std::io::Write as _;
+use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 
+use anyhow::bail;
 use harness::claude_code::ClaudeCode;
+use harness::container::{self, docker_required, REQUIRE_DOCKER_ENV};
+use harness::mock::{MockMode, MockTarget, MOCK_MODE_ENV};
 use harness::report::render_table;
 use harness::scenario::ScenarioReport;
 use harness::versions::{VersionStore, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
@@ -46,4 +50,37 @@ pub fn show(report: &ScenarioReport) -> String {
     );
     eprintln!("{text}");
     text
+}
+
+/// Whether a Docker engine answers, asked once per run. Where none does, container tests return
+/// early and the run says so in one line, written past the test runner's capture so that it is
+/// seen; with `HARNESS_REQUIRE_DOCKER=1` (CI) a missing engine fails each of them instead.
+pub fn docker_engine() -> anyhow::Result<bool> {
+    static ENGINE: OnceLock<Result<String, String>> = OnceLock::new();
+    static SAID: Once = Once::new();
+    match ENGINE.get_or_init(|| container::engine().map_err(|e| e.to_string())) {
+        Ok(_) => Ok(true),
+        Err(reason) if docker_required() => bail!("{REQUIRE_DOCKER_ENV}=1, but {reason}"),
+        Err(reason) => {
+            SAID.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "container-mode tests skipped: {reason}; set {REQUIRE_DOCKER_ENV}=1 to make that a failure"
+                );
+            });
+            Ok(false)
+        }
+    }
+}
+
+/// The mock server for the real-CLI scenario tests, in the mode `HARNESS_MOCK` picks (in-process
+/// unless it says `container`).
+pub fn start_mock() -> anyhow::Result<Box<dyn MockTarget>> {
+    let mode = MockMode::from_env()?;
+    if mode == MockMode::Container {
+        if let Err(reason) = container::engine() {
+            bail!("{MOCK_MODE_ENV}=container, but {reason}");
+        }
+    }
+    Ok(mode.start()?)
 }
