@@ -240,6 +240,9 @@ pub fn static_mock_binary() -> Result<PathBuf, ContainerError> {
         .stderr_to_stdout()
         .stdout_capture()
         .unchecked();
+    eprintln!(
+        "harness: building the static mock-server for the container image (a no-op when unchanged; minutes the first time): {command}"
+    );
     let output = wait_bounded(expression, &command, BUILD_TIMEOUT)?;
     if !output.status.success() {
         return Err(ContainerError::Build {
