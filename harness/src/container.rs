@@ -372,7 +372,7 @@ pub struct StartOptions {
 /// How a stop went.
 #[derive(Debug, Clone, Copy)]
 pub struct Stopped {
-    /// From asking docker to stop until the container was gone.
+    /// From asking docker to stop until `docker stop` returned, the container having ended.
     pub took: Duration,
     /// 0 when the server ended by itself; 137 when docker had to kill it.
     pub exit_code: i64,
