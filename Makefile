@@ -3,14 +3,19 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Real-CLI tests install the pinned CLI into this cache on first use.
 export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
+# Where the mock server runs for `make run`: in-process (default) or container.
+MOCK ?= in-process
 
-.PHONY: help setup build test test-unit test-reconnect lint fmt run ci clean-cache fuzz load
+.PHONY: help setup docker build test test-unit test-reconnect test-container lint fmt run ci clean-cache fuzz load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: ## Install what the tests need (Node.js + npm for fetching the CLI), when missing
 	bash ci/setup.sh
+
+docker: ## Make sure a Docker engine answers (installs docker.io, starts dockerd, when missing)
+	bash ci/docker.sh
 
 build: ## Build everything
 	$(CARGO) build --workspace --all-targets
@@ -22,6 +27,9 @@ test: setup ## The README's test command: unit tests, then `cargo test --test re
 test-reconnect: ## Only the integration suite (real CLI + mock server)
 	$(CARGO) test --test reconnect
 
+test-container: setup docker ## The integration suite with the mock server in a container throughout
+	HARNESS_MOCK=container HARNESS_REQUIRE_DOCKER=1 $(CARGO) test --test reconnect
+
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -29,10 +37,10 @@ lint: ## rustfmt and clippy, warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-run: setup ## Fetch the pinned CLI, run every scenario, print verdicts and timelines
-	$(CARGO) run -q -p harness -- run
+run: setup ## Fetch the pinned CLI, run every scenario, print verdicts and timelines (MOCK=container)
+	$(CARGO) run -q -p harness -- run --mock $(MOCK)
 
-ci: lint test ## What CI runs
+ci: docker lint test ## What CI runs (.ci/run also sets HARNESS_REQUIRE_DOCKER=1)
 
 fuzz: ## Property tests of the mock at full size: 100,000+ generated inputs (MOCK_FUZZ_CASES), a fresh seed (MOCK_FUZZ_SEED)
 	@mkdir -p target

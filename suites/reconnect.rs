@@ -9,6 +9,8 @@ mod agent;
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/container.rs"]
+mod container;
 #[path = "reconnect/era.rs"]
 mod era;
 #[path = "reconnect/inproc.rs"]

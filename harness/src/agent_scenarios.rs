@@ -234,13 +234,13 @@ pub(crate) fn authenticate_tool(
         }
         settle(run.mock, RECONNECT_TIMEOUT, |log| {
             checks::tools_listed_after_token(log).verdict == Verdict::Pass
-        });
+        })?;
 
         // The second turn: every listed tool must reach the agent, the pseudo-tools must be gone,
         // and a real call must go through.
         let mut turn = Turn::new();
         let mut expected: Vec<String> = run
-            .mock
+            .in_process()?
             .tool_names()
             .iter()
             .map(|t| client.mcp_tool_name(SERVER_NAME, t))
@@ -265,8 +265,8 @@ pub(crate) fn authenticate_tool(
             MODEL_TIMEOUT,
             |views| turn_ended(views, PROMPT_USE),
         )?;
-        settle(run.mock, Duration::from_secs(3), |_| true);
-        let log = run.mock.received_requests();
+        settle(run.mock, Duration::from_secs(3), |_| true)?;
+        let log = run.mock.received_requests()?;
         let views = model.views();
         let script = model.script_report();
         run.checks.extend(checks::reconnect_checks(&log));
@@ -308,7 +308,7 @@ pub(crate) fn print_after_auth(
     session.terminate();
     let auth = auth?;
     run.checks
-        .push(checks::token_exchanged(&run.mock.received_requests()));
+        .push(checks::token_exchanged(&run.mock.received_requests()?));
     run.checks.push(if auth.succeeded {
         Check::pass(
             "client-reported-success",
@@ -348,7 +348,7 @@ pub(crate) fn print_after_auth(
 
     let boundary = run
         .mock
-        .received_requests()
+        .received_requests()?
         .last()
         .map(|r| r.seq)
         .unwrap_or(0);
@@ -359,7 +359,7 @@ pub(crate) fn print_after_auth(
     run.commands.push(format!(
         "claude -p 'Say hello.' --output-format stream-json --verbose --allowedTools mcp__{SERVER_NAME}"
     ));
-    let log = run.mock.received_requests();
+    let log = run.mock.received_requests()?;
     let later: Vec<_> = log.iter().filter(|r| r.seq > boundary).collect();
     let init = later.iter().find(|r| {
         r.rpc_method.as_deref() == Some("initialize")

@@ -94,6 +94,8 @@ pub enum DriveError {
     },
     #[error("{what}: {detail}")]
     Unexpected { what: String, detail: String },
+    #[error("the mock server: {0}")]
+    Mock(#[from] crate::mock::MockError),
 }
 
 /// How an interactive session is started.

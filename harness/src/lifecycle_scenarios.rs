@@ -117,6 +117,13 @@ pub(crate) fn lifecycle(
     event: LifecycleEvent,
     options: &RunOptions,
 ) -> Result<(), DriveError> {
+    // The events are driven through the in-process server's API.
+    let target = run.mock;
+    let server = target.in_process().ok_or_else(|| {
+        DriveError::Setup(format!(
+            "{event:?} is driven through the in-process mock's API; run it with the in-process mock"
+        ))
+    })?;
     let mcp_url = run.mock.mcp_url();
     client.add_http_server(env, SERVER_NAME, &mcp_url)?;
     run.commands.push(format!(
@@ -131,7 +138,7 @@ pub(crate) fn lifecycle(
     ));
     let result = (|| -> Result<(), DriveError> {
         let auth = slash_mcp_auth(run, client, env, &mut session)?;
-        let log = run.mock.received_requests();
+        let log = run.mock.received_requests()?;
         let listed = checks::tools_listed_after_token(&log);
         if !auth.succeeded || listed.verdict != Verdict::Pass {
             // Without a working first connection there is nothing to be lost afterwards.
@@ -140,26 +147,26 @@ pub(crate) fn lifecycle(
             return Ok(());
         }
         let hello = client.mcp_tool_name(SERVER_NAME, "hello");
-        let boundary = last_seq(run.mock);
+        let boundary = last_seq(server);
         run.commands.push(format!("# event: {event:?}"));
         match event {
             LifecycleEvent::TokenExpiry | LifecycleEvent::RefreshRotation => {
-                run.mock.expire_access_tokens();
+                server.expire_access_tokens();
             }
             LifecycleEvent::TokenRevoked => {
-                run.mock.revoke_access_tokens();
+                server.revoke_access_tokens();
             }
             LifecycleEvent::SessionLost => {
                 if options.keep_losing_sessions {
-                    run.mock.keep_forgetting_sessions();
+                    server.keep_forgetting_sessions();
                 } else {
-                    run.mock.drop_sessions();
+                    server.drop_sessions();
                 }
             }
             LifecycleEvent::ToolsChanged => {
-                run.mock.add_tool(ADDED_TOOL);
+                server.add_tool(ADDED_TOOL);
                 if !options.skip_list_changed_notification {
-                    let heard = run.mock.notify_tools_changed();
+                    let heard = server.notify_tools_changed();
                     run.commands.push(format!(
                         "# pushed tools/list_changed to {heard} open stream(s)"
                     ));
@@ -167,13 +174,13 @@ pub(crate) fn lifecycle(
                 settle(run.mock, Duration::from_secs(10), |log| {
                     log.iter()
                         .any(|r| r.seq > boundary && r.rpc_method.as_deref() == Some("tools/list"))
-                });
+                })?;
             }
             LifecycleEvent::ScopeStepUp => {}
             LifecycleEvent::ServerRestart => {
-                run.mock.stop_serving();
+                server.stop_serving();
                 if !options.keep_server_down {
-                    run.mock
+                    server
                         .restart(false)
                         .map_err(|e| DriveError::Setup(e.to_string()))?;
                 }
@@ -207,15 +214,15 @@ pub(crate) fn lifecycle(
             Some(&mut browser),
         )?;
         if event == LifecycleEvent::RefreshRotation {
-            run.mock.expire_access_tokens();
+            server.expire_access_tokens();
             run.commands
                 .push("# event: the access tokens expire again".to_owned());
             model.push_turn(call_turn(&hello, json!({"name": "again"})));
             play_turn(client, &mut session, model, run, "Once more, please.", None)?;
         }
-        settle(run.mock, Duration::from_secs(3), |_| true);
+        settle(run.mock, Duration::from_secs(3), |_| true)?;
 
-        let log = run.mock.received_requests();
+        let log = run.mock.received_requests()?;
         let views = model.views();
         let script = model.script_report();
         match event {

@@ -7,13 +7,13 @@ mod cmd_versions;
 
 use clap::{Parser, Subcommand};
 use harness::claude_code::ClaudeCode;
+use harness::mock::{MockMode, MOCK_MODE_ENV};
 use harness::report::render_table;
 use harness::scenario::{self, Scenario, ScenarioReport};
 use harness::versions::{
     parse_size, VersionStore, CACHE_DIR_ENV, CACHE_SIZE_ENV, DEFAULT_CLAUDE_CODE_VERSION,
     VERSION_ENV,
 };
-use mock_server::MockServer;
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +52,10 @@ enum Command {
         /// Print the reports as JSON on stdout (progress still goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Where the mock server runs: in-process, or in a container of the locally built image
+        /// (needs a Docker engine; `make docker` starts one).
+        #[arg(long, value_enum, env = MOCK_MODE_ENV, default_value_t = MockMode::InProcess)]
+        mock: MockMode,
     },
     /// Install a CLI version into the harness's cache (no-op when present) and print where.
     Install {
@@ -145,11 +149,18 @@ fn main() -> ExitCode {
             scenario,
             cli_version,
             json,
-        } => run(&store, &scenario, &cli_version, json),
+            mock,
+        } => run(&store, &scenario, &cli_version, json, mock),
     }
 }
 
-fn run(store: &VersionStore, scenario: &str, version: &str, json: bool) -> ExitCode {
+fn run(
+    store: &VersionStore,
+    scenario: &str,
+    version: &str,
+    json: bool,
+    mock_mode: MockMode,
+) -> ExitCode {
     let scenarios: Vec<Scenario> = if scenario == "all" {
         Scenario::ALL.to_vec()
     } else {
@@ -186,17 +197,15 @@ fn run(store: &VersionStore, scenario: &str, version: &str, json: bool) -> ExitC
             s.name(),
             s.describe()
         );
-        let mock = match MockServer::builder()
-            .faults(s.mock_faults())
-            .start_blocking()
-        {
+        let mock = match mock_mode.start_with(s.mock_faults()) {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("harness: cannot start the mock server: {e}");
                 return ExitCode::from(2);
             }
         };
-        let report = scenario::run(*s, &client, &mock);
+        eprintln!("harness: {}", mock.describe());
+        let report = scenario::run(*s, &client, mock.as_ref());
         harness::features::record_report(client.install(), &report);
         if !json {
             println!("{}", render_table(std::slice::from_ref(&report)));

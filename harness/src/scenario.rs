@@ -17,6 +17,7 @@ use crate::client::{
     AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintOutcome, RunEnv, ServerStatus,
 };
 use crate::lifecycle_scenarios::{self, LifecycleEvent};
+use crate::mock::MockTarget;
 use crate::sandbox::Sandbox;
 use crate::{agent_scenarios, timeline};
 
@@ -235,26 +236,45 @@ pub(crate) struct Run<'a> {
     pub(crate) checks: Vec<Check>,
     pub(crate) auth: Option<AuthOutcome>,
     pub(crate) final_screen: String,
-    pub(crate) mock: &'a MockServer,
+    pub(crate) mock: &'a dyn MockTarget,
     pub(crate) print: Option<PrintOutcome>,
 }
 
-pub fn run(scenario: Scenario, client: &dyn ClientUnderTest, mock: &MockServer) -> ScenarioReport {
+impl Run<'_> {
+    /// The in-process server, for scenarios that drive its lifecycle through its API.
+    pub(crate) fn in_process(&self) -> Result<&MockServer, DriveError> {
+        self.mock.in_process().ok_or_else(|| {
+            DriveError::Setup(
+                "this scenario drives the server's lifecycle (tokens, sessions, tools, restarts) \
+                 through the in-process mock's API; run it with the in-process mock"
+                    .to_owned(),
+            )
+        })
+    }
+}
+
+/// Runs `scenario` with `client` against `mock`, in-process or in a container alike.
+pub fn run(
+    scenario: Scenario,
+    client: &dyn ClientUnderTest,
+    mock: &dyn MockTarget,
+) -> ScenarioReport {
     run_with(scenario, client, mock, &RunOptions::default())
 }
 
 pub fn run_with(
     scenario: Scenario,
     client: &dyn ClientUnderTest,
-    mock: &MockServer,
+    mock: &dyn MockTarget,
     options: &RunOptions,
 ) -> ScenarioReport {
     let started = Instant::now();
     let mut run = Run {
         print: None,
         commands: vec![format!(
-            "# the mock server this run used (start one like it with: cargo run -p mock-server -- --port {})",
-            mock.port()
+            "# the mock server this run used: {} (start one like it with: {})",
+            mock.describe(),
+            mock.how_to_start()
         )],
         checks: Vec::new(),
         auth: None,
@@ -313,7 +333,17 @@ pub fn run_with(
             vec![error.to_string()],
         ));
     }
-    let access_log = mock.received_requests();
+    let access_log = match mock.received_requests() {
+        Ok(log) => log,
+        Err(error) => {
+            run.checks.push(Check::fail(
+                "mock-access-log",
+                "the harness could not read the mock server's access log",
+                vec![error.to_string()],
+            ));
+            Vec::new()
+        }
+    };
     let mut report = ScenarioReport {
         scenario,
         client: client.name().to_owned(),
@@ -352,22 +382,27 @@ pub fn run_with(
 }
 
 /// Waits until `done(log)` holds or `timeout` passes, then until the log is quiet.
-pub(crate) fn settle(mock: &MockServer, timeout: Duration, done: impl Fn(&[AccessRecord]) -> bool) {
+pub(crate) fn settle(
+    mock: &dyn MockTarget,
+    timeout: Duration,
+    done: impl Fn(&[AccessRecord]) -> bool,
+) -> Result<(), DriveError> {
     let started = Instant::now();
-    while started.elapsed() < timeout && !done(&mock.received_requests()) {
+    while started.elapsed() < timeout && !done(&mock.received_requests()?) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut last = mock.received_requests().len();
+    let mut last = mock.received_requests()?.len();
     let mut quiet_since = Instant::now();
     let bound = Instant::now() + Duration::from_secs(10);
     while quiet_since.elapsed() < QUIET && Instant::now() < bound {
         std::thread::sleep(Duration::from_millis(100));
-        let now = mock.received_requests().len();
+        let now = mock.received_requests()?.len();
         if now != last {
             last = now;
             quiet_since = Instant::now();
         }
     }
+    Ok(())
 }
 
 /// `/mcp` → the server → Authenticate, consent through the scripted browser, then the client's
@@ -383,7 +418,7 @@ pub(crate) fn slash_mcp_auth(
     // Whatever the screen said, the server's log is the judge: give the client its chance.
     settle(run.mock, RECONNECT_TIMEOUT, |log| {
         checks::tools_listed_after_token(log).verdict == Verdict::Pass
-    });
+    })?;
     result
 }
 
@@ -413,7 +448,7 @@ pub(crate) fn slash_mcp(
     run.final_screen = session.screen();
     session.terminate();
     let auth = result?;
-    let log = run.mock.received_requests();
+    let log = run.mock.received_requests()?;
     run.checks.extend(checks::reconnect_checks(&log));
     run.checks.push(if auth.succeeded {
         Check::pass(
@@ -486,7 +521,7 @@ fn login_then_list(
         "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
     ));
     run.final_screen = screen;
-    let log = run.mock.received_requests();
+    let log = run.mock.received_requests()?;
     run.checks.push(checks::token_exchanged(&log));
     run.checks.push(if auth.succeeded {
         Check::pass(
@@ -508,8 +543,8 @@ fn login_then_list(
         .push(status_check("connected-after-login", &after, true));
     settle(run.mock, Duration::from_secs(5), |log| {
         checks::tools_listed_after_token(log).verdict == Verdict::Pass
-    });
-    let log = run.mock.received_requests();
+    })?;
+    let log = run.mock.received_requests()?;
     // Stored tokens used by a new process: evidence that the tokens work, not a reconnect.
     let mut stored = checks::reinitialized_after_token(&log);
     stored.name = "stored-token-initialize".to_owned();

@@ -35,6 +35,10 @@ pub mod paths {
     pub const ADMIN_ACCESS_LOG: &str = "/__admin/access-log";
 }
 
+/// The request header that carries the admin token (see [`ServerConfig::admin_token`]). Not
+/// `Authorization`, so that it can never be mistaken for an OAuth bearer token in the log.
+pub const ADMIN_TOKEN_HEADER: &str = "x-mock-admin-token";
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Origin the server is reached at, without a trailing slash (`http://127.0.0.1:PORT`).
@@ -47,6 +51,10 @@ pub struct ServerConfig {
     pub access_log_file: Option<PathBuf>,
     /// Faults to commit on purpose (none by default).
     pub faults: crate::faults::Faults,
+    /// When set, the admin routes also answer non-loopback peers that present this token in
+    /// [`ADMIN_TOKEN_HEADER`]. A server in a container needs it: requests from the host arrive
+    /// from the bridge's gateway, not from loopback. `None` (the default) keeps them loopback-only.
+    pub admin_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -77,6 +85,7 @@ impl ServerConfig {
                 .collect(),
             access_log_file: None,
             faults: crate::faults::Faults::default(),
+            admin_token: None,
         })
     }
 

@@ -30,6 +30,17 @@ struct Args {
     /// Also write the access log here, one JSON record per line.
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
+    /// Also answer the admin routes (the access log) to non-loopback peers that send this token in
+    /// the X-Mock-Admin-Token header. In a container the host's requests come from the bridge, not
+    /// loopback. Without it the admin routes answer loopback peers only.
+    #[arg(
+        long,
+        env = "MOCK_SERVER_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
+    admin_token: Option<String>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -48,6 +59,9 @@ async fn main() -> ExitCode {
     }
     if let Some(path) = &args.access_log {
         builder = builder.access_log_file(path);
+    }
+    if let Some(token) = &args.admin_token {
+        builder = builder.admin_token(token);
     }
     let server = match builder.start().await {
         Ok(server) => server,

@@ -29,7 +29,10 @@ async fn not_found() -> ApiError {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use axum::body::Body;
+    use axum::extract::ConnectInfo;
     use axum::http::{Request, StatusCode};
     use rstest::rstest;
     use serde_json::Value;
@@ -58,6 +61,72 @@ mod tests {
         let log = state.received_requests();
         assert_eq!((log[0].phase, log[0].status), (Phase::Admin, 403));
         Ok(())
+    }
+
+    fn app_with_admin_token(token: Option<&str>) -> anyhow::Result<(AppState, Router)> {
+        let mut config = ServerConfig::new("http://127.0.0.1:9")?;
+        config.admin_token = token.map(str::to_owned);
+        let state = AppState::new(config)?;
+        Ok((state.clone(), router(state)))
+    }
+
+    /// An admin request as it arrives from `peer`, optionally with a token header.
+    fn admin_request(peer: [u8; 4], token: Option<&str>) -> anyhow::Result<Request<Body>> {
+        let mut request = Request::get(paths::ADMIN_ACCESS_LOG)
+            .extension(ConnectInfo(SocketAddr::from((peer, 40000))));
+        if let Some(token) = token {
+            request = request.header(crate::config::ADMIN_TOKEN_HEADER, token);
+        }
+        Ok(request.body(Body::empty())?)
+    }
+
+    const LOOPBACK: [u8; 4] = [127, 0, 0, 1];
+    /// Where a container sees requests from its host come from: the bridge's gateway.
+    const BRIDGE_GATEWAY: [u8; 4] = [172, 17, 0, 1];
+
+    #[rstest]
+    #[case::loopback_without_a_configured_token(None, LOOPBACK, None, StatusCode::OK)]
+    #[case::loopback_ignores_a_wrong_token(Some("s3cret"), LOOPBACK, Some("nope"), StatusCode::OK)]
+    #[case::bridge_without_a_configured_token(None, BRIDGE_GATEWAY, None, StatusCode::FORBIDDEN)]
+    #[case::bridge_presenting_a_token_nobody_configured(
+        None,
+        BRIDGE_GATEWAY,
+        Some("s3cret"),
+        StatusCode::FORBIDDEN
+    )]
+    #[case::bridge_without_the_token(Some("s3cret"), BRIDGE_GATEWAY, None, StatusCode::FORBIDDEN)]
+    #[case::bridge_with_a_wrong_token(
+        Some("s3cret"),
+        BRIDGE_GATEWAY,
+        Some("s3cres"),
+        StatusCode::FORBIDDEN
+    )]
+    #[case::bridge_with_a_longer_token(
+        Some("s3cret"),
+        BRIDGE_GATEWAY,
+        Some("s3cret2"),
+        StatusCode::FORBIDDEN
+    )]
+    #[case::bridge_with_the_token(Some("s3cret"), BRIDGE_GATEWAY, Some("s3cret"), StatusCode::OK)]
+    #[tokio::test]
+    async fn admin_route_answers_loopback_or_the_admin_token_holder(
+        #[case] configured: Option<&str>,
+        #[case] peer: [u8; 4],
+        #[case] presented: Option<&str>,
+        #[case] status: StatusCode,
+    ) -> anyhow::Result<()> {
+        let (_, app) = app_with_admin_token(configured)?;
+        let response = app.oneshot(admin_request(peer, presented)?).await?;
+        assert_eq!(response.status(), status);
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_admin_token_is_never_configured() {
+        let empty = crate::MockServer::builder().admin_token("");
+        assert!(format!("{empty:?}").contains("admin_token: None"));
+        let set = crate::MockServer::builder().admin_token("s3cret");
+        assert!(format!("{set:?}").contains(r#"admin_token: Some("s3cret")"#));
     }
 
     #[tokio::test]

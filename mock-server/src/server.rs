@@ -147,6 +147,7 @@ pub struct MockServerBuilder {
     code_ttl: Option<Duration>,
     protocol_versions: Option<Vec<String>>,
     faults: crate::faults::Faults,
+    admin_token: Option<String>,
 }
 
 impl Default for MockServerBuilder {
@@ -159,6 +160,7 @@ impl Default for MockServerBuilder {
             code_ttl: None,
             protocol_versions: None,
             faults: crate::faults::Faults::default(),
+            admin_token: None,
         }
     }
 }
@@ -213,6 +215,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Also answer the admin routes to non-loopback peers presenting this token (see
+    /// [`ServerConfig::admin_token`]); without it they answer loopback peers only. An empty token
+    /// is ignored rather than accepted, so that it can never open the routes to everyone.
+    pub fn admin_token(mut self, token: &str) -> Self {
+        self.admin_token = Some(token.to_owned()).filter(|t| !t.is_empty());
+        self
+    }
+
     pub async fn start(self) -> Result<MockServer, MockServerError> {
         // Binding and spawning take microseconds; not worth a blocking-pool hop.
         self.start_blocking()
@@ -238,6 +248,7 @@ impl MockServerBuilder {
             }
             config.access_log_file = self.access_log_file.clone();
             config.faults = self.faults.clone();
+            config.admin_token = self.admin_token.clone();
             let app_state = AppState::new(config)?;
             state = Some(app_state.clone());
             Ok(router(app_state))

@@ -4,12 +4,12 @@
 
 use harness::checks::{self, Verdict};
 use harness::features::{self, Feature};
-use harness::scenario::Scenario;
+use harness::scenario::{Scenario, ScenarioReport};
 use harness::versions::{Packaging, VersionStore};
 use rstest::rstest;
 
 use crate::support::{
-    assert_as_expected, claude_code_at, expectations, real_cli_slot, run_scenario,
+    assert_as_expected, claude_code_at, expectations, real_cli_slot, run_scenario, show,
     snapshot_settings, version_under_test, CLI_JS_ERA_VERSION,
 };
 
@@ -120,4 +120,42 @@ fn the_committed_expectations_file_is_valid_and_its_evidence_exists() -> anyhow:
         );
     }
     Ok(())
+}
+
+/// The reconnect verdicts, and the access log against the version's snapshot (the same in either
+/// mock mode: the canonical log has no addresses in it). Used by the container-mode tests.
+pub fn assert_reinitialized_in_the_same_session(report: &ScenarioReport) {
+    let text = show(report);
+    for name in [
+        checks::TOKEN_EXCHANGED,
+        checks::REINITIALIZED_AFTER_TOKEN,
+        checks::TOOLS_LISTED_AFTER_TOKEN,
+    ] {
+        let verdict = report.check(name).map(|c| c.verdict);
+        assert_eq!(verdict, Some(Verdict::Pass), "check {name}:\n{text}");
+    }
+    assert!(report.passed(), "{text}");
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(
+            format!("claude_code__slash_mcp__{}", version_under_test()),
+            report.canonical_log()
+        )
+    });
+}
+
+/// `login_then_list`'s verdicts and snapshot, for the container-mode tests.
+pub fn assert_login_stored_tokens(report: &ScenarioReport) {
+    let text = show(report);
+    assert!(!report.is_reconnect_check);
+    assert!(report.passed(), "{text}");
+    if report.check("login-command").map(|c| c.verdict) == Some(Verdict::NotApplicable) {
+        // Earned only by the version's own help lacking the command; nothing more to compare.
+        return;
+    }
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(
+            format!("claude_code__login_then_list__{}", version_under_test()),
+            report.canonical_log()
+        )
+    });
 }

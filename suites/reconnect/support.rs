@@ -9,16 +9,19 @@ pub fn snapshot_settings() -> insta::Settings {
     settings
 }
 
-use std::sync::{Mutex, MutexGuard};
+use std::io::Write as _;
+use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 
 use std::path::{Path, PathBuf};
 
+use anyhow::bail;
 use harness::claude_code::ClaudeCode;
+use harness::container::{self, docker_required, REQUIRE_DOCKER_ENV};
 use harness::expectations::Expectations;
+use harness::mock::{MockMode, MockTarget, MOCK_MODE_ENV};
 use harness::report::render_table;
 use harness::scenario::{self, Scenario, ScenarioReport};
 use harness::versions::{VersionStore, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
-use mock_server::MockServer;
 
 /// Real-CLI runs take a slot each: two cores cannot drive several full CLIs at once without
 /// their timings (and so the tests) suffering. Mock-only tests run in parallel as usual.
@@ -53,8 +56,8 @@ pub fn claude_code_at(version: &str) -> anyhow::Result<ClaudeCode> {
 /// version's session features in the store, and prints the report.
 pub fn run_scenario(scenario: Scenario, version: &str) -> anyhow::Result<(ScenarioReport, String)> {
     let client = claude_code_at(version)?;
-    let mock = MockServer::builder().start_blocking()?;
-    let report = scenario::run(scenario, &client, &mock);
+    let mock = start_mock()?;
+    let report = scenario::run(scenario, &client, mock.as_ref());
     harness::features::record_report(client.install(), &report);
     let text = show(&report);
     Ok((report, text))
@@ -100,4 +103,37 @@ pub fn show(report: &ScenarioReport) -> String {
     );
     eprintln!("{text}");
     text
+}
+
+/// Whether a Docker engine answers, asked once per run. Where none does, container tests return
+/// early and the run says so in one line, written past the test runner's capture so that it is
+/// seen; with `HARNESS_REQUIRE_DOCKER=1` (CI) a missing engine fails each of them instead.
+pub fn docker_engine() -> anyhow::Result<bool> {
+    static ENGINE: OnceLock<Result<String, String>> = OnceLock::new();
+    static SAID: Once = Once::new();
+    match ENGINE.get_or_init(|| container::engine().map_err(|e| e.to_string())) {
+        Ok(_) => Ok(true),
+        Err(reason) if docker_required() => bail!("{REQUIRE_DOCKER_ENV}=1, but {reason}"),
+        Err(reason) => {
+            SAID.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "container-mode tests skipped: {reason}; set {REQUIRE_DOCKER_ENV}=1 to make that a failure"
+                );
+            });
+            Ok(false)
+        }
+    }
+}
+
+/// The mock server for the real-CLI scenario tests, in the mode `HARNESS_MOCK` picks (in-process
+/// unless it says `container`).
+pub fn start_mock() -> anyhow::Result<Box<dyn MockTarget>> {
+    let mode = MockMode::from_env()?;
+    if mode == MockMode::Container {
+        if let Err(reason) = container::engine() {
+            bail!("{MOCK_MODE_ENV}=container, but {reason}");
+        }
+    }
+    Ok(mode.start()?)
 }
