@@ -114,7 +114,18 @@ fn fingerprint(
         }
     }
     if let Some(keep) = store_keep {
-        walk(keep, &[], &mut print)?;
+        let mut installed = Fingerprint::new();
+        walk(keep, &[], &mut installed)?;
+        // The harness keeps its own bookkeeping beside each install (features probed and seen,
+        // last use, locks: `harness-*` and `.harness-*`); the client must not change the rest.
+        installed.retain(|path, _| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            !(name.starts_with("harness-") || name.starts_with(".harness-"))
+        });
+        print.extend(installed);
     }
     Ok(print)
 }
