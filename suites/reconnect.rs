@@ -13,3 +13,7 @@ mod claude_code;
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]
 mod mock_walkthrough;
+#[path = "reconnect/profile_mock.rs"]
+mod profile_mock;
+#[path = "reconnect/profiles.rs"]
+mod profiles;

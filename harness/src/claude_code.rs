@@ -46,6 +46,10 @@ const AUTH_FAILURE_WORDS: &[&str] = &[
     "authentication failed",
     "failed to authenticate",
     "sign-in failed",
+    // When the token exchange worked and the reconnect did not: "Got new credentials, but
+    // couldn't reconnect to <name>: INVALID_RESULT at <url>" (2.1.331), "Got new credentials,
+    // but reconnecting to <name> failed: HTTP 400 at <url>" (2.1.149).
+    "got new credentials, but",
     "error:",
 ];
 

@@ -668,8 +668,9 @@ impl StandInClient {
         let session_id = header(&response, "mcp-session-id");
         // A refusal (401, JSON-RPC error) is reported as such, before the missing session id.
         let result = rpc_result(step, response).await?;
-        let session_id =
-            session_id.ok_or_else(|| protocol(step, "no Mcp-Session-Id".to_owned()))?;
+        // A server MAY assign no session (2025-06-18, Streamable HTTP › "Session Management");
+        // then requests carry none.
+        let session_id = session_id.unwrap_or_default();
         Ok(McpSession {
             session_id,
             protocol_version: string_field(step, &result, "protocolVersion")?,
