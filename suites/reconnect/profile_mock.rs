@@ -534,3 +534,52 @@ async fn a_config_file_selects_the_same_server_as_the_builder() -> anyhow::Resul
         .contains(&"weather.get_forecast".to_owned()));
     Ok(())
 }
+
+/// `subscriptions/listen` (2026-07-28, Basic › Patterns › Subscriptions): a stream whose first
+/// message acknowledges the subscription, with the subscription id in `_meta` and the honoured
+/// subset of the filter; it then stays open.
+#[tokio::test]
+async fn a_2026_07_28_server_acknowledges_a_subscription() -> anyhow::Result<()> {
+    let server = MockServer::builder()
+        .revisions(&[Revision::V2026_07_28])
+        .start()
+        .await?;
+    let token = StandInClient::new(&server.mcp_url())?
+        .authenticate()
+        .await?
+        .access_token;
+    let body = with_meta(
+        "subscriptions/listen",
+        json!({"notifications": {"toolsListChanged": true, "promptsListChanged": true}}),
+    );
+    let mut response = reqwest::Client::new()
+        .post(server.mcp_url())
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", MODERN)
+        .header("mcp-method", "subscriptions/listen")
+        .body(body.to_string())
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let chunk = response.chunk().await?.unwrap_or_default();
+    let text = String::from_utf8_lossy(&chunk);
+    let data = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or_default();
+    let event: Value = serde_json::from_str(data)?;
+    assert_eq!(event["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        event["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        7
+    );
+    // The default profile declares tools.listChanged only.
+    assert_eq!(
+        event["params"]["notifications"],
+        json!({"toolsListChanged": true})
+    );
+    Ok(())
+}

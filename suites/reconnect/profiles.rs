@@ -240,7 +240,7 @@ fn a_dual_era_server_is_spoken_to_in_2026_07_28() -> anyhow::Result<()> {
 }
 
 /// Quirks 2.1.331 tolerates: `"_meta": []` in serverInfo, dotted tool names (offered to the
-/// model as `mcp__mock__weather_get_weather`, called back under the dotted name), an unknown
+/// model as `mcp__mock__weather_get_weather`: the CLI maps `.` to `_`), an unknown
 /// JSON Schema type in an outputSchema, and no `Mcp-Session-Id` (it then sends none).
 #[rstest]
 #[case::empty_server_info_as_array(Quirk::EmptyServerInfoAsArray, "empty_server_info_as_array")]

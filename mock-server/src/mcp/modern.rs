@@ -9,10 +9,12 @@
 //! `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers must mirror the body; otherwise
 //! `HeaderMismatch`).
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
+use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
 use crate::access_log::Notes;
@@ -219,6 +221,9 @@ pub(crate) fn handle(
     }
     notes.update(|n| n.negotiated = Some(version.to_owned()));
 
+    if method == "subscriptions/listen" {
+        return Ok(listen(config, &id, params));
+    }
     let result = match method.as_str() {
         // Server › Discover.
         "server/discover" => {
@@ -253,6 +258,57 @@ pub(crate) fn handle(
         }
         Err((code, message)) => Err(ApiError::rpc(StatusCode::OK, id, code, message)),
     }
+}
+
+/// Basic › Patterns › Subscriptions: `subscriptions/listen` opens a long-lived SSE stream (it
+/// replaces the GET stream). The first message MUST be `notifications/subscriptions/acknowledged`
+/// with the subscription id (the request's id) in `_meta` and the subset of the requested filter
+/// the server honours; here the list-changed kinds its capabilities declare. Nothing else is
+/// ever sent; the stream stays open (keep-alive comments) until the server stops.
+fn listen(config: &ServerConfig, id: &Value, params: &Map<String, Value>) -> Response {
+    let capabilities = capabilities(config);
+    let requested = params.get("notifications").and_then(Value::as_object);
+    let mut agreed = Map::new();
+    for (filter, capability) in [
+        ("toolsListChanged", "tools"),
+        ("promptsListChanged", "prompts"),
+        ("resourcesListChanged", "resources"),
+    ] {
+        let wanted = requested
+            .and_then(|r| r.get(filter))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let offered = capabilities
+            .get(capability)
+            .and_then(|c| c.get("listChanged"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if wanted && offered {
+            agreed.insert(filter.to_owned(), json!(true));
+        }
+    }
+    let acknowledgement = json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/subscriptions/acknowledged",
+        "params": {
+            "_meta": {"io.modelcontextprotocol/subscriptionId": id},
+            "notifications": agreed,
+        }
+    });
+    let first = futures_util::stream::once(async move {
+        Ok::<Event, std::convert::Infallible>(Event::default().data(acknowledgement.to_string()))
+    });
+    let forever = futures_util::stream::pending();
+    let sse = Sse::new(first.chain(forever)).keep_alive(
+        KeepAlive::new()
+            .interval(std::time::Duration::from_secs(15))
+            .text("keep-alive"),
+    );
+    let mut response = sse.into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
 }
 
 #[cfg(test)]
