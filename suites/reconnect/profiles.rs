@@ -190,7 +190,7 @@ fn the_seed_server_gets_its_tools_back_in_session(
 /// A server offering only 2026-07-28: 2.1.331 speaks it — `server/discover`, then
 /// `subscriptions/listen` and `tools/list`, each with `_meta` (protocol version and client
 /// capabilities) and `Mcp-Method`, no `initialize`, no session — and passes under the stateless
-/// rule. (The mock answers `subscriptions/listen` with Method not found; the CLI carries on.)
+/// rule. (The mock acknowledges `subscriptions/listen` and holds the stream open.)
 #[rstest]
 #[case::slash_mcp(Scenario::SlashMcp)]
 #[case::authenticate_tool(Scenario::AuthenticateTool)]
