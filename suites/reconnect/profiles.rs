@@ -154,6 +154,15 @@ fn measured_version() -> bool {
     false
 }
 
+/// The CLI's own debug log (`--debug-file`), kept in the failure bundle of a failing run.
+fn debug_log(report: &ScenarioReport) -> String {
+    report
+        .bundle
+        .as_ref()
+        .and_then(|dir| std::fs::read_to_string(dir.join("claude-debug.log")).ok())
+        .unwrap_or_default()
+}
+
 fn assert_verdicts(report: &ScenarioReport, text: &str, expected: &[(&str, Verdict)]) {
     for (name, want) in expected {
         assert_eq!(verdict(report, name), Some(*want), "check {name}:\n{text}");
@@ -302,6 +311,13 @@ fn empty_properties_as_array_leaves_the_agent_without_tools() -> anyhow::Result<
             .any(|r| r.rpc_method.as_deref() == Some("tools/call")),
         "{text}"
     );
+    // The client's own account of it.
+    let debug = debug_log(&report);
+    assert!(
+        debug.contains("inputSchema.properties: Invalid input: expected record, received array"),
+        "the CLI's debug log should say why the list was dropped:\n{text}"
+    );
+    assert!(debug.contains("reconnected with 0 tool(s)"), "{text}");
     snapshot("empty_properties_as_array", &report);
     Ok(())
 }
@@ -337,6 +353,13 @@ fn empty_capabilities_as_array_fails_the_handshake(
         .find(|r| r.rpc_method.as_deref() == Some("initialize") && checks::is_authenticated(r))
         .expect("the server answered an authenticated initialize");
     assert_eq!(init.status, 200, "{text}");
+    let debug = debug_log(&report);
+    assert!(
+        debug.contains("Invalid result for initialize")
+            && debug.contains("logging")
+            && debug.contains("expected record, received array"),
+        "the CLI's debug log should say why the initialize result was refused:\n{text}"
+    );
     if scenario == Scenario::SlashMcp {
         let said = report
             .check("client-reported-success")
