@@ -29,5 +29,9 @@ mod mock_security;
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]
 mod mock_walkthrough;
+#[path = "reconnect/profile_mock.rs"]
+mod profile_mock;
+#[path = "reconnect/profiles.rs"]
+mod profiles;
 #[path = "reconnect/real_home.rs"]
 mod real_home;

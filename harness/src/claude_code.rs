@@ -47,6 +47,10 @@ const AUTH_FAILURE_WORDS: &[&str] = &[
     "authentication failed",
     "failed to authenticate",
     "sign-in failed",
+    // When the token exchange worked and the reconnect did not: "Got new credentials, but
+    // couldn't reconnect to <name>: INVALID_RESULT at <url>" (2.1.331), "Got new credentials,
+    // but reconnecting to <name> failed: HTTP 400 at <url>" (2.1.149).
+    "got new credentials, but",
     "error:",
 ];
 
@@ -381,7 +385,21 @@ impl ClientUnderTest for ClaudeCode {
     }
 
     fn mcp_tool_name(&self, server: &str, tool: &str) -> String {
-        format!("mcp__{server}__{tool}")
+        // The model API accepts tool names of `[a-zA-Z0-9_-]` only, so the CLI replaces any
+        // other character (a dot in `weather.get_forecast`, say) with `_`; the dotted-names
+        // quirk's runs confirm it on each version tried.
+        let normalise = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        format!("mcp__{}__{}", normalise(server), normalise(tool))
     }
 
     fn authenticate_tool(&self, server: &str) -> String {

@@ -567,6 +567,11 @@ mod tests {
             user_agent: None,
             status,
             error: (status == 400).then(|| "invalid_grant".to_owned()),
+            meta_protocol_version: None,
+            meta_client_capabilities: false,
+            mcp_method_header: None,
+            modern: false,
+            negotiated: None,
         }
     }
 

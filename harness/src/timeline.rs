@@ -9,7 +9,8 @@
 use mock_server::{AccessRecord, Phase};
 
 /// Reorders only what races: within a run of consecutive discovery requests, by path; within a
-/// run of consecutive MCP requests, the SSE `GET`s after the `POST`s of the run.
+/// run of consecutive MCP requests, the long-lived streams (the SSE `GET`s, and 2026-07-28's
+/// `subscriptions/listen`) after the other requests of the run.
 pub fn canonical_order(log: &[AccessRecord]) -> Vec<AccessRecord> {
     let records: Vec<AccessRecord> = log
         .iter()
@@ -27,13 +28,42 @@ pub fn canonical_order(log: &[AccessRecord]) -> Vec<AccessRecord> {
         let mut run: Vec<AccessRecord> = records[i..j].to_vec();
         match phase {
             Phase::Discovery => run.sort_by(|a, b| a.path.cmp(&b.path)),
-            Phase::Mcp => run.sort_by_key(|r| r.method == "GET"),
+            Phase::Mcp => {
+                run.sort_by_key(|r| {
+                    r.method == "GET" || r.rpc_method.as_deref() == Some("subscriptions/listen")
+                });
+                sort_concurrent_lists(&mut run);
+            }
             _ => {}
         }
         out.extend(run);
         i = j;
     }
     out
+}
+
+/// A client lists what the server's capabilities offer (`tools/list`, `prompts/list`,
+/// `resources/list`, …) concurrently; each run of consecutive list requests is put in method
+/// order (stable, so retries of one list keep theirs).
+fn sort_concurrent_lists(run: &mut [AccessRecord]) {
+    let is_list = |r: &AccessRecord| {
+        r.rpc_method
+            .as_deref()
+            .is_some_and(|m| m.ends_with("/list"))
+    };
+    let mut i = 0;
+    while i < run.len() {
+        if !is_list(&run[i]) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < run.len() && is_list(&run[j]) {
+            j += 1;
+        }
+        run[i..j].sort_by(|a, b| a.rpc_method.cmp(&b.rpc_method));
+        i = j;
+    }
 }
 
 /// The canonical text the snapshots hold.

@@ -134,6 +134,23 @@ pub struct AccessRecord {
     pub user_agent: Option<String>,
     pub status: u16,
     pub error: Option<String>,
+    /// `params._meta["io.modelcontextprotocol/protocolVersion"]` of a JSON-RPC body, when sent
+    /// (MCP 2026-07-28 requires it on every request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_protocol_version: Option<String>,
+    /// Whether `params._meta["io.modelcontextprotocol/clientCapabilities"]` was an object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub meta_client_capabilities: bool,
+    /// The `Mcp-Method` request header (MCP 2026-07-28, Streamable HTTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_method_header: Option<String>,
+    /// The server handled the request under its modern (2026-07-28, stateless) rules.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub modern: bool,
+    /// The revision the server served the request under: what `initialize` negotiated, the
+    /// session's revision, or the accepted `_meta` version of a modern request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<String>,
 }
 
 /// What handlers learn about a request that the middleware cannot see from headers alone.
@@ -147,6 +164,10 @@ pub(crate) struct NoteData {
     pub client_id: Option<String>,
     pub bearer: Bearer,
     pub error: Option<String>,
+    pub meta_protocol_version: Option<String>,
+    pub meta_client_capabilities: bool,
+    pub modern: bool,
+    pub negotiated: Option<String>,
 }
 
 /// A per-request notepad shared between the logging middleware and the handler.
@@ -251,6 +272,7 @@ pub(crate) async fn record_access(
     let protocol_version = header_string(headers, "mcp-protocol-version");
     let accept = header_string(headers, header::ACCEPT.as_str());
     let user_agent = header_string(headers, header::USER_AGENT.as_str());
+    let mcp_method_header = header_string(headers, "mcp-method");
 
     let response = next.run(request).await;
 
@@ -281,6 +303,11 @@ pub(crate) async fn record_access(
         user_agent,
         status: response.status().as_u16(),
         error,
+        meta_protocol_version: n.meta_protocol_version,
+        meta_client_capabilities: n.meta_client_capabilities,
+        mcp_method_header,
+        modern: n.modern,
+        negotiated: n.negotiated,
     });
     tracing::info!(
         seq = record.seq,
@@ -351,6 +378,9 @@ pub fn render_canonical(records: &[AccessRecord]) -> String {
                 if r.method == "GET" {
                     line.push_str(&format!(" accept={}", r.accept.as_deref().unwrap_or("-")));
                 }
+                if r.modern {
+                    line.push_str(&format!(" {}", modern_label(r)));
+                }
             }
             Phase::Discovery | Phase::Admin | Phase::Other => {}
         }
@@ -365,6 +395,21 @@ pub fn render_canonical(records: &[AccessRecord]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// For a request handled under 2026-07-28 rules: what its `_meta` and `Mcp-Method` carried,
+/// `meta=2026-07-28+caps mcp-method=tools/list` (`-` for absent).
+pub fn modern_label(r: &AccessRecord) -> String {
+    format!(
+        "meta={}{} mcp-method={}",
+        r.meta_protocol_version.as_deref().unwrap_or("-"),
+        if r.meta_client_capabilities {
+            "+caps"
+        } else {
+            ""
+        },
+        r.mcp_method_header.as_deref().unwrap_or("-")
+    )
 }
 
 fn rpc_label(r: &AccessRecord) -> String {
@@ -461,6 +506,11 @@ mod tests {
             user_agent: None,
             status: 200,
             error: None,
+            meta_protocol_version: None,
+            meta_client_capabilities: false,
+            mcp_method_header: None,
+            modern: false,
+            negotiated: None,
         }
     }
 

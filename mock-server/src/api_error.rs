@@ -64,6 +64,9 @@ pub enum ApiError {
         id: Value,
         code: i64,
         message: String,
+        /// The error's `data` member, when the error defines one (e.g. MCP 2026-07-28's
+        /// `UnsupportedProtocolVersionError`: `{supported, requested}`).
+        data: Option<Value>,
     },
     /// A plain HTTP refusal (wrong method, forbidden, no such route).
     #[error("HTTP {status}: {message}")]
@@ -124,6 +127,24 @@ impl ApiError {
             id,
             code,
             message: message.into(),
+            data: None,
+        }
+    }
+
+    /// A JSON-RPC error with a `data` member.
+    pub(crate) fn rpc_with_data(
+        status: StatusCode,
+        id: Value,
+        code: i64,
+        message: impl Into<String>,
+        data: Value,
+    ) -> ApiError {
+        ApiError::JsonRpc {
+            status,
+            id,
+            code,
+            message: message.into(),
+            data: Some(data),
         }
     }
 
@@ -171,7 +192,10 @@ impl IntoResponse for ApiError {
                 status,
                 // RFC 6749 §5.1 asks for no-store on token responses; errors can carry hints about
                 // grants, so they get it too.
-                [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],
+                [
+                    (header::CACHE_CONTROL, "no-store"),
+                    (header::PRAGMA, "no-cache"),
+                ],
                 Json(json!({"error": error, "error_description": description})),
             )
                 .into_response(),
@@ -197,7 +221,9 @@ impl IntoResponse for ApiError {
                 };
                 let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
                 }
                 response
             }
@@ -214,7 +240,9 @@ impl IntoResponse for ApiError {
                 });
                 let mut response = (StatusCode::FORBIDDEN, Json(body)).into_response();
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
                 }
                 response
             }
@@ -223,11 +251,18 @@ impl IntoResponse for ApiError {
                 id,
                 code,
                 message,
-            } => (
-                status,
-                Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})),
-            )
-                .into_response(),
+                data,
+            } => {
+                let mut error = json!({"code": code, "message": message});
+                if let Some(data) = data {
+                    error["data"] = data;
+                }
+                (
+                    status,
+                    Json(json!({"jsonrpc": "2.0", "id": id, "error": error})),
+                )
+                    .into_response()
+            }
             ApiError::Http {
                 status,
                 message,

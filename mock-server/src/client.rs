@@ -42,6 +42,9 @@ pub enum Misbehaviour {
     UnknownClient,
     /// Stop after the token exchange: no `initialize` (the reported bug).
     StopAfterTokenExchange,
+    /// Speaking 2026-07-28: send requests without `_meta` (no protocol version, no client
+    /// capabilities), as a client that treats the revision as a relabelled 2025-11-25 would.
+    OmitMeta,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +190,14 @@ pub struct StandInClient {
     next_id: u64,
     discovery: Option<Discovery>,
     registration: Option<Registration>,
+    /// `Some("2026-07-28")`: speak the stateless revision instead of the handshake.
+    modern: Option<String>,
 }
+
+/// MCP 2026-07-28 request `_meta` keys (Basic › Versioning).
+const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 
 const FOREIGN_RESOURCE: &str = "https://elsewhere.example/";
 const CLIENT_NAME: &str = "stand-in client";
@@ -213,7 +223,15 @@ impl StandInClient {
             next_id: 0,
             discovery: None,
             registration: None,
+            modern: None,
         })
+    }
+
+    /// Speak the stateless 2026-07-28 revision after the token exchange: `server/discover`, then
+    /// `tools/list` and `tools/call`, each with `_meta` and the mirrored headers, no session.
+    pub fn speak_modern(mut self) -> Self {
+        self.modern = Some("2026-07-28".to_owned());
+        self
     }
 
     /// Switches one misbehaviour on.
@@ -252,9 +270,14 @@ impl StandInClient {
                 hello_result: None,
             });
         }
-        let session = self.initialize(&tokens.access_token).await?;
-        self.notify_initialized(&tokens.access_token, &session)
-            .await?;
+        let session = if self.modern.is_some() {
+            self.server_discover(&tokens.access_token).await?
+        } else {
+            let session = self.initialize(&tokens.access_token).await?;
+            self.notify_initialized(&tokens.access_token, &session)
+                .await?;
+            session
+        };
         let tool_names = self
             .list_tools(&tokens.access_token, &session)
             .await?
@@ -584,6 +607,59 @@ impl StandInClient {
         id
     }
 
+    /// 2026-07-28 `server/discover`; the "session" it returns has no id, only the revision.
+    pub async fn server_discover(&mut self, access_token: &str) -> Result<McpSession> {
+        let step = "server/discover";
+        let version = self
+            .modern
+            .clone()
+            .unwrap_or_else(|| "2026-07-28".to_owned());
+        let session = McpSession {
+            session_id: String::new(),
+            protocol_version: version.clone(),
+            initialize_result: Value::Null,
+        };
+        let body = json!({"jsonrpc": "2.0", "id": self.take_id(), "method": "server/discover", "params": {}});
+        let body = self.with_meta(body);
+        let response = self
+            .mcp_post(step, access_token, Some(&session), &body)
+            .await?;
+        let result = rpc_result(step, response).await?;
+        let supported = result
+            .get("supportedVersions")
+            .and_then(Value::as_array)
+            .is_some_and(|v| v.iter().any(|v| v == version.as_str()));
+        if !supported {
+            return Err(protocol(
+                step,
+                format!("{version} is not among the supportedVersions: {result}"),
+            ));
+        }
+        Ok(McpSession {
+            initialize_result: result,
+            ..session
+        })
+    }
+
+    /// Adds the 2026-07-28 `_meta` to a request body (unless told to omit it).
+    fn with_meta(&self, mut body: Value) -> Value {
+        let Some(version) = &self.modern else {
+            return body;
+        };
+        if self.does(Misbehaviour::OmitMeta) {
+            return body;
+        }
+        if !body.get("params").is_some_and(Value::is_object) {
+            body["params"] = json!({});
+        }
+        body["params"]["_meta"] = json!({
+            META_PROTOCOL_VERSION: version,
+            META_CLIENT_CAPABILITIES: {},
+            META_CLIENT_INFO: {"name": CLIENT_NAME, "version": env!("CARGO_PKG_VERSION")},
+        });
+        body
+    }
+
     /// `initialize` with the token; the session id comes from the response header.
     pub async fn initialize(&mut self, access_token: &str) -> Result<McpSession> {
         let step = "initialize";
@@ -592,8 +668,9 @@ impl StandInClient {
         let session_id = header(&response, "mcp-session-id");
         // A refusal (401, JSON-RPC error) is reported as such, before the missing session id.
         let result = rpc_result(step, response).await?;
-        let session_id =
-            session_id.ok_or_else(|| protocol(step, "no Mcp-Session-Id".to_owned()))?;
+        // A server MAY assign no session (2025-06-18, Streamable HTTP › "Session Management");
+        // then requests carry none.
+        let session_id = session_id.unwrap_or_default();
         Ok(McpSession {
             session_id,
             protocol_version: string_field(step, &result, "protocolVersion")?,
@@ -660,6 +737,7 @@ impl StandInClient {
         let step = "request";
         let body =
             json!({"jsonrpc": "2.0", "id": self.take_id(), "method": method, "params": params});
+        let body = self.with_meta(body);
         let response = self
             .mcp_post(step, access_token, Some(session), &body)
             .await?;
@@ -681,9 +759,25 @@ impl StandInClient {
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_string());
         if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", &session.session_id)
-                .header("mcp-protocol-version", &session.protocol_version);
+            if !session.session_id.is_empty() {
+                request = request.header("mcp-session-id", &session.session_id);
+            }
+            request = request.header("mcp-protocol-version", &session.protocol_version);
+        }
+        if self.modern.is_some() {
+            // 2026-07-28, Streamable HTTP: Mcp-Method (and Mcp-Name for named targets) mirror
+            // the body.
+            if let Some(method) = body.get("method").and_then(Value::as_str) {
+                request = request.header("mcp-method", method);
+                let name = match method {
+                    "tools/call" | "prompts/get" => body.pointer("/params/name"),
+                    "resources/read" => body.pointer("/params/uri"),
+                    _ => None,
+                };
+                if let Some(name) = name.and_then(Value::as_str) {
+                    request = request.header("mcp-name", name);
+                }
+            }
         }
         request
             .send()

@@ -55,6 +55,10 @@ pub struct ServerConfig {
     /// [`ADMIN_TOKEN_HEADER`]. A server in a container needs it: requests from the host arrive
     /// from the bridge's gateway, not from loopback. `None` (the default) keeps them loopback-only.
     pub admin_token: Option<String>,
+    /// Which server the mock plays.
+    pub profile: crate::profile::Profile,
+    /// Encoding quirks on top of the profile.
+    pub quirks: crate::profile::Quirks,
 }
 
 impl ServerConfig {
@@ -86,6 +90,8 @@ impl ServerConfig {
             access_log_file: None,
             faults: crate::faults::Faults::default(),
             admin_token: None,
+            profile: crate::profile::Profile::Default,
+            quirks: crate::profile::Quirks::default(),
         })
     }
 
@@ -123,6 +129,29 @@ impl ServerConfig {
 
     pub fn offers_protocol_version(&self, version: &str) -> bool {
         self.protocol_versions.iter().any(|v| v == version)
+    }
+
+    /// Whether a modern (stateless, 2026-07-28 and later) revision is offered.
+    pub fn offers_modern(&self) -> bool {
+        self.protocol_versions
+            .iter()
+            .any(|v| crate::profile::Revision::is_modern_id(v))
+    }
+
+    /// The newest offered legacy (initialize-handshake) revision, if any is offered.
+    ///
+    /// MCP 2026-07-28, Basic › Versioning › "Backward Compatibility with Initialization-Based
+    /// Versions": an `initialize` selects legacy semantics, so a dual-era server negotiates
+    /// only among its legacy revisions there (a handshake cannot create a modern session).
+    pub fn latest_legacy_protocol_version(&self) -> Option<&str> {
+        self.protocol_versions
+            .iter()
+            .map(String::as_str)
+            .find(|v| !crate::profile::Revision::is_modern_id(v))
+    }
+
+    pub fn has_quirk(&self, quirk: crate::profile::Quirk) -> bool {
+        self.quirks.has(quirk)
     }
 }
 

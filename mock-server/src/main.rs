@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mock_server::MockServer;
+use mock_server::{MockConfig, MockServer, Profile, Quirk, Revision};
 use tracing_subscriber::EnvFilter;
 
 /// A strict mock OAuth 2.1 authorization server and MCP Streamable-HTTP server with an access log.
@@ -41,6 +41,37 @@ struct Args {
         value_parser = clap::builder::NonEmptyStringValueParser::new()
     )]
     admin_token: Option<String>,
+    /// Profile, revisions, quirks and faults from a TOML file (JSON when it ends in .json);
+    /// the flags below override what it says.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The server to impersonate: default, seed.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<Profile>,
+    /// MCP revisions to offer, comma-separated: 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    revisions: Vec<Revision>,
+    /// An encoding quirk (repeat, or comma-separate): empty-object-as-array,
+    /// empty-properties-as-array, empty-capabilities-as-array, empty-server-info-as-array,
+    /// dotted-tool-names, unknown-output-schema-type, no-session-id.
+    #[arg(long, value_name = "QUIRK", value_delimiter = ',')]
+    quirk: Vec<Quirk>,
+}
+
+/// The `--config` file, then the flags on top.
+fn mock_config(args: &Args) -> Result<MockConfig, String> {
+    let mut config = match &args.config {
+        Some(path) => MockConfig::from_file(path).map_err(|e| e.to_string())?,
+        None => MockConfig::default(),
+    };
+    if let Some(profile) = args.profile {
+        config.profile = profile;
+    }
+    if !args.revisions.is_empty() {
+        config.revisions = args.revisions.clone();
+    }
+    config.quirks.extend(args.quirk.iter().copied());
+    Ok(config)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -53,7 +84,17 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let mut builder = MockServer::builder().bind(SocketAddr::new(args.bind, args.port));
+    let mock = match mock_config(&args) {
+        Ok(mock) => mock,
+        Err(error) => {
+            eprintln!("mock-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let label = mock.label();
+    let mut builder = MockServer::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .config(mock);
     if let Some(url) = &args.public_url {
         builder = builder.public_url(url);
     }
@@ -73,6 +114,7 @@ async fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     // Whoever started us waits for `ready`; a closed stdout must not stop the server.
     let _ = writeln!(stdout, "mock-server: MCP endpoint {}", server.mcp_url());
+    let _ = writeln!(stdout, "mock-server: configuration {label}");
     let _ = writeln!(stdout, "ready");
     let _ = stdout.flush();
     drop(stdout);

@@ -18,6 +18,10 @@ pub fn router(state: AppState) -> Router {
         .merge(mcp::routes())
         .route(paths::ADMIN_ACCESS_LOG, get(admin::access_log))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            mcp::cors::cors,
+        ))
         // Outermost, so that every request is logged, 404s and automatic 405s included.
         .layer(middleware::from_fn_with_state(state.clone(), record_access))
         .with_state(state)

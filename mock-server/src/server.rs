@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::access_log::AccessRecord;
 use crate::config::ServerConfig;
+use crate::profile::{MockConfig, Profile, Quirk, Quirks, Revision};
 use crate::router::router;
 use crate::runtime::BackgroundServer;
 use crate::state::AppState;
@@ -60,7 +61,8 @@ impl MockServer {
 
     /// The names of the tools `tools/list` answers with (at the newest offered revision).
     pub fn tool_names(&self) -> Vec<String> {
-        crate::mcp::tools::list(self.state.config().latest_protocol_version())
+        let config = self.state.config();
+        crate::mcp::tools::list_for(config, config.latest_protocol_version())
             .iter()
             .filter_map(|t| {
                 t.get("name")
@@ -146,7 +148,8 @@ pub struct MockServerBuilder {
     access_token_ttl: Option<Duration>,
     code_ttl: Option<Duration>,
     protocol_versions: Option<Vec<String>>,
-    faults: crate::faults::Faults,
+    /// Profile, revisions, quirks and faults: everything a `--config` file can say.
+    mock: MockConfig,
     admin_token: Option<String>,
 }
 
@@ -159,7 +162,7 @@ impl Default for MockServerBuilder {
             access_token_ttl: None,
             code_ttl: None,
             protocol_versions: None,
-            faults: crate::faults::Faults::default(),
+            mock: MockConfig::default(),
             admin_token: None,
         }
     }
@@ -205,13 +208,42 @@ impl MockServerBuilder {
 
     /// Fault: forget every session as soon as it is created; requests naming one get 404.
     pub fn forget_sessions(mut self) -> Self {
-        self.faults.forget_sessions = true;
+        self.mock.faults.forget_sessions = true;
         self
     }
 
     /// Every fault at once, e.g. read from a file.
     pub fn faults(mut self, faults: crate::faults::Faults) -> Self {
-        self.faults = faults;
+        self.mock.faults = faults;
+        self
+    }
+
+    /// The server to impersonate; see [`Profile`]. Its revisions apply unless
+    /// [`MockServerBuilder::revisions`] says otherwise.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.mock.profile = profile;
+        self
+    }
+
+    /// The MCP revisions offered, in any order. Offering 2026-07-28 with a legacy revision
+    /// makes a dual-era server: both are served on the same endpoint.
+    pub fn revisions(mut self, revisions: &[Revision]) -> Self {
+        self.mock.revisions = revisions.to_vec();
+        self.protocol_versions = None;
+        self
+    }
+
+    /// One more encoding quirk.
+    pub fn quirk(mut self, quirk: Quirk) -> Self {
+        self.mock.quirks.push(quirk);
+        self
+    }
+
+    /// Profile, revisions, quirks and faults as one value (e.g. from [`MockConfig::from_file`]);
+    /// replaces whatever the builder had of them.
+    pub fn config(mut self, config: MockConfig) -> Self {
+        self.mock = config;
+        self.protocol_versions = None;
         self
     }
 
@@ -243,11 +275,19 @@ impl MockServerBuilder {
             if let Some(ttl) = self.code_ttl {
                 config.code_ttl = ttl;
             }
-            if let Some(versions) = &self.protocol_versions {
-                config.protocol_versions = versions.clone();
-            }
+            config.protocol_versions = match &self.protocol_versions {
+                Some(versions) => versions.clone(),
+                None => self
+                    .mock
+                    .offered_revisions()
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
+            };
             config.access_log_file = self.access_log_file.clone();
-            config.faults = self.faults.clone();
+            config.faults = self.mock.faults.clone();
+            config.profile = self.mock.profile;
+            config.quirks = Quirks::new(&self.mock.quirks);
             config.admin_token = self.admin_token.clone();
             let app_state = AppState::new(config)?;
             state = Some(app_state.clone());

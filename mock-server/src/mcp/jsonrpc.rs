@@ -6,6 +6,14 @@ pub(crate) const PARSE_ERROR: i64 = -32700;
 pub(crate) const INVALID_REQUEST: i64 = -32600;
 pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 pub(crate) const INVALID_PARAMS: i64 = -32602;
+/// MCP 2025-11-25, Server › Resources › "Error Handling".
+pub(crate) const RESOURCE_NOT_FOUND: i64 = -32002;
+/// MCP 2026-07-28, Streamable HTTP: a header that must mirror the body is missing, malformed
+/// or disagrees with it. HTTP 400.
+pub(crate) const HEADER_MISMATCH: i64 = -32020;
+/// MCP 2026-07-28, Basic › Versioning: `UnsupportedProtocolVersionError`, with
+/// `data: {supported, requested}`. HTTP 400.
+pub(crate) const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 /// Implementation-defined server error; used for transport-level refusals (missing session,
 /// unsupported protocol version), as the reference TypeScript SDK does.
 pub(crate) const SERVER_ERROR: i64 = -32000;

@@ -1,12 +1,17 @@
 //! The MCP endpoint: Streamable HTTP as in revisions 2025-03-26 … 2025-11-25 (sessions, a GET
-//! stream, JSON responses), behind OAuth bearer tokens.
+//! stream, JSON responses), and the stateless 2026-07-28 revision ([`modern`]), behind OAuth
+//! bearer tokens.
 //!
-//! The server speaks the initialize-handshake ("legacy") era only. A 2026-07-28 ("modern")
-//! request therefore gets what a 2025-11-25 server must answer — see
-//! [`unsupported_protocol_version`] — which is what tells a dual-era client to fall back to
-//! `initialize`.
+//! Which era a server speaks is its configuration's choice. A legacy-only server answers a
+//! 2026-07-28 request what a 2025-11-25 server must — see [`unsupported_protocol_version`] —
+//! which is what tells a dual-era client to fall back to `initialize`. A server offering both
+//! serves both on this one endpoint (MCP 2026-07-28, Basic › Versioning › "Backward
+//! Compatibility with Initialization-Based Versions", dual-era server).
 
+pub(crate) mod cors;
 pub(crate) mod jsonrpc;
+pub(crate) mod modern;
+pub(crate) mod seed;
 pub(crate) mod session;
 pub(crate) mod tools;
 
@@ -25,9 +30,12 @@ use serde_json::{json, Map, Value};
 use crate::access_log::{Bearer, Notes};
 use crate::api_error::{unreadable_body, ApiError, RequestBody};
 use crate::config::paths;
+use crate::config::ServerConfig;
 use crate::mcp::jsonrpc::{
-    Incoming, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, SERVER_ERROR,
+    Incoming, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RESOURCE_NOT_FOUND,
+    SERVER_ERROR,
 };
+use crate::profile::{Profile, Quirk};
 use crate::state::AppState;
 use crate::tokens::GrantInfo;
 
@@ -40,7 +48,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The caller, once its bearer token is accepted.
-struct Authenticated {
+pub(crate) struct Authenticated {
     grant: GrantInfo,
     token_id: String,
 }
@@ -84,7 +92,7 @@ fn authenticate(
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -115,6 +123,12 @@ fn unsupported_protocol_version(state: &AppState, version: &str) -> ApiError {
 /// header disagrees with the session.
 fn require_session(state: &AppState, headers: &HeaderMap) -> Result<(String, String), ApiError> {
     let Some(id) = header_str(headers, SESSION_HEADER) else {
+        if state.config().has_quirk(Quirk::NoSessionId) {
+            // A sessionless server: the revision is the header's, else 2025-03-26 (2025-06-18,
+            // Transports › "Protocol Version Header": assume 2025-03-26 without one).
+            let version = header_str(headers, PROTOCOL_VERSION_HEADER).unwrap_or("2025-03-26");
+            return Ok((String::new(), version.to_owned()));
+        }
         return Err(bad_request(
             "Bad Request: Mcp-Session-Id header is required",
         ));
@@ -172,6 +186,18 @@ async fn post(
             n.rpc_kind = Some(incoming.kind().to_owned());
             n.rpc_method = incoming.method().map(str::to_owned);
             n.rpc_id = incoming.id().cloned();
+            let meta = parsed
+                .as_ref()
+                .ok()
+                .and_then(|v| v.pointer("/params/_meta"))
+                .and_then(Value::as_object);
+            n.meta_protocol_version = meta
+                .and_then(|m| m.get(modern::META_PROTOCOL_VERSION))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            n.meta_client_capabilities = meta
+                .and_then(|m| m.get(modern::META_CLIENT_CAPABILITIES))
+                .is_some_and(Value::is_object);
             if incoming.method() == Some("tools/call") {
                 n.tool_name = parsed
                     .as_ref()
@@ -240,11 +266,14 @@ async fn post(
         Some(incoming) => incoming,
     };
 
+    if modern::is_modern_request(state.config(), &headers, &incoming) {
+        return modern::handle(&state, &notes, &headers, incoming, &caller);
+    }
     if let Incoming::Request { id, method, params } = &incoming {
         if method == "initialize" {
             // The client cannot know the revision before initialize answers, so its header (if
             // any) is not checked here (Streamable HTTP › "Protocol Version Header").
-            return initialize(&state, id, params.as_ref());
+            return initialize(&state, &notes, id, params.as_ref());
         }
     }
     if let Some(version) = header_str(&headers, PROTOCOL_VERSION_HEADER) {
@@ -253,6 +282,7 @@ async fn post(
         }
     }
     let (_, negotiated) = require_session(&state, &headers)?;
+    notes.update(|n| n.negotiated = Some(negotiated.clone()));
     match incoming {
         // Notifications and responses are accepted with 202 and no body (Streamable HTTP ›
         // "Sending Messages to the Server").
@@ -270,19 +300,74 @@ async fn post(
                     }
                 }
             }
-            let extra_tools = state.extra_tools();
-            let result = dispatch(&method, params.as_ref(), &negotiated, &caller, &extra_tools)
-                .map_err(|(code, message)| {
-                    ApiError::rpc(StatusCode::OK, id.clone(), code, message)
-                })?;
+            let result = dispatch(&state, &method, params.as_ref(), &negotiated, &caller).map_err(
+                |(code, message)| ApiError::rpc(StatusCode::OK, id.clone(), code, message),
+            )?;
             Ok(Json(jsonrpc::result(&id, result)).into_response())
         }
         Incoming::Batch | Incoming::Invalid { .. } => Err(bad_request("Invalid Request")),
     }
 }
 
-/// Lifecycle › "Version Negotiation": the client's revision if offered, else the server's latest.
-fn initialize(state: &AppState, id: &Value, params: Option<&Value>) -> Result<Response, ApiError> {
+/// serverInfo for the configuration (profile, then quirks).
+pub(crate) fn server_info(config: &ServerConfig) -> Value {
+    let mut info = match config.profile {
+        Profile::Default => {
+            json!({"name": "mock-server", "version": env!("CARGO_PKG_VERSION")})
+        }
+        Profile::Seed => seed::server_info(),
+    };
+    if config.has_quirk(Quirk::EmptyServerInfoAsArray) {
+        // An empty map member, as PHP's json_encode writes one.
+        info["_meta"] = json!([]);
+    }
+    info
+}
+
+/// The server's capabilities for the configuration (profile, then quirks).
+pub(crate) fn capabilities(config: &ServerConfig) -> Value {
+    let mut capabilities = match config.profile {
+        Profile::Default => json!({"tools": {"listChanged": true}}),
+        Profile::Seed => seed::capabilities(),
+    };
+    if config.has_quirk(Quirk::EmptyCapabilitiesAsArray) {
+        if let Some(entries) = capabilities.as_object_mut() {
+            // The default profile has no entry without sub-fields; it gains `logging`, which
+            // it then answers (`logging/setLevel`), so the quirk has something to encode.
+            entries.entry("logging").or_insert_with(|| json!({}));
+            for entry in entries.values_mut() {
+                if entry.as_object().is_some_and(Map::is_empty) {
+                    *entry = json!([]);
+                }
+            }
+        }
+    }
+    capabilities
+}
+
+fn has_capability(config: &ServerConfig, name: &str) -> bool {
+    capabilities(config).get(name).is_some()
+}
+
+pub(crate) fn instructions(config: &ServerConfig) -> Option<&'static str> {
+    match config.profile {
+        Profile::Default => {
+            Some("A mock MCP server for OAuth reconnection tests. Try the hello tool.")
+        }
+        Profile::Seed => None,
+    }
+}
+
+/// Lifecycle › "Version Negotiation": the client's revision if offered, else the server's latest
+/// legacy one. A server with no legacy revision (2026-07-28 only) refuses the handshake with
+/// `UnsupportedProtocolVersionError` (MCP 2026-07-28, Basic › Versioning › "Protocol Version
+/// Negotiation": a server that does not implement the requested version MUST answer it).
+fn initialize(
+    state: &AppState,
+    notes: &Notes,
+    id: &Value,
+    params: Option<&Value>,
+) -> Result<Response, ApiError> {
     let invalid =
         |message: &str| ApiError::rpc(StatusCode::OK, id.clone(), INVALID_PARAMS, message);
     let Some(params) = params.and_then(Value::as_object) else {
@@ -298,32 +383,48 @@ fn initialize(state: &AppState, id: &Value, params: Option<&Value>) -> Result<Re
         return Err(invalid("Invalid params: clientInfo must be an object"));
     }
     let config = state.config();
-    let negotiated = if config.offers_protocol_version(requested) {
+    let Some(latest_legacy) = config.latest_legacy_protocol_version() else {
+        return Err(modern::unsupported_version(config, id.clone(), requested));
+    };
+    let negotiated = if config.offers_protocol_version(requested)
+        && !crate::profile::Revision::is_modern_id(requested)
+    {
         requested
     } else {
-        config.latest_protocol_version()
+        latest_legacy
     };
-    let session_id = state.sessions().create(negotiated);
-    let result = json!({
+    notes.update(|n| n.negotiated = Some(negotiated.to_owned()));
+    let mut result = json!({
         "protocolVersion": negotiated,
-        "capabilities": {"tools": {"listChanged": true}},
-        "serverInfo": {"name": "mock-server", "version": env!("CARGO_PKG_VERSION")},
-        "instructions": "A mock MCP server for OAuth reconnection tests. Try the hello tool.",
+        "capabilities": capabilities(config),
+        "serverInfo": server_info(config),
     });
+    if let Some(instructions) = instructions(config) {
+        result["instructions"] = json!(instructions);
+    }
     let mut response = Json(jsonrpc::result(id, result)).into_response();
+    if config.has_quirk(Quirk::NoSessionId) {
+        return Ok(response);
+    }
+    let session_id = state.sessions().create(negotiated);
     if let Ok(value) = HeaderValue::from_str(&session_id) {
         response.headers_mut().insert(SESSION_HEADER, value);
     }
     Ok(response)
 }
 
-fn dispatch(
+/// A request's result, for either era (the modern handler refuses the methods 2026-07-28
+/// removed before it gets here). Methods beyond tools are answered when the configuration
+/// declares the capability they belong to.
+pub(crate) fn dispatch(
+    state: &AppState,
     method: &str,
     params: Option<&Value>,
     negotiated: &str,
     caller: &Authenticated,
-    extra_tools: &[String],
 ) -> Result<Value, (i64, String)> {
+    let config = state.config();
+    let extra_tools = state.extra_tools();
     let empty = Map::new();
     let params = match params {
         None => &empty,
@@ -342,7 +443,7 @@ fn dispatch(
             if params.contains_key("cursor") {
                 return Err((INVALID_PARAMS, "Invalid params: unknown cursor".to_owned()));
             }
-            let mut listed = tools::list(negotiated);
+            let mut listed = tools::list_for(config, negotiated);
             listed.extend(extra_tools.iter().map(|name| tools::extra_tool(name)));
             Ok(json!({"tools": listed}))
         }
@@ -371,8 +472,63 @@ fn dispatch(
                 return Ok(tools::call_extra_tool(name, arguments));
             }
             // Tools › "Error Handling": an unknown tool is a protocol error.
-            tools::call(name, arguments, negotiated, &who)
+            tools::call_for(config, name, arguments, negotiated, &who)
                 .ok_or_else(|| (INVALID_PARAMS, format!("Unknown tool: {name}")))
+        }
+        // Server › Utilities › "Logging": levels are RFC 5424's.
+        "logging/setLevel" if has_capability(config, "logging") => {
+            const LEVELS: [&str; 8] = [
+                "debug",
+                "info",
+                "notice",
+                "warning",
+                "error",
+                "critical",
+                "alert",
+                "emergency",
+            ];
+            match params.get("level").and_then(Value::as_str) {
+                Some(level) if LEVELS.contains(&level) => Ok(json!({})),
+                _ => Err((
+                    INVALID_PARAMS,
+                    "Invalid params: level must be an RFC 5424 level".to_owned(),
+                )),
+            }
+        }
+        "prompts/list" if has_capability(config, "prompts") => {
+            Ok(json!({"prompts": seed::prompts()}))
+        }
+        "prompts/get" if has_capability(config, "prompts") => {
+            let name = params.get("name").and_then(Value::as_str).unwrap_or("");
+            let arguments = params
+                .get("arguments")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            seed::get_prompt(name, &arguments)
+                .map_err(|message| (INVALID_PARAMS, format!("Invalid params: {message}")))
+        }
+        "resources/list" if has_capability(config, "resources") => {
+            Ok(json!({"resources": seed::resources()}))
+        }
+        "resources/templates/list" if has_capability(config, "resources") => {
+            Ok(json!({"resourceTemplates": seed::resource_templates()}))
+        }
+        "resources/read" if has_capability(config, "resources") => {
+            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
+            seed::read_resource(uri).ok_or_else(|| {
+                // 2025-11-25, Server › Resources › "Error Handling": -32002 Resource not
+                // found; 2026-07-28 folds it into -32602 Invalid params.
+                let code = if crate::profile::Revision::is_modern_id(negotiated) {
+                    INVALID_PARAMS
+                } else {
+                    RESOURCE_NOT_FOUND
+                };
+                (code, format!("Resource not found: {uri}"))
+            })
+        }
+        "completion/complete" if has_capability(config, "completions") => {
+            seed::complete(params).map_err(|m| (INVALID_PARAMS, format!("Invalid params: {m}")))
         }
         _ => Err((METHOD_NOT_FOUND, format!("Method not found: {method}"))),
     }
@@ -387,6 +543,9 @@ async fn open_stream(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authenticate(&state, &notes, &headers)?;
+    if no_stream(&state, &headers) {
+        return Err(ApiError::method_not_allowed("POST"));
+    }
     if !accepts(&headers, "text/event-stream") {
         return Err(ApiError::method_not_allowed("GET, POST, DELETE"));
     }
@@ -430,6 +589,19 @@ async fn open_stream(
     Ok(response)
 }
 
+/// Whether GET and DELETE have nothing to act on: MCP 2026-07-28 removed the GET stream and
+/// sessions (changelog; Streamable HTTP: such a server answers GET with 405), so a server without
+/// a legacy revision, or a request declaring a modern one, gets 405; so does a sessionless
+/// ([`Quirk::NoSessionId`]) server asked without a session (2025-06-18, Streamable HTTP ›
+/// "Listening for Messages from the Server": 405 when the server offers no stream).
+fn no_stream(state: &AppState, headers: &HeaderMap) -> bool {
+    let config = state.config();
+    config.latest_legacy_protocol_version().is_none()
+        || header_str(headers, PROTOCOL_VERSION_HEADER)
+            .is_some_and(crate::profile::Revision::is_modern_id)
+        || (config.has_quirk(Quirk::NoSessionId) && header_str(headers, SESSION_HEADER).is_none())
+}
+
 /// DELETE ends the session (Streamable HTTP › "Session Management").
 async fn delete(
     State(state): State<AppState>,
@@ -437,6 +609,9 @@ async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authenticate(&state, &notes, &headers)?;
+    if no_stream(&state, &headers) {
+        return Err(ApiError::method_not_allowed("POST"));
+    }
     let (id, _) = require_session(&state, &headers)?;
     state.sessions().remove(&id);
     Ok(StatusCode::NO_CONTENT.into_response())

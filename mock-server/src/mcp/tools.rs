@@ -3,7 +3,160 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::config::ServerConfig;
+use crate::mcp::seed;
+use crate::profile::{Profile, Quirk};
 use crate::tokens::GrantInfo;
+
+/// The provider each default-profile tool belongs to, for dotted names.
+fn default_provider(name: &str) -> &'static str {
+    match name {
+        "add" => "math",
+        "get_weather" => "weather",
+        "search_notes" => "notes",
+        "whoami" => "auth",
+        _ => "greeter",
+    }
+}
+
+/// The name a tool is listed under: `<provider>.<tool>` with [`Quirk::DottedToolNames`], except
+/// `hello`, which scenarios call by its bare name.
+fn listed_name(config: &ServerConfig, provider: &str, name: &str) -> String {
+    if config.has_quirk(Quirk::DottedToolNames) && name != "hello" {
+        format!("{provider}.{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The tools `tools/list` answers with for this configuration at `protocol_version`: the
+/// profile's catalogue, trimmed to what the revision defines, then the quirks.
+pub(crate) fn list_for(config: &ServerConfig, protocol_version: &str) -> Vec<Value> {
+    let catalogue: Vec<(String, Value)> = match config.profile {
+        Profile::Default => list(protocol_version)
+            .into_iter()
+            .map(|t| {
+                let name = t["name"].as_str().unwrap_or_default().to_owned();
+                (default_provider(&name).to_owned(), t)
+            })
+            .collect(),
+        Profile::Seed => seed::tools()
+            .into_iter()
+            .map(|(p, t)| (p.to_owned(), t))
+            .collect(),
+    };
+    let structured = has_structured_output(protocol_version);
+    let mut unknown_type_placed = false;
+    catalogue
+        .into_iter()
+        .map(|(provider, mut tool)| {
+            if let Some(tool) = tool.as_object_mut() {
+                // `Tool.title` and `outputSchema` arrived in 2025-06-18 (changelog of that
+                // revision); an older revision's tool has neither.
+                if !structured {
+                    tool.remove("title");
+                    tool.remove("outputSchema");
+                }
+                let name = tool
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                tool.insert(
+                    "name".to_owned(),
+                    Value::String(listed_name(config, &provider, &name)),
+                );
+                if config.has_quirk(Quirk::EmptyPropertiesAsArray) {
+                    if let Some(props) = tool
+                        .get_mut("inputSchema")
+                        .and_then(|s| s.get_mut("properties"))
+                    {
+                        if props.as_object().is_some_and(Map::is_empty) {
+                            *props = Value::Array(Vec::new());
+                        }
+                    }
+                }
+                if config.has_quirk(Quirk::UnknownOutputSchemaType) && !unknown_type_placed {
+                    if let Some(props) = tool
+                        .get_mut("outputSchema")
+                        .and_then(|s| s.get_mut("properties"))
+                        .and_then(Value::as_object_mut)
+                    {
+                        // JSON Schema 2020-12 (the dialect MCP 2025-11-25 names) has seven
+                        // types; "mixed" is none of them.
+                        props.insert("metadata".to_owned(), json!({"type": "mixed"}));
+                        unknown_type_placed = true;
+                    }
+                }
+            }
+            tool
+        })
+        .collect()
+}
+
+/// `tools/call` for this configuration: `None` for a name this server does not list.
+pub(crate) fn call_for(
+    config: &ServerConfig,
+    listed: &str,
+    arguments: &Map<String, Value>,
+    protocol_version: &str,
+    caller: &Caller<'_>,
+) -> Option<Value> {
+    let tools = list_for(config, protocol_version);
+    let tool = tools.iter().find(|t| t["name"] == listed)?;
+    // The catalogue name behind a dotted one.
+    let name = if config.has_quirk(Quirk::DottedToolNames) {
+        listed.split_once('.').map_or(listed, |(_, n)| n)
+    } else {
+        listed
+    };
+    match config.profile {
+        Profile::Default => call(name, arguments, protocol_version, caller),
+        Profile::Seed if name == "hello" => call(name, arguments, protocol_version, caller),
+        Profile::Seed => Some(seed_call(tool, arguments, protocol_version)),
+    }
+}
+
+/// A seed tool other than `hello`: required arguments and no unknown ones, then a result that
+/// conforms to the output schema.
+fn seed_call(tool: &Value, arguments: &Map<String, Value>, protocol_version: &str) -> Value {
+    let schema = &tool["inputSchema"];
+    let known: Vec<&str> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let missing = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|r| !arguments.contains_key(*r));
+    let problem = match (missing, no_extra(arguments, &known)) {
+        (Some(missing), _) => Some(format!("argument {missing} is required")),
+        (None, Err(extra)) => Some(extra),
+        (None, Ok(())) => None,
+    };
+    if let Some(message) = problem {
+        return json!({"content": [{"type": "text", "text": message}], "isError": true});
+    }
+    match tool.get("outputSchema") {
+        Some(output) if has_structured_output(protocol_version) => {
+            let structured = seed::sample(output);
+            // Tools › "Structured Content": also serialized in a text block for older clients.
+            json!({
+                "content": [{"type": "text", "text": structured.to_string()}],
+                "structuredContent": structured,
+                "isError": false
+            })
+        }
+        _ => json!({
+            "content": [{"type": "text", "text": format!("{}: done", tool["name"].as_str().unwrap_or_default())}],
+            "isError": false
+        }),
+    }
+}
 
 /// `outputSchema` and `structuredContent` exist from 2025-06-18 on; revision ids are dates, so
 /// string order is time order.

@@ -2,7 +2,7 @@
 //! exchange with PKCE and resource checks, and refresh with rotation.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -89,7 +89,7 @@ pub(crate) async fn token(
         refresh(&state, &client, &params)?
     };
     tracing::debug!(access = %issued.access_id, refresh = %issued.refresh_id, "tokens issued");
-    Ok(token_response(&issued))
+    Ok(token_response(&issued, state.config().profile))
 }
 
 fn exchange_code(
@@ -266,19 +266,27 @@ fn check_own_resource(state: &AppState, requested: &str) -> Result<(), ApiError>
 }
 
 /// RFC 6749 §5.1, with `no-store` as that section requires.
-fn token_response(issued: &IssuedTokens) -> Response {
-    (
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        Json(json!({
+/// RFC 6749 §5.1: `Cache-Control: no-store` and `Pragma: no-cache`. The seed profile sends what
+/// the report's server did instead: `Cache-Control: no-cache, private` and no `Pragma` (the
+/// report's own "known minor non-conformance").
+fn token_response(issued: &IssuedTokens, profile: crate::profile::Profile) -> Response {
+    let mut response = Json(json!({
             "access_token": issued.access_token,
             "token_type": "Bearer",
             "expires_in": issued.expires_in,
             "refresh_token": issued.refresh_token,
             "scope": issued.scope,
-        })),
-    )
-        .into_response()
+    }))
+    .into_response();
+    let headers = response.headers_mut();
+    if profile == crate::profile::Profile::Seed {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, private"),
+        );
+    } else {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
 }

@@ -1,0 +1,327 @@
+//! MCP 2026-07-28, the stateless revision: no `initialize`, no session, no GET stream; every
+//! request carries its protocol version and client capabilities in `_meta`; `server/discover`
+//! tells a client what the server speaks.
+//!
+//! Sources (modelcontextprotocol.io/specification/2026-07-28): the changelog ("remove the
+//! initialize/notifications/initialized handshake"; `ping`, `logging/setLevel` removed), Basic ›
+//! Versioning ("Protocol Version Negotiation", "Backward Compatibility with Initialization-Based
+//! Versions"), Server › Discover, and Basic › Transports › Streamable HTTP (the
+//! `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers must mirror the body; otherwise
+//! `HeaderMismatch`).
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+use crate::access_log::Notes;
+use crate::api_error::ApiError;
+use crate::config::ServerConfig;
+use crate::mcp::jsonrpc::{
+    self, Incoming, HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION,
+};
+use crate::mcp::{
+    capabilities, dispatch, header_str, instructions, server_info, Authenticated,
+    PROTOCOL_VERSION_HEADER,
+};
+use crate::profile::Revision;
+use crate::state::AppState;
+
+pub(crate) const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+pub(crate) const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const METHOD_HEADER: &str = "mcp-method";
+const NAME_HEADER: &str = "mcp-name";
+
+/// Whether this request is handled under 2026-07-28 rules: the server offers the revision, the
+/// request is not `initialize` (which selects legacy semantics on a dual-era server), and either
+/// the server has no legacy revision or the request says it is modern (a modern
+/// `MCP-Protocol-Version`, a `_meta` protocol version, or `server/discover`).
+pub(crate) fn is_modern_request(
+    config: &ServerConfig,
+    headers: &HeaderMap,
+    incoming: &Incoming,
+) -> bool {
+    if !config.offers_modern() || incoming.method() == Some("initialize") {
+        return false;
+    }
+    if config.latest_legacy_protocol_version().is_none() {
+        return true;
+    }
+    let header_modern =
+        header_str(headers, PROTOCOL_VERSION_HEADER).is_some_and(Revision::is_modern_id);
+    let meta_version = match incoming {
+        Incoming::Request {
+            params: Some(params),
+            ..
+        } => params
+            .pointer("/_meta")
+            .and_then(|m| m.get(META_PROTOCOL_VERSION))
+            .is_some(),
+        _ => false,
+    };
+    header_modern || meta_version || incoming.method() == Some("server/discover")
+}
+
+/// Versioning › "Protocol Version Negotiation": an unsupported version gets
+/// `UnsupportedProtocolVersionError` listing what is supported; over HTTP, status 400.
+pub(crate) fn unsupported_version(config: &ServerConfig, id: Value, requested: &str) -> ApiError {
+    ApiError::rpc_with_data(
+        StatusCode::BAD_REQUEST,
+        id,
+        UNSUPPORTED_PROTOCOL_VERSION,
+        "Unsupported protocol version",
+        json!({"supported": config.protocol_versions, "requested": requested}),
+    )
+}
+
+fn header_mismatch(id: &Value, message: String) -> ApiError {
+    ApiError::rpc(
+        StatusCode::BAD_REQUEST,
+        id.clone(),
+        HEADER_MISMATCH,
+        message,
+    )
+}
+
+/// `Mcp-Name` and `Mcp-Param-*` values that are not plain ASCII come as `=?base64?…?=`.
+fn decode_header_value(raw: &str) -> Option<String> {
+    match raw
+        .strip_prefix("=?base64?")
+        .and_then(|r| r.strip_suffix("?="))
+    {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok()),
+        None => Some(raw.to_owned()),
+    }
+}
+
+/// What `Mcp-Name` must carry for methods that act on something named.
+fn named_target<'a>(method: &str, params: &'a Map<String, Value>) -> Option<&'a str> {
+    let key = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        _ => return None,
+    };
+    params.get(key).and_then(Value::as_str)
+}
+
+pub(crate) fn handle(
+    state: &AppState,
+    notes: &Notes,
+    headers: &HeaderMap,
+    incoming: Incoming,
+    caller: &Authenticated,
+) -> Result<Response, ApiError> {
+    notes.update(|n| n.modern = true);
+    let config = state.config();
+    let (id, method, params) = match incoming {
+        // Notifications (e.g. notifications/cancelled) are still one-way messages: 202.
+        Incoming::Notification { .. } | Incoming::Response { .. } => {
+            return Ok(StatusCode::ACCEPTED.into_response())
+        }
+        Incoming::Request { id, method, params } => (id, method, params),
+        Incoming::Batch | Incoming::Invalid { .. } => {
+            return Err(ApiError::rpc(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                jsonrpc::INVALID_REQUEST,
+                "Invalid Request",
+            ))
+        }
+    };
+    let empty = Map::new();
+    let params = match &params {
+        None => &empty,
+        Some(Value::Object(p)) => p,
+        Some(_) => {
+            return Err(ApiError::rpc(
+                StatusCode::BAD_REQUEST,
+                id,
+                INVALID_PARAMS,
+                "Invalid params: expected an object",
+            ))
+        }
+    };
+    let meta = params.get("_meta").and_then(Value::as_object);
+    let invalid = |message: &str| {
+        ApiError::rpc(
+            StatusCode::BAD_REQUEST,
+            id.clone(),
+            INVALID_PARAMS,
+            format!("Invalid params: {message}"),
+        )
+    };
+    // Versioning: "Every request declares the protocol version it is using in its _meta field."
+    let Some(version) = meta
+        .and_then(|m| m.get(META_PROTOCOL_VERSION))
+        .and_then(Value::as_str)
+    else {
+        return Err(invalid(&format!(
+            "_meta[\"{META_PROTOCOL_VERSION}\"] is required on every request"
+        )));
+    };
+    if !Revision::is_modern_id(version) || !config.offers_protocol_version(version) {
+        return Err(unsupported_version(config, id, version));
+    }
+    // Streamable HTTP: the headers mirror the body, and must agree with it.
+    match header_str(headers, PROTOCOL_VERSION_HEADER) {
+        None => {
+            return Err(header_mismatch(
+                &id,
+                "Header mismatch: MCP-Protocol-Version header is required".to_owned(),
+            ))
+        }
+        Some(header) if header != version => {
+            return Err(header_mismatch(
+                &id,
+                format!("Header mismatch: MCP-Protocol-Version {header} but _meta says {version}"),
+            ))
+        }
+        Some(_) => {}
+    }
+    match header_str(headers, METHOD_HEADER).and_then(decode_header_value) {
+        None => {
+            return Err(header_mismatch(
+                &id,
+                "Header mismatch: Mcp-Method header is required".to_owned(),
+            ))
+        }
+        Some(header) if header != method => {
+            return Err(header_mismatch(
+                &id,
+                format!("Header mismatch: Mcp-Method {header} but the body's method is {method}"),
+            ))
+        }
+        Some(_) => {}
+    }
+    if let Some(target) = named_target(&method, params) {
+        let header = header_str(headers, NAME_HEADER).and_then(decode_header_value);
+        if header.as_deref() != Some(target) {
+            return Err(header_mismatch(
+                &id,
+                format!(
+                    "Header mismatch: Mcp-Name {} but the body names {target}",
+                    header.as_deref().unwrap_or("(absent)")
+                ),
+            ));
+        }
+    }
+    if !meta
+        .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
+        .is_some_and(Value::is_object)
+    {
+        return Err(invalid(&format!(
+            "_meta[\"{META_CLIENT_CAPABILITIES}\"] must be an object on every request"
+        )));
+    }
+    notes.update(|n| n.negotiated = Some(version.to_owned()));
+
+    if method == "subscriptions/listen" {
+        return Ok(listen(config, &id, params));
+    }
+    let result = match method.as_str() {
+        // Server › Discover.
+        "server/discover" => {
+            let mut result = json!({
+                "supportedVersions": config.protocol_versions,
+                "capabilities": capabilities(config),
+                "serverInfo": server_info(config),
+            });
+            if let Some(instructions) = instructions(config) {
+                result["instructions"] = json!(instructions);
+            }
+            Ok(result)
+        }
+        // Changelog: the handshake, `ping` and `logging/setLevel` are gone.
+        "initialize" | "ping" | "logging/setLevel" => Err((
+            METHOD_NOT_FOUND,
+            format!("Method not found: {method} (removed in 2026-07-28)"),
+        )),
+        _ => dispatch(
+            state,
+            &method,
+            Some(&Value::Object(params.clone())),
+            version,
+            caller,
+        ),
+    };
+    match result {
+        Ok(mut result) => {
+            // Every 2026-07-28 result says what kind of result it is.
+            result["resultType"] = json!("complete");
+            Ok(Json(jsonrpc::result(&id, result)).into_response())
+        }
+        Err((code, message)) => Err(ApiError::rpc(StatusCode::OK, id, code, message)),
+    }
+}
+
+/// Basic › Patterns › Subscriptions: `subscriptions/listen` opens a long-lived SSE stream (it
+/// replaces the GET stream). The first message MUST be `notifications/subscriptions/acknowledged`
+/// with the subscription id (the request's id) in `_meta` and the subset of the requested filter
+/// the server honours; here the list-changed kinds its capabilities declare. Nothing else is
+/// ever sent; the stream stays open (keep-alive comments) until the server stops.
+fn listen(config: &ServerConfig, id: &Value, params: &Map<String, Value>) -> Response {
+    let capabilities = capabilities(config);
+    let requested = params.get("notifications").and_then(Value::as_object);
+    let mut agreed = Map::new();
+    for (filter, capability) in [
+        ("toolsListChanged", "tools"),
+        ("promptsListChanged", "prompts"),
+        ("resourcesListChanged", "resources"),
+    ] {
+        let wanted = requested
+            .and_then(|r| r.get(filter))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let offered = capabilities
+            .get(capability)
+            .and_then(|c| c.get("listChanged"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if wanted && offered {
+            agreed.insert(filter.to_owned(), json!(true));
+        }
+    }
+    let acknowledgement = json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/subscriptions/acknowledged",
+        "params": {
+            "_meta": {"io.modelcontextprotocol/subscriptionId": id},
+            "notifications": agreed,
+        }
+    });
+    let first = futures_util::stream::once(async move {
+        Ok::<Event, std::convert::Infallible>(Event::default().data(acknowledgement.to_string()))
+    });
+    let forever = futures_util::stream::pending();
+    let sse = Sse::new(first.chain(forever)).keep_alive(
+        KeepAlive::new()
+            .interval(std::time::Duration::from_secs(15))
+            .text("keep-alive"),
+    );
+    let mut response = sse.into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_header_values_are_decoded() {
+        assert_eq!(decode_header_value("hello").as_deref(), Some("hello"));
+        assert_eq!(
+            decode_header_value("=?base64?aMOpbGxv?=").as_deref(),
+            Some("héllo")
+        );
+        assert_eq!(decode_header_value("=?base64?***?="), None);
+    }
+}
