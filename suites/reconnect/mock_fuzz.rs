@@ -990,8 +990,11 @@ fn judge_mcp(answer: &Answer<'_>) -> anyhow::Result<()> {
                 ensure!(body["result"].is_object(), "no result object");
             }
         }
-        // GET without `Accept: text/event-stream` (Streamable HTTP: 405 when no stream is offered).
-        StatusCode::METHOD_NOT_ALLOWED if answer.method == Method::GET => {
+        // GET without `Accept: text/event-stream` (Streamable HTTP: 405 when no stream is offered),
+        // and GET or DELETE declaring 2026-07-28, which has neither sessions nor the GET stream.
+        StatusCode::METHOD_NOT_ALLOWED
+            if answer.method == Method::GET || answer.method == Method::DELETE =>
+        {
             ensure!(answer.headers.contains_key("allow"), "405 without Allow");
         }
         _ if status.is_client_error() => json_rpc_error(&json_of(answer)?)?,
