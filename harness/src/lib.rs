@@ -3,6 +3,7 @@
 //! exchange.
 
 pub mod agent_scenarios;
+pub mod bisect;
 pub mod browser;
 pub mod checks;
 pub mod claude_code;
