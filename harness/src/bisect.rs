@@ -729,7 +729,7 @@ mod tests {
         let mut run_once = |i: usize| -> RunOutcome {
             let n = calls.entry(i).or_default();
             *n += 1;
-            if (i == 57 || i == 58) && *n % 2 == 0 {
+            if (i == 57 || i == 58) && (*n).is_multiple_of(2) {
                 RunOutcome::Fail
             } else if i < 60 {
                 RunOutcome::Pass
@@ -990,7 +990,7 @@ mod tests {
     fn a_lying_oracle_is_caught_by_the_spot_checks_not_accepted() {
         // Passes on even versions, fails on odd ones: the plain search finds *a* pass→fail pair
         // and cannot know better; the spot checks beside it see the line is not monotonic.
-        let lying = |i: usize| if i % 2 == 0 { Pass } else { Fail };
+        let lying = |i: usize| if i.is_multiple_of(2) { Pass } else { Fail };
         let mut plain = regression(101, Some(0), Some(99));
         assert!(matches!(
             run_to_end(&mut plain, lying).0,
