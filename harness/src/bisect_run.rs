@@ -775,8 +775,8 @@ pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String>
         }
     }
     let fresh = probes.iter().filter(|p| !p.resumed);
-    let install_wait_secs = fresh.clone().map(|p| p.install_secs).sum();
-    let run_secs = fresh.map(|p| p.run_secs).sum();
+    let install_wait_secs = fresh.clone().map(|p| p.install_secs).sum::<f64>() + 0.0;
+    let run_secs = fresh.map(|p| p.run_secs).sum::<f64>() + 0.0;
     Ok(Report {
         scenario: request.scenario.name().to_owned(),
         check: request.check.clone(),
@@ -869,7 +869,8 @@ pub fn render(report: &Report) -> String {
             s.observation.as_str()
         ));
     }
-    let background: f64 = report.prefetched.iter().map(|p| p.secs).sum();
+    // `+ 0.0`: an empty float sum is -0.0.
+    let background: f64 = report.prefetched.iter().map(|p| p.secs).sum::<f64>() + 0.0;
     out.push_str(&format!(
         "  probes: {} ({} this session, {} from the state file) · wall {:.0} s: waiting for installs {:.0} s, runs {:.0} s; {} background install(s) took {:.0} s\n",
         report.probe_count,
