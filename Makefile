@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-unit test-reconnect test-container lint fmt run ci clean-cache fuzz load
+.PHONY: help setup docker build test test-unit test-reconnect test-container lint fmt run ci clean-cache fuzz load bisect-demo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -52,6 +52,11 @@ fuzz: ## Property tests of the mock at full size: 100,000+ generated inputs (MOC
 
 load: ## 200 concurrent MCP sessions against the mock (release build, own process): throughput, p50/p99, peak memory
 	$(CARGO) run --release -q -p mock-server --example load -- $(LOAD_ARGS)
+
+bisect-demo: setup ## A real bisect (not in `make test`; ~2-5 min, installs ~10 versions): where 2.1.81's lost-session failure was fixed
+	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) run -q -p harness -- bisect \
+	  --scenario session_lost --check reinitialized-after-session-loss \
+	  --good 2.1.331 --bad 2.1.81 --find-fix $(BISECT_ARGS)
 
 clean-cache: ## Forget installed CLI versions
 	rm -rf "$(HARNESS_CACHE_DIR)"

@@ -5,6 +5,8 @@ mod support;
 
 #[path = "reconnect/agent.rs"]
 mod agent;
+#[path = "reconnect/bisect.rs"]
+mod bisect;
 #[path = "reconnect/check_controls.rs"]
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]

@@ -3,6 +3,8 @@
 //! exchange.
 
 pub mod agent_scenarios;
+pub mod bisect;
+pub mod bisect_run;
 pub mod browser;
 pub mod checks;
 pub mod claude_code;

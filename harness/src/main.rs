@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+mod cmd_bisect;
 mod cmd_versions;
 
 use clap::{Parser, Subcommand};
@@ -96,6 +97,9 @@ enum Command {
     },
     /// List the scenarios.
     Scenarios,
+    /// Find the first version where a scenario's check fails (or, with --find-fix, passes):
+    /// binary search over the published versions, skipping those it cannot judge.
+    Bisect(cmd_bisect::BisectArgs),
 }
 
 fn main() -> ExitCode {
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
                 installed,
             },
         ),
+        Command::Bisect(args) => cmd_bisect::bisect(&store, args),
         Command::Features { version, json } => cmd_versions::features_cmd(&store, &version, json),
         Command::Scenarios => {
             for s in Scenario::ALL {

@@ -1,0 +1,170 @@
+//! `harness bisect`: find the version where a scenario's check starts failing (or, with
+//! `--find-fix`, passing), over the published versions in release order.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use harness::bisect_run::{self, shell_quote, Request};
+use harness::client::LoginPath;
+use harness::scenario::Scenario;
+use harness::versions::{VersionStore, CACHE_DIR_ENV};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  harness bisect --scenario session_lost --check reinitialized-after-session-loss --good 2.1.331 --bad 2.1.81 --find-fix
+  harness bisect --scenario print_after_auth --check needs-auth-cleared --bad 2.1.81 --find-fix   # good end: the newest version
+  harness bisect --scenario slash_mcp --good 2.1.149                                            # bad end: the newest version
+  harness bisect --scenario session_lost --good 2.1.331 --find-fix                               # bad end: stepping back 1, 2, 4, … versions
+
+A version that cannot be installed, whose run is inconclusive, that lacks the feature the scenario
+needs, or whose --repeat runs disagree is skipped (like `git bisect skip`). Each probe is saved under
+the store (bisect/); the same command after an interruption resumes where it stopped.
+
+Exit status: 0 when a boundary was found, 1 when there is none to find (the ends agree, the probes
+are not monotonic, …), 2 when the search could not be set up, 130 when interrupted.")]
+pub struct BisectArgs {
+    /// The scenario to run on each version (see `harness scenarios`).
+    #[arg(long, short)]
+    scenario: String,
+    /// One check of the scenario (e.g. reinitialized-after-session-loss); default: any failing
+    /// check fails the version.
+    #[arg(long, short)]
+    check: Option<String>,
+    /// The login path; must be the scenario's own (slash-mcp, login-command, authenticate-tool,
+    /// pasted-callback). Accepted for scripts that name it.
+    #[arg(long)]
+    path: Option<String>,
+    /// A version where the check passes. Default: found by the search.
+    #[arg(long)]
+    good: Option<String>,
+    /// A version where the check fails. Default: found by the search.
+    #[arg(long)]
+    bad: Option<String>,
+    /// Look for the fix: the first passing version after failing ones (the good end is newer).
+    #[arg(long = "find-fix")]
+    find_fix: bool,
+    /// Runs per probe; runs that disagree make the probe flaky (skipped), never a verdict.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    repeat: u32,
+    /// Skip the two spot checks beside the boundary (they test that the line is monotonic).
+    #[arg(long = "no-verify")]
+    no_verify: bool,
+    /// Install the versions the next probe may need only when it needs them.
+    #[arg(long = "no-prefetch")]
+    no_prefetch: bool,
+    /// Ignore probes saved by an earlier run of the same command.
+    #[arg(long)]
+    fresh: bool,
+    /// The report as JSON on stdout (progress stays on stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+fn login_path(name: &str) -> Option<LoginPath> {
+    [
+        LoginPath::SlashMcp,
+        LoginPath::LoginCommand,
+        LoginPath::AuthenticateTool,
+        LoginPath::PastedCallback,
+    ]
+    .into_iter()
+    .find(|p| p.as_str() == name || p.as_str().replace('-', "_") == name)
+}
+
+pub fn bisect(store: &VersionStore, args: BisectArgs) -> ExitCode {
+    let Some(scenario) = Scenario::parse(&args.scenario) else {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        eprintln!(
+            "harness: no scenario `{}`; choose one of: {}",
+            args.scenario,
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    if let Some(path) = &args.path {
+        match login_path(path) {
+            Some(p) if p == scenario.login_path() => {}
+            Some(p) => {
+                eprintln!(
+                    "harness: scenario {} logs in through {}, not {}; each scenario has one login path (see `harness scenarios`)",
+                    scenario.name(),
+                    scenario.login_path().as_str(),
+                    p.as_str()
+                );
+                return ExitCode::from(2);
+            }
+            None => {
+                eprintln!("harness: `{path}` is not a login path: slash-mcp, login-command, authenticate-tool or pasted-callback");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let argv: Vec<String> = std::env::args().collect();
+    let request = Request {
+        scenario,
+        check: args.check,
+        good: args.good,
+        bad: args.bad,
+        find_fix: args.find_fix,
+        repeat: args.repeat,
+        verify: !args.no_verify,
+        prefetch: !args.no_prefetch,
+        fresh: args.fresh,
+        command_line: argv
+            .iter()
+            .filter(|a| *a != "--fresh")
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+        program: shell_quote(argv.first().map(String::as_str).unwrap_or("harness")),
+    };
+
+    // Every probe is saved as it finishes; an interrupted one is dropped (its processes get the
+    // signal too, so its verdict would be worthless). Say how to go on, and stop.
+    let resume = format!(
+        "{CACHE_DIR_ENV}={} {}",
+        shell_quote(&store.root().display().to_string()),
+        request.command_line
+    );
+    let state = bisect_run::state_path(store, &request);
+    match Signals::new([SIGINT, SIGTERM]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    eprintln!(
+                        "\nharness: interrupted; the finished probes are saved in {}\nharness: resume with:\n  {resume}",
+                        state.display()
+                    );
+                    std::process::exit(128 + signal);
+                }
+            });
+        }
+        Err(e) => eprintln!("harness: cannot watch for Ctrl-C ({e}); an interrupted search still resumes from its saved probes"),
+    }
+
+    let report = match bisect_run::bisect(store, &request) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("harness: cannot write JSON: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        print!("{}", bisect_run::render(&report));
+    }
+    if report.found() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,59 @@
+//! A real bisect over published versions (ignored by default: minutes of real-CLI runs and about
+//! ten installs). Run it with `cargo test --test reconnect real_bisect -- --ignored --nocapture`.
+//!
+//! 2.1.81 fails `session_lost`'s `reinitialized-after-session-loss` and 2.1.331 passes it; over
+//! the 214 versions between them the fix was measured (2026-11-25, `--repeat 3`) at 2.1.83, the
+//! next published version after 2.1.81.
+
+use harness::bisect::Observation;
+use harness::bisect_run::{self, Request};
+use harness::scenario::Scenario;
+use harness::versions::VersionStore;
+
+use crate::support::real_cli_slot;
+
+#[test]
+#[ignore = "minutes of real-CLI runs; `make bisect-demo` runs the same search"]
+fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let request = Request {
+        scenario: Scenario::SessionLost,
+        check: Some("reinitialized-after-session-loss".to_owned()),
+        good: Some("2.1.331".to_owned()),
+        bad: Some("2.1.81".to_owned()),
+        find_fix: true,
+        repeat: 3,
+        verify: true,
+        prefetch: true,
+        fresh: true,
+        command_line: "cargo test --test reconnect real_bisect -- --ignored".to_owned(),
+        program: "harness".to_owned(),
+    };
+    let report =
+        bisect_run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
+    eprintln!("{}", bisect_run::render(&report));
+    assert!(report.found(), "{}", report.message);
+    assert!(
+        report.versions_in_line >= 30,
+        "a range of at least 30 versions"
+    );
+    let good = report.good.as_ref().map(|n| n.version.as_str());
+    let bad = report.bad.as_ref().map(|n| n.version.as_str());
+    assert_eq!((bad, good), (Some("2.1.81"), Some("2.1.83")), "as measured");
+    assert_eq!(
+        report.good.as_ref().map(|n| n.observation),
+        Some(Observation::Pass)
+    );
+    // ceil(log2 214) + 2 = 10, plus at most two spot checks and the skips.
+    let skips = report
+        .probes
+        .iter()
+        .filter(|p| !p.observation.is_verdict())
+        .count();
+    assert!(
+        report.probe_count <= 12 + skips,
+        "{} probes",
+        report.probe_count
+    );
+    Ok(())
+}
