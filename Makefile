@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-unit test-reconnect test-container lint fmt run ci clean-cache fuzz load bisect-demo
+.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load bisect-demo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bisect-demo: setup ## A real bisect (not in `make test`; ~2-5 min, installs ~10 
 	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) run -q -p harness -- bisect \
 	  --scenario session_lost --check reinitialized-after-session-loss \
 	  --good 2.1.331 --bad 2.1.81 --find-fix $(BISECT_ARGS)
+
+test-bisect: setup ## The real bisect CI runs: where 2.1.81's stale needs-auth entry was fixed (~a dozen installs)
+	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) test --test reconnect real_bisect_finds_where_the_stale -- --ignored --nocapture
 
 clean-cache: ## Forget installed CLI versions
 	rm -rf "$(HARNESS_CACHE_DIR)"

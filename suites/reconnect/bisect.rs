@@ -57,3 +57,42 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The one CI runs (`make test-bisect`): the needs-authentication state a `/mcp` login leaves
+/// behind, which 2.1.81 keeps and 2.1.331 clears, is a file the client writes, so the verdict
+/// does not depend on timing. Measured (2026-11-25): fixed between 2.1.119 and 2.1.120.
+#[test]
+#[ignore = "minutes of real-CLI runs and about a dozen installs; `make test-bisect` runs it"]
+fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let request = Request {
+        scenario: Scenario::PrintAfterAuth,
+        check: Some("needs-auth-cleared".to_owned()),
+        good: Some("2.1.331".to_owned()),
+        bad: Some("2.1.81".to_owned()),
+        find_fix: true,
+        repeat: 1,
+        verify: true,
+        prefetch: true,
+        fresh: true,
+        command_line: "cargo test --test reconnect real_bisect_finds_where_the_stale -- --ignored"
+            .to_owned(),
+        program: "harness".to_owned(),
+    };
+    let report =
+        bisect_run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
+    eprintln!("{}", bisect_run::render(&report));
+    assert!(report.found(), "{}", report.message);
+    assert!(
+        report.versions_in_line >= 30,
+        "a range of at least 30 versions"
+    );
+    let good = report.good.as_ref().map(|n| n.version.as_str());
+    let bad = report.bad.as_ref().map(|n| n.version.as_str());
+    assert_eq!(
+        (bad, good),
+        (Some("2.1.119"), Some("2.1.120")),
+        "as measured"
+    );
+    Ok(())
+}
