@@ -1,0 +1,4 @@
+use crate::matrix::MatrixReport;
+pub fn render(_report: &MatrixReport) -> String {
+    String::new()
+}
