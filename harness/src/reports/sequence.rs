@@ -13,10 +13,10 @@ use super::escape;
 
 pub const LANES: [&str; 4] = ["client", "authorization server", "MCP server", "model API"];
 
-const LANE_X: [u32; 4] = [70, 300, 530, 760];
+const LANE_X: [u32; 4] = [130, 360, 590, 820];
 const ROW: u32 = 24;
 const TOP: u32 = 44;
-const WIDTH: u32 = 900;
+const WIDTH: u32 = 980;
 /// Longer logs are cut (the JSON keeps them whole).
 pub const MAX_ROWS: usize = 300;
 
@@ -186,7 +186,7 @@ pub fn render(log: &[AccessRecord], views: &[ModelView]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn rec(
