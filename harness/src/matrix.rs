@@ -737,14 +737,20 @@ pub(crate) mod tests {
     fn verdicts_combine_and_flaky_is_told_apart() {
         let r = synthetic();
         assert_eq!(
-            r.cell("2.1.81", "session_lost").unwrap().verdict,
+            r.cell("2.1.81", "session_lost")
+                .expect("present in the synthetic report")
+                .verdict,
             CellVerdict::Fail
         );
-        let flaky = r.cell("2.1.81", "print_after_auth").unwrap();
+        let flaky = r
+            .cell("2.1.81", "print_after_auth")
+            .expect("present in the synthetic report");
         assert_eq!(flaky.verdict, CellVerdict::Flaky);
         assert_eq!(flaky.label(), "flaky 1/2");
         assert_eq!(
-            r.cell("2.1.81", "login_then_list").unwrap().verdict,
+            r.cell("2.1.81", "login_then_list")
+                .expect("present in the synthetic report")
+                .verdict,
             CellVerdict::NotApplicable
         );
         assert!(r.regressed());
@@ -763,7 +769,7 @@ pub(crate) mod tests {
         assert_eq!(all[0].0, "2.1.81");
         let mut joined = Vec::new();
         for k in 1..=4 {
-            let shard = Shard::parse(&format!("{k}/4")).unwrap();
+            let shard = Shard::parse(&format!("{k}/4")).expect("present in the synthetic report");
             assert_eq!(shard.select(&all), shard.select(&all));
             joined.extend(shard.select(&all));
         }
@@ -780,13 +786,17 @@ pub(crate) mod tests {
         let full = synthetic();
         let mut a = full.clone();
         let mut b = full.clone();
-        a.cells = Shard::parse("1/2").unwrap().select(&full.cells);
-        b.cells = Shard::parse("2/2").unwrap().select(&full.cells);
+        a.cells = Shard::parse("1/2")
+            .expect("present in the synthetic report")
+            .select(&full.cells);
+        b.cells = Shard::parse("2/2")
+            .expect("present in the synthetic report")
+            .select(&full.cells);
         a.shards = vec!["1/2".into()];
         b.shards = vec!["2/2".into()];
-        let text = serde_json::to_string(&b).unwrap();
-        let b: MatrixReport = serde_json::from_str(&text).unwrap();
-        let merged = merge(&[b, a]).unwrap();
+        let text = serde_json::to_string(&b).expect("present in the synthetic report");
+        let b: MatrixReport = serde_json::from_str(&text).expect("present in the synthetic report");
+        let merged = merge(&[b, a]).expect("present in the synthetic report");
         assert_eq!(merged.cells.len(), full.cells.len());
         let keys: Vec<_> = merged.cells.iter().map(Cell::key).collect();
         let expected: Vec<_> = full.cells.iter().map(Cell::key).collect();

@@ -263,8 +263,11 @@ mod tests {
         // Its detail: checks with evidence, the diagram, the model's view, the screen (escaped).
         let start = html
             .find("<section class=\"detail\" id=\"cell-2.1.81-session_lost\">")
-            .unwrap();
-        let end = start + html[start..].find("</section>").unwrap();
+            .expect("present in the synthetic report");
+        let end = start
+            + html[start..]
+                .find("</section>")
+                .expect("present in the synthetic report");
         let detail = &html[start..end];
         assert!(detail.contains("<td class=\"fail\">FAIL</td>"));
         assert!(detail.contains("summary &lt;&amp;&gt;"));
@@ -285,7 +288,13 @@ mod tests {
         before.cells[1].verdict = CellVerdict::Pass;
         r.comparison = Some(crate::matrix::compare(&r, &before, "prev.json"));
         let html = render(&r);
-        let fail = html.find("class=\"newfail\"").unwrap();
-        assert!(fail < html.find("<table class=\"grid\"").unwrap());
+        let fail = html
+            .find("class=\"newfail\"")
+            .expect("present in the synthetic report");
+        assert!(
+            fail < html
+                .find("<table class=\"grid\"")
+                .expect("present in the synthetic report")
+        );
     }
 }

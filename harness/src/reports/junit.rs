@@ -221,7 +221,7 @@ mod tests {
                 l.contains("classname=\"2.1.81.session_lost\"")
                     && l.contains("reinitialized-after-session-loss")
             })
-            .unwrap();
+            .expect("present in the synthetic report");
         assert!(case.ends_with("time=\"12.500\">"), "{case}");
         assert!(xml.contains("<failure type=\"fail\" message=\"failed: reinitialized-after-session-loss summary &lt;&amp;&gt;\">"));
         assert!(xml.contains("<failure type=\"flaky\""));

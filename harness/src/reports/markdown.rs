@@ -122,7 +122,7 @@ mod tests {
         let row = md
             .lines()
             .find(|l| l.starts_with("| `session_lost`"))
-            .unwrap();
+            .expect("present in the synthetic report");
         assert_eq!(row, "| `session_lost` | slash-mcp | ❌ FAIL | ✅ pass |");
         assert!(md.contains("⚠️ flaky 1/2"));
         assert!(md.contains(
@@ -140,8 +140,14 @@ mod tests {
         before.cells[1].verdict = crate::matrix::CellVerdict::Pass;
         r.comparison = Some(crate::matrix::compare(&r, &before, "prev.json"));
         let md = super::render(&r);
-        let failures = md.find("### ❌ New failures").unwrap();
-        assert!(failures < md.find("| scenario |").unwrap());
+        let failures = md
+            .find("### ❌ New failures")
+            .expect("present in the synthetic report");
+        assert!(
+            failures
+                < md.find("| scenario |")
+                    .expect("present in the synthetic report")
+        );
         assert!(md.contains("- 2.1.81 session_lost: pass → FAIL"));
     }
 }

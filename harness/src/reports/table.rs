@@ -74,7 +74,7 @@ mod tests {
         let row = text
             .lines()
             .find(|l| l.starts_with("session_lost"))
-            .unwrap();
+            .expect("present in the synthetic report");
         assert!(row.contains("FAIL") && row.contains("pass"), "{row}");
         assert!(text.contains("flaky 1/2"));
         assert!(text.contains("n/a"));
