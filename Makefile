@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-unit test-reconnect test-container lint fmt run ci clean-cache fuzz load bisect-demo matrix-demo nightly report-screenshot
+.PHONY: help setup docker build test test-unit test-reconnect test-container lint fmt run ci clean-cache fuzz load bisect-demo matrix-demo nightly report-screenshot lint-workflows
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ nightly: setup ## The nightly workflow on one machine: last NIGHTLY_LAST version
 
 report-screenshot: ## Open a matrix HTML page (REPORT, default target/matrix/matrix.html) in headless chromium: the grid, then a failing cell's detail
 	bash ci/report-screenshot.sh $${REPORT:-target/matrix/matrix.html}
+
+lint-workflows: ## Validate .github/workflows (actionlint when installed, else a structural check)
+	bash ci/lint-workflows.sh
 
 clean-cache: ## Forget installed CLI versions
 	rm -rf "$(HARNESS_CACHE_DIR)"
