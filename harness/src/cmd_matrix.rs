@@ -35,6 +35,10 @@ pub struct MatrixArgs {
     /// token_expiry, authenticate_tool) or `all`.
     #[arg(long, default_value = "core")]
     scenarios: String,
+    /// Keep only the scenarios that log in through these paths (slash-mcp, login-command,
+    /// authenticate-tool, pasted-callback; comma-separated).
+    #[arg(long)]
+    paths: Option<String>,
     /// Runs at once.
     #[arg(long, short = 'j', default_value_t = 1)]
     jobs: usize,
@@ -162,13 +166,25 @@ fn versions(
 }
 
 pub fn matrix_cmd(store: &VersionStore, args: MatrixArgs) -> ExitCode {
-    let scenarios = match scenarios(&args.scenarios) {
+    let mut scenarios = match scenarios(&args.scenarios) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("harness: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(paths) = &args.paths {
+        let wanted: Vec<String> = paths
+            .split(',')
+            .map(|p| p.trim().replace('_', "-"))
+            .filter(|p| !p.is_empty())
+            .collect();
+        scenarios.retain(|s| wanted.iter().any(|p| p == s.login_path().as_str()));
+        if scenarios.is_empty() {
+            eprintln!("harness: no scenario of --scenarios logs in through {paths}");
+            return ExitCode::from(2);
+        }
+    }
     let versions = match versions(store, args.versions.as_deref(), args.last) {
         Ok(v) if !v.is_empty() => v,
         Ok(_) => {

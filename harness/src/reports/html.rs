@@ -13,7 +13,8 @@ h1{font-size:20px;margin:0 0 6px} h2{font-size:16px;margin:18px 0 6px} h3{font-s
 .headline{color:#555;margin-bottom:12px}
 table{border-collapse:collapse;background:#fff}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-table.grid td.cell{text-align:center;font-weight:600;min-width:80px}
+table.grid td.cell{text-align:center;font-weight:600;min-width:56px;white-space:nowrap}
+table.grid td,table.grid th{white-space:nowrap}
 table.grid td.cell a{display:block;color:inherit;text-decoration:none}
 td.pass,span.pass{background:#c8f0c8;color:#135d13}
 td.fail,span.fail{background:#f7c1c1;color:#8a1010}
@@ -185,7 +186,7 @@ fn run_detail(out: &mut String, run: &RunRecord) {
     }
     out.push_str("</table>\n");
     out.push_str(&format!(
-        "<h3>Sequence ({} requests to the mock, {} to the model API)</h3>\n<p class=\"note\">Lanes: {}. Model turns are placed after the MCP <code>tools/call</code> whose result they carry, else after the previous turn: the model API shares no clock with the mock.</p>\n",
+        "<h3>Sequence ({} requests to the mock, {} to the model API)</h3>\n<p class=\"note\">Lanes: {}. Model turns are placed after the MCP <code>tools/call</code> whose result they carry, or after the server's first authenticated <code>tools/list</code> when they offer its tools, else after the previous turn: the model API shares no clock with the mock, so their place among the MCP requests is inferred.</p>\n",
         run.access_log.len(),
         run.model_views.len(),
         super::sequence::LANES.join(" · ")

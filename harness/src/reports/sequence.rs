@@ -2,9 +2,10 @@
 //! the authorization server, the MCP server and the model API.
 //!
 //! The mock server's records carry its clock; the model stand-in's views carry only their order.
-//! A model turn is drawn after the MCP `tools/call` whose result it carries, when it carries one,
-//! and otherwise right after the model turn before it: its place relative to the MCP traffic is an
-//! inference, and the diagram's caption says so.
+//! A model turn is drawn after the MCP `tools/call` whose result it carries, and a turn that offers
+//! the server's tools after the server first listed them (an authenticated `tools/list`);
+//! otherwise right after the model turn before it: its place relative to the MCP traffic is an
+//! inference, and the page says so.
 
 use mock_server::model_api::{ModelView, RequestKind};
 use mock_server::{AccessRecord, Phase};
@@ -116,6 +117,24 @@ pub fn arrows(log: &[AccessRecord], views: &[ModelView]) -> Vec<Arrow> {
                 })
             })
             .max();
+        // A turn offering the server's own tools comes after the server first listed them.
+        let listed = v
+            .tools_offered
+            .iter()
+            .any(|t| {
+                t.starts_with("mcp__")
+                    && !t.ends_with("authenticate")
+                    && !t.ends_with("complete_authentication")
+            })
+            .then(|| {
+                records.iter().position(|r| {
+                    r.rpc_method.as_deref() == Some("tools/list")
+                        && r.status == 200
+                        && matches!(r.bearer, mock_server::Bearer::Valid { .. })
+                })
+            })
+            .flatten();
+        let anchor = anchor.max(listed);
         floor = match (floor, anchor) {
             (Some(f), Some(a)) => Some(f.max(a)),
             (f, a) => f.or(a),
@@ -213,7 +232,7 @@ pub(crate) mod tests {
     fn view(seq: u64, tool_result: Option<&str>) -> ModelView {
         serde_json::from_value(serde_json::json!({
             "seq": seq, "model": null, "kind": if tool_result.is_some() { "main-tool-results" } else { "main-user-prompt" },
-            "tools_offered": ["mcp__mock__echo"], "deferred_tools": [], "needs_auth_lines": [],
+            "tools_offered": if tool_result.is_some() { vec!["mcp__mock__echo"] } else { vec!["Bash"] }, "deferred_tools": [], "needs_auth_lines": [],
             "tool_results": tool_result.map(|t| vec![serde_json::json!({"tool_use_id": "t1", "tool_name": t, "is_error": false, "text": "ok"})]).unwrap_or_default(),
             "user_prompt": null, "answer": "done"
         }))
@@ -253,5 +272,15 @@ pub(crate) mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert_eq!(svg.matches("<line").count(), 4 + 7);
         assert!(svg.contains("POST tools/call (echo)"));
+    }
+
+    #[test]
+    fn a_turn_offering_the_servers_tools_follows_the_authenticated_listing() {
+        let (mut log, views) = sample();
+        log[4].bearer = mock_server::Bearer::Valid {
+            token_id: "at-1".to_owned(),
+        };
+        let lanes: Vec<usize> = arrows(&log, &views).iter().map(|a| a.lane).collect();
+        assert_eq!(lanes, vec![3, 2, 2, 1, 2, 2, 3]);
     }
 }
