@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load bisect-demo
+.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load bisect-demo matrix-demo nightly report-screenshot lint-workflows
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -60,6 +60,21 @@ bisect-demo: setup ## A real bisect (not in `make test`; ~2-5 min, installs ~10 
 
 test-bisect: setup ## The real bisect CI runs: where 2.1.81's stale needs-auth entry was fixed (~a dozen installs)
 	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) test --test reconnect real_bisect_finds_where_the_stale -- --ignored --nocapture
+
+matrix-demo: setup ## A real matrix (not in `make test`; ~30 s with -j 2): 2.1.81 and 2.1.331 × three scenarios, every report form in target/matrix
+	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) run -q -p harness -- matrix \
+	  --versions 2.1.81,2.1.331 --scenarios slash_mcp,session_lost,print_after_auth -j 2 \
+	  --json target/matrix/matrix.json --markdown target/matrix/matrix.md \
+	  --junit target/matrix/matrix.xml --html target/matrix/matrix.html $(MATRIX_ARGS)
+
+nightly: setup ## The nightly workflow on one machine: last NIGHTLY_LAST versions × core scenarios, NIGHTLY_SHARDS shards, merged, compared with BASELINE
+	bash ci/nightly.sh all
+
+report-screenshot: ## Open a matrix HTML page (REPORT, default target/matrix/matrix.html) in headless chromium: the grid, then a failing cell's detail
+	bash ci/report-screenshot.sh $${REPORT:-target/matrix/matrix.html}
+
+lint-workflows: ## Validate .github/workflows (actionlint when installed, else a structural check)
+	bash ci/lint-workflows.sh
 
 clean-cache: ## Forget installed CLI versions
 	rm -rf "$(HARNESS_CACHE_DIR)"

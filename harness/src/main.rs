@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 mod cmd_bisect;
+mod cmd_matrix;
 mod cmd_versions;
 
 use clap::{Parser, Subcommand};
@@ -100,6 +101,12 @@ enum Command {
     /// Find the first version where a scenario's check fails (or, with --find-fix, passes):
     /// binary search over the published versions, skipping those it cannot judge.
     Bisect(cmd_bisect::BisectArgs),
+    /// Every scenario on every version (a version × scenario matrix), in parallel; reports as a
+    /// table, JSON, Markdown, JUnit XML and HTML.
+    Matrix(cmd_matrix::MatrixArgs),
+    /// Join matrix shards, or render a saved matrix report.
+    #[command(subcommand)]
+    Report(cmd_matrix::ReportCommand),
 }
 
 fn main() -> ExitCode {
@@ -128,6 +135,8 @@ fn main() -> ExitCode {
             },
         ),
         Command::Bisect(args) => cmd_bisect::bisect(&store, args),
+        Command::Matrix(args) => cmd_matrix::matrix_cmd(&store, args),
+        Command::Report(command) => cmd_matrix::report_cmd(command),
         Command::Features { version, json } => cmd_versions::features_cmd(&store, &version, json),
         Command::Scenarios => {
             for s in Scenario::ALL {

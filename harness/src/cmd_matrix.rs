@@ -1,0 +1,331 @@
+//! `harness matrix` (every scenario on every version) and `harness report` (merge shards, render
+//! a saved matrix report in the other forms).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use harness::matrix::{self, MatrixReport, MatrixRequest, Shard};
+use harness::registry::{self, Selection, LISTING_MAX_AGE};
+use harness::reports;
+use harness::scenario::Scenario;
+use harness::versions::{VersionStore, CACHE_DIR_ENV};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  harness matrix --versions 2.1.81,2.1.331 --scenarios slash_mcp,session_lost,print_after_auth -j 2
+  harness matrix --versions 2.1.81..2.1.90 --scenarios core --repeat 3 --html matrix.html
+  harness matrix --last 10 --scenarios core --shard 2/4 --json shard-2.json
+  harness report merge shard-*.json --out all.json --baseline previous.json --markdown all.md
+
+Each run gets its own sandbox (HOME), its own in-process mock server and its own model stand-in,
+so runs on different cells go in parallel (-j). With --repeat N, runs that disagree make the cell
+flaky, never failing.
+
+Exit status: 0 when nothing regressed (with --baseline: no new failure; without: no failing cell),
+1 when something did, 2 when the matrix could not be set up.")]
+pub struct MatrixArgs {
+    /// Versions: a comma-separated list, or FROM..TO over the published versions (inclusive).
+    #[arg(long)]
+    versions: Option<String>,
+    /// Only the newest N published versions (after --versions when that is a range).
+    #[arg(long)]
+    last: Option<usize>,
+    /// Scenarios: a comma-separated list, `core` (slash_mcp, session_lost, print_after_auth,
+    /// token_expiry, authenticate_tool) or `all`.
+    #[arg(long, default_value = "core")]
+    scenarios: String,
+    /// Keep only the scenarios that log in through these paths (slash-mcp, login-command,
+    /// authenticate-tool, pasted-callback; comma-separated).
+    #[arg(long)]
+    paths: Option<String>,
+    /// Runs at once.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    jobs: usize,
+    /// Runs per cell; runs that disagree make the cell flaky.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    repeat: u32,
+    /// Run only the K-th of N deterministic slices of the cells (for CI's parallel jobs).
+    #[arg(long, value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    #[command(flatten)]
+    out: Outputs,
+}
+
+#[derive(Debug, Args)]
+pub struct Outputs {
+    /// A previous matrix report (JSON): new failures and new fixes are listed first, and the exit
+    /// status says whether anything regressed.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Write the report as JSON (the source of the other forms).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write Markdown (for a pull-request comment).
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Write JUnit XML (one testcase per cell × check).
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a self-contained HTML page.
+    #[arg(long)]
+    html: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the JSON of a matrix's shards into one report.
+    Merge {
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Where the joined JSON goes.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        outputs: Outputs,
+    },
+    /// Render a saved matrix report (JSON) in the other forms.
+    Render {
+        report: PathBuf,
+        #[command(flatten)]
+        outputs: Outputs,
+    },
+}
+
+pub const CORE: [Scenario; 5] = [
+    Scenario::SlashMcp,
+    Scenario::SessionLost,
+    Scenario::PrintAfterAuth,
+    Scenario::TokenExpiry,
+    Scenario::AuthenticateTool,
+];
+
+fn scenarios(text: &str) -> Result<Vec<Scenario>, String> {
+    let mut out = Vec::new();
+    for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let add: Vec<Scenario> = match word {
+            "all" => Scenario::ALL.to_vec(),
+            "core" => CORE.to_vec(),
+            name => vec![Scenario::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                format!(
+                    "no scenario `{name}`; choose from {} (or core, all)",
+                    names.join(", ")
+                )
+            })?],
+        };
+        for s in add {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("no scenarios given".to_owned());
+    }
+    Ok(out)
+}
+
+fn versions(
+    store: &VersionStore,
+    text: Option<&str>,
+    last: Option<usize>,
+) -> Result<Vec<String>, String> {
+    let is_list = text.is_some_and(|t| !t.contains(".."));
+    if is_list {
+        let mut list: Vec<String> = text
+            .unwrap_or_default()
+            .split(',')
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect();
+        for v in &list {
+            harness::versions::check_version_syntax(v).map_err(|e| e.to_string())?;
+        }
+        matrix::sort_versions(&mut list);
+        list.dedup();
+        if let Some(n) = last {
+            let skip = list.len().saturating_sub(n);
+            list.drain(..skip);
+        }
+        return Ok(list);
+    }
+    if text.is_none() && last.is_none() {
+        return Err("say which versions: --versions LIST|FROM..TO and/or --last N".to_owned());
+    }
+    let (listing, _) =
+        registry::listing(store.root(), LISTING_MAX_AGE, false).map_err(|e| e.to_string())?;
+    let picked = listing
+        .select(&Selection {
+            range: text.map(str::to_owned),
+            since: None,
+            last,
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(picked.into_iter().map(|p| p.version).collect())
+}
+
+pub fn matrix_cmd(store: &VersionStore, args: MatrixArgs) -> ExitCode {
+    let mut scenarios = match scenarios(&args.scenarios) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(paths) = &args.paths {
+        let wanted: Vec<String> = paths
+            .split(',')
+            .map(|p| p.trim().replace('_', "-"))
+            .filter(|p| !p.is_empty())
+            .collect();
+        scenarios.retain(|s| wanted.iter().any(|p| p == s.login_path().as_str()));
+        if scenarios.is_empty() {
+            eprintln!("harness: no scenario of --scenarios logs in through {paths}");
+            return ExitCode::from(2);
+        }
+    }
+    let versions = match versions(store, args.versions.as_deref(), args.last) {
+        Ok(v) if !v.is_empty() => v,
+        Ok(_) => {
+            eprintln!("harness: no versions selected");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let baseline = match args.out.baseline.as_deref().map(MatrixReport::read) {
+        Some(Err(e)) => {
+            eprintln!("harness: baseline: {e}");
+            return ExitCode::from(2);
+        }
+        Some(Ok(b)) => Some(b),
+        None => None,
+    };
+    eprintln!(
+        "harness: matrix: {} version(s) × {} scenario(s){}, -j {}, --repeat {}; version store {} (set {CACHE_DIR_ENV} to move it)",
+        versions.len(),
+        scenarios.len(),
+        args.shard.map(|s| format!(", shard {s}")).unwrap_or_default(),
+        args.jobs,
+        args.repeat,
+        store.root().display()
+    );
+    let request = MatrixRequest {
+        versions,
+        scenarios,
+        jobs: args.jobs.max(1),
+        repeat: args.repeat,
+        shard: args.shard,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let report = matrix::run(store, &request);
+    finish(report, baseline, &args.out)
+}
+
+pub fn report_cmd(command: ReportCommand) -> ExitCode {
+    let (report, outputs) = match command {
+        ReportCommand::Merge {
+            parts,
+            out,
+            outputs,
+        } => {
+            let mut read = Vec::new();
+            for p in &parts {
+                match MatrixReport::read(p) {
+                    Ok(r) => read.push(r),
+                    Err(e) => {
+                        eprintln!("harness: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            let merged = match matrix::merge(&read) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("harness: merge: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if let Err(e) = write_json(&out, &merged) {
+                eprintln!("harness: {e}");
+                return ExitCode::from(2);
+            }
+            eprintln!(
+                "harness: merged {} part(s), {} cells, into {}",
+                parts.len(),
+                merged.cells.len(),
+                out.display()
+            );
+            (merged, outputs)
+        }
+        ReportCommand::Render { report, outputs } => match MatrixReport::read(&report) {
+            Ok(r) => (r, outputs),
+            Err(e) => {
+                eprintln!("harness: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let baseline = match outputs.baseline.as_deref().map(MatrixReport::read) {
+        Some(Err(e)) => {
+            eprintln!("harness: baseline: {e}");
+            return ExitCode::from(2);
+        }
+        Some(Ok(b)) => Some(b),
+        None => None,
+    };
+    finish(report, baseline, &outputs)
+}
+
+fn write_json(path: &Path, report: &MatrixReport) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    write(path, &text)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Compares with the baseline, writes the asked-for forms, prints the table, picks the status.
+fn finish(mut report: MatrixReport, baseline: Option<MatrixReport>, out: &Outputs) -> ExitCode {
+    if let (Some(b), Some(path)) = (&baseline, &out.baseline) {
+        report.comparison = Some(matrix::compare(&report, b, &path.display().to_string()));
+    }
+    let mut written = Vec::new();
+    let mut result = Ok(());
+    if let Some(p) = &out.json {
+        result = result.and(write_json(p, &report));
+        written.push(p);
+    }
+    if let Some(p) = &out.markdown {
+        result = result.and(write(p, &reports::markdown::render(&report)));
+        written.push(p);
+    }
+    if let Some(p) = &out.junit {
+        result = result.and(write(p, &reports::junit::render(&report)));
+        written.push(p);
+    }
+    if let Some(p) = &out.html {
+        result = result.and(write(p, &reports::html::render(&report)));
+        written.push(p);
+    }
+    print!("{}", reports::table::render(&report));
+    if let Err(e) = result {
+        eprintln!("harness: {e}");
+        return ExitCode::from(2);
+    }
+    for p in written {
+        eprintln!("harness: wrote {}", p.display());
+    }
+    if report.regressed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
