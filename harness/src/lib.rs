@@ -10,6 +10,7 @@ pub mod client;
 pub mod command;
 pub mod expectations;
 pub mod features;
+pub mod isolation;
 pub mod lifecycle_scenarios;
 pub mod model_checks;
 pub mod registry;

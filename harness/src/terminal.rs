@@ -79,6 +79,9 @@ impl TerminalSession {
         rows: u16,
         cols: u16,
     ) -> Result<TerminalSession, TerminalError> {
+        // Inside an isolated run the client is started under strace (see `isolation`).
+        let launched = crate::isolation::launch(spec);
+        let spec = &launched;
         eprintln!(
             "harness: running under a terminal ({cols}x{rows}): {}",
             spec.shell_line()
