@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Real-CLI tests install the pinned CLI into this cache on first use.
 export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 
-.PHONY: help setup build test test-unit test-reconnect lint fmt run ci clean-cache fuzz load
+.PHONY: help setup build test test-unit test-reconnect lint fmt run ci clean-cache fuzz load soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ fuzz: ## Property tests of the mock at full size: 100,000+ generated inputs (MOC
 
 load: ## 200 concurrent MCP sessions against the mock (release build, own process): throughput, p50/p99, peak memory
 	$(CARGO) run --release -q -p mock-server --example load -- $(LOAD_ARGS)
+
+soak: setup ## The core scenarios on the pinned CLI back to back, 30 runs or 30 minutes (SOAK_RUNS, SOAK_MINUTES, SOAK_SCENARIOS, SOAK_ISOLATE=1): failures and snapshot differences by scenario
+	$(CARGO) run -q -p harness -- soak
 
 clean-cache: ## Forget installed CLI versions
 	rm -rf "$(HARNESS_CACHE_DIR)"

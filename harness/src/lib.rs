@@ -17,6 +17,7 @@ pub mod registry;
 pub mod report;
 pub mod sandbox;
 pub mod scenario;
+pub mod soak;
 pub mod terminal;
 pub mod timeline;
 pub mod versions;
