@@ -118,7 +118,7 @@ enum Command {
         #[arg(long, default_value = "target/soak")]
         out: std::path::PathBuf,
         /// Each run in the loopback-only network namespace (as `run --isolate`).
-        #[arg(long, env = "SOAK_ISOLATE")]
+        #[arg(long, env = "SOAK_ISOLATE", value_parser = clap::builder::FalseyValueParser::new())]
         isolate: bool,
     },
 }
