@@ -27,5 +27,7 @@ mod mock_security;
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]
 mod mock_walkthrough;
+#[path = "reconnect/netns.rs"]
+mod netns;
 #[path = "reconnect/real_home.rs"]
 mod real_home;
