@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use mock_server::MockServer;
 
 use crate::claude_code::ClaudeCode;
+use crate::isolation::ConnectReport;
 use crate::scenario::{self, RunOptions, Scenario, ScenarioReport};
 
 /// The scenarios `make soak` runs by default: the five core ones.
@@ -50,6 +51,9 @@ pub struct Tally {
     pub log_snapshot: bool,
     pub model_view_snapshot: bool,
     pub durations: Vec<f64>,
+    /// Isolated runs: connect() calls per run, and those to destinations not the run's own.
+    pub connects: Vec<usize>,
+    pub foreign_connects: usize,
     /// Files with the differing text and its diff.
     pub diff_files: Vec<PathBuf>,
     #[serde(skip)]
@@ -116,6 +120,12 @@ impl SoakSummary {
                 med,
                 max
             ));
+            if let (Some(min), Some(max)) = (t.connects.iter().min(), t.connects.iter().max()) {
+                out.push_str(&format!(
+                    "    isolated: {min}–{max} connect() calls per run, {} not to the run's own servers\n",
+                    t.foreign_connects
+                ));
+            }
             for (check, n) in &t.failed_checks {
                 out.push_str(&format!("    failed check {check} ×{n}\n"));
             }
@@ -198,8 +208,12 @@ pub fn soak(client: &ClaudeCode, plan: &SoakPlan) -> std::io::Result<SoakSummary
                 s.name(),
                 started.elapsed().as_secs_f64()
             );
-            let report = run_one(client, s, plan.isolate)?;
+            let (report, connects) = run_one(client, s, plan.isolate)?;
             let tally = by_scenario.entry(s.name().to_owned()).or_default();
+            if let Some(c) = connects {
+                tally.connects.push(c.connects);
+                tally.foreign_connects += c.foreign.values().sum::<usize>();
+            }
             record(tally, &report, plan, rounds, &version)?;
             eprintln!(
                 "soak: round {rounds} · {} · {} in {:.1} s",
@@ -217,25 +231,29 @@ pub fn soak(client: &ClaudeCode, plan: &SoakPlan) -> std::io::Result<SoakSummary
     })
 }
 
-fn run_one(client: &ClaudeCode, s: Scenario, isolate: bool) -> std::io::Result<ScenarioReport> {
-    let report = if isolate {
-        crate::isolation::run_scenario_isolated(
+fn run_one(
+    client: &ClaudeCode,
+    s: Scenario,
+    isolate: bool,
+) -> std::io::Result<(ScenarioReport, Option<ConnectReport>)> {
+    let (report, connects) = if isolate {
+        let (report, connects) = crate::isolation::run_scenario_isolated(
             s,
             client.install(),
             s.mock_faults(),
             &RunOptions::default(),
         )
-        .map_err(std::io::Error::other)?
-        .0
+        .map_err(std::io::Error::other)?;
+        (report, Some(connects))
     } else {
         let mock = MockServer::builder()
             .faults(s.mock_faults())
             .start_blocking()
             .map_err(std::io::Error::other)?;
-        scenario::run(s, client, &mock)
+        (scenario::run(s, client, &mock), None)
     };
     crate::features::record_report(client.install(), &report);
-    Ok(report)
+    Ok((report, connects))
 }
 
 fn record(
