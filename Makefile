@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load bisect-demo matrix-demo nightly report-screenshot lint-workflows
+.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bisect-demo matrix-demo nightly report-screenshot lint-workflows
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ report-screenshot: ## Open a matrix HTML page (REPORT, default target/matrix/mat
 
 lint-workflows: ## Validate .github/workflows (actionlint when installed, else a structural check)
 	bash ci/lint-workflows.sh
+
+soak: setup ## The core scenarios on the pinned CLI back to back, 30 runs or 30 minutes (SOAK_RUNS, SOAK_MINUTES, SOAK_SCENARIOS, SOAK_ISOLATE=1): failures and snapshot differences by scenario
+	$(CARGO) run -q -p harness -- soak
 
 clean-cache: ## Forget installed CLI versions
 	rm -rf "$(HARNESS_CACHE_DIR)"

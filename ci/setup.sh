@@ -5,6 +5,11 @@ set -euo pipefail
 need_apt=()
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# Network isolation (`harness run --isolate`, the netns tests) needs root, strace and ip.
+if [ "$(id -u)" = 0 ]; then
+  command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+  command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need_apt+=(iproute2)
+fi
 if ((${#need_apt[@]})); then
   echo "ci/setup.sh: installing ${need_apt[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive

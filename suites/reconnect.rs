@@ -31,6 +31,8 @@ mod mock_security;
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]
 mod mock_walkthrough;
+#[path = "reconnect/netns.rs"]
+mod netns;
 #[path = "reconnect/profile_mock.rs"]
 mod profile_mock;
 #[path = "reconnect/profiles.rs"]

@@ -159,6 +159,37 @@ impl ClaudeCode {
     }
 }
 
+/// The line marked selected (`❯`) in the menu under `question`, if the question is on screen.
+fn selected_answer(screen: &str, question: &str) -> Option<String> {
+    let at = screen.find(question)?;
+    Some(
+        screen[at..]
+            .lines()
+            .find(|l| l.contains('❯'))
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// The screen once it has not changed for a moment (at most a few seconds: a spinner may never
+/// stop).
+fn settled_screen(session: &TerminalSession) -> String {
+    const QUIET: Duration = Duration::from_millis(400);
+    const BOUND: Duration = Duration::from_secs(3);
+    let started = std::time::Instant::now();
+    let mut screen = session.screen();
+    let mut since = std::time::Instant::now();
+    while since.elapsed() < QUIET && started.elapsed() < BOUND {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = session.screen();
+        if now != screen {
+            screen = now;
+            since = std::time::Instant::now();
+        }
+    }
+    screen
+}
+
 /// `--allowedTools` takes `mcp__<server>` for all of a server's tools.
 fn allowed_tools(options: &SessionOptions) -> String {
     options
@@ -334,19 +365,18 @@ impl ClientUnderTest for ClaudeCode {
                 .unwrap_or_default()
                 .trim()
         );
-        for _ in 0..6 {
-            let screen = session.screen();
-            let Some(at) = screen.find(question) else {
+        'choose: for _ in 0..6 {
+            // Decide from a frame that has stopped changing: a key chosen from a frame still
+            // being drawn can land on another menu state (soak: once the client denied the call
+            // the harness had answered "Yes" to).
+            let screen = settled_screen(session);
+            let Some(selected) = selected_answer(&screen, question) else {
                 break;
             };
-            let selected = screen[at..]
-                .lines()
-                .find(|l| l.contains('❯'))
-                .unwrap_or_default()
-                .to_owned();
             if selected.contains(answer) {
                 // A key pressed while the question is still being drawn can be lost: press
-                // again, a bounded number of times, until it closes.
+                // again, a bounded number of times, until it closes, each time only while the
+                // answer is still the one selected.
                 for _ in 0..5 {
                     session.press(Key::Enter)?;
                     let closed =
@@ -356,6 +386,12 @@ impl ClientUnderTest for ClaudeCode {
                     if closed.is_ok() {
                         return Ok(Some(format!("{} → {answer}", asked.trim())));
                     }
+                    let now = settled_screen(session);
+                    match selected_answer(&now, question) {
+                        None => return Ok(Some(format!("{} → {answer}", asked.trim()))),
+                        Some(line) if !line.contains(answer) => continue 'choose,
+                        Some(_) => {}
+                    }
                 }
                 return Err(DriveError::Unexpected {
                     what: format!(
@@ -364,9 +400,10 @@ impl ClientUnderTest for ClaudeCode {
                     detail: session.screen(),
                 });
             }
-            let before = screen.clone();
             session.press(Key::Down)?;
-            session.wait_for("the question's menu to move", MENU_TIMEOUT, |s| s != before)?;
+            session.wait_for("the question's menu to move", MENU_TIMEOUT, |s| {
+                selected_answer(s, question).is_none_or(|line| line != selected)
+            })?;
         }
         Err(DriveError::Unexpected {
             what: format!("could not select {answer:?} in the question {question:?}"),

@@ -91,18 +91,21 @@ impl CommandSpec {
 
     /// Runs to completion (no terminal), killing it after `timeout`. Prints the command first.
     pub fn run(&self, timeout: Duration) -> Result<CommandOutput, CommandError> {
-        eprintln!("harness: running {}", self.shell_line());
-        let mut expression = duct::cmd(&self.program, &self.args)
-            .full_env(self.env.iter().cloned())
+        // Inside an isolated run the client is started under strace (see `isolation`).
+        let launched = crate::isolation::launch(self);
+        let this = &launched;
+        eprintln!("harness: running {}", this.shell_line());
+        let mut expression = duct::cmd(&this.program, &this.args)
+            .full_env(this.env.iter().cloned())
             .stdin_null()
             .stdout_capture()
             .stderr_capture()
             .unchecked();
-        if let Some(cwd) = &self.cwd {
+        if let Some(cwd) = &this.cwd {
             expression = expression.dir(cwd);
         }
         let handle = expression.start().map_err(|source| CommandError::Start {
-            command: self.shell_line(),
+            command: this.shell_line(),
             source,
         })?;
         let deadline = std::time::Instant::now() + timeout;
@@ -128,7 +131,7 @@ impl CommandSpec {
                 Ok(None) => std::thread::sleep(Duration::from_millis(50)),
                 Err(source) => {
                     return Err(CommandError::Start {
-                        command: self.shell_line(),
+                        command: this.shell_line(),
                         source,
                     })
                 }

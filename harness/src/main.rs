@@ -58,6 +58,12 @@ enum Command {
         /// (needs a Docker engine; `make docker` starts one).
         #[arg(long, value_enum, env = MOCK_MODE_ENV, default_value_t = MockMode::InProcess)]
         mock: MockMode,
+        /// Run client, mock and model stand-in in a network namespace with only loopback (needs
+        /// root), every client process under strace: any connect() that is not to the run's own
+        /// loopback servers fails the `no-traffic-off-machine` check. The version is installed
+        /// first, outside.
+        #[arg(long)]
+        isolate: bool,
     },
     /// Install a CLI version into the harness's cache (no-op when present) and print where.
     Install {
@@ -107,6 +113,29 @@ enum Command {
     /// Join matrix shards, or render a saved matrix report.
     #[command(subcommand)]
     Report(cmd_matrix::ReportCommand),
+    /// Determinism: the core scenarios back to back on one version, until --runs rounds or
+    /// --minutes pass; failures and differences from the committed snapshots, by scenario.
+    Soak {
+        #[arg(long, env = "SOAK_RUNS", default_value_t = 30)]
+        runs: usize,
+        /// No new round starts after this many minutes.
+        #[arg(long, env = "SOAK_MINUTES", default_value_t = 30.0)]
+        minutes: f64,
+        /// Comma-separated scenarios (default: the five core ones).
+        #[arg(long, env = "SOAK_SCENARIOS", value_delimiter = ',')]
+        scenarios: Vec<String>,
+        #[arg(long = "cli-version", env = VERSION_ENV, default_value = DEFAULT_CLAUDE_CODE_VERSION)]
+        cli_version: String,
+        /// The committed snapshots to compare with.
+        #[arg(long, default_value = "snapshots")]
+        snapshots: std::path::PathBuf,
+        /// Where diffs and the JSON summary go.
+        #[arg(long, default_value = "target/soak")]
+        out: std::path::PathBuf,
+        /// Each run in the loopback-only network namespace (as `run --isolate`).
+        #[arg(long, env = "SOAK_ISOLATE", value_parser = clap::builder::FalseyValueParser::new())]
+        isolate: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -144,6 +173,27 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Soak {
+            runs,
+            minutes,
+            scenarios,
+            cli_version,
+            snapshots,
+            out,
+            isolate,
+        } => cmd_soak(
+            &store,
+            &cli_version,
+            &scenarios,
+            harness::soak::SoakPlan {
+                scenarios: Vec::new(),
+                runs,
+                budget: std::time::Duration::from_secs_f64(minutes.max(0.0) * 60.0),
+                snapshots,
+                out,
+                isolate,
+            },
+        ),
         Command::Install { version } => match store.ensure(&version) {
             Ok(installed) => {
                 println!(
@@ -164,7 +214,8 @@ fn main() -> ExitCode {
             cli_version,
             json,
             mock,
-        } => run(&store, &scenario, &cli_version, json, mock),
+            isolate,
+        } => run(&store, &scenario, &cli_version, json, mock, isolate),
     }
 }
 
@@ -174,6 +225,7 @@ fn run(
     version: &str,
     json: bool,
     mock_mode: MockMode,
+    isolate: bool,
 ) -> ExitCode {
     let scenarios: Vec<Scenario> = if scenario == "all" {
         Scenario::ALL.to_vec()
@@ -201,6 +253,12 @@ fn run(
             return ExitCode::from(2);
         }
     };
+    if isolate {
+        if let Err(e) = harness::isolation::available() {
+            eprintln!("harness: --isolate: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let client = ClaudeCode::new(installed);
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
@@ -211,6 +269,31 @@ fn run(
             s.name(),
             s.describe()
         );
+        if isolate {
+            match harness::isolation::run_scenario_isolated(
+                *s,
+                client.install(),
+                s.mock_faults(),
+                &Default::default(),
+            ) {
+                Ok((report, connects)) => {
+                    harness::features::record_report(client.install(), &report);
+                    if !json {
+                        println!("{}", render_table(std::slice::from_ref(&report)));
+                        println!("  connections: {}", connects.summary());
+                        for (destination, n) in &connects.foreign {
+                            println!("    NOT the run's: {destination} ×{n}");
+                        }
+                    }
+                    reports.push(report);
+                }
+                Err(e) => {
+                    eprintln!("harness: --isolate: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            continue;
+        }
         let mock = match mock_mode.start_with(s.mock_faults()) {
             Ok(m) => m,
             Err(e) => {
@@ -247,6 +330,60 @@ fn run(
         failed
     );
     if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn cmd_soak(
+    store: &VersionStore,
+    version: &str,
+    names: &[String],
+    mut plan: harness::soak::SoakPlan,
+) -> ExitCode {
+    plan.scenarios = if names.is_empty() {
+        harness::soak::CORE_SCENARIOS.to_vec()
+    } else {
+        let mut chosen = Vec::new();
+        for name in names {
+            match Scenario::parse(name.trim()) {
+                Some(s) => chosen.push(s),
+                None => {
+                    eprintln!("harness: soak: no scenario `{name}` (see `harness scenarios`)");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        chosen
+    };
+    if plan.isolate {
+        if let Err(e) = harness::isolation::available() {
+            eprintln!("harness: soak --isolate: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let installed = match store.ensure(version) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let client = ClaudeCode::new(installed);
+    let summary = match harness::soak::soak(&client, &plan) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("harness: soak: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = summary.render();
+    print!("{text}");
+    let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+    let _ = std::fs::write(plan.out.join("summary.json"), json);
+    let _ = std::fs::write(plan.out.join("summary.txt"), &text);
+    if summary.clean() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

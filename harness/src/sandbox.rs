@@ -132,6 +132,9 @@ const HERMETIC_FLAGS: &[(&str, &str)] = &[
     ("DISABLE_TELEMETRY", "1"),
     ("DISABLE_ERROR_REPORTING", "1"),
     ("DISABLE_BUG_COMMAND", "1"),
+    // 2.1.331 installs the official plugin marketplace from downloads.claude.ai at start-up even
+    // with nonessential traffic disabled (a DNS lookup seen by `harness run --isolate`).
+    ("CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"),
 ];
 
 /// System directories plus wherever `node` lives (older versions run as `node cli.js`).

@@ -79,6 +79,9 @@ impl TerminalSession {
         rows: u16,
         cols: u16,
     ) -> Result<TerminalSession, TerminalError> {
+        // Inside an isolated run the client is started under strace (see `isolation`).
+        let launched = crate::isolation::launch(spec);
+        let spec = &launched;
         eprintln!(
             "harness: running under a terminal ({cols}x{rows}): {}",
             spec.shell_line()
@@ -192,7 +195,11 @@ impl TerminalSession {
                 return Ok(screen);
             }
             if let Some(status) = self.try_exit_status() {
-                // One last look: the final frame may have arrived with the exit.
+                // One last look: the final frame may have arrived with the exit. The reader
+                // thread may not have drained it yet when the exit is seen (a `mcp login` that
+                // printed its success and exited was once judged by the frame before), so wait
+                // for the end of the output first, briefly.
+                self.wait_for_eof(Duration::from_secs(2));
                 let screen = self.screen();
                 if predicate(&screen) {
                     return Ok(screen);
@@ -233,6 +240,15 @@ impl TerminalSession {
             .find(|(_, n)| screen.contains(n.as_str()))
             .map(|(original, _)| (*original).to_owned())
             .unwrap_or_default())
+    }
+
+    /// Waits until the reader has seen the end of the program's output, at most `timeout` (a
+    /// process the program left behind may hold the terminal open).
+    fn wait_for_eof(&self, timeout: Duration) {
+        let started = Instant::now();
+        while !lock(&self.shared).eof && started.elapsed() < timeout {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The exit status if the program has ended.
