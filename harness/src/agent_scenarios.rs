@@ -12,7 +12,10 @@ use crate::checks::{self, Check, Verdict};
 use crate::client::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions};
 use crate::model_checks;
 use crate::scenario::SERVER_NAME;
-use crate::scenario::{settle, slash_mcp_auth, status_check, Run, RunOptions, RECONNECT_TIMEOUT};
+use crate::scenario::{
+    add_server, client_reported_success, settle, slash_mcp_auth, status_check, Run, RunOptions,
+    RECONNECT_TIMEOUT,
+};
 
 /// Bound on the model receiving something the harness waits for (a prompt, a tool result).
 const MODEL_TIMEOUT: Duration = Duration::from_secs(90);
@@ -96,11 +99,7 @@ pub(crate) fn authenticate_tool(
     options: &RunOptions,
     paste: bool,
 ) -> Result<(), DriveError> {
-    let mcp_url = run.mock.mcp_url();
-    client.add_http_server(env, SERVER_NAME, &mcp_url)?;
-    run.commands.push(format!(
-        "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
-    ));
+    add_server(run, client, env)?;
     let before = client.server_status(env, SERVER_NAME)?;
     run.commands.push("claude mcp list".to_owned());
     let needs_auth_evidence = match &before {
@@ -294,11 +293,7 @@ pub(crate) fn print_after_auth(
     env: &RunEnv<'_>,
     options: &RunOptions,
 ) -> Result<(), DriveError> {
-    let mcp_url = run.mock.mcp_url();
-    client.add_http_server(env, SERVER_NAME, &mcp_url)?;
-    run.commands.push(format!(
-        "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
-    ));
+    add_server(run, client, env)?;
     let mut session = client.start_session(env)?;
     run.commands
         .push("claude    # then: /mcp → mock → Authenticate; leave with Ctrl-C Ctrl-C".to_owned());
@@ -309,19 +304,7 @@ pub(crate) fn print_after_auth(
     let auth = auth?;
     run.checks
         .push(checks::token_exchanged(&run.mock.received_requests()?));
-    run.checks.push(if auth.succeeded {
-        Check::pass(
-            "client-reported-success",
-            "the session reported the authentication as successful",
-            vec![auth.client_message.clone()],
-        )
-    } else {
-        Check::fail(
-            "client-reported-success",
-            "the session reported a failure",
-            vec![auth.client_message.clone()],
-        )
-    });
+    run.checks.push(client_reported_success(&auth));
     run.auth = Some(auth);
 
     if options.plant_needs_auth {

@@ -13,7 +13,7 @@ use crate::browser::ScriptedBrowser;
 use crate::checks::{self, evidence_line, is_authenticated, Check, Verdict};
 use crate::client::{ClientUnderTest, DriveError, RunEnv, SessionOptions};
 use crate::model_checks;
-use crate::scenario::{settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
+use crate::scenario::{add_server, settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
 use crate::terminal::TerminalSession;
 
 /// Bound on one scripted turn (prompt typed → the model's closing text).
@@ -124,11 +124,7 @@ pub(crate) fn lifecycle(
             "{event:?} is driven through the in-process mock's API; run it with the in-process mock"
         ))
     })?;
-    let mcp_url = run.mock.mcp_url();
-    client.add_http_server(env, SERVER_NAME, &mcp_url)?;
-    run.commands.push(format!(
-        "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
-    ));
+    add_server(run, client, env)?;
     let session_options = SessionOptions {
         allowed_servers: vec![SERVER_NAME.to_owned()],
     };

@@ -422,6 +422,38 @@ pub(crate) fn slash_mcp_auth(
     result
 }
 
+/// Adds the run's mock server to the client's configuration; its MCP URL.
+pub(crate) fn add_server(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+) -> Result<String, DriveError> {
+    let mcp_url = run.mock.mcp_url();
+    client.add_http_server(env, SERVER_NAME, &mcp_url)?;
+    run.commands.push(format!(
+        "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
+    ));
+    Ok(mcp_url)
+}
+
+/// What the client itself said about an authentication it was driven through.
+pub(crate) fn client_reported_success(auth: &AuthOutcome) -> Check {
+    let evidence = vec![auth.client_message.clone()];
+    if auth.succeeded {
+        Check::pass(
+            "client-reported-success",
+            "the session reported the authentication as successful",
+            evidence,
+        )
+    } else {
+        Check::fail(
+            "client-reported-success",
+            "the session reported a failure",
+            evidence,
+        )
+    }
+}
+
 pub(crate) fn slash_mcp(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
@@ -435,11 +467,7 @@ pub(crate) fn slash_mcp(
         ));
         return Ok(());
     }
-    client.add_http_server(env, SERVER_NAME, &run.mock.mcp_url())?;
-    run.commands.push(format!(
-        "claude mcp add --transport http -s user {SERVER_NAME} {}",
-        run.mock.mcp_url()
-    ));
+    add_server(run, client, env)?;
     let mut session = client.start_session(env)?;
     run.commands.push(
         "claude    # then: /mcp → mock → Authenticate, and open the URL it prints".to_owned(),
@@ -450,19 +478,7 @@ pub(crate) fn slash_mcp(
     let auth = result?;
     let log = run.mock.received_requests()?;
     run.checks.extend(checks::reconnect_checks(&log));
-    run.checks.push(if auth.succeeded {
-        Check::pass(
-            "client-reported-success",
-            "the session reported the authentication as successful",
-            vec![auth.client_message.clone()],
-        )
-    } else {
-        Check::fail(
-            "client-reported-success",
-            "the session reported a failure",
-            vec![auth.client_message.clone()],
-        )
-    });
+    run.checks.push(client_reported_success(&auth));
     run.auth = Some(auth);
     Ok(())
 }
@@ -506,11 +522,7 @@ fn login_then_list(
         ));
         return Ok(());
     }
-    client.add_http_server(env, SERVER_NAME, &run.mock.mcp_url())?;
-    run.commands.push(format!(
-        "claude mcp add --transport http -s user {SERVER_NAME} {}",
-        run.mock.mcp_url()
-    ));
+    add_server(run, client, env)?;
     let before = client.server_status(env, SERVER_NAME)?;
     run.commands.push("claude mcp list".to_owned());
     run.checks
