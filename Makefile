@@ -40,7 +40,7 @@ fmt: ## Format the code
 run: setup ## Fetch the pinned CLI, run every scenario, print verdicts and timelines (MOCK=container)
 	$(CARGO) run -q -p harness -- run --mock $(MOCK)
 
-ci: docker lint test ## What CI runs (.ci/run also sets HARNESS_REQUIRE_DOCKER=1)
+ci: docker lint lint-workflows test ## What CI runs (.ci/run also sets HARNESS_REQUIRE_DOCKER=1)
 
 fuzz: ## Property tests of the mock at full size: 100,000+ generated inputs (MOCK_FUZZ_CASES), a fresh seed (MOCK_FUZZ_SEED)
 	@mkdir -p target
