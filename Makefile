@@ -73,7 +73,7 @@ nightly: setup ## The nightly workflow on one machine: last NIGHTLY_LAST version
 report-screenshot: ## Open a matrix HTML page (REPORT, default target/matrix/matrix.html) in headless chromium: the grid, then a failing cell's detail
 	bash ci/report-screenshot.sh $${REPORT:-target/matrix/matrix.html}
 
-lint-workflows: ## Validate .github/workflows (actionlint when installed, else a structural check)
+lint-workflows: setup ## Validate .github/workflows (actionlint when installed, else a structural check)
 	bash ci/lint-workflows.sh
 
 soak: setup ## The core scenarios on the pinned CLI back to back, 30 runs or 30 minutes (SOAK_RUNS, SOAK_MINUTES, SOAK_SCENARIOS, SOAK_ISOLATE=1): failures and snapshot differences by scenario
