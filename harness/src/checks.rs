@@ -421,6 +421,9 @@ mod tests {
                 mcp_method_header: None,
                 modern: false,
                 negotiated: None,
+                on_authorization_server: false,
+                resource: None,
+                redirect_uri: None,
             };
             f(&mut r);
             self.0.push(r);

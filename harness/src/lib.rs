@@ -11,6 +11,8 @@ pub mod claude_code;
 pub mod client;
 pub mod command;
 pub mod container;
+pub mod discovery_checks;
+pub mod discovery_variants;
 pub mod expectations;
 pub mod features;
 pub mod isolation;

@@ -151,6 +151,16 @@ pub struct AccessRecord {
     /// session's revision, or the accepted `_meta` version of a modern request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negotiated: Option<String>,
+    /// The request arrived on the authorization server's own listener (a server configured with
+    /// a separate authorization-server origin); `false` on the MCP server's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_authorization_server: bool,
+    /// The RFC 8707 `resource` parameter of an authorization or token request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The `redirect_uri` of an authorization or token request, or the first one registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
 }
 
 /// What handlers learn about a request that the middleware cannot see from headers alone.
@@ -168,7 +178,13 @@ pub(crate) struct NoteData {
     pub meta_client_capabilities: bool,
     pub modern: bool,
     pub negotiated: Option<String>,
+    pub resource: Option<String>,
+    pub redirect_uri: Option<String>,
 }
+
+/// Marks requests that arrived on the authorization server's own listener.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OnAuthorizationServer;
 
 /// A per-request notepad shared between the logging middleware and the handler.
 #[derive(Debug, Clone, Default)]
@@ -273,6 +289,10 @@ pub(crate) async fn record_access(
     let accept = header_string(headers, header::ACCEPT.as_str());
     let user_agent = header_string(headers, header::USER_AGENT.as_str());
     let mcp_method_header = header_string(headers, "mcp-method");
+    let on_authorization_server = request
+        .extensions()
+        .get::<OnAuthorizationServer>()
+        .is_some();
 
     let response = next.run(request).await;
 
@@ -288,7 +308,7 @@ pub(crate) async fn record_access(
         seq: 0,
         at_ms,
         method,
-        phase: Phase::of_path(&path),
+        phase: state.config().phase_of(&path, on_authorization_server),
         path,
         rpc_method: n.rpc_method,
         rpc_id: n.rpc_id,
@@ -308,6 +328,9 @@ pub(crate) async fn record_access(
         mcp_method_header,
         modern: n.modern,
         negotiated: n.negotiated,
+        on_authorization_server,
+        resource: n.resource,
+        redirect_uri: n.redirect_uri,
     });
     tracing::info!(
         seq = record.seq,
@@ -339,6 +362,7 @@ pub(crate) async fn record_access(
 /// POST /oauth/token token grant=refresh_token client=<client-1> -> 400 error="invalid_grant"
 /// ```
 ///
+/// A request that arrived on a separate authorization-server origin shows its path as `as:/…`.
 /// Times are dropped; session ids become `<session-N>` and client ids `<client-N>` by order of
 /// first appearance; version numbers in user agents become `<ver>`; admin requests are left out.
 /// MCP lines show the JSON-RPC method and id (`method#id` for a request, the bare method for a
@@ -350,7 +374,9 @@ pub fn render_canonical(records: &[AccessRecord]) -> String {
     let mut clients = Labeller::new("client");
     let mut out = String::new();
     for r in records.iter().filter(|r| r.phase != Phase::Admin) {
-        let mut line = format!("{} {} {}", r.method, r.path, r.phase.as_str());
+        // `as:` marks the authorization server's own origin, when it has one.
+        let origin = if r.on_authorization_server { "as:" } else { "" };
+        let mut line = format!("{} {origin}{} {}", r.method, r.path, r.phase.as_str());
         match r.phase {
             Phase::Token => {
                 line.push_str(&format!(
@@ -511,6 +537,9 @@ mod tests {
             mcp_method_header: None,
             modern: false,
             negotiated: None,
+            on_authorization_server: false,
+            resource: None,
+            redirect_uri: None,
         }
     }
 

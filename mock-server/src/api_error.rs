@@ -43,7 +43,8 @@ pub enum ApiError {
     /// RFC 6750 §3 / RFC 9728 §5.1: a bearer token is needed, or the one sent is not good.
     #[error("HTTP 401: {description}")]
     Unauthorized {
-        resource_metadata: String,
+        /// `None` for a bare challenge (a server configured not to name its metadata).
+        resource_metadata: Option<String>,
         /// `true` when a token was sent but refused, which earns `error="invalid_token"`; RFC 6750
         /// §3.1 says a request without credentials gets no error code.
         invalid_token: bool,
@@ -53,7 +54,7 @@ pub enum ApiError {
     /// `insufficient_scope`; MCP authorization › "Scope Challenge Handling").
     #[error("insufficient scope: {scope}")]
     InsufficientScope {
-        resource_metadata: String,
+        resource_metadata: Option<String>,
         /// The scopes the request needs, for the challenge's `scope` parameter.
         scope: String,
     },
@@ -210,10 +211,18 @@ impl IntoResponse for ApiError {
                 invalid_token,
                 description,
             } => {
-                let mut challenge = format!("Bearer resource_metadata=\"{resource_metadata}\"");
-                if invalid_token {
-                    challenge.push_str(", error=\"invalid_token\"");
+                let mut params = Vec::new();
+                if let Some(url) = &resource_metadata {
+                    params.push(format!("resource_metadata=\"{url}\""));
                 }
+                if invalid_token {
+                    params.push("error=\"invalid_token\"".to_owned());
+                }
+                let challenge = if params.is_empty() {
+                    "Bearer".to_owned()
+                } else {
+                    format!("Bearer {}", params.join(", "))
+                };
                 let body = if invalid_token {
                     json!({"error": "invalid_token", "error_description": description})
                 } else {
@@ -231,9 +240,11 @@ impl IntoResponse for ApiError {
                 resource_metadata,
                 scope,
             } => {
-                let challenge = format!(
-                    "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{resource_metadata}\""
-                );
+                let mut challenge =
+                    format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"");
+                if let Some(url) = &resource_metadata {
+                    challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+                }
                 let body = json!({
                     "error": "insufficient_scope",
                     "error_description": format!("this request needs the scope {scope:?}")

@@ -42,6 +42,23 @@ pub enum Misbehaviour {
     UnknownClient,
     /// Stop after the token exchange: no `initialize` (the reported bug).
     StopAfterTokenExchange,
+    /// Discovery class 1: ignore the challenge's `resource_metadata` and guess the well-known
+    /// locations at the MCP server's origin instead.
+    GuessResourceMetadata,
+    /// Discovery class 2: ignore `authorization_servers` and treat the MCP server's origin as the
+    /// authorization server (its metadata, else `/authorize`, `/token`, `/register` there).
+    AuthorizationServerAtMcpOrigin,
+    /// Discovery class 3: fetch `/.well-known/oauth-authorization-server` at the issuer's host
+    /// only, without RFC 8414 path insertion.
+    NoPathInsertion,
+    /// Discovery class 3: never fall back to OpenID Connect Discovery.
+    NoOpenidFallback,
+    /// Discovery class 4: no RFC 8707 `resource` at authorize nor at the token endpoint.
+    OmitResource,
+    /// Discovery class 5: register a new client on every authentication.
+    RegisterEveryTime,
+    /// Discovery class 5: after `invalid_client`, give up instead of registering again.
+    NoReregistrationAfterInvalidClient,
     /// Speaking 2026-07-28: send requests without `_meta` (no protocol version, no client
     /// capabilities), as a client that treats the revision as a relabelled 2025-11-25 would.
     OmitMeta,
@@ -103,10 +120,12 @@ impl ClientError {
         }
     }
 
-    /// The OAuth `error` code, from a JSON error or a redirect.
+    /// The OAuth `error` code, from a JSON error, a redirect, or an error page (which names it
+    /// for the person at the browser).
     pub fn oauth_error(&self) -> Option<&str> {
         match self {
             ClientError::OAuth { error, .. } | ClientError::Redirected { error, .. } => Some(error),
+            ClientError::Http { body, .. } => error_page_code(body),
             _ => None,
         }
     }
@@ -139,7 +158,8 @@ pub struct Discovery {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
-    pub registration_endpoint: String,
+    /// Absent when the server has no dynamic registration.
+    pub registration_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +212,8 @@ pub struct StandInClient {
     registration: Option<Registration>,
     /// `Some("2026-07-28")`: speak the stateless revision instead of the handshake.
     modern: Option<String>,
+    /// A client ID given beforehand (a server without dynamic registration).
+    pre_registered_client_id: Option<String>,
 }
 
 /// MCP 2026-07-28 request `_meta` keys (Basic › Versioning).
@@ -224,7 +246,15 @@ impl StandInClient {
             discovery: None,
             registration: None,
             modern: None,
+            pre_registered_client_id: None,
         })
+    }
+
+    /// Use this client ID instead of registering (a server without dynamic registration); the
+    /// redirect URI becomes a loopback `/callback`.
+    pub fn pre_registered(mut self, client_id: &str) -> Self {
+        self.pre_registered_client_id = Some(client_id.to_owned());
+        self
     }
 
     /// Speak the stateless 2026-07-28 revision after the token exchange: `server/discover`, then
@@ -303,8 +333,22 @@ impl StandInClient {
     /// Discovery, registration, authorization and the code exchange.
     pub async fn authenticate(&mut self) -> Result<TokenSet> {
         self.discover().await?;
-        self.register().await?;
-        let code = self.authorize().await?;
+        // A client keeps its registration (MCP authorization › Dynamic Client Registration); it
+        // registers again only when the server no longer knows it.
+        if self.registration.is_none() || self.does(Misbehaviour::RegisterEveryTime) {
+            self.register().await?;
+        }
+        let code = match self.authorize().await {
+            Err(error)
+                if error.oauth_error() == Some("invalid_client")
+                    && self.pre_registered_client_id.is_none()
+                    && !self.does(Misbehaviour::NoReregistrationAfterInvalidClient) =>
+            {
+                self.register().await?;
+                self.authorize().await?
+            }
+            other => other?,
+        };
         let tokens = self.exchange_code(&code).await?;
         if self.does(Misbehaviour::ReuseCode) {
             self.exchange_code(&code).await?;
@@ -314,7 +358,8 @@ impl StandInClient {
 
     /// An unauthenticated `initialize` to get the 401 challenge (MCP authorization, "Authorization
     /// Server Discovery"), then the resource metadata (RFC 9728) and the authorization-server
-    /// metadata (RFC 8414) it leads to.
+    /// metadata (RFC 8414 or OpenID Connect Discovery) it leads to, in the order the MCP
+    /// authorization specification (2025-11-25) prescribes.
     pub async fn discover(&mut self) -> Result<Discovery> {
         let step = "discover";
         let probe = self
@@ -329,27 +374,78 @@ impl StandInClient {
             return Err(unexpected(step, probe).await);
         }
         let challenge = header(&probe, WWW_AUTHENTICATE.as_str()).unwrap_or_default();
-        let resource_metadata_url =
-            challenge_param(&challenge, "resource_metadata").ok_or_else(|| {
-                protocol(
-                    step,
-                    format!("no resource_metadata in the challenge {challenge:?}"),
-                )
-            })?;
-        let prm = self.get_json(step, &resource_metadata_url).await?;
+        let mcp_url = Url::parse(&self.mcp_url).map_err(|e| protocol(step, e.to_string()))?;
+        let announced = challenge_param(&challenge, "resource_metadata")
+            .filter(|_| !self.does(Misbehaviour::GuessResourceMetadata));
+        // RFC 9728 §3.1: the well-known suffix goes between the host and the resource's path;
+        // path-specific first, then the root (MCP authorization › Protected Resource Metadata
+        // Discovery Requirements).
+        let candidates = match announced {
+            Some(url) => vec![url],
+            None => {
+                let path = mcp_url.path().trim_end_matches('/');
+                let mut found = Vec::new();
+                for suffix in [path, ""] {
+                    let mut url = mcp_url.clone();
+                    url.set_path(&format!("/.well-known/oauth-protected-resource{suffix}"));
+                    url.set_query(None);
+                    if !found.contains(&url.to_string()) {
+                        found.push(url.to_string());
+                    }
+                }
+                found
+            }
+        };
+        let (resource_metadata_url, prm) = self.first_document(step, &candidates).await?;
         let resource = string_field(step, &prm, "resource")?;
-        let issuer = prm
-            .get("authorization_servers")
-            .and_then(|a| a.get(0))
-            .and_then(Value::as_str)
-            .ok_or_else(|| protocol(step, "no authorization_servers".to_owned()))?
-            .to_owned();
-        // RFC 8414 §3: the well-known suffix goes between the host and the issuer's path.
+        let issuer = if self.does(Misbehaviour::AuthorizationServerAtMcpOrigin) {
+            mcp_url.origin().ascii_serialization()
+        } else {
+            prm.get("authorization_servers")
+                .and_then(|a| a.get(0))
+                .and_then(Value::as_str)
+                .ok_or_else(|| protocol(step, "no authorization_servers".to_owned()))?
+                .to_owned()
+        };
         let issuer_url = Url::parse(&issuer).map_err(|e| protocol(step, format!("issuer: {e}")))?;
         let path = issuer_url.path().trim_end_matches('/');
-        let mut metadata_url = issuer_url.clone();
-        metadata_url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
-        let asm = self.get_json(step, metadata_url.as_str()).await?;
+        let at = |well_known: &str, insert: bool| {
+            let mut url = issuer_url.clone();
+            if insert {
+                url.set_path(&format!("{well_known}{path}"));
+            } else {
+                url.set_path(&format!("{path}{well_known}"));
+            }
+            url.to_string()
+        };
+        const OAUTH: &str = "/.well-known/oauth-authorization-server";
+        const OPENID: &str = "/.well-known/openid-configuration";
+        let mut candidates = Vec::new();
+        if self.does(Misbehaviour::NoPathInsertion) {
+            let mut url = issuer_url.clone();
+            url.set_path(OAUTH);
+            candidates.push(url.to_string());
+        } else {
+            candidates.push(at(OAUTH, true));
+        }
+        if !self.does(Misbehaviour::NoOpenidFallback) {
+            candidates.push(at(OPENID, true));
+            if !path.is_empty() {
+                candidates.push(at(OPENID, false));
+            }
+        }
+        let asm = match self.first_document(step, &candidates).await {
+            Ok((_, asm)) => asm,
+            // The 2025-03-26 fallback a client that ignores authorization_servers would use.
+            Err(_) if self.does(Misbehaviour::AuthorizationServerAtMcpOrigin) => json!({
+                "issuer": issuer,
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "token_endpoint": format!("{issuer}/token"),
+                "registration_endpoint": format!("{issuer}/register"),
+                "code_challenge_methods_supported": ["S256"],
+            }),
+            Err(error) => return Err(error),
+        };
         if string_field(step, &asm, "issuer")? != issuer {
             return Err(protocol(
                 step,
@@ -375,19 +471,47 @@ impl StandInClient {
             issuer,
             authorization_endpoint: string_field(step, &asm, "authorization_endpoint")?,
             token_endpoint: string_field(step, &asm, "token_endpoint")?,
-            registration_endpoint: string_field(step, &asm, "registration_endpoint")?,
+            registration_endpoint: asm
+                .get("registration_endpoint")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         };
         self.discovery = Some(discovery.clone());
+        if let Some(client_id) = &self.pre_registered_client_id {
+            self.redirect_uri = "http://127.0.0.1:9/callback".to_owned();
+            self.registration = Some(Registration {
+                client_id: client_id.clone(),
+                redirect_uri: self.redirect_uri.clone(),
+            });
+        }
         Ok(discovery)
+    }
+
+    /// The first of `urls` that answers 200 with a JSON object, and which one it was.
+    async fn first_document(&self, step: &'static str, urls: &[String]) -> Result<(String, Value)> {
+        let mut last = None;
+        for url in urls {
+            match self.get_json(step, url).await {
+                Ok(document) => return Ok((url.clone(), document)),
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or_else(|| protocol(step, "nowhere to look".to_owned())))
     }
 
     /// Dynamic client registration as a public client (RFC 7591).
     pub async fn register(&mut self) -> Result<Registration> {
         let step = "register";
         let discovery = self.discovered(step)?;
+        let Some(endpoint) = discovery.registration_endpoint.clone() else {
+            return Err(protocol(
+                step,
+                "the server has no registration endpoint and no client ID was given".to_owned(),
+            ));
+        };
         let response = self
             .http
-            .post(&discovery.registration_endpoint)
+            .post(&endpoint)
             .json(&json!({
                 "client_name": CLIENT_NAME,
                 "redirect_uris": [self.redirect_uri],
@@ -443,12 +567,11 @@ impl StandInClient {
                 query.append_pair("code_challenge_method", "S256");
             }
             query.append_pair("state", &state);
-            let resource = if self.does(Misbehaviour::MismatchedResourceAtAuthorize) {
-                FOREIGN_RESOURCE
-            } else {
-                discovery.resource.as_str()
-            };
-            query.append_pair("resource", resource);
+            if self.does(Misbehaviour::MismatchedResourceAtAuthorize) {
+                query.append_pair("resource", FOREIGN_RESOURCE);
+            } else if !self.does(Misbehaviour::OmitResource) {
+                query.append_pair("resource", &discovery.resource);
+            }
             query.append_pair("scope", "mcp");
         }
         let page = self
@@ -469,8 +592,9 @@ impl StandInClient {
             .map_err(|source| ClientError::Transport { step, source })?;
         let request_id = hidden_input(&html, "request_id")
             .ok_or_else(|| protocol(step, "no request_id on the consent page".to_owned()))?;
+        let action = form_action(&html).unwrap_or_else(|| "/oauth/consent".to_owned());
         let consent_url = Url::parse(&discovery.authorization_endpoint)
-            .and_then(|u| u.join("/oauth/consent"))
+            .and_then(|u| u.join(&action))
             .map_err(|e| protocol(step, e.to_string()))?;
         let answer = self
             .http
@@ -537,7 +661,9 @@ impl StandInClient {
         }
         if self.does(Misbehaviour::MismatchedResourceAtToken) {
             form.push(("resource", FOREIGN_RESOURCE.to_owned()));
-        } else if !self.does(Misbehaviour::OmitResourceAtToken) {
+        } else if !self.does(Misbehaviour::OmitResourceAtToken)
+            && !self.does(Misbehaviour::OmitResource)
+        {
             form.push(("resource", discovery.resource.clone()));
         }
         self.token_request(step, &discovery.token_endpoint, &form)
@@ -549,12 +675,14 @@ impl StandInClient {
         let step = "refresh";
         let discovery = self.discovered(step)?.clone();
         let registration = self.registered(step)?.clone();
-        let form = vec![
+        let mut form = vec![
             ("grant_type", "refresh_token".to_owned()),
             ("refresh_token", refresh_token.to_owned()),
             ("client_id", registration.client_id),
-            ("resource", discovery.resource),
         ];
+        if !self.does(Misbehaviour::OmitResource) {
+            form.push(("resource", discovery.resource));
+        }
         self.token_request(step, &discovery.token_endpoint, &form)
             .await
     }
@@ -944,6 +1072,23 @@ pub fn challenge_param(challenge: &str, name: &str) -> Option<String> {
 }
 
 /// The `value` of `<input ... name="NAME" value="...">` on a trivial page.
+/// The consent form's `action`, as the page says it.
+fn form_action(html: &str) -> Option<String> {
+    let start = html.find("<form")?;
+    let tag = &html[start..start + html[start..].find('>')?];
+    let value_start = tag.find("action=\"")? + "action=\"".len();
+    let value = &tag[value_start..];
+    Some(value[..value.find('"')?].replace("&amp;", "&"))
+}
+
+/// The OAuth error code an error page shows (`<code id="error">…</code>`).
+fn error_page_code(html: &str) -> Option<&str> {
+    let marker = "<code id=\"error\">";
+    let start = html.find(marker)? + marker.len();
+    let rest = &html[start..];
+    Some(&rest[..rest.find('<')?])
+}
+
 pub fn hidden_input(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\""))?;
     let rest = &html[at..];

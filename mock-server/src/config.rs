@@ -27,6 +27,9 @@ pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(60);
 pub mod paths {
     pub const PROTECTED_RESOURCE_METADATA: &str = "/.well-known/oauth-protected-resource";
     pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server";
+    pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+    /// An empty key set: OpenID Connect Discovery requires `jwks_uri`, and nothing here signs.
+    pub const JWKS: &str = "/oauth/jwks";
     pub const REGISTER: &str = "/oauth/register";
     pub const AUTHORIZE: &str = "/oauth/authorize";
     pub const CONSENT: &str = "/oauth/consent";
@@ -59,11 +62,16 @@ pub struct ServerConfig {
     pub profile: crate::profile::Profile,
     /// Encoding quirks on top of the profile.
     pub quirks: crate::profile::Quirks,
+    /// Where metadata lives, where the authorization server runs, how clients register.
+    pub discovery: crate::discovery::Discovery,
+    /// The authorization server's origin when it runs on a listener of its own
+    /// ([`crate::discovery::Discovery::separate_authorization_server`]).
+    pub authorization_server_url: Option<String>,
 }
 
 impl ServerConfig {
-    /// Defaults for a server reached at `public_url`. Only an origin is accepted: the MCP endpoint
-    /// is always at `/`, and a path prefix would make the advertised URLs lie.
+    /// Defaults for a server reached at `public_url`. Only an origin is accepted: where the MCP
+    /// endpoint lives is [`crate::discovery::Discovery::mcp_path`]'s business.
     pub fn new(public_url: &str) -> Result<ServerConfig, MockServerError> {
         let invalid = |reason: &str| MockServerError::PublicUrl {
             url: public_url.to_owned(),
@@ -92,26 +100,159 @@ impl ServerConfig {
             admin_token: None,
             profile: crate::profile::Profile::Default,
             quirks: crate::profile::Quirks::default(),
+            discovery: crate::discovery::Discovery::default(),
+            authorization_server_url: None,
         })
     }
 
-    /// The authorization server's issuer identifier (RFC 8414 §2): the origin, no trailing slash.
+    /// The authorization server's origin: its own listener's, or the MCP server's.
+    pub fn authorization_server_origin(&self) -> &str {
+        self.authorization_server_url
+            .as_deref()
+            .unwrap_or(&self.public_url)
+    }
+
+    /// The authorization server's issuer identifier (RFC 8414 §2): its origin and the configured
+    /// issuer path, no trailing slash.
     pub fn issuer(&self) -> String {
-        self.public_url.clone()
+        format!(
+            "{}{}",
+            self.authorization_server_origin(),
+            self.discovery.issuer_path_suffix()
+        )
+    }
+
+    /// The path of an OAuth endpoint (`paths::TOKEN`, ...) on the authorization server's
+    /// listener: under the issuer's path when it has one.
+    pub fn oauth_path(&self, path: &str) -> String {
+        format!("{}{path}", self.discovery.issuer_path_suffix())
+    }
+
+    /// The absolute URL of an OAuth endpoint, as its metadata advertises it.
+    pub fn oauth_url(&self, path: &str) -> String {
+        format!(
+            "{}{}",
+            self.authorization_server_origin(),
+            self.oauth_path(path)
+        )
+    }
+
+    /// The path of the MCP endpoint on the MCP server's listener.
+    pub fn mcp_path(&self) -> &str {
+        &self.discovery.mcp_path
     }
 
     /// The MCP endpoint, which is also the protected resource's identifier (RFC 9728 §2, RFC 8707).
     pub fn mcp_url(&self) -> String {
-        self.url(paths::MCP)
+        self.url(self.mcp_path())
     }
 
     pub fn resource(&self) -> String {
         self.mcp_url()
     }
 
-    /// Where `WWW-Authenticate: Bearer resource_metadata=...` points (RFC 9728 §5.1).
+    /// The path-specific well-known location of the resource metadata (RFC 9728 §3.1): the
+    /// suffix, then the resource's path (for the resource `<origin>/` that path is `/`).
+    pub fn path_specific_resource_metadata_path(&self) -> String {
+        format!("{}{}", paths::PROTECTED_RESOURCE_METADATA, self.mcp_path())
+    }
+
+    /// Every path the resource metadata is served at, on the MCP server's listener.
+    pub fn resource_metadata_paths(&self) -> Vec<String> {
+        use crate::discovery::ResourceMetadataAt;
+        match self.discovery.resource_metadata_at {
+            ResourceMetadataAt::WellKnown => vec![
+                paths::PROTECTED_RESOURCE_METADATA.to_owned(),
+                self.path_specific_resource_metadata_path(),
+            ],
+            ResourceMetadataAt::PathSpecific => vec![self.path_specific_resource_metadata_path()],
+            ResourceMetadataAt::Root => vec![paths::PROTECTED_RESOURCE_METADATA.to_owned()],
+            ResourceMetadataAt::ChallengeOnly => vec![format!(
+                "{}{}",
+                crate::discovery::CHALLENGE_ONLY_METADATA_PATH,
+                self.discovery.mcp_path_suffix()
+            )],
+        }
+    }
+
+    /// Where `WWW-Authenticate: Bearer resource_metadata=...` points (RFC 9728 §5.1): the first
+    /// location the document is served at (the root one when both well-known ones are).
     pub fn resource_metadata_url(&self) -> String {
-        self.url(paths::PROTECTED_RESOURCE_METADATA)
+        let paths = self.resource_metadata_paths();
+        self.url(
+            paths
+                .first()
+                .map(String::as_str)
+                .unwrap_or(paths::PROTECTED_RESOURCE_METADATA),
+        )
+    }
+
+    /// What a 401 or 403 challenge names as `resource_metadata`: nothing when the server is
+    /// configured to send bare challenges.
+    pub fn challenge_resource_metadata(&self) -> Option<String> {
+        self.discovery
+            .challenge_names_metadata
+            .then(|| self.resource_metadata_url())
+    }
+
+    /// Every path the authorization-server metadata is served at, on its listener: RFC 8414 §3.1
+    /// inserts the well-known suffix before the issuer's path; OpenID Connect Discovery 1.0 §4
+    /// appends it after, and the MCP authorization spec also accepts it inserted.
+    pub fn server_metadata_paths(&self) -> Vec<String> {
+        use crate::discovery::ServerMetadataBy;
+        let issuer_path = self.discovery.issuer_path_suffix();
+        match self.discovery.server_metadata_by {
+            ServerMetadataBy::Oauth => {
+                vec![format!(
+                    "{}{issuer_path}",
+                    paths::AUTHORIZATION_SERVER_METADATA
+                )]
+            }
+            ServerMetadataBy::Openid => {
+                let inserted = format!("{}{issuer_path}", paths::OPENID_CONFIGURATION);
+                let appended = format!("{issuer_path}{}", paths::OPENID_CONFIGURATION);
+                if inserted == appended {
+                    vec![inserted]
+                } else {
+                    vec![inserted, appended]
+                }
+            }
+        }
+    }
+
+    /// Which part of the protocol a request on `path` belongs to, given where this server
+    /// serves what; `on_authorization_server` when it arrived on the authorization server's own
+    /// listener.
+    pub fn phase_of(&self, path: &str, on_authorization_server: bool) -> crate::Phase {
+        use crate::Phase;
+        let separate = self.authorization_server_url.is_some();
+        let serves_oauth = !separate || on_authorization_server;
+        let serves_mcp = !separate || !on_authorization_server;
+        if path.starts_with("/__admin/") {
+            return Phase::Admin;
+        }
+        if serves_oauth {
+            if path == self.oauth_path(paths::REGISTER) {
+                return Phase::Registration;
+            }
+            if path == self.oauth_path(paths::AUTHORIZE) || path == self.oauth_path(paths::CONSENT)
+            {
+                return Phase::Authorization;
+            }
+            if path == self.oauth_path(paths::TOKEN) {
+                return Phase::Token;
+            }
+        }
+        if serves_mcp && path == self.mcp_path() {
+            return Phase::Mcp;
+        }
+        if path.contains("/.well-known/")
+            || path.starts_with(crate::discovery::CHALLENGE_ONLY_METADATA_PATH)
+            || path == self.oauth_path(paths::JWKS)
+        {
+            return Phase::Discovery;
+        }
+        Phase::Other
     }
 
     /// An absolute URL for a path on this server.

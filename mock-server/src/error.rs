@@ -19,6 +19,8 @@ pub enum MockServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("invalid discovery configuration: {0}")]
+    Discovery(String),
     #[error("invalid public URL {url:?}: {reason}")]
     PublicUrl { url: String, reason: String },
 }

@@ -56,6 +56,32 @@ struct Args {
     /// dotted-tool-names, unknown-output-schema-type, no-session-id.
     #[arg(long, value_name = "QUIRK", value_delimiter = ',')]
     quirk: Vec<Quirk>,
+    /// Where the protected-resource metadata is served (RFC 9728): both well-known locations,
+    /// only one of them, or only at the URL the 401 challenge announces.
+    #[arg(long, value_name = "WHERE", help_heading = "Discovery")]
+    resource_metadata_at: Option<mock_server::discovery::ResourceMetadataAt>,
+    /// Send bare `WWW-Authenticate: Bearer` challenges, without `resource_metadata`.
+    #[arg(long, help_heading = "Discovery")]
+    bare_challenge: bool,
+    /// How the authorization server publishes its metadata: RFC 8414 (oauth) or OpenID Connect
+    /// Discovery only (openid).
+    #[arg(long, value_name = "HOW", help_heading = "Discovery")]
+    server_metadata_by: Option<mock_server::discovery::ServerMetadataBy>,
+    /// A path in the issuer identifier, e.g. /tenant1 (metadata by RFC 8414 path insertion;
+    /// endpoints under it).
+    #[arg(long, value_name = "PATH", help_heading = "Discovery")]
+    issuer_path: Option<String>,
+    /// Run the authorization server on a second port (another origin), named only by the
+    /// resource metadata's authorization_servers.
+    #[arg(long, help_heading = "Discovery")]
+    separate_authorization_server: bool,
+    /// The MCP endpoint's path (default /), e.g. /mcp.
+    #[arg(long, value_name = "PATH", help_heading = "Discovery")]
+    mcp_path: Option<String>,
+    /// How clients get a client ID: dynamic registration, or the one pre-registered client
+    /// (harness-pre-registered-client, redirect URI any loopback /callback).
+    #[arg(long, value_name = "HOW", help_heading = "Discovery")]
+    registration: Option<mock_server::discovery::Registration>,
 }
 
 /// The `--config` file, then the flags on top.
@@ -71,6 +97,29 @@ fn mock_config(args: &Args) -> Result<MockConfig, String> {
         config.revisions = args.revisions.clone();
     }
     config.quirks.extend(args.quirk.iter().copied());
+    let discovery = &mut config.discovery;
+    if let Some(at) = args.resource_metadata_at {
+        discovery.resource_metadata_at = at;
+    }
+    if args.bare_challenge {
+        discovery.challenge_names_metadata = false;
+    }
+    if let Some(by) = args.server_metadata_by {
+        discovery.server_metadata_by = by;
+    }
+    if let Some(path) = &args.issuer_path {
+        discovery.issuer_path = Some(path.clone());
+    }
+    if args.separate_authorization_server {
+        discovery.separate_authorization_server = true;
+    }
+    if let Some(path) = &args.mcp_path {
+        discovery.mcp_path = path.clone();
+    }
+    if let Some(registration) = args.registration {
+        discovery.registration = registration;
+    }
+    discovery.validate()?;
     Ok(config)
 }
 
@@ -114,6 +163,11 @@ async fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     // Whoever started us waits for `ready`; a closed stdout must not stop the server.
     let _ = writeln!(stdout, "mock-server: MCP endpoint {}", server.mcp_url());
+    let _ = writeln!(
+        stdout,
+        "mock-server: authorization server {}",
+        server.issuer()
+    );
     let _ = writeln!(stdout, "mock-server: configuration {label}");
     let _ = writeln!(stdout, "ready");
     let _ = stdout.flush();

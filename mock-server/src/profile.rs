@@ -253,6 +253,8 @@ pub struct MockConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quirks: Vec<Quirk>,
     pub faults: Faults,
+    /// Where metadata lives, where the authorization server runs, how clients register.
+    pub discovery: crate::discovery::Discovery,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -290,11 +292,15 @@ impl MockConfig {
     }
 
     pub fn from_toml(text: &str) -> Result<MockConfig, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: MockConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.discovery.validate()?;
+        Ok(config)
     }
 
     pub fn from_json(text: &str) -> Result<MockConfig, String> {
-        serde_json::from_str(text).map_err(|e| e.to_string())
+        let config: MockConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        config.discovery.validate()?;
+        Ok(config)
     }
 
     /// The offered revisions, newest first.
@@ -325,6 +331,12 @@ impl MockConfig {
         for quirk in &self.quirks {
             label.push('+');
             label.push_str(quirk.as_str());
+        }
+        let discovery = self.discovery.label();
+        if !discovery.is_empty() {
+            label.push('[');
+            label.push_str(&discovery);
+            label.push(']');
         }
         label
     }

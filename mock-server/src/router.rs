@@ -1,30 +1,55 @@
 //! All routes of the mock server in one axum [`Router`], usable without a socket
 //! (`tower::ServiceExt::oneshot`) or served by [`crate::MockServer`].
 
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use crate::access_log::record_access;
+use crate::access_log::{record_access, OnAuthorizationServer};
 use crate::api_error::ApiError;
 use crate::config::paths;
 use crate::state::AppState;
 use crate::{admin, mcp, oauth};
 
+/// The MCP server's listener: the MCP endpoint, the protected-resource metadata and, unless the
+/// authorization server has an origin of its own, the authorization server too.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(oauth::routes())
-        .merge(mcp::routes())
-        .route(paths::ADMIN_ACCESS_LOG, get(admin::access_log))
+    let config = state.config();
+    let mut app = Router::new()
+        .merge(oauth::resource_metadata_routes(config))
+        .merge(mcp::routes(config));
+    if config.authorization_server_url.is_none() {
+        app = app.merge(oauth::authorization_server_routes(config));
+    }
+    finish(app, state)
+}
+
+/// The authorization server's own listener, for a server configured with a separate origin for
+/// it. Its requests go to the same access log, marked as arriving there.
+pub fn authorization_server_router(state: AppState) -> Router {
+    let app = oauth::authorization_server_routes(state.config());
+    finish(app, state).layer(middleware::from_fn(mark_authorization_server))
+}
+
+fn finish(app: Router<AppState>, state: AppState) -> Router {
+    app.route(paths::ADMIN_ACCESS_LOG, get(admin::access_log))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             mcp::cors::cors,
         ))
-        // Outermost, so that every request is logged, 404s and automatic 405s included.
+        // Outermost but for the listener's mark, so that every request is logged, 404s and
+        // automatic 405s included.
         .layer(middleware::from_fn_with_state(state.clone(), record_access))
         .with_state(state)
+}
+
+async fn mark_authorization_server(mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert(OnAuthorizationServer);
+    next.run(request).await
 }
 
 async fn not_found() -> ApiError {

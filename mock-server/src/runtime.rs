@@ -37,16 +37,29 @@ impl BackgroundServer {
         addr: SocketAddr,
         make_app: impl FnOnce(SocketAddr) -> Result<Router, MockServerError>,
     ) -> Result<BackgroundServer, MockServerError> {
-        // Bind synchronously so a taken port is reported to the caller, not lost in the thread.
-        let listener = std::net::TcpListener::bind(addr)
-            .map_err(|source| MockServerError::Bind { addr, source })?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|source| MockServerError::Bind { addr, source })?;
+        let listener = bind(addr)?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| MockServerError::Bind { addr, source })?;
         let app = make_app(local_addr)?;
+        BackgroundServer::spawn_on(name, listener, app)
+    }
+
+    /// Serves `app` on a listener bound with [`bind`], for servers that must know several
+    /// addresses before any of them starts (an MCP server naming a separate authorization
+    /// server, and the other way round).
+    pub fn spawn_on(
+        name: &str,
+        listener: std::net::TcpListener,
+        app: Router,
+    ) -> Result<BackgroundServer, MockServerError> {
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| MockServerError::Bind {
+                addr: ([0, 0, 0, 0], 0).into(),
+                source,
+            })?;
+        let addr = local_addr;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<(), std::io::Error>>();
         let thread = std::thread::Builder::new()
@@ -123,6 +136,17 @@ impl Drop for BackgroundServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Binds `addr` (port 0 picks a free port) synchronously, so that a taken port is reported to
+/// the caller rather than lost in a server thread.
+pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, MockServerError> {
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|source| MockServerError::Bind { addr, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| MockServerError::Bind { addr, source })?;
+    Ok(listener)
 }
 
 async fn stop_requested(mut rx: watch::Receiver<bool>) {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::access_log::AccessRecord;
 use crate::config::ServerConfig;
 use crate::profile::{MockConfig, Profile, Quirk, Quirks, Revision};
-use crate::router::router;
-use crate::runtime::BackgroundServer;
+use crate::router::{authorization_server_router, router};
+use crate::runtime::{bind, BackgroundServer};
 use crate::state::AppState;
 use crate::MockServerError;
 
@@ -18,6 +18,8 @@ use crate::MockServerError;
 pub struct MockServer {
     /// Behind a lock so a test holding `&MockServer` can stop and restart it.
     server: std::sync::Mutex<BackgroundServer>,
+    /// The authorization server's own listener, when it has a separate origin.
+    authorization_server: Option<std::sync::Mutex<BackgroundServer>>,
     state: AppState,
 }
 
@@ -47,6 +49,22 @@ impl MockServer {
     /// The MCP endpoint, e.g. `http://127.0.0.1:PORT/`; also the OAuth resource identifier.
     pub fn mcp_url(&self) -> String {
         self.state.config().mcp_url()
+    }
+
+    /// The authorization server's issuer identifier, e.g. `http://127.0.0.1:PORT` (another port
+    /// when it has an origin of its own, and a path when configured with one).
+    pub fn issuer(&self) -> String {
+        self.state.config().issuer()
+    }
+
+    /// Where the protected-resource metadata is announced (or would be, with a bare challenge).
+    pub fn resource_metadata_url(&self) -> String {
+        self.state.config().resource_metadata_url()
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &ServerConfig {
+        self.state.config()
     }
 
     /// The bound port.
@@ -87,6 +105,12 @@ impl MockServer {
         self.state.tokens().revoke_all_access()
     }
 
+    /// The server forgets every dynamically registered client now: their next authorization or
+    /// token request gets `invalid_client`. How many.
+    pub fn forget_clients(&self) -> usize {
+        self.state.forget_clients()
+    }
+
     /// The server forgets every MCP session now (their GET streams close); how many.
     pub fn drop_sessions(&self) -> usize {
         self.state.sessions().forget_all()
@@ -118,6 +142,9 @@ impl MockServer {
     /// [`MockServer::restart`].
     pub fn stop_serving(&self) {
         crate::state::lock(&self.server).stop();
+        if let Some(server) = &self.authorization_server {
+            crate::state::lock(server).stop();
+        }
     }
 
     /// Starts serving again on the same address, with the state kept (tokens, clients and
@@ -131,12 +158,22 @@ impl MockServer {
         }
         let addr = server.local_addr();
         *server = BackgroundServer::spawn("mock-server", addr, router(self.state.clone()))?;
+        if let Some(authorization_server) = &self.authorization_server {
+            let mut authorization_server = crate::state::lock(authorization_server);
+            authorization_server.stop();
+            let addr = authorization_server.local_addr();
+            *authorization_server = BackgroundServer::spawn(
+                "mock-auth-server",
+                addr,
+                authorization_server_router(self.state.clone()),
+            )?;
+        }
         Ok(())
     }
 
-    /// Stops serving and joins the server thread (as dropping does).
+    /// Stops serving and joins the server threads (as dropping does).
     pub fn shutdown(self) {
-        crate::state::lock(&self.server).stop();
+        self.stop_serving();
     }
 }
 
@@ -233,6 +270,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Where metadata lives, where the authorization server runs and how clients register; see
+    /// [`crate::Discovery`].
+    pub fn discovery(mut self, discovery: crate::Discovery) -> Self {
+        self.mock.discovery = discovery;
+        self
+    }
+
     /// One more encoding quirk.
     pub fn quirk(mut self, quirk: Quirk) -> Self {
         self.mock.quirks.push(quirk);
@@ -262,45 +306,80 @@ impl MockServerBuilder {
 
     /// [`MockServerBuilder::start`] for callers without an async runtime.
     pub fn start_blocking(self) -> Result<MockServer, MockServerError> {
-        let mut state = None;
-        let server = BackgroundServer::spawn_with("mock-server", self.bind, |local| {
-            let public_url = self
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{local}"));
-            let mut config = ServerConfig::new(&public_url)?;
-            if let Some(ttl) = self.access_token_ttl {
-                config.access_token_ttl = ttl;
-            }
-            if let Some(ttl) = self.code_ttl {
-                config.code_ttl = ttl;
-            }
-            config.protocol_versions = match &self.protocol_versions {
-                Some(versions) => versions.clone(),
-                None => self
-                    .mock
-                    .offered_revisions()
-                    .iter()
-                    .map(|r| r.as_str().to_owned())
-                    .collect(),
-            };
-            config.access_log_file = self.access_log_file.clone();
-            config.faults = self.mock.faults.clone();
-            config.profile = self.mock.profile;
-            config.quirks = Quirks::new(&self.mock.quirks);
-            config.admin_token = self.admin_token.clone();
-            let app_state = AppState::new(config)?;
-            state = Some(app_state.clone());
-            Ok(router(app_state))
-        })?;
-        match state {
-            Some(state) => Ok(MockServer {
-                server: std::sync::Mutex::new(server),
-                state,
-            }),
-            None => Err(MockServerError::Thread(std::io::Error::other(
-                "the server started without its state",
-            ))),
+        self.mock
+            .discovery
+            .validate()
+            .map_err(MockServerError::Discovery)?;
+        let separate = self.mock.discovery.separate_authorization_server;
+        if separate && self.public_url.is_some() {
+            return Err(MockServerError::Discovery(
+                "a separate authorization-server origin is served on loopback next to the MCP \
+                 server and cannot be combined with a public URL"
+                    .to_owned(),
+            ));
         }
+        let listener = bind(self.bind)?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| MockServerError::Bind {
+                addr: self.bind,
+                source,
+            })?;
+        // Same address, another port: another origin (RFC 6454), which is all the variant needs.
+        let authorization_listener = if separate {
+            Some(bind(SocketAddr::new(self.bind.ip(), 0))?)
+        } else {
+            None
+        };
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
+        let mut config = ServerConfig::new(&public_url)?;
+        if let Some(listener) = &authorization_listener {
+            let addr = listener
+                .local_addr()
+                .map_err(|source| MockServerError::Bind {
+                    addr: self.bind,
+                    source,
+                })?;
+            config.authorization_server_url = Some(format!("http://{addr}"));
+        }
+        if let Some(ttl) = self.access_token_ttl {
+            config.access_token_ttl = ttl;
+        }
+        if let Some(ttl) = self.code_ttl {
+            config.code_ttl = ttl;
+        }
+        config.protocol_versions = match &self.protocol_versions {
+            Some(versions) => versions.clone(),
+            None => self
+                .mock
+                .offered_revisions()
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+        };
+        config.access_log_file = self.access_log_file.clone();
+        config.faults = self.mock.faults.clone();
+        config.profile = self.mock.profile;
+        config.quirks = Quirks::new(&self.mock.quirks);
+        config.admin_token = self.admin_token.clone();
+        config.discovery = self.mock.discovery.clone();
+        let state = AppState::new(config)?;
+        let server = BackgroundServer::spawn_on("mock-server", listener, router(state.clone()))?;
+        let authorization_server = match authorization_listener {
+            Some(listener) => Some(std::sync::Mutex::new(BackgroundServer::spawn_on(
+                "mock-auth-server",
+                listener,
+                authorization_server_router(state.clone()),
+            )?)),
+            None => None,
+        };
+        Ok(MockServer {
+            server: std::sync::Mutex::new(server),
+            authorization_server,
+            state,
+        })
     }
 }

@@ -40,7 +40,7 @@ impl AppState {
     }
 
     fn with_log(config: ServerConfig, started: Instant, log: Arc<AccessLog>) -> AppState {
-        AppState {
+        let state = AppState {
             inner: Arc::new(Inner {
                 config,
                 started,
@@ -52,14 +52,35 @@ impl AppState {
                 tokens: TokenStore::default(),
                 sessions: SessionStore::default(),
             }),
+        };
+        state.add_pre_registered_client();
+        state
+    }
+
+    /// A server without dynamic registration knows its one client from the start, and after a
+    /// restart too (it is configuration, not state).
+    fn add_pre_registered_client(&self) {
+        if self.inner.config.discovery.registration == crate::discovery::Registration::PreRegistered
+        {
+            self.inner
+                .clients
+                .insert(crate::oauth::clients::RegisteredClient::pre_registered());
         }
+    }
+
+    /// Forgets every dynamically registered client: their next authorization or token request
+    /// gets `invalid_client`, and a conformant client registers again.
+    pub(crate) fn forget_clients(&self) -> usize {
+        let forgotten = self.inner.clients.clear();
+        self.add_pre_registered_client();
+        forgotten
     }
 
     /// What a restart without persistence loses: clients, codes, tokens, sessions and tools
     /// added while running. Configuration, clock and access log carry on, so one log tells the
     /// whole story.
     pub(crate) fn forget_everything(&self) {
-        self.inner.clients.clear();
+        self.forget_clients();
         self.inner.grants.clear();
         self.inner.tokens.clear();
         self.inner.sessions.forget_all();

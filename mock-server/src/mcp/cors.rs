@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::paths;
 use crate::state::AppState;
 
 /// As listed in the report, verbatim.
@@ -36,7 +35,7 @@ pub(crate) async fn cors(State(state): State<AppState>, request: Request, next: 
         add(response.headers_mut());
         return response;
     }
-    let on_mcp = request.uri().path() == paths::MCP;
+    let on_mcp = request.uri().path() == state.config().mcp_path();
     let mut response = next.run(request).await;
     if on_mcp {
         add(response.headers_mut());

@@ -29,7 +29,6 @@ use serde_json::{json, Map, Value};
 
 use crate::access_log::{Bearer, Notes};
 use crate::api_error::{unreadable_body, ApiError, RequestBody};
-use crate::config::paths;
 use crate::config::ServerConfig;
 use crate::mcp::jsonrpc::{
     Incoming, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RESOURCE_NOT_FOUND,
@@ -43,8 +42,11 @@ pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
 pub(crate) const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(paths::MCP, get(open_stream).post(post).delete(delete))
+pub(crate) fn routes(config: &crate::config::ServerConfig) -> Router<AppState> {
+    Router::new().route(
+        config.mcp_path(),
+        get(open_stream).post(post).delete(delete),
+    )
 }
 
 /// The caller, once its bearer token is accepted.
@@ -85,7 +87,7 @@ fn authenticate(
     match (bearer, grant) {
         (Bearer::Valid { token_id }, Some(grant)) => Ok(Authenticated { grant, token_id }),
         (bearer, _) => Err(ApiError::Unauthorized {
-            resource_metadata: state.config().resource_metadata_url(),
+            resource_metadata: state.config().challenge_resource_metadata(),
             invalid_token: bearer != Bearer::None,
             description: description.to_owned(),
         }),
@@ -294,7 +296,7 @@ async fn post(
                 if let Some(needed) = &state.config().faults.tools_call_scope {
                     if !caller.grant.scope.split(' ').any(|s| s == needed) {
                         return Err(ApiError::InsufficientScope {
-                            resource_metadata: state.config().resource_metadata_url(),
+                            resource_metadata: state.config().challenge_resource_metadata(),
                             scope: format!("{} {needed}", crate::config::DEFAULT_SCOPE),
                         });
                     }

@@ -25,7 +25,11 @@ pub(crate) async fn authorize(
     let Some(client_id) = params.get("client_id") else {
         return Err(ApiError::page("invalid_request", "client_id is missing"));
     };
-    notes.update(|n| n.client_id = Some(client_id.to_owned()));
+    notes.update(|n| {
+        n.client_id = Some(client_id.to_owned());
+        n.resource = params.get("resource").map(str::to_owned);
+        n.redirect_uri = params.get("redirect_uri").map(str::to_owned);
+    });
     if params.is_duplicated("client_id") || params.is_duplicated("redirect_uri") {
         return Err(ApiError::page(
             "invalid_request",
@@ -38,25 +42,24 @@ pub(crate) async fn authorize(
             format!("no client {client_id:?} is registered"),
         ));
     };
-    let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
-        // Exact string comparison (OAuth 2.1 §4.1.1 / §2.3.1), no normalisation.
-        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => (uri.to_owned(), true),
-        Some(uri) => {
-            return Err(ApiError::page(
-                "invalid_request",
-                format!("redirect_uri {uri:?} is not registered for this client"),
-            ))
-        }
-        None => match client.redirect_uris.as_slice() {
-            [only] => (only.clone(), false),
-            _ => {
+    let (redirect_uri, redirect_uri_sent) =
+        match params.get("redirect_uri") {
+            // Exact string comparison (OAuth 2.1 §4.1.1 / §2.3.1), no normalisation.
+            Some(uri) if client.accepts_redirect_uri(uri) => (uri.to_owned(), true),
+            Some(uri) => {
                 return Err(ApiError::page(
                     "invalid_request",
-                    "redirect_uri is required when several are registered",
+                    format!("redirect_uri {uri:?} is not registered for this client"),
                 ))
             }
-        },
-    };
+            None => match client.redirect_uris.as_slice() {
+                [only] => (only.clone(), false),
+                _ => return Err(ApiError::page(
+                    "invalid_request",
+                    "redirect_uri is required: this client has no single registered redirect URI",
+                )),
+            },
+        };
 
     let state_param = params.get("state").map(str::to_owned);
     let fail = |error: &'static str, description: &str| {
@@ -154,7 +157,13 @@ pub(crate) async fn authorize(
     let client_name = client.client_name.as_deref().unwrap_or(client_id);
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
-        pages::consent_page(client_name, &shown_scope, &shown_resource, &request_id),
+        pages::consent_page(
+            client_name,
+            &shown_scope,
+            &shown_resource,
+            &request_id,
+            &state.config().oauth_path(crate::config::paths::CONSENT),
+        ),
     )
         .into_response())
 }

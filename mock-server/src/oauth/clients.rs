@@ -12,9 +12,32 @@ pub(crate) struct RegisteredClient {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub issued_at: u64,
+    /// The pre-registered client: any loopback `/callback` is its redirect URI (RFC 8252 §7.3
+    /// lets a native client pick its port at run time).
+    pub any_loopback_callback: bool,
 }
 
 impl RegisteredClient {
+    /// The client known without registration when the server has no registration endpoint.
+    pub fn pre_registered() -> RegisteredClient {
+        RegisteredClient {
+            client_id: crate::discovery::PRE_REGISTERED_CLIENT_ID.to_owned(),
+            client_name: Some("pre-registered client".to_owned()),
+            redirect_uris: Vec::new(),
+            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            issued_at: 0,
+            any_loopback_callback: true,
+        }
+    }
+
+    /// Exact string comparison with a registered URI (OAuth 2.1 §4.1.1 / §2.3.1), no
+    /// normalisation; for the pre-registered client, any loopback `/callback`.
+    pub fn accepts_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+            || (self.any_loopback_callback
+                && crate::discovery::Discovery::is_pre_registered_redirect(uri))
+    }
+
     pub fn may_use_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
     }
@@ -26,9 +49,12 @@ pub(crate) struct ClientRegistry {
 }
 
 impl ClientRegistry {
-    /// Forgets every registered client (a restart without persistence).
-    pub fn clear(&self) {
-        crate::state::lock(&self.clients).clear();
+    /// Forgets every registered client (a restart without persistence); how many there were.
+    pub fn clear(&self) -> usize {
+        let mut clients = lock(&self.clients);
+        let count = clients.len();
+        clients.clear();
+        count
     }
 
     pub fn insert(&self, client: RegisteredClient) {

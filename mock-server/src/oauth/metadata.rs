@@ -1,11 +1,13 @@
 //! Discovery documents: protected-resource metadata (RFC 9728) and authorization-server metadata
-//! (RFC 8414). Clients must find every endpoint here rather than guess paths.
+//! (RFC 8414, or OpenID Connect Discovery 1.0). Clients must find every endpoint here rather than
+//! guess paths.
 
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::config::{paths, SCOPES_SUPPORTED};
+use crate::discovery::{Registration, ServerMetadataBy};
 use crate::oauth::pkce;
 use crate::state::AppState;
 
@@ -21,19 +23,35 @@ pub(crate) async fn protected_resource(State(state): State<AppState>) -> Json<Va
     }))
 }
 
-/// RFC 8414 §2–3.
+/// RFC 8414 §2–3; as OpenID Connect Discovery 1.0 §3 when the server publishes that way, which
+/// adds the members OpenID Connect requires.
 pub(crate) async fn authorization_server(State(state): State<AppState>) -> Json<Value> {
     let config = state.config();
-    Json(json!({
+    let mut metadata = json!({
         "issuer": config.issuer(),
-        "authorization_endpoint": config.url(paths::AUTHORIZE),
-        "token_endpoint": config.url(paths::TOKEN),
-        "registration_endpoint": config.url(paths::REGISTER),
+        "authorization_endpoint": config.oauth_url(paths::AUTHORIZE),
+        "token_endpoint": config.oauth_url(paths::TOKEN),
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": [pkce::METHOD],
         "token_endpoint_auth_methods_supported": ["none"],
-    }))
+    });
+    // RFC 8414 §2: registration_endpoint is OPTIONAL; a server without dynamic registration
+    // leaves it out, and a client must then be given its client ID.
+    if config.discovery.registration == Registration::Dynamic {
+        metadata["registration_endpoint"] = json!(config.oauth_url(paths::REGISTER));
+    }
+    if config.discovery.server_metadata_by == ServerMetadataBy::Openid {
+        metadata["jwks_uri"] = json!(config.oauth_url(paths::JWKS));
+        metadata["subject_types_supported"] = json!(["public"]);
+        metadata["id_token_signing_alg_values_supported"] = json!(["RS256"]);
+    }
+    Json(metadata)
+}
+
+/// OpenID Connect Discovery 1.0 requires `jwks_uri`; nothing here signs, so the set is empty.
+pub(crate) async fn jwks() -> Json<Value> {
+    Json(json!({"keys": []}))
 }

@@ -18,29 +18,43 @@ use axum::routing::{get, post};
 use axum::Router;
 use url::Url;
 
-use crate::config::paths;
+use crate::config::{paths, ServerConfig};
+use crate::discovery::{Registration, ServerMetadataBy};
 use crate::state::AppState;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+/// The protected-resource metadata, at each location the configuration serves it (RFC 9728 §3.1
+/// well-known locations, or only the URL a challenge announces).
+pub(crate) fn resource_metadata_routes(config: &ServerConfig) -> Router<AppState> {
+    let mut router = Router::new();
+    for path in config.resource_metadata_paths() {
+        router = router.route(&path, get(metadata::protected_resource));
+    }
+    router
+}
+
+/// The authorization server: its metadata where the configuration publishes it, and its
+/// endpoints under the issuer's path.
+pub(crate) fn authorization_server_routes(config: &ServerConfig) -> Router<AppState> {
+    let mut router = Router::new();
+    for path in config.server_metadata_paths() {
+        router = router.route(&path, get(metadata::authorization_server));
+    }
+    if config.discovery.registration == Registration::Dynamic {
+        router = router.route(
+            &config.oauth_path(paths::REGISTER),
+            post(register::register),
+        );
+    }
+    if config.discovery.server_metadata_by == ServerMetadataBy::Openid {
+        router = router.route(&config.oauth_path(paths::JWKS), get(metadata::jwks));
+    }
+    router
         .route(
-            paths::PROTECTED_RESOURCE_METADATA,
-            get(metadata::protected_resource),
+            &config.oauth_path(paths::AUTHORIZE),
+            get(authorize::authorize),
         )
-        // RFC 9728 §3.1 path-specific form for the resource `<origin>/`: the well-known suffix
-        // followed by the resource's path, here "/".
-        .route(
-            "/.well-known/oauth-protected-resource/",
-            get(metadata::protected_resource),
-        )
-        .route(
-            paths::AUTHORIZATION_SERVER_METADATA,
-            get(metadata::authorization_server),
-        )
-        .route(paths::REGISTER, post(register::register))
-        .route(paths::AUTHORIZE, get(authorize::authorize))
-        .route(paths::CONSENT, post(authorize::consent))
-        .route(paths::TOKEN, post(token::token))
+        .route(&config.oauth_path(paths::CONSENT), post(authorize::consent))
+        .route(&config.oauth_path(paths::TOKEN), post(token::token))
 }
 
 /// Form or query parameters, with repeated names set aside: RFC 6749 §3.1 says parameters

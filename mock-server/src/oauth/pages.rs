@@ -8,12 +8,13 @@ pub(crate) fn consent_page(
     scope: &str,
     resource: &str,
     request_id: &str,
+    action: &str,
 ) -> Html<String> {
     Html(format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorize {client}</title></head>\n\
          <body>\n<h1>Authorize {client}?</h1>\n\
          <p>Scope: <code>{scope}</code></p>\n<p>Resource: <code>{resource}</code></p>\n\
-         <form method=\"post\" action=\"/oauth/consent\">\n\
+         <form method=\"post\" action=\"{action}\">\n\
          <input type=\"hidden\" name=\"request_id\" value=\"{request_id}\">\n\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\n\
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n\
@@ -22,6 +23,7 @@ pub(crate) fn consent_page(
         scope = escape(scope),
         resource = escape(resource),
         request_id = escape(request_id),
+        action = escape(action),
     ))
 }
 
@@ -56,7 +58,7 @@ mod tests {
 
     #[test]
     fn client_supplied_text_is_escaped() {
-        let Html(page) = consent_page("<script>", "mcp", "http://x/", "r\"1");
+        let Html(page) = consent_page("<script>", "mcp", "http://x/", "r\"1", "/oauth/consent");
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains("value=\"r&quot;1\""));
         assert!(page.contains("<form method=\"post\" action=\"/oauth/consent\">"));

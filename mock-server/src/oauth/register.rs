@@ -113,8 +113,12 @@ pub(crate) async fn register(
         redirect_uris,
         grant_types,
         issued_at,
+        any_loopback_callback: false,
     };
-    notes.update(|n| n.client_id = Some(client.client_id.clone()));
+    notes.update(|n| {
+        n.client_id = Some(client.client_id.clone());
+        n.redirect_uri = client.redirect_uris.first().cloned();
+    });
     let mut body = json!({
         "client_id": client.client_id,
         "client_id_issued_at": client.issued_at,

@@ -29,6 +29,8 @@ pub(crate) async fn token(
     notes.update(|n| {
         n.grant_type = params.get("grant_type").map(str::to_owned);
         n.client_id = params.get("client_id").map(str::to_owned);
+        n.resource = params.get("resource").map(str::to_owned);
+        n.redirect_uri = params.get("redirect_uri").map(str::to_owned);
     });
     // RFC 6749 §4.1.3: the body is application/x-www-form-urlencoded.
     let form = headers

@@ -1,0 +1,135 @@
+//! The server variants that expose the failure classes before the token, one per class, as
+//! `harness run --discovery <variant>` and the discovery tests name them.
+
+use mock_server::discovery::{Registration, ResourceMetadataAt, ServerMetadataBy};
+use mock_server::Discovery;
+use serde::Serialize;
+
+use crate::discovery_checks as checks;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiscoveryVariant {
+    /// Class 1: the resource metadata only at the URL the 401 challenge announces.
+    ChallengeOnly,
+    /// Class 1, the fallback: a bare challenge, the metadata only at the path-specific
+    /// well-known location of an endpoint under /mcp.
+    BareChallenge,
+    /// Class 2: the authorization server on another origin, named only by
+    /// `authorization_servers`.
+    SeparateAuthServer,
+    /// Class 3: an issuer with a path (RFC 8414 path insertion).
+    IssuerPath,
+    /// Class 3: OpenID Connect Discovery only.
+    OpenidOnly,
+    /// Class 4: the MCP endpoint (and so the resource) under /mcp.
+    McpPath,
+    /// Classes 5 and 6 with a client ID given: no registration endpoint.
+    PreRegistered,
+}
+
+impl DiscoveryVariant {
+    pub const ALL: [DiscoveryVariant; 7] = [
+        DiscoveryVariant::ChallengeOnly,
+        DiscoveryVariant::BareChallenge,
+        DiscoveryVariant::SeparateAuthServer,
+        DiscoveryVariant::IssuerPath,
+        DiscoveryVariant::OpenidOnly,
+        DiscoveryVariant::McpPath,
+        DiscoveryVariant::PreRegistered,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DiscoveryVariant::ChallengeOnly => "challenge-only",
+            DiscoveryVariant::BareChallenge => "bare-challenge",
+            DiscoveryVariant::SeparateAuthServer => "separate-auth-server",
+            DiscoveryVariant::IssuerPath => "issuer-path",
+            DiscoveryVariant::OpenidOnly => "openid-only",
+            DiscoveryVariant::McpPath => "mcp-path",
+            DiscoveryVariant::PreRegistered => "pre-registered",
+        }
+    }
+
+    /// The failure class (1–6 in the README) the variant is built to expose.
+    pub fn class(self) -> u8 {
+        match self {
+            DiscoveryVariant::ChallengeOnly | DiscoveryVariant::BareChallenge => 1,
+            DiscoveryVariant::SeparateAuthServer => 2,
+            DiscoveryVariant::IssuerPath | DiscoveryVariant::OpenidOnly => 3,
+            DiscoveryVariant::McpPath => 4,
+            DiscoveryVariant::PreRegistered => 5,
+        }
+    }
+
+    /// The check that judges the variant's own class (every discovery check runs anyway).
+    pub fn key_check(self) -> &'static str {
+        match self {
+            DiscoveryVariant::ChallengeOnly | DiscoveryVariant::BareChallenge => {
+                checks::RESOURCE_METADATA_FOUND
+            }
+            DiscoveryVariant::SeparateAuthServer => checks::AUTHORIZATION_SERVER_FROM_METADATA,
+            DiscoveryVariant::IssuerPath | DiscoveryVariant::OpenidOnly => {
+                checks::SERVER_METADATA_FOUND
+            }
+            DiscoveryVariant::McpPath => checks::RESOURCE_INDICATOR,
+            DiscoveryVariant::PreRegistered => checks::GIVEN_CLIENT_ID_USED,
+        }
+    }
+
+    pub fn discovery(self) -> Discovery {
+        let default = Discovery::default();
+        match self {
+            DiscoveryVariant::ChallengeOnly => Discovery {
+                resource_metadata_at: ResourceMetadataAt::ChallengeOnly,
+                ..default
+            },
+            DiscoveryVariant::BareChallenge => Discovery {
+                resource_metadata_at: ResourceMetadataAt::PathSpecific,
+                challenge_names_metadata: false,
+                mcp_path: "/mcp".to_owned(),
+                ..default
+            },
+            DiscoveryVariant::SeparateAuthServer => Discovery {
+                separate_authorization_server: true,
+                ..default
+            },
+            DiscoveryVariant::IssuerPath => Discovery {
+                issuer_path: Some("/tenant1".to_owned()),
+                ..default
+            },
+            DiscoveryVariant::OpenidOnly => Discovery {
+                server_metadata_by: ServerMetadataBy::Openid,
+                ..default
+            },
+            DiscoveryVariant::McpPath => Discovery {
+                mcp_path: "/mcp".to_owned(),
+                ..default
+            },
+            DiscoveryVariant::PreRegistered => Discovery {
+                registration: Registration::PreRegistered,
+                ..default
+            },
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<DiscoveryVariant> {
+        DiscoveryVariant::ALL
+            .into_iter()
+            .find(|v| v.name() == name.trim())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_is_a_valid_configuration_with_a_name_that_parses() {
+        for variant in DiscoveryVariant::ALL {
+            assert_eq!(variant.discovery().validate(), Ok(()), "{variant:?}");
+            assert_eq!(DiscoveryVariant::parse(variant.name()), Some(variant));
+            assert_ne!(variant.discovery(), Discovery::default(), "{variant:?}");
+        }
+    }
+}

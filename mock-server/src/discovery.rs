@@ -1,0 +1,290 @@
+//! How the server lets itself be discovered and how clients get a client ID: where the
+//! protected-resource metadata lives, how the authorization server publishes its metadata, on
+//! which origin it runs, where the MCP endpoint is, and which kind of registration it accepts.
+//!
+//! Clients break most often before they ever hold a token, each variant below exists to catch
+//! one way of doing so (see the failure classes in the README).
+
+use serde::{Deserialize, Serialize};
+
+/// Where the protected-resource metadata (RFC 9728) is served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceMetadataAt {
+    /// At both well-known locations, the path-specific and the root one (RFC 9728 §3.1).
+    #[default]
+    WellKnown,
+    /// Only at the path-specific location (`/.well-known/oauth-protected-resource/mcp`).
+    PathSpecific,
+    /// Only at the root location (`/.well-known/oauth-protected-resource`).
+    Root,
+    /// Only at a URL outside `/.well-known/`, announced in `WWW-Authenticate` (RFC 9728 §5.1):
+    /// a client that guesses instead of reading the challenge finds nothing.
+    ChallengeOnly,
+}
+
+/// How the authorization server publishes its metadata.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerMetadataBy {
+    /// RFC 8414 only, with the well-known suffix inserted before the issuer's path (§3.1).
+    #[default]
+    Oauth,
+    /// OpenID Connect Discovery 1.0 only (`openid-configuration`, both inserted and appended
+    /// after an issuer path); RFC 8414's location answers 404.
+    Openid,
+}
+
+/// How a client gets a client ID.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Registration {
+    /// Dynamic client registration (RFC 7591).
+    #[default]
+    Dynamic,
+    /// No registration endpoint: the client must be given [`PRE_REGISTERED_CLIENT_ID`].
+    PreRegistered,
+}
+
+/// The one client a [`Registration::PreRegistered`] server knows. Its redirect URIs are loopback
+/// `/callback` URLs on any port, as RFC 8252 §7.3 asks of servers for native clients.
+pub const PRE_REGISTERED_CLIENT_ID: &str = "harness-pre-registered-client";
+
+/// The path of the pre-registered client's redirect URI (on `localhost` or `127.0.0.1`, any port).
+pub const PRE_REGISTERED_REDIRECT_PATH: &str = "/callback";
+
+/// Where resource metadata is served when [`ResourceMetadataAt::ChallengeOnly`].
+pub const CHALLENGE_ONLY_METADATA_PATH: &str = "/metadata/protected-resource";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Discovery {
+    pub resource_metadata_at: ResourceMetadataAt,
+    /// Whether the 401 challenge carries `resource_metadata="…"` (RFC 9728 §5.1). Without it a
+    /// client must find the document at a well-known location.
+    pub challenge_names_metadata: bool,
+    pub server_metadata_by: ServerMetadataBy,
+    /// A path in the issuer identifier, e.g. `/tenant1`: its metadata is then at
+    /// `/.well-known/oauth-authorization-server/tenant1` (RFC 8414 §3.1), and its endpoints under
+    /// that path.
+    pub issuer_path: Option<String>,
+    /// Run the authorization server on a second listener (another port, so another origin),
+    /// named only by the resource metadata's `authorization_servers`.
+    pub separate_authorization_server: bool,
+    /// The MCP endpoint's path, `/` or e.g. `/mcp`; it is also the resource identifier's path.
+    pub mcp_path: String,
+    pub registration: Registration,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Discovery {
+            resource_metadata_at: ResourceMetadataAt::WellKnown,
+            challenge_names_metadata: true,
+            server_metadata_by: ServerMetadataBy::Oauth,
+            issuer_path: None,
+            separate_authorization_server: false,
+            mcp_path: "/".to_owned(),
+            registration: Registration::Dynamic,
+        }
+    }
+}
+
+impl Discovery {
+    /// Refuses combinations no client could get through and paths that would collide.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.resource_metadata_at == ResourceMetadataAt::ChallengeOnly
+            && !self.challenge_names_metadata
+        {
+            return Err(
+                "resource metadata served only at the challenge's URL needs a challenge \
+                        that names it (challenge_names_metadata = true)"
+                    .to_owned(),
+            );
+        }
+        if !is_simple_path(&self.mcp_path) {
+            return Err(format!(
+                "mcp_path {:?} must be \"/\" or a path like \"/mcp\" (letters, digits, '-', '_', '/')",
+                self.mcp_path
+            ));
+        }
+        if self.mcp_path.starts_with("/.well-known")
+            || self.mcp_path.starts_with("/oauth")
+            || self.mcp_path.starts_with("/__admin")
+            || self.mcp_path.starts_with("/metadata")
+        {
+            return Err(format!(
+                "mcp_path {:?} collides with the server's own routes",
+                self.mcp_path
+            ));
+        }
+        if let Some(path) = &self.issuer_path {
+            if path == "/" || !is_simple_path(path) {
+                return Err(format!(
+                    "issuer_path {path:?} must be a path like \"/tenant1\" (letters, digits, '-', '_', '/')"
+                ));
+            }
+            if path.starts_with("/.well-known") || path.starts_with("/__admin") {
+                return Err(format!(
+                    "issuer_path {path:?} collides with the server's own routes"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The MCP path without a trailing slash (`""` for the root), for joining after a prefix.
+    pub fn mcp_path_suffix(&self) -> &str {
+        self.mcp_path.trim_end_matches('/')
+    }
+
+    /// The issuer path without a trailing slash (`""` when none).
+    pub fn issuer_path_suffix(&self) -> &str {
+        self.issuer_path
+            .as_deref()
+            .map(|p| p.trim_end_matches('/'))
+            .unwrap_or("")
+    }
+
+    /// A short label for reports, empty for the default: `prm=challenge-only,as=separate`.
+    pub fn label(&self) -> String {
+        let default = Discovery::default();
+        let mut parts = Vec::new();
+        if self.resource_metadata_at != default.resource_metadata_at {
+            parts.push(format!(
+                "prm={}",
+                kebab(&format!("{:?}", self.resource_metadata_at))
+            ));
+        }
+        if !self.challenge_names_metadata {
+            parts.push("challenge=bare".to_owned());
+        }
+        if self.server_metadata_by != default.server_metadata_by {
+            parts.push("as-metadata=openid".to_owned());
+        }
+        if let Some(path) = &self.issuer_path {
+            parts.push(format!("issuer-path={path}"));
+        }
+        if self.separate_authorization_server {
+            parts.push("as=separate-origin".to_owned());
+        }
+        if self.mcp_path != default.mcp_path {
+            parts.push(format!("mcp={}", self.mcp_path));
+        }
+        if self.registration == Registration::PreRegistered {
+            parts.push("registration=pre-registered".to_owned());
+        }
+        parts.join(",")
+    }
+
+    /// Whether `redirect_uri` is one the pre-registered client may use: a loopback `/callback`
+    /// on any port (RFC 8252 §7.3).
+    pub fn is_pre_registered_redirect(redirect_uri: &str) -> bool {
+        let Ok(url) = url::Url::parse(redirect_uri) else {
+            return false;
+        };
+        url.scheme() == "http"
+            && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+            && url.path() == PRE_REGISTERED_REDIRECT_PATH
+            && url.query().is_none()
+            && url.fragment().is_none()
+    }
+}
+
+fn is_simple_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains("//")
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_'))
+}
+
+fn kebab(debug: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_has_an_empty_label_and_is_valid() {
+        assert_eq!(Discovery::default().label(), "");
+        assert_eq!(Discovery::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_label_names_every_departure_from_the_default() {
+        let discovery = Discovery {
+            resource_metadata_at: ResourceMetadataAt::ChallengeOnly,
+            separate_authorization_server: true,
+            mcp_path: "/mcp".to_owned(),
+            issuer_path: Some("/tenant1".to_owned()),
+            ..Discovery::default()
+        };
+        assert_eq!(
+            discovery.label(),
+            "prm=challenge-only,issuer-path=/tenant1,as=separate-origin,mcp=/mcp"
+        );
+    }
+
+    #[test]
+    fn impossible_or_colliding_settings_are_refused() {
+        let bad = [
+            Discovery {
+                resource_metadata_at: ResourceMetadataAt::ChallengeOnly,
+                challenge_names_metadata: false,
+                ..Discovery::default()
+            },
+            Discovery {
+                mcp_path: "mcp".to_owned(),
+                ..Discovery::default()
+            },
+            Discovery {
+                mcp_path: "/oauth/token".to_owned(),
+                ..Discovery::default()
+            },
+            Discovery {
+                issuer_path: Some("/".to_owned()),
+                ..Discovery::default()
+            },
+            Discovery {
+                issuer_path: Some("/a?b".to_owned()),
+                ..Discovery::default()
+            },
+        ];
+        for discovery in bad {
+            assert!(discovery.validate().is_err(), "{discovery:?}");
+        }
+    }
+
+    #[test]
+    fn pre_registered_redirects_are_loopback_callbacks_on_any_port() {
+        assert!(Discovery::is_pre_registered_redirect(
+            "http://localhost:43123/callback"
+        ));
+        assert!(Discovery::is_pre_registered_redirect(
+            "http://127.0.0.1:9/callback"
+        ));
+        assert!(!Discovery::is_pre_registered_redirect(
+            "http://evil.example:9/callback"
+        ));
+        assert!(!Discovery::is_pre_registered_redirect(
+            "http://localhost:9/elsewhere"
+        ));
+        assert!(!Discovery::is_pre_registered_redirect(
+            "https://localhost:9/callback"
+        ));
+    }
+}
