@@ -13,6 +13,8 @@ mod check_controls;
 mod claude_code;
 #[path = "reconnect/container.rs"]
 mod container;
+#[path = "reconnect/discovery.rs"]
+mod discovery;
 #[path = "reconnect/discovery_controls.rs"]
 mod discovery_controls;
 #[path = "reconnect/era.rs"]

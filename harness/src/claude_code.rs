@@ -231,6 +231,35 @@ impl ClientUnderTest for ClaudeCode {
         Ok(())
     }
 
+    fn add_http_server_with_client_id(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        client_id: &str,
+        callback_port: u16,
+    ) -> Result<(), DriveError> {
+        let port = callback_port.to_string();
+        self.run(
+            env,
+            &[
+                "mcp",
+                "add",
+                "--transport",
+                "http",
+                "-s",
+                "user",
+                "--client-id",
+                client_id,
+                "--callback-port",
+                &port,
+                server,
+                url,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         let out = self.run(env, &["mcp", "list"])?;
         let prefix = format!("{server}:");

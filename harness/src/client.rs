@@ -134,6 +134,21 @@ pub trait ClientUnderTest {
     fn version(&self) -> &str;
     /// Adds an HTTP (Streamable HTTP) MCP server to the sandbox's user-level config.
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError>;
+    /// As [`ClientUnderTest::add_http_server`], for a server without dynamic registration: the
+    /// client is given its OAuth client ID and a fixed callback port.
+    fn add_http_server_with_client_id(
+        &self,
+        _env: &RunEnv<'_>,
+        _server: &str,
+        _url: &str,
+        _client_id: &str,
+        _callback_port: u16,
+    ) -> Result<(), DriveError> {
+        Err(DriveError::Setup(format!(
+            "{} cannot be given an OAuth client ID",
+            self.name()
+        )))
+    }
     /// The client's own view of the server's state, from a fresh process.
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError>;
     /// Whether this version has the login path, with the evidence either way.

@@ -41,6 +41,9 @@ pub struct KnownFailure {
     pub scenario: String,
     pub check: String,
     pub login_path: LoginPath,
+    /// The discovery variant the server ran (`harness run --discovery`), when not the default.
+    #[serde(default)]
+    pub discovery: Option<String>,
     pub versions: Vec<String>,
     /// One line: what goes wrong.
     pub note: String,
@@ -128,18 +131,24 @@ impl Expectations {
         Ok(())
     }
 
-    /// The entries that expect `check` to fail for this scenario, login path and version.
+    /// The entries that expect `check` to fail for this scenario, login path and version. A run
+    /// against a discovery variant names its scenario `<scenario>@<variant>`.
     pub fn expected(
         &self,
         scenario: &str,
         login_path: LoginPath,
         version: &str,
     ) -> Vec<&KnownFailure> {
+        let (scenario, discovery) = match scenario.split_once('@') {
+            Some((scenario, variant)) => (scenario, Some(variant)),
+            None => (scenario, None),
+        };
         self.failures
             .iter()
             .filter(|f| {
                 Scenario::parse(&f.scenario).map(|s| s.name())
                     == Scenario::parse(scenario).map(|s| s.name())
+                    && f.discovery.as_deref() == discovery
                     && f.login_path == login_path
                     && f.versions.iter().any(|v| v == version)
             })
@@ -185,7 +194,7 @@ impl Expectations {
 
     pub fn compare(&self, report: &ScenarioReport) -> Comparison {
         self.compare_checks(
-            report.scenario.name(),
+            &report.expectation_key(),
             report.login_path,
             &report.version,
             &report.checks,

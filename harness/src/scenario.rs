@@ -169,6 +169,9 @@ pub struct ScenarioReport {
     pub script: Option<ScriptReport>,
     /// The print-mode run (print_after_auth).
     pub print: Option<PrintOutcome>,
+    /// The discovery variant the server ran, when not the default (`harness run --discovery`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<crate::discovery_variants::DiscoveryVariant>,
     /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
     #[serde(skip)]
     pub model_requests: Vec<ModelRequest>,
@@ -181,6 +184,15 @@ impl ScenarioReport {
 
     pub fn check(&self, name: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// The scenario's name in the expectations file: `slash_mcp`, or `slash_mcp@challenge-only`
+    /// on a discovery variant.
+    pub fn expectation_key(&self) -> String {
+        match self.discovery {
+            Some(variant) => format!("{}@{}", self.scenario.name(), variant.name()),
+            None => self.scenario.name().to_owned(),
+        }
     }
 
     /// The canonical access log, for snapshots.
@@ -229,6 +241,9 @@ pub struct RunOptions {
     pub keep_server_down: bool,
     /// `session_lost`: the server goes on forgetting every new session too.
     pub keep_losing_sessions: bool,
+    /// The server runs this discovery variant: judge the run by the discovery checks too. The
+    /// caller starts the mock with [`crate::discovery_variants::DiscoveryVariant::discovery`].
+    pub discovery: Option<crate::discovery_variants::DiscoveryVariant>,
 }
 
 pub(crate) struct Run<'a> {
@@ -344,7 +359,27 @@ pub fn run_with(
             Vec::new()
         }
     };
+    if options.discovery.is_some() {
+        let driven = !run
+            .checks
+            .iter()
+            .any(|c| c.verdict == Verdict::NotApplicable);
+        match mock.in_process() {
+            Some(server) if driven => run.checks.extend(crate::discovery_checks::discovery_checks(
+                &access_log,
+                server.config(),
+            )),
+            Some(_) => {}
+            None => run.checks.push(Check::fail(
+                "discovery-variant",
+                "discovery variants run on the in-process mock only (the authorization server's \
+                 second origin is a second loopback listener); run with --mock in-process",
+                vec![mock.describe()],
+            )),
+        }
+    }
     let mut report = ScenarioReport {
+        discovery: options.discovery,
         scenario,
         client: client.name().to_owned(),
         version: client.version().to_owned(),
@@ -429,10 +464,27 @@ pub(crate) fn add_server(
     env: &RunEnv<'_>,
 ) -> Result<String, DriveError> {
     let mcp_url = run.mock.mcp_url();
-    client.add_http_server(env, SERVER_NAME, &mcp_url)?;
-    run.commands.push(format!(
-        "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
-    ));
+    let pre_registered = run.mock.in_process().is_some_and(|m| {
+        m.config().discovery.registration == mock_server::discovery::Registration::PreRegistered
+    });
+    if pre_registered {
+        // A fixed port, as a client must have for a redirect URI registered ahead of time; the
+        // mock accepts any loopback port (RFC 8252 §7.3), so any free one will do.
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| DriveError::Setup(format!("no free port for the callback: {e}")))?
+            .port();
+        let client_id = mock_server::discovery::PRE_REGISTERED_CLIENT_ID;
+        client.add_http_server_with_client_id(env, SERVER_NAME, &mcp_url, client_id, port)?;
+        run.commands.push(format!(
+            "claude mcp add --transport http -s user --client-id {client_id} --callback-port {port} {SERVER_NAME} {mcp_url}"
+        ));
+    } else {
+        client.add_http_server(env, SERVER_NAME, &mcp_url)?;
+        run.commands.push(format!(
+            "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
+        ));
+    }
     Ok(mcp_url)
 }
 

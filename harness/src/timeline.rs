@@ -27,7 +27,9 @@ pub fn canonical_order(log: &[AccessRecord]) -> Vec<AccessRecord> {
         }
         let mut run: Vec<AccessRecord> = records[i..j].to_vec();
         match phase {
-            Phase::Discovery => run.sort_by(|a, b| a.path.cmp(&b.path)),
+            Phase::Discovery => run.sort_by(|a, b| {
+                (a.on_authorization_server, &a.path).cmp(&(b.on_authorization_server, &b.path))
+            }),
             Phase::Mcp => {
                 run.sort_by_key(|r| {
                     r.method == "GET" || r.rpc_method.as_deref() == Some("subscriptions/listen")

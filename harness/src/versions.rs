@@ -161,6 +161,9 @@ impl VersionStore {
                     .map(|h| PathBuf::from(h).join(".cache/mcp-reconnect-harness"))
             })
             .unwrap_or_else(|| std::env::temp_dir().join("mcp-reconnect-harness"));
+        // The client is started from its sandbox's directory, where a relative path means
+        // nothing: anchor it here.
+        let root = std::path::absolute(&root).unwrap_or(root);
         let cap = match std::env::var(CACHE_SIZE_ENV) {
             Ok(text) => parse_size(&text).unwrap_or_else(|e| {
                 eprintln!(
