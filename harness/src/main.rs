@@ -64,6 +64,12 @@ enum Command {
         /// first, outside.
         #[arg(long)]
         isolate: bool,
+        /// Run against a discovery/registration variant of the server and add the discovery
+        /// checks (failure classes before the token): challenge-only, bare-challenge,
+        /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered. In-process
+        /// mock only.
+        #[arg(long, value_enum, value_name = "VARIANT")]
+        discovery: Option<harness::discovery_variants::DiscoveryVariant>,
     },
     /// Install a CLI version into the harness's cache (no-op when present) and print where.
     Install {
@@ -215,7 +221,16 @@ fn main() -> ExitCode {
             json,
             mock,
             isolate,
-        } => run(&store, &scenario, &cli_version, json, mock, isolate),
+            discovery,
+        } => run(
+            &store,
+            &scenario,
+            &cli_version,
+            json,
+            mock,
+            isolate,
+            discovery,
+        ),
     }
 }
 
@@ -226,7 +241,15 @@ fn run(
     json: bool,
     mock_mode: MockMode,
     isolate: bool,
+    discovery: Option<harness::discovery_variants::DiscoveryVariant>,
 ) -> ExitCode {
+    if discovery.is_some() && (isolate || mock_mode != MockMode::InProcess) {
+        eprintln!(
+            "harness: --discovery runs on the in-process mock only (the separate authorization \
+             server is a second loopback listener); drop --isolate and --mock container"
+        );
+        return ExitCode::from(2);
+    }
     let scenarios: Vec<Scenario> = if scenario == "all" {
         Scenario::ALL.to_vec()
     } else {
@@ -294,15 +317,32 @@ fn run(
             }
             continue;
         }
-        let mock = match mock_mode.start_with(s.mock_faults()) {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("harness: cannot start the mock server: {e}");
-                return ExitCode::from(2);
-            }
+        let mock: Box<dyn harness::mock::MockTarget> = match discovery {
+            Some(variant) => match mock_server::MockServer::builder()
+                .faults(s.mock_faults())
+                .discovery(variant.discovery())
+                .start_blocking()
+            {
+                Ok(m) => Box::new(m),
+                Err(e) => {
+                    eprintln!("harness: cannot start the mock server: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => match mock_mode.start_with(s.mock_faults()) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("harness: cannot start the mock server: {e}");
+                    return ExitCode::from(2);
+                }
+            },
         };
         eprintln!("harness: {}", mock.describe());
-        let report = scenario::run(*s, &client, mock.as_ref());
+        let options = scenario::RunOptions {
+            discovery,
+            ..Default::default()
+        };
+        let report = scenario::run_with(*s, &client, mock.as_ref(), &options);
         harness::features::record_report(client.install(), &report);
         if !json {
             println!("{}", render_table(std::slice::from_ref(&report)));

@@ -7,10 +7,13 @@ pub fn render_table(reports: &[ScenarioReport]) -> String {
     let mut out = String::new();
     for r in reports {
         out.push_str(&format!(
-            "\n{} {} · scenario {} · login path {} · {:.1} s{}\n",
+            "\n{} {} · scenario {}{} · login path {} · {:.1} s{}\n",
             r.client,
             r.version,
             r.scenario.name(),
+            r.discovery
+                .map(|v| format!(" · discovery variant {} (class {})", v.name(), v.class()))
+                .unwrap_or_default(),
             r.login_path.as_str(),
             r.duration_secs,
             if r.is_reconnect_check {

@@ -10,6 +10,7 @@ use rstest::rstest;
 
 use crate::support::{
     assert_as_expected, claude_code_at, real_cli_slot, show, snapshot_settings, version_under_test,
+    CLI_JS_ERA_VERSION,
 };
 
 #[rstest]
@@ -30,9 +31,9 @@ fn discovery_variant_through_each_login_path(
         Scenario::AuthenticateTool
     )]
     login_path: Scenario,
+    #[values(version_under_test(), CLI_JS_ERA_VERSION.to_owned())] version: String,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let version = version_under_test();
     let client = claude_code_at(&version)?;
     let mock = MockServer::builder()
         .discovery(variant.discovery())
