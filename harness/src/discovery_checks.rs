@@ -31,6 +31,7 @@ pub const SERVER_METADATA_FOUND: &str = "server-metadata-found";
 pub const RESOURCE_INDICATOR: &str = "resource-indicator";
 pub const REGISTRATION_REUSED: &str = "registration-reused";
 pub const GIVEN_CLIENT_ID_USED: &str = "given-client-id-used";
+pub const CLIENT_ID_METADATA_USED: &str = "client-id-metadata-used";
 pub const REDIRECT_URI_CONSISTENT: &str = "redirect-uri-consistent";
 
 /// Every discovery check that applies to a server configured as `config`.
@@ -43,10 +44,10 @@ pub fn discovery_checks(log: &[AccessRecord], config: &ServerConfig) -> Vec<Chec
         checks.push(authorization_server_from_metadata(log));
     }
     checks.push(resource_indicator(log, config));
-    if config.discovery.registration == Registration::PreRegistered {
-        checks.push(given_client_id_used(log));
-    } else {
-        checks.push(registration_reused(log));
+    match config.discovery.registration {
+        Registration::PreRegistered => checks.push(given_client_id_used(log)),
+        Registration::ClientIdMetadata => checks.push(client_id_metadata_used(log, config)),
+        Registration::Dynamic => checks.push(registration_reused(log)),
     }
     checks.push(redirect_uri_consistent(log));
     checks
@@ -488,6 +489,60 @@ pub fn given_client_id_used(log: &[AccessRecord]) -> Check {
                 "the client was given the client ID {PRE_REGISTERED_CLIENT_ID} (the server has no \
                  registration endpoint) but {} request(s) used another or tried to register \
                  (MCP Authorization › client registration: pre-registration)",
+                wrong.len()
+            ),
+            wrong,
+        )
+    }
+}
+
+/// Class 5 with client ID metadata documents: the client's ID was a document URL (HTTPS, with a
+/// path), the same in every authorization and token request, and it never tried to register.
+pub fn client_id_metadata_used(log: &[AccessRecord], config: &ServerConfig) -> Check {
+    const NAME: &str = CLIENT_ID_METADATA_USED;
+    let judged: Vec<&AccessRecord> = log
+        .iter()
+        .filter(|r| is_authorize(r) || r.phase == Phase::Token || r.path.ends_with("/register"))
+        .collect();
+    if judged.iter().all(|r| !is_authorize(r)) {
+        return no_authorization_request(NAME, log);
+    }
+    let show = |r: &AccessRecord| {
+        format!(
+            "{} client_id={}",
+            evidence_line(r),
+            r.client_id.as_deref().unwrap_or("(none)")
+        )
+    };
+    let evidence: Vec<String> = judged.iter().map(|r| show(r)).collect();
+    let is_document_url = |id: &str| {
+        Url::parse(id).is_ok_and(|u| u.scheme() == "https" && u.path() != "/")
+            && mock_server::discovery::Discovery::own_client_metadata(
+                id,
+                config.authorization_server_origin(),
+            )
+            .is_some()
+    };
+    let first = judged.iter().find_map(|r| r.client_id.clone());
+    let wrong: Vec<String> = judged
+        .iter()
+        .filter(|r| !r.client_id.as_deref().is_some_and(is_document_url) || r.client_id != first)
+        .map(|r| show(r))
+        .collect();
+    if wrong.is_empty() {
+        Check::pass(
+            NAME,
+            format!(
+                "the server offers client ID metadata documents and no registration; every                  authorization and token request used one document URL as client_id ({}) (MCP                  2025-11-25 Authorization › Client ID Metadata Documents)",
+                first.unwrap_or_default()
+            ),
+            evidence,
+        )
+    } else {
+        Check::fail(
+            NAME,
+            format!(
+                "the server offers client ID metadata documents (client_id_metadata_document_supported)                  and no registration endpoint, but {} request(s) used no HTTPS document URL of this                  server as client_id, or changed it (MCP 2025-11-25 Authorization › Client ID                  Metadata Documents)",
                 wrong.len()
             ),
             wrong,

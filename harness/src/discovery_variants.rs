@@ -26,10 +26,13 @@ pub enum DiscoveryVariant {
     McpPath,
     /// Classes 5 and 6 with a client ID given: no registration endpoint.
     PreRegistered,
+    /// Class 5 with client ID metadata documents (2025-11-25): the client's ID is a URL, no
+    /// registration endpoint; the mock resolves its own document URLs without fetching.
+    ClientIdMetadata,
 }
 
 impl DiscoveryVariant {
-    pub const ALL: [DiscoveryVariant; 7] = [
+    pub const ALL: [DiscoveryVariant; 8] = [
         DiscoveryVariant::ChallengeOnly,
         DiscoveryVariant::BareChallenge,
         DiscoveryVariant::SeparateAuthServer,
@@ -37,6 +40,7 @@ impl DiscoveryVariant {
         DiscoveryVariant::OpenidOnly,
         DiscoveryVariant::McpPath,
         DiscoveryVariant::PreRegistered,
+        DiscoveryVariant::ClientIdMetadata,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +52,7 @@ impl DiscoveryVariant {
             DiscoveryVariant::OpenidOnly => "openid-only",
             DiscoveryVariant::McpPath => "mcp-path",
             DiscoveryVariant::PreRegistered => "pre-registered",
+            DiscoveryVariant::ClientIdMetadata => "client-id-metadata",
         }
     }
 
@@ -58,7 +63,7 @@ impl DiscoveryVariant {
             DiscoveryVariant::SeparateAuthServer => 2,
             DiscoveryVariant::IssuerPath | DiscoveryVariant::OpenidOnly => 3,
             DiscoveryVariant::McpPath => 4,
-            DiscoveryVariant::PreRegistered => 5,
+            DiscoveryVariant::PreRegistered | DiscoveryVariant::ClientIdMetadata => 5,
         }
     }
 
@@ -74,6 +79,7 @@ impl DiscoveryVariant {
             }
             DiscoveryVariant::McpPath => checks::RESOURCE_INDICATOR,
             DiscoveryVariant::PreRegistered => checks::GIVEN_CLIENT_ID_USED,
+            DiscoveryVariant::ClientIdMetadata => checks::CLIENT_ID_METADATA_USED,
         }
     }
 
@@ -108,6 +114,10 @@ impl DiscoveryVariant {
             },
             DiscoveryVariant::PreRegistered => Discovery {
                 registration: Registration::PreRegistered,
+                ..default
+            },
+            DiscoveryVariant::ClientIdMetadata => Discovery {
+                registration: Registration::ClientIdMetadata,
                 ..default
             },
         }

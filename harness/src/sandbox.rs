@@ -16,6 +16,8 @@ pub struct Sandbox {
     root: tempfile::TempDir,
     home: PathBuf,
     work: PathBuf,
+    /// Variables a scenario adds for its server (all pointing at the run's own servers).
+    extra_env: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Sandbox {
@@ -29,7 +31,12 @@ impl Sandbox {
         for dir in [&home, &work, &root.path().join("tmp")] {
             std::fs::create_dir_all(dir)?;
         }
-        let sandbox = Sandbox { root, home, work };
+        let sandbox = Sandbox {
+            root,
+            home,
+            work,
+            extra_env: std::sync::Mutex::new(Vec::new()),
+        };
         sandbox.seed_client_config()?;
         sandbox.write_browser_script()?;
         Ok(sandbox)
@@ -121,7 +128,23 @@ impl Sandbox {
         for (k, v) in HERMETIC_FLAGS {
             env.push(((*k).to_owned(), (*v).to_owned()));
         }
+        env.extend(
+            self.extra_env
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
         env
+    }
+
+    /// One more variable for every later client command, e.g. where a server's client ID
+    /// metadata document is; it must point at the run's own servers, never elsewhere.
+    pub fn add_env(&self, name: &str, value: &str) {
+        self.extra_env
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((name.to_owned(), value.to_owned()));
     }
 }
 

@@ -457,6 +457,9 @@ pub(crate) fn slash_mcp_auth(
     result
 }
 
+/// Where Claude Code takes its client ID metadata document URL from, instead of its own.
+pub const CLIENT_METADATA_URL_ENV: &str = "MCP_OAUTH_CLIENT_METADATA_URL";
+
 /// Adds the run's mock server to the client's configuration; its MCP URL.
 pub(crate) fn add_server(
     run: &mut Run<'_>,
@@ -464,9 +467,27 @@ pub(crate) fn add_server(
     env: &RunEnv<'_>,
 ) -> Result<String, DriveError> {
     let mcp_url = run.mock.mcp_url();
-    let pre_registered = run.mock.in_process().is_some_and(|m| {
-        m.config().discovery.registration == mock_server::discovery::Registration::PreRegistered
-    });
+    let registration = run
+        .mock
+        .in_process()
+        .map(|m| m.config().discovery.registration);
+    if registration == Some(mock_server::discovery::Registration::ClientIdMetadata) {
+        // Claude Code's own document lives at claude.ai, which the mock never fetches; it takes
+        // another from this variable (HTTPS with a path, or it registers instead), and the mock
+        // resolves its own document URLs itself.
+        if let Some(server) = run.mock.in_process() {
+            let origin = server.config().authorization_server_origin().to_owned();
+            let url = format!(
+                "https://{}{}claude-code",
+                origin.trim_start_matches("http://"),
+                mock_server::discovery::CLIENT_METADATA_PATH
+            );
+            env.sandbox.add_env(CLIENT_METADATA_URL_ENV, &url);
+            run.commands
+                .push(format!("export {CLIENT_METADATA_URL_ENV}={url}"));
+        }
+    }
+    let pre_registered = registration == Some(mock_server::discovery::Registration::PreRegistered);
     if pre_registered {
         // A fixed port, as a client must have for a redirect URI registered ahead of time; the
         // mock accepts any loopback port (RFC 8252 §7.3), so any free one will do.

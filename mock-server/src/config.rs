@@ -248,6 +248,7 @@ impl ServerConfig {
         }
         if path.contains("/.well-known/")
             || path.starts_with(crate::discovery::CHALLENGE_ONLY_METADATA_PATH)
+            || path.starts_with(crate::discovery::CLIENT_METADATA_PATH)
             || path == self.oauth_path(paths::JWKS)
         {
             return Phase::Discovery;

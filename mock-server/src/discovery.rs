@@ -44,6 +44,12 @@ pub enum Registration {
     Dynamic,
     /// No registration endpoint: the client must be given [`PRE_REGISTERED_CLIENT_ID`].
     PreRegistered,
+    /// Client ID metadata documents (MCP 2025-11-25 › Client ID Metadata Documents): the
+    /// client ID is an HTTPS URL naming the client's metadata document, and the metadata says
+    /// `client_id_metadata_document_supported`; no registration endpoint. The mock resolves the
+    /// URLs on its own host under [`CLIENT_METADATA_PATH`] itself (see
+    /// [`Discovery::own_client_metadata`]) and refuses every other host: it never fetches.
+    ClientIdMetadata,
 }
 
 /// The one client a [`Registration::PreRegistered`] server knows. Its redirect URIs are loopback
@@ -52,6 +58,9 @@ pub const PRE_REGISTERED_CLIENT_ID: &str = "harness-pre-registered-client";
 
 /// The path of the pre-registered client's redirect URI (on `localhost` or `127.0.0.1`, any port).
 pub const PRE_REGISTERED_REDIRECT_PATH: &str = "/callback";
+
+/// Where the mock's own client ID metadata documents live: `<origin>/clients/<name>`.
+pub const CLIENT_METADATA_PATH: &str = "/clients/";
 
 /// Where resource metadata is served when [`ResourceMetadataAt::ChallengeOnly`].
 pub const CHALLENGE_ONLY_METADATA_PATH: &str = "/metadata/protected-resource";
@@ -171,8 +180,12 @@ impl Discovery {
         if self.mcp_path != default.mcp_path {
             parts.push(format!("mcp={}", self.mcp_path));
         }
-        if self.registration == Registration::PreRegistered {
-            parts.push("registration=pre-registered".to_owned());
+        match self.registration {
+            Registration::Dynamic => {}
+            Registration::PreRegistered => parts.push("registration=pre-registered".to_owned()),
+            Registration::ClientIdMetadata => {
+                parts.push("registration=client-id-metadata".to_owned())
+            }
         }
         parts.join(",")
     }
@@ -188,6 +201,34 @@ impl Discovery {
             && url.path() == PRE_REGISTERED_REDIRECT_PATH
             && url.query().is_none()
             && url.fragment().is_none()
+    }
+}
+
+impl Discovery {
+    /// The name of one of the mock's own client ID metadata documents, when `client_id` is a URL
+    /// on the authorization server's own host and port under [`CLIENT_METADATA_PATH`]. Either
+    /// scheme is accepted: clients insist on `https` (the specification requires it), and the
+    /// mock, which has no TLS listener, resolves its own documents without fetching them.
+    pub fn own_client_metadata(
+        client_id: &str,
+        authorization_server_origin: &str,
+    ) -> Option<String> {
+        let id = url::Url::parse(client_id).ok()?;
+        let own = url::Url::parse(authorization_server_origin).ok()?;
+        if !matches!(id.scheme(), "http" | "https")
+            || id.host_str() != own.host_str()
+            || id.port_or_known_default() != own.port_or_known_default()
+            || id.query().is_some()
+            || id.fragment().is_some()
+        {
+            return None;
+        }
+        let name = id.path().strip_prefix(CLIENT_METADATA_PATH)?;
+        (!name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')))
+        .then(|| name.to_owned())
     }
 }
 
@@ -267,6 +308,28 @@ mod tests {
         for discovery in bad {
             assert!(discovery.validate().is_err(), "{discovery:?}");
         }
+    }
+
+    #[test]
+    fn own_client_metadata_urls_are_recognised_by_host_port_and_path() {
+        let origin = "http://127.0.0.1:4000";
+        let own = |id: &str| Discovery::own_client_metadata(id, origin);
+        assert_eq!(
+            own("https://127.0.0.1:4000/clients/claude-code").as_deref(),
+            Some("claude-code")
+        );
+        assert_eq!(
+            own("http://127.0.0.1:4000/clients/x_1").as_deref(),
+            Some("x_1")
+        );
+        assert_eq!(own("https://127.0.0.1:4001/clients/claude-code"), None);
+        assert_eq!(
+            own("https://claude.ai/oauth/claude-code-client-metadata"),
+            None
+        );
+        assert_eq!(own("https://127.0.0.1:4000/clients/"), None);
+        assert_eq!(own("https://127.0.0.1:4000/clients/a/b"), None);
+        assert_eq!(own("not a url"), None);
     }
 
     #[test]

@@ -68,6 +68,26 @@ impl AppState {
         }
     }
 
+    /// The client `client_id` names: a registered (or pre-registered) one, or, on a server with
+    /// client ID metadata documents, one of the mock's own documents.
+    pub(crate) fn client(
+        &self,
+        client_id: &str,
+    ) -> Option<crate::oauth::clients::RegisteredClient> {
+        if let Some(client) = self.inner.clients.get(client_id) {
+            return Some(client);
+        }
+        let config = &self.inner.config;
+        if config.discovery.registration != crate::discovery::Registration::ClientIdMetadata {
+            return None;
+        }
+        let name = crate::discovery::Discovery::own_client_metadata(
+            client_id,
+            config.authorization_server_origin(),
+        )?;
+        Some(crate::oauth::clients::RegisteredClient::from_metadata_document(client_id, &name))
+    }
+
     /// Forgets every dynamically registered client: their next authorization or token request
     /// gets `invalid_client`, and a conformant client registers again.
     pub(crate) fn forget_clients(&self) -> usize {

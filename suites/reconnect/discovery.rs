@@ -22,7 +22,8 @@ fn discovery_variant_through_each_login_path(
         DiscoveryVariant::IssuerPath,
         DiscoveryVariant::OpenidOnly,
         DiscoveryVariant::McpPath,
-        DiscoveryVariant::PreRegistered
+        DiscoveryVariant::PreRegistered,
+        DiscoveryVariant::ClientIdMetadata
     )]
     variant: DiscoveryVariant,
     #[values(

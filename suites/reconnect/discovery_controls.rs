@@ -22,11 +22,19 @@ async fn server(variant: DiscoveryVariant) -> anyhow::Result<MockServer> {
 
 fn stand_in(server: &MockServer, variant: DiscoveryVariant) -> anyhow::Result<StandInClient> {
     let client = StandInClient::new(&server.mcp_url())?;
-    Ok(if variant == DiscoveryVariant::PreRegistered {
-        client.pre_registered(PRE_REGISTERED_CLIENT_ID)
-    } else {
-        client
+    Ok(match variant {
+        DiscoveryVariant::PreRegistered => client.pre_registered(PRE_REGISTERED_CLIENT_ID),
+        DiscoveryVariant::ClientIdMetadata => client.pre_registered(&own_document_url(server)),
+        _ => client,
     })
+}
+
+/// The stand-in's client ID metadata document URL on the mock (HTTPS, as the spec requires).
+fn own_document_url(server: &MockServer) -> String {
+    format!(
+        "https://{}/clients/stand-in",
+        server.issuer().trim_start_matches("http://")
+    )
 }
 
 fn all_checks(server: &MockServer) -> Vec<Check> {
@@ -50,7 +58,8 @@ async fn a_conformant_client_gets_through_every_variant_and_passes_every_check(
         DiscoveryVariant::IssuerPath,
         DiscoveryVariant::OpenidOnly,
         DiscoveryVariant::McpPath,
-        DiscoveryVariant::PreRegistered
+        DiscoveryVariant::PreRegistered,
+        DiscoveryVariant::ClientIdMetadata
     )]
     variant: DiscoveryVariant,
 ) -> anyhow::Result<()> {
@@ -217,6 +226,60 @@ async fn a_pre_registered_client_uses_the_client_id_it_was_given(
         .await;
     let check = dc::given_client_id_used(&server.received_requests());
     assert_eq!(check.verdict, verdict, "{check:#?}");
+    Ok(())
+}
+
+/// Client ID metadata documents: the mock's own document URL works; one on another host is
+/// refused (the mock never fetches) and fails the check, as does a plain client ID.
+#[rstest]
+#[case::its_own_document(None, Verdict::Pass)]
+#[case::a_document_elsewhere(Some("https://elsewhere.example/clients/stand-in"), Verdict::Fail)]
+#[case::a_plain_client_id(Some(PRE_REGISTERED_CLIENT_ID), Verdict::Fail)]
+#[tokio::test]
+async fn a_client_id_metadata_client_names_a_document_of_this_server(
+    #[case] client_id: Option<&str>,
+    #[case] verdict: Verdict,
+) -> anyhow::Result<()> {
+    let server = server(DiscoveryVariant::ClientIdMetadata).await?;
+    let client_id = client_id.map_or_else(|| own_document_url(&server), str::to_owned);
+    let run = StandInClient::new(&server.mcp_url())?
+        .pre_registered(&client_id)
+        .run()
+        .await;
+    assert_eq!(run.is_ok(), verdict == Verdict::Pass, "{run:?}");
+    let check = dc::client_id_metadata_used(&server.received_requests(), server.config());
+    assert_eq!(check.verdict, verdict, "{check:#?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_mock_serves_its_client_id_metadata_documents_and_advertises_them() -> anyhow::Result<()>
+{
+    let server = server(DiscoveryVariant::ClientIdMetadata).await?;
+    let metadata: serde_json::Value = reqwest::get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        server.uri()
+    ))
+    .await?
+    .json()
+    .await?;
+    assert_eq!(metadata["client_id_metadata_document_supported"], true);
+    assert!(
+        metadata.get("registration_endpoint").is_none(),
+        "{metadata}"
+    );
+    let document: serde_json::Value = reqwest::get(format!("{}/clients/claude-code", server.uri()))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        document["client_id"],
+        format!(
+            "https://{}/clients/claude-code",
+            server.uri().trim_start_matches("http://")
+        )
+    );
+    assert_eq!(document["token_endpoint_auth_method"], "none");
     Ok(())
 }
 

@@ -36,10 +36,10 @@ pub(crate) async fn authorize(
             "client_id and redirect_uri must appear once",
         ));
     }
-    let Some(client) = state.clients().get(client_id) else {
+    let Some(client) = state.client(client_id) else {
         return Err(ApiError::page(
             "invalid_client",
-            format!("no client {client_id:?} is registered"),
+            crate::oauth::clients::unknown_client(client_id),
         ));
     };
     let (redirect_uri, redirect_uri_sent) =

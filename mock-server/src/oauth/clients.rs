@@ -30,6 +30,16 @@ impl RegisteredClient {
         }
     }
 
+    /// The client a client ID metadata document describes; the mock's own documents all say
+    /// the same: a public client with a loopback `/callback` on any port.
+    pub fn from_metadata_document(client_id: &str, name: &str) -> RegisteredClient {
+        RegisteredClient {
+            client_id: client_id.to_owned(),
+            client_name: Some(name.to_owned()),
+            ..RegisteredClient::pre_registered()
+        }
+    }
+
     /// Exact string comparison with a registered URI (OAuth 2.1 §4.1.1 / §2.3.1), no
     /// normalisation; for the pre-registered client, any loopback `/callback`.
     pub fn accepts_redirect_uri(&self, uri: &str) -> bool {
@@ -63,5 +73,18 @@ impl ClientRegistry {
 
     pub fn get(&self, client_id: &str) -> Option<RegisteredClient> {
         lock(&self.clients).get(client_id).cloned()
+    }
+}
+
+/// Why a client ID is unknown, in words that say what to do.
+pub(crate) fn unknown_client(client_id: &str) -> String {
+    if client_id.starts_with("https://") || client_id.starts_with("http://") {
+        format!(
+            "no client {client_id:?}: a client ID metadata document is resolved only when the \
+             server offers them and the URL is one of its own (<origin>/clients/<name>); the mock \
+             never fetches documents from elsewhere"
+        )
+    } else {
+        format!("no client {client_id:?} is registered")
     }
 }

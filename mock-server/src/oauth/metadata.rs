@@ -43,12 +43,48 @@ pub(crate) async fn authorization_server(State(state): State<AppState>) -> Json<
     if config.discovery.registration == Registration::Dynamic {
         metadata["registration_endpoint"] = json!(config.oauth_url(paths::REGISTER));
     }
+    if config.discovery.registration == Registration::ClientIdMetadata {
+        metadata["client_id_metadata_document_supported"] = json!(true);
+    }
     if config.discovery.server_metadata_by == ServerMetadataBy::Openid {
         metadata["jwks_uri"] = json!(config.oauth_url(paths::JWKS));
         metadata["subject_types_supported"] = json!(["public"]);
         metadata["id_token_signing_alg_values_supported"] = json!(["RS256"]);
     }
     Json(metadata)
+}
+
+/// `GET /clients/<name>`: one of the mock's own client ID metadata documents, for people and
+/// the stand-in client to read (the authorization server resolves them without fetching).
+pub(crate) async fn client_metadata_document(
+    State(state): State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Json<Value>, crate::api_error::ApiError> {
+    let config = state.config();
+    let url = format!(
+        "https://{}{}{name}",
+        config
+            .authorization_server_origin()
+            .trim_start_matches("http://")
+            .trim_start_matches("https://"),
+        crate::discovery::CLIENT_METADATA_PATH
+    );
+    if crate::discovery::Discovery::own_client_metadata(&url, config.authorization_server_origin())
+        .is_none()
+    {
+        return Err(crate::api_error::ApiError::http(
+            axum::http::StatusCode::NOT_FOUND,
+            "no such client metadata document",
+        ));
+    }
+    Ok(Json(json!({
+        "client_id": url,
+        "client_name": name,
+        "redirect_uris": ["http://localhost/callback", "http://127.0.0.1/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+    })))
 }
 
 /// OpenID Connect Discovery 1.0 requires `jwks_uri`; nothing here signs, so the set is empty.

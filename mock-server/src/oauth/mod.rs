@@ -48,6 +48,12 @@ pub(crate) fn authorization_server_routes(config: &ServerConfig) -> Router<AppSt
     if config.discovery.server_metadata_by == ServerMetadataBy::Openid {
         router = router.route(&config.oauth_path(paths::JWKS), get(metadata::jwks));
     }
+    if config.discovery.registration == Registration::ClientIdMetadata {
+        router = router.route(
+            &format!("{}{{name}}", crate::discovery::CLIENT_METADATA_PATH),
+            get(metadata::client_metadata_document),
+        );
+    }
     router
         .route(
             &config.oauth_path(paths::AUTHORIZE),

@@ -73,10 +73,10 @@ pub(crate) async fn token(
     let Some(client_id) = params.get("client_id") else {
         return Err(ApiError::token("invalid_client", "client_id is missing"));
     };
-    let Some(client) = state.clients().get(client_id) else {
+    let Some(client) = state.client(client_id) else {
         return Err(ApiError::token(
             "invalid_client",
-            format!("no client {client_id:?} is registered"),
+            crate::oauth::clients::unknown_client(client_id),
         ));
     };
     if !client.may_use_grant(grant_type) {
