@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mock_server::model_api::{ModelApi, ModelRequest, ModelView, ScriptReport};
-use mock_server::{AccessRecord, MockServer};
+use mock_server::{AccessRecord, MockServer, Phase};
 use serde::Serialize;
 
 use crate::browser::ScriptedBrowser;
@@ -57,10 +57,13 @@ pub enum Scenario {
     /// `tools/call` needs a scope the token lacks (403 insufficient_scope): the client must
     /// re-authorize with it, once, and the call go through.
     ScopeStepUp,
+    /// `mcp login`; the server forgets every registered client and the tokens expire; `mcp list`
+    /// meets `invalid_client` at refresh; a second `mcp login` must register anew and work.
+    ClientForgotten,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 13] = [
         Scenario::SlashMcp,
         Scenario::LoginThenList,
         Scenario::AuthenticateTool,
@@ -73,6 +76,7 @@ impl Scenario {
         Scenario::ToolsChanged,
         Scenario::ServerRestart,
         Scenario::ScopeStepUp,
+        Scenario::ClientForgotten,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +93,7 @@ impl Scenario {
             Scenario::ToolsChanged => "tools_changed",
             Scenario::ServerRestart => "server_restart",
             Scenario::ScopeStepUp => "scope_step_up",
+            Scenario::ClientForgotten => "client_forgotten",
         }
     }
 
@@ -106,13 +111,14 @@ impl Scenario {
             Scenario::ToolsChanged => "log in via /mcp; a tool is added and tools/list_changed pushed; the client must list again and offer the new tool to the agent",
             Scenario::ServerRestart => "log in via /mcp; the server restarts with its state lost; the client must get going again or tell the agent authentication is needed",
             Scenario::ScopeStepUp => "log in via /mcp; tools/call answers 403 insufficient_scope naming a scope; the client must re-authorize with it once and the call go through",
+            Scenario::ClientForgotten => "mcp login; the server forgets its registered clients and the tokens expire; mcp list meets invalid_client; a second mcp login must register a new client and connect",
         }
     }
 
     pub fn login_path(self) -> LoginPath {
         match self {
             Scenario::SlashMcp => LoginPath::SlashMcp,
-            Scenario::LoginThenList => LoginPath::LoginCommand,
+            Scenario::LoginThenList | Scenario::ClientForgotten => LoginPath::LoginCommand,
             Scenario::AuthenticateTool => LoginPath::AuthenticateTool,
             Scenario::AuthenticatePaste => LoginPath::PastedCallback,
             Scenario::PrintAfterAuth
@@ -128,7 +134,10 @@ impl Scenario {
 
     /// Whether the scenario judges a reconnect inside one running session.
     pub fn is_reconnect_check(self) -> bool {
-        !matches!(self, Scenario::LoginThenList | Scenario::PrintAfterAuth)
+        !matches!(
+            self,
+            Scenario::LoginThenList | Scenario::PrintAfterAuth | Scenario::ClientForgotten
+        )
     }
 
     /// The faults the scenario's server commits (the story needs them; most need none).
@@ -312,6 +321,7 @@ pub fn run_with(
         match scenario {
             Scenario::SlashMcp => slash_mcp(&mut run, client, &env),
             Scenario::LoginThenList => login_then_list(&mut run, client, &env),
+            Scenario::ClientForgotten => client_forgotten(&mut run, client, &env),
             Scenario::AuthenticateTool => {
                 agent_scenarios::authenticate_tool(&mut run, client, &env, model, options, false)
             }
@@ -638,6 +648,112 @@ fn login_then_list(
         stored.summary
     );
     run.checks.push(stored);
+    Ok(())
+}
+
+/// Failure class 5, the other half: after `invalid_client` a client must register again rather
+/// than keep presenting a client ID the server no longer knows (RFC 6749 §5.2; MCP
+/// Authorization › Dynamic Client Registration). The client only learns of it at the token
+/// endpoint: an authorization request with an unknown client ID ends on an error page the
+/// client never sees (RFC 6749 §4.1.2.1).
+fn client_forgotten(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+) -> Result<(), DriveError> {
+    if let Err(absent) = client.has_login_path(env, LoginPath::LoginCommand)? {
+        run.checks.push(Check::not_applicable(
+            "login-command",
+            "this version has no login command",
+            vec![absent.evidence],
+        ));
+        return Ok(());
+    }
+    // Fail early, before any login, when the server cannot be driven.
+    run.in_process()?;
+    add_server(run, client, env)?;
+    let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+    let (first, _) = client.login_command(env, SERVER_NAME, &mut browser)?;
+    run.commands.push(format!(
+        "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
+    ));
+    run.checks.push(if first.succeeded {
+        Check::pass(
+            "first-login-succeeded",
+            "the first `mcp login` reported success",
+            vec![first.client_message.clone()],
+        )
+    } else {
+        Check::fail(
+            "first-login-succeeded",
+            "the first `mcp login` reported a failure",
+            vec![first.client_message.clone()],
+        )
+    });
+    let server = run.in_process()?;
+    let forgotten = server.forget_clients();
+    let expired = server.expire_access_tokens();
+    run.commands.push(format!(
+        "# the server forgets its {forgotten} registered client(s); {expired} access token(s) expire"
+    ));
+    // The stored tokens are stale now: a new process tries them, refreshes, meets invalid_client.
+    let between = client.server_status(env, SERVER_NAME)?;
+    run.commands.push("claude mcp list".to_owned());
+    run.checks.push(status_check(
+        "needs-auth-after-client-loss",
+        &between,
+        false,
+    ));
+    let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+    let second = client.login_command(env, SERVER_NAME, &mut browser);
+    run.commands
+        .push(format!("claude mcp login {SERVER_NAME}    # again"));
+    match second {
+        Ok((auth, screen)) => {
+            run.final_screen = screen;
+            run.checks.push(if auth.succeeded {
+                Check::pass(
+                    "second-login-succeeded",
+                    "the second `mcp login` reported success",
+                    vec![auth.client_message.clone()],
+                )
+            } else {
+                Check::fail(
+                    "second-login-succeeded",
+                    "the second `mcp login` did not report success",
+                    vec![auth.client_message.clone()],
+                )
+            });
+            run.auth = Some(auth);
+        }
+        Err(error) => {
+            // A browser stuck on the server's error page is the client's doing when the page
+            // says the client ID is unknown: it sent the one the server had refused.
+            let log = run.mock.received_requests()?;
+            let Some(refused) = log.iter().rev().find(|r| {
+                r.phase == Phase::Authorization
+                    && r.error
+                        .as_deref()
+                        .is_some_and(|e| e.contains("invalid_client"))
+            }) else {
+                return Err(error);
+            };
+            run.checks.push(Check::fail(
+                "second-login-succeeded",
+                "the second `mcp login` sent the browser to authorize with the client ID the \
+                 server had refused (invalid_client): the person sees an error page and cannot \
+                 sign in",
+                vec![checks::evidence_line(refused), error.to_string()],
+            ));
+        }
+    }
+    let after = client.server_status(env, SERVER_NAME)?;
+    run.commands.push("claude mcp list".to_owned());
+    run.checks
+        .push(status_check("connected-after-second-login", &after, true));
+    let log = run.mock.received_requests()?;
+    run.checks
+        .push(crate::discovery_checks::registration_reused(&log));
     Ok(())
 }
 
