@@ -373,6 +373,40 @@ mod tests {
     }
 
     #[test]
+    fn the_discovery_section_reads_as_the_readme_shows_it() -> anyhow::Result<()> {
+        let config = MockConfig::from_toml(
+            r#"
+            [discovery]
+            resource_metadata_at = "challenge-only"
+            challenge_names_metadata = true
+            server_metadata_by = "oauth"
+            issuer_path = "/tenant1"
+            separate_authorization_server = false
+            mcp_path = "/mcp"
+            registration = "client-id-metadata"
+            "#,
+        )
+        .map_err(anyhow::Error::msg)?;
+        assert_eq!(
+            config.discovery.resource_metadata_at,
+            crate::discovery::ResourceMetadataAt::ChallengeOnly
+        );
+        assert_eq!(config.discovery.mcp_path, "/mcp");
+        assert_eq!(
+            config.label(),
+            "default[prm=challenge-only,issuer-path=/tenant1,mcp=/mcp,registration=client-id-metadata]"
+        );
+        // An impossible combination is refused with the reason.
+        let error = MockConfig::from_toml(
+            "[discovery]\nresource_metadata_at = \"challenge-only\"\nchallenge_names_metadata = false",
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(error.contains("needs a challenge"), "{error}");
+        Ok(())
+    }
+
+    #[test]
     fn unknown_keys_and_values_are_refused() {
         assert!(MockConfig::from_toml("profil = \"seed\"").is_err());
         assert!(MockConfig::from_toml("profile = \"php\"").is_err());
