@@ -177,6 +177,18 @@ fn main() -> ExitCode {
             for s in Scenario::ALL {
                 println!("{:<19} {}", s.name(), s.describe());
             }
+            println!(
+                "\ndiscovery variants (harness run --discovery <variant>; with slash_mcp, \
+                 login_then_list, authenticate_tool):"
+            );
+            for v in harness::discovery_variants::DiscoveryVariant::ALL {
+                println!(
+                    "{:<21} class {}, judged by {}",
+                    v.name(),
+                    v.class(),
+                    v.key_check()
+                );
+            }
             ExitCode::SUCCESS
         }
         Command::Soak {
