@@ -48,6 +48,8 @@ pub struct Request {
     pub command_line: String,
     /// How to call the harness in printed commands (argv\[0\]).
     pub program: String,
+    /// Run every probe against this discovery variant (and judge it by the discovery checks).
+    pub discovery: Option<crate::discovery_variants::DiscoveryVariant>,
 }
 
 /// One probe, as reported.
@@ -216,12 +218,14 @@ fn run_once(
     scenario: Scenario,
     install: &InstalledVersion,
     check: Option<&str>,
+    discovery: Option<crate::discovery_variants::DiscoveryVariant>,
 ) -> (RunOutcome, String) {
     let client = ClaudeCode::new(install.clone());
-    let mock = match MockServer::builder()
-        .faults(scenario.mock_faults())
-        .start_blocking()
-    {
+    let mut builder = MockServer::builder().faults(scenario.mock_faults());
+    if let Some(variant) = discovery {
+        builder = builder.discovery(variant.discovery());
+    }
+    let mock = match builder.start_blocking() {
         Ok(m) => m,
         Err(e) => {
             return (
@@ -230,7 +234,11 @@ fn run_once(
             )
         }
     };
-    let report = scenario::run(scenario, &client, &mock);
+    let options = scenario::RunOptions {
+        discovery,
+        ..Default::default()
+    };
+    let report = scenario::run_with(scenario, &client, &mock, &options);
     features::record_report(client.install(), &report);
     classify(&report, check)
 }
@@ -277,7 +285,12 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
     let mut runs = Vec::new();
     let mut details: Vec<String> = Vec::new();
     for _ in 0..request.repeat.max(1) {
-        let (outcome, detail) = run_once(request.scenario, &install, request.check.as_deref());
+        let (outcome, detail) = run_once(
+            request.scenario,
+            &install,
+            request.check.as_deref(),
+            request.discovery,
+        );
         runs.push(outcome);
         if !details.contains(&detail) {
             details.push(detail);
@@ -363,7 +376,7 @@ impl Prefetcher {
 
 /// The state file of a search with these arguments.
 pub fn state_key(request: &Request) -> String {
-    format!(
+    let key = format!(
         "scenario={} check={} good={} bad={} find-fix={} repeat={} verify={}",
         request.scenario.name(),
         request.check.as_deref().unwrap_or("*"),
@@ -372,7 +385,12 @@ pub fn state_key(request: &Request) -> String {
         request.find_fix,
         request.repeat,
         request.verify
-    )
+    );
+    // Searches on the default server keep the keys (and saved probes) they always had.
+    match request.discovery {
+        Some(variant) => format!("{key} discovery={}", variant.name()),
+        None => key,
+    }
 }
 
 pub fn state_path(store: &VersionStore, request: &Request) -> PathBuf {
@@ -401,10 +419,14 @@ pub fn reproduce_command(
         None => "the scenario".to_owned(),
     };
     format!(
-        "{CACHE_DIR_ENV}={} {} run --scenario {} --cli-version {version}    # expect {what}: {}",
+        "{CACHE_DIR_ENV}={} {} run --scenario {}{} --cli-version {version}    # expect {what}: {}",
         shell_quote(&store.root().display().to_string()),
         request.program,
         request.scenario.name(),
+        request
+            .discovery
+            .map(|v| format!(" --discovery {}", v.name()))
+            .unwrap_or_default(),
         observation.as_str()
     )
 }
@@ -916,6 +938,7 @@ mod tests {
             fresh: false,
             command_line: "harness bisect".to_owned(),
             program: "harness".to_owned(),
+            discovery: None,
         }
     }
 

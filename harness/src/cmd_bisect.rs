@@ -60,6 +60,10 @@ pub struct BisectArgs {
     /// The report as JSON on stdout (progress stays on stderr).
     #[arg(long)]
     json: bool,
+    /// Probe every version against this discovery variant of the server (see `harness
+    /// scenarios`), with the discovery checks.
+    #[arg(long, value_enum, value_name = "VARIANT")]
+    discovery: Option<harness::discovery_variants::DiscoveryVariant>,
 }
 
 fn login_path(name: &str) -> Option<LoginPath> {
@@ -103,6 +107,7 @@ pub fn bisect(store: &VersionStore, args: BisectArgs) -> ExitCode {
     }
     let argv: Vec<String> = std::env::args().collect();
     let request = Request {
+        discovery: args.discovery,
         scenario,
         check: args.check,
         good: args.good,

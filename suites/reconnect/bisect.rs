@@ -28,6 +28,7 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
         fresh: true,
         command_line: "cargo test --test reconnect real_bisect -- --ignored".to_owned(),
         program: "harness".to_owned(),
+        discovery: None,
     };
     let report =
         bisect_run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
@@ -78,6 +79,7 @@ fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Res
         command_line: "cargo test --test reconnect real_bisect_finds_where_the_stale -- --ignored"
             .to_owned(),
         program: "harness".to_owned(),
+        discovery: None,
     };
     let report =
         bisect_run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
