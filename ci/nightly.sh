@@ -7,7 +7,8 @@
 #                               write every report form       -> $OUT/matrix.{json,md,xml,html}
 #   ci/nightly.sh all           every shard on this machine, then merge (make nightly)
 #
-# Settings (environment): NIGHTLY_LAST (versions, default 10), NIGHTLY_SCENARIOS (default core),
+# Settings (environment): NIGHTLY_LAST (versions, default 10), NIGHTLY_SCENARIOS (default core;
+# core,discovery adds every discovery variant through every login path),
 # NIGHTLY_JOBS (-j, default 2), NIGHTLY_REPEAT (default 2), OUT (default target/nightly),
 # BASELINE (default $OUT/baseline/matrix.json), HARNESS (the harness command).
 set -euo pipefail

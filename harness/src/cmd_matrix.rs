@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use harness::discovery_variants::{DiscoveryVariant, ScenarioSpec};
 use harness::matrix::{self, MatrixReport, MatrixRequest, Shard};
 use harness::registry::{self, Selection, LISTING_MAX_AGE};
 use harness::reports;
@@ -16,6 +17,7 @@ use harness::versions::{VersionStore, CACHE_DIR_ENV};
   harness matrix --versions 2.1.81,2.1.331 --scenarios slash_mcp,session_lost,print_after_auth -j 2
   harness matrix --versions 2.1.81..2.1.90 --scenarios core --repeat 3 --html matrix.html
   harness matrix --last 10 --scenarios core --shard 2/4 --json shard-2.json
+  harness matrix --versions 2.1.149,2.1.331 --scenarios slash_mcp@mcp-path,login_then_list@separate-auth-server
   harness report merge shard-*.json --out all.json --baseline previous.json --markdown all.md
 
 Each run gets its own sandbox (HOME), its own in-process mock server and its own model stand-in,
@@ -32,7 +34,9 @@ pub struct MatrixArgs {
     #[arg(long)]
     last: Option<usize>,
     /// Scenarios: a comma-separated list, `core` (slash_mcp, session_lost, print_after_auth,
-    /// token_expiry, authenticate_tool) or `all`.
+    /// token_expiry, authenticate_tool), `discovery` (the three login paths on every discovery
+    /// variant) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant of the
+    /// server (variants: `harness scenarios`).
     #[arg(long, default_value = "core")]
     scenarios: String,
     /// Keep only the scenarios that log in through these paths (slash-mcp, login-command,
@@ -100,17 +104,35 @@ pub const CORE: [Scenario; 5] = [
     Scenario::AuthenticateTool,
 ];
 
-fn scenarios(text: &str) -> Result<Vec<Scenario>, String> {
+fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
     let mut out = Vec::new();
     for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        let add: Vec<Scenario> = match word {
-            "all" => Scenario::ALL.to_vec(),
-            "core" => CORE.to_vec(),
-            name => vec![Scenario::parse(name).ok_or_else(|| {
+        let add: Vec<ScenarioSpec> = match word {
+            "all" => Scenario::ALL.iter().map(|s| (*s).into()).collect(),
+            "core" => CORE.iter().map(|s| (*s).into()).collect(),
+            // Every discovery variant through every login path (failure classes 1-6).
+            "discovery" => DiscoveryVariant::ALL
+                .iter()
+                .flat_map(|v| {
+                    [
+                        Scenario::SlashMcp,
+                        Scenario::LoginThenList,
+                        Scenario::AuthenticateTool,
+                    ]
+                    .map(|scenario| ScenarioSpec {
+                        scenario,
+                        discovery: Some(*v),
+                    })
+                })
+                .collect(),
+            name => vec![ScenarioSpec::parse(name).ok_or_else(|| {
                 let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                let variants: Vec<&str> = DiscoveryVariant::ALL.iter().map(|v| v.name()).collect();
                 format!(
-                    "no scenario `{name}`; choose from {} (or core, all)",
-                    names.join(", ")
+                    "no scenario `{name}`; choose from {} (or core, discovery, all), optionally on a \
+                     discovery variant as <scenario>@<variant> with a variant from {}",
+                    names.join(", "),
+                    variants.join(", ")
                 )
             })?],
         };
@@ -179,7 +201,7 @@ pub fn matrix_cmd(store: &VersionStore, args: MatrixArgs) -> ExitCode {
             .map(|p| p.trim().replace('_', "-"))
             .filter(|p| !p.is_empty())
             .collect();
-        scenarios.retain(|s| wanted.iter().any(|p| p == s.login_path().as_str()));
+        scenarios.retain(|s| wanted.iter().any(|p| p == s.scenario.login_path().as_str()));
         if scenarios.is_empty() {
             eprintln!("harness: no scenario of --scenarios logs in through {paths}");
             return ExitCode::from(2);

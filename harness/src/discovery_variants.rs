@@ -143,3 +143,63 @@ mod tests {
         }
     }
 }
+
+/// A scenario, on the default server or on a discovery variant: what a matrix cell runs, named
+/// `slash_mcp` or `slash_mcp@mcp-path` (the name the expectations file and reports use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScenarioSpec {
+    pub scenario: crate::scenario::Scenario,
+    pub discovery: Option<DiscoveryVariant>,
+}
+
+impl From<crate::scenario::Scenario> for ScenarioSpec {
+    fn from(scenario: crate::scenario::Scenario) -> Self {
+        ScenarioSpec {
+            scenario,
+            discovery: None,
+        }
+    }
+}
+
+impl ScenarioSpec {
+    pub fn name(self) -> String {
+        match self.discovery {
+            Some(variant) => format!("{}@{}", self.scenario.name(), variant.name()),
+            None => self.scenario.name().to_owned(),
+        }
+    }
+
+    /// `slash_mcp`, or `slash_mcp@mcp-path`; `None` when either half is unknown.
+    pub fn parse(name: &str) -> Option<ScenarioSpec> {
+        let (scenario, variant) = match name.split_once('@') {
+            Some((scenario, variant)) => (scenario, Some(DiscoveryVariant::parse(variant)?)),
+            None => (name, None),
+        };
+        Some(ScenarioSpec {
+            scenario: crate::scenario::Scenario::parse(scenario)?,
+            discovery: variant,
+        })
+    }
+}
+
+#[cfg(test)]
+mod spec_tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn a_spec_name_round_trips_and_unknown_halves_are_refused() {
+        let spec = ScenarioSpec {
+            scenario: Scenario::SlashMcp,
+            discovery: Some(DiscoveryVariant::McpPath),
+        };
+        assert_eq!(spec.name(), "slash_mcp@mcp-path");
+        assert_eq!(ScenarioSpec::parse("slash_mcp@mcp-path"), Some(spec));
+        assert_eq!(
+            ScenarioSpec::parse("session_lost"),
+            Some(Scenario::SessionLost.into())
+        );
+        assert_eq!(ScenarioSpec::parse("slash_mcp@nowhere"), None);
+        assert_eq!(ScenarioSpec::parse("nothing@mcp-path"), None);
+    }
+}

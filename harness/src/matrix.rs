@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::Verdict;
 use crate::claude_code::ClaudeCode;
+use crate::discovery_variants::ScenarioSpec;
 use crate::registry::compare_versions;
 use crate::scenario::{self, Scenario, ScenarioReport};
 use crate::versions::{InstalledVersion, VersionStore};
@@ -203,13 +204,14 @@ pub struct Cell {
 }
 
 impl Cell {
-    pub fn new(version: &str, scenario: Scenario, runs: Vec<RunRecord>) -> Cell {
+    pub fn new(version: &str, scenario: impl Into<ScenarioSpec>, runs: Vec<RunRecord>) -> Cell {
+        let spec: ScenarioSpec = scenario.into();
         let verdict = combine(&runs);
         let summary = summarize(verdict, &runs);
         Cell {
             version: version.to_owned(),
-            scenario: scenario.name().to_owned(),
-            login_path: scenario.login_path().as_str().to_owned(),
+            scenario: spec.name(),
+            login_path: spec.scenario.login_path().as_str().to_owned(),
             verdict,
             summary,
             runs,
@@ -321,13 +323,16 @@ impl std::fmt::Display for Shard {
 }
 
 /// The cells of a matrix, before any sharding: versions in release order, scenarios as given.
-pub fn plan(versions: &[String], scenarios: &[Scenario]) -> Vec<(String, Scenario)> {
+pub fn plan<S: Copy + Into<ScenarioSpec>>(
+    versions: &[String],
+    scenarios: &[S],
+) -> Vec<(String, ScenarioSpec)> {
     let mut versions = versions.to_vec();
     versions.sort_by(|a, b| compare_versions(a, b));
     versions.dedup();
     versions
         .iter()
-        .flat_map(|v| scenarios.iter().map(move |s| (v.clone(), *s)))
+        .flat_map(|v| scenarios.iter().map(move |s| (v.clone(), (*s).into())))
         .collect()
 }
 
@@ -532,7 +537,8 @@ pub fn merge(parts: &[MatrixReport]) -> Result<MatrixReport, String> {
 #[derive(Debug, Clone)]
 pub struct MatrixRequest {
     pub versions: Vec<String>,
-    pub scenarios: Vec<Scenario>,
+    /// Scenarios, each on the default server or a discovery variant (`slash_mcp@mcp-path`).
+    pub scenarios: Vec<ScenarioSpec>,
     pub jobs: usize,
     pub repeat: u32,
     pub shard: Option<Shard>,
@@ -614,11 +620,7 @@ pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
         started,
         command: request.command.clone(),
         versions,
-        scenarios: request
-            .scenarios
-            .iter()
-            .map(|s| s.name().to_owned())
-            .collect(),
+        scenarios: request.scenarios.iter().map(|s| s.name()).collect(),
         jobs: request.jobs,
         repeat: request.repeat,
         shards: request
@@ -631,16 +633,21 @@ pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
     }
 }
 
-fn run_one(installed: &InstalledVersion, scenario: Scenario) -> RunRecord {
-    let mock = match MockServer::builder()
-        .faults(scenario.mock_faults())
-        .start_blocking()
-    {
+fn run_one(installed: &InstalledVersion, spec: ScenarioSpec) -> RunRecord {
+    let mut builder = MockServer::builder().faults(spec.scenario.mock_faults());
+    if let Some(variant) = spec.discovery {
+        builder = builder.discovery(variant.discovery());
+    }
+    let mock = match builder.start_blocking() {
         Ok(m) => m,
         Err(e) => return RunRecord::setup_failure("mock-server", e.to_string()),
     };
     let client = ClaudeCode::new(installed.clone());
-    let report = scenario::run(scenario, &client, &mock);
+    let options = scenario::RunOptions {
+        discovery: spec.discovery,
+        ..Default::default()
+    };
+    let report = scenario::run_with(spec.scenario, &client, &mock, &options);
     crate::features::record_report(installed, &report);
     RunRecord::from_report(&report)
 }
@@ -773,7 +780,7 @@ pub(crate) mod tests {
             assert_eq!(shard.select(&all), shard.select(&all));
             joined.extend(shard.select(&all));
         }
-        joined.sort_by(|a, b| (a.0.clone(), a.1.name()).cmp(&(b.0.clone(), b.1.name())));
+        joined.sort_by_key(|a| (a.0.clone(), a.1.name()));
         let mut expected = all.clone();
         expected.sort_by(|a, b| (a.0.clone(), a.1.name()).cmp(&(b.0.clone(), b.1.name())));
         assert_eq!(joined, expected);

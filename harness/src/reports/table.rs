@@ -22,13 +22,21 @@ pub fn render(report: &MatrixReport) -> String {
         .max()
         .unwrap_or(0)
         .max(10);
-    out.push_str(&format!("{:<19} {:<18}", "scenario", "login path"));
+    // Scenarios on a discovery variant have longer names (`login_then_list@separate-auth-server`).
+    let names = report
+        .scenarios
+        .iter()
+        .map(|s| s.len())
+        .max()
+        .unwrap_or(0)
+        .max(19);
+    out.push_str(&format!("{:<names$} {:<18}", "scenario", "login path"));
     for v in &report.versions {
         out.push_str(&format!(" {v:<width$}"));
     }
     out.push('\n');
     for s in &report.scenarios {
-        out.push_str(&format!("{:<19} {:<18}", s, report.login_path(s)));
+        out.push_str(&format!("{:<names$} {:<18}", s, report.login_path(s)));
         for v in &report.versions {
             let label = report
                 .cell(v, s)
