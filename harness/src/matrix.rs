@@ -782,7 +782,7 @@ pub(crate) mod tests {
         }
         joined.sort_by_key(|a| (a.0.clone(), a.1.name()));
         let mut expected = all.clone();
-        expected.sort_by(|a, b| (a.0.clone(), a.1.name()).cmp(&(b.0.clone(), b.1.name())));
+        expected.sort_by_key(|a| (a.0.clone(), a.1.name()));
         assert_eq!(joined, expected);
         assert!(Shard::parse("0/2").is_err());
         assert!(Shard::parse("3/2").is_err());
