@@ -421,6 +421,7 @@ mod tests {
                 mcp_method_header: None,
                 modern: false,
                 negotiated: None,
+                fault: None,
             };
             f(&mut r);
             self.0.push(r);

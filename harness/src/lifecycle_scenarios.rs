@@ -568,6 +568,7 @@ mod tests {
             mcp_method_header: None,
             modern: false,
             negotiated: None,
+            fault: None,
         }
     }
 
