@@ -57,10 +57,18 @@ pub enum Scenario {
     /// `tools/call` needs a scope the token lacks (403 insufficient_scope): the client must
     /// re-authorize with it, once, and the call go through.
     ScopeStepUp,
+    /// The next authenticated MCP requests get 503: the client must retry through it or tell
+    /// the agent, and the next call must work.
+    TransientErrors,
+    /// Every MCP response is held: the client must wait for it, and the call go through.
+    SlowServer,
+    /// The connection of the next authenticated MCP request is closed without a response: the
+    /// client must recover or tell the agent, and the next call must work.
+    DroppedConnection,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 15] = [
         Scenario::SlashMcp,
         Scenario::LoginThenList,
         Scenario::AuthenticateTool,
@@ -73,6 +81,9 @@ impl Scenario {
         Scenario::ToolsChanged,
         Scenario::ServerRestart,
         Scenario::ScopeStepUp,
+        Scenario::TransientErrors,
+        Scenario::SlowServer,
+        Scenario::DroppedConnection,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +100,9 @@ impl Scenario {
             Scenario::ToolsChanged => "tools_changed",
             Scenario::ServerRestart => "server_restart",
             Scenario::ScopeStepUp => "scope_step_up",
+            Scenario::TransientErrors => "transient_errors",
+            Scenario::SlowServer => "slow_server",
+            Scenario::DroppedConnection => "dropped_connection",
         }
     }
 
@@ -106,6 +120,9 @@ impl Scenario {
             Scenario::ToolsChanged => "log in via /mcp; a tool is added and tools/list_changed pushed; the client must list again and offer the new tool to the agent",
             Scenario::ServerRestart => "log in via /mcp; the server restarts with its state lost; the client must get going again or tell the agent authentication is needed",
             Scenario::ScopeStepUp => "log in via /mcp; tools/call answers 403 insufficient_scope naming a scope; the client must re-authorize with it once and the call go through",
+            Scenario::TransientErrors => "log in via /mcp; the next two authenticated MCP requests get 503; the client must retry through it or tell the agent, and the next call must work",
+            Scenario::SlowServer => "log in via /mcp; every MCP response is held 2 s; the client must wait and the agent's call go through",
+            Scenario::DroppedConnection => "log in via /mcp; the next authenticated MCP request's connection is closed without a response; the client must recover or tell the agent, and the next call must work",
         }
     }
 
@@ -122,7 +139,10 @@ impl Scenario {
             | Scenario::SessionLost
             | Scenario::ToolsChanged
             | Scenario::ServerRestart
-            | Scenario::ScopeStepUp => LoginPath::SlashMcp,
+            | Scenario::ScopeStepUp
+            | Scenario::TransientErrors
+            | Scenario::SlowServer
+            | Scenario::DroppedConnection => LoginPath::SlashMcp,
         }
     }
 
@@ -229,6 +249,9 @@ pub struct RunOptions {
     pub keep_server_down: bool,
     /// `session_lost`: the server goes on forgetting every new session too.
     pub keep_losing_sessions: bool,
+    /// `transient_errors` / `dropped_connection`: the fault never ends (every later
+    /// authenticated MCP request meets it), so nothing can work again.
+    pub fault_never_ends: bool,
 }
 
 pub(crate) struct Run<'a> {
@@ -312,9 +335,15 @@ pub fn run_with(
             | Scenario::SessionLost
             | Scenario::ToolsChanged
             | Scenario::ServerRestart
-            | Scenario::ScopeStepUp => {
+            | Scenario::ScopeStepUp
+            | Scenario::TransientErrors
+            | Scenario::SlowServer
+            | Scenario::DroppedConnection => {
                 let event = match scenario {
                     Scenario::ScopeStepUp => LifecycleEvent::ScopeStepUp,
+                    Scenario::TransientErrors => LifecycleEvent::TransientErrors,
+                    Scenario::SlowServer => LifecycleEvent::SlowServer,
+                    Scenario::DroppedConnection => LifecycleEvent::DroppedConnection,
                     Scenario::TokenExpiry => LifecycleEvent::TokenExpiry,
                     Scenario::TokenRevoked => LifecycleEvent::TokenRevoked,
                     Scenario::RefreshRotation => LifecycleEvent::RefreshRotation,
@@ -478,6 +507,7 @@ pub(crate) fn slash_mcp(
     let auth = result?;
     let log = run.mock.received_requests()?;
     run.checks.extend(checks::reconnect_checks(&log));
+    run.checks.push(checks::bearer_on_every_request(&log, None));
     run.checks.push(client_reported_success(&auth));
     run.auth = Some(auth);
     Ok(())
@@ -565,6 +595,8 @@ fn login_then_list(
         stored.summary
     );
     run.checks.push(stored);
+    // The stored tokens, used by the processes after `mcp login`.
+    run.checks.push(checks::bearer_on_every_request(&log, None));
     Ok(())
 }
 

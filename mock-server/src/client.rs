@@ -42,6 +42,9 @@ pub enum Misbehaviour {
     UnknownClient,
     /// Stop after the token exchange: no `initialize` (the reported bug).
     StopAfterTokenExchange,
+    /// Keep the tokens but send MCP requests after the first one without `Authorization`
+    /// (failure class 4: tokens stored, later requests carry no bearer).
+    DropBearerAfterFirstRequest,
     /// Speaking 2026-07-28: send requests without `_meta` (no protocol version, no client
     /// capabilities), as a client that treats the revision as a relabelled 2025-11-25 would.
     OmitMeta,
@@ -192,6 +195,8 @@ pub struct StandInClient {
     registration: Option<Registration>,
     /// `Some("2026-07-28")`: speak the stateless revision instead of the handshake.
     modern: Option<String>,
+    /// MCP requests sent so far.
+    mcp_posts: std::sync::atomic::AtomicU32,
 }
 
 /// MCP 2026-07-28 request `_meta` keys (Basic › Versioning).
@@ -224,6 +229,7 @@ impl StandInClient {
             discovery: None,
             registration: None,
             modern: None,
+            mcp_posts: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -751,10 +757,14 @@ impl StandInClient {
         session: Option<&McpSession>,
         body: &Value,
     ) -> Result<Response> {
-        let mut request = self
-            .http
-            .post(&self.mcp_url)
-            .bearer_auth(access_token)
+        let earlier = self
+            .mcp_posts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut request = self.http.post(&self.mcp_url);
+        if earlier == 0 || !self.does(Misbehaviour::DropBearerAfterFirstRequest) {
+            request = request.bearer_auth(access_token);
+        }
+        let mut request = request
             .header(ACCEPT, "application/json, text/event-stream")
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_string());

@@ -3,9 +3,12 @@
 //! tool after the event. Every check has a negative control below that makes it fail on purpose.
 
 use harness::checks::Verdict;
+use harness::checks::BEARER_ON_EVERY_REQUEST;
 use harness::lifecycle_scenarios::{
-    NO_ROTATED_REFRESH_REUSE, RECOVERED_OR_TOLD_AFTER_RESTART, REFRESHED_AFTER_401,
-    REINITIALIZED_AFTER_SESSION_LOSS, RELISTED_AFTER_LIST_CHANGED, SCOPE_STEPPED_UP,
+    NO_ROTATED_REFRESH_REUSE, RECOVERED_OR_TOLD_AFTER_5XX,
+    RECOVERED_OR_TOLD_AFTER_DROPPED_CONNECTION, RECOVERED_OR_TOLD_AFTER_RESTART,
+    REFRESHED_AFTER_401, REINITIALIZED_AFTER_SESSION_LOSS, RELISTED_AFTER_LIST_CHANGED,
+    SCOPE_STEPPED_UP, TOOL_CALL_AFTER_FAULT,
 };
 use harness::model_checks::{TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
 use harness::scenario::{self, RunOptions, Scenario, ScenarioReport};
@@ -13,7 +16,9 @@ use mock_server::faults::RefreshError;
 use mock_server::{Faults, MockServer};
 use rstest::rstest;
 
-use crate::support::{claude_code, real_cli_slot, show, snapshot_settings, version_under_test};
+use crate::support::{
+    assert_as_expected, claude_code, real_cli_slot, show, snapshot_settings, version_under_test,
+};
 
 fn run(
     scenario: Scenario,
@@ -106,6 +111,12 @@ fn the_client_copes_when_after_the_login(
     RunOptions { skip_list_changed_notification: true, ..RunOptions::default() },
     RELISTED_AFTER_LIST_CHANGED
 )]
+#[case::the_503s_never_end(
+    Scenario::TransientErrors,
+    Faults::default(),
+    RunOptions { fault_never_ends: true, ..RunOptions::default() },
+    TOOL_CALL_AFTER_FAULT
+)]
 fn recovery_checks_fail_when_recovery_is_impossible(
     #[case] scenario: Scenario,
     #[case] faults: Faults,
@@ -117,5 +128,52 @@ fn recovery_checks_fail_when_recovery_is_impossible(
     let (report, text) = run(scenario, &mock, &options)?;
     assert_eq!(verdict(&report, check), Some(Verdict::Fail), "{text}");
     assert!(!report.passed(), "{text}");
+    Ok(())
+}
+
+/// Transport faults after the login: a few 503s, a slow server, a connection closed without a
+/// response. The server commits each on purpose (the access log's `fault` says where); the checks
+/// judge whether the client got through or told the agent, whether it is usable once the fault
+/// has passed, and that every request after the token still carried it. What the version under
+/// test does is compared with `suites/expectations.toml`: a listed failure is a finding, not a
+/// pass.
+#[rstest]
+#[case::a_few_requests_get_503(
+    Scenario::TransientErrors,
+    &[RECOVERED_OR_TOLD_AFTER_5XX, TOOL_CALL_AFTER_FAULT]
+)]
+#[case::every_response_is_slow(Scenario::SlowServer, &[TOOL_CALL_ROUNDTRIP])]
+#[case::a_connection_is_dropped(
+    Scenario::DroppedConnection,
+    &[RECOVERED_OR_TOLD_AFTER_DROPPED_CONNECTION, TOOL_CALL_AFTER_FAULT]
+)]
+fn the_client_copes_with_a_transport_fault_after_the_login(
+    #[case] scenario: Scenario,
+    #[case] checks: &[&str],
+) -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let mock = MockServer::builder().start_blocking()?;
+    let (report, text) = run(scenario, &mock, &RunOptions::default())?;
+    assert!(
+        report.check("driver").is_none(),
+        "the harness could not drive the client:\n{text}"
+    );
+    for name in checks.iter().chain(&[BEARER_ON_EVERY_REQUEST]) {
+        assert!(
+            verdict(&report, name).is_some(),
+            "check {name} did not run:\n{text}"
+        );
+    }
+    assert!(
+        report.access_log.iter().any(|r| r.fault.is_some()),
+        "the server never committed the fault:\n{text}"
+    );
+    assert_as_expected(&report, &text)?;
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(
+            format!("claude_code__{}__{}", scenario.name(), version_under_test()),
+            report.canonical_log()
+        )
+    });
     Ok(())
 }
