@@ -97,6 +97,9 @@ pub fn evidence_line(r: &AccessRecord) -> String {
     if let Some(error) = &r.error {
         line.push_str(&format!(" ({error})"));
     }
+    if let Some(fault) = &r.fault {
+        line.push_str(&format!(" [fault: {fault}]"));
+    }
     line
 }
 

@@ -656,16 +656,7 @@ pub fn recovered_or_told_after_fault(
             mcp_after(log, after).take(12).map(evidence_line).collect(),
         );
     };
-    let mut evidence: Vec<String> = faulted
-        .iter()
-        .map(|r| {
-            format!(
-                "{} [{}]",
-                evidence_line(r),
-                r.fault.as_deref().unwrap_or("")
-            )
-        })
-        .collect();
+    let mut evidence: Vec<String> = faulted.iter().map(|r| evidence_line(r)).collect();
     let went_through = mcp_after(log, first.seq).find(|r| {
         r.rpc_method.as_deref() == Some("tools/call")
             && r.tool_name.as_deref() == Some(server_tool)

@@ -65,10 +65,13 @@ pub enum Scenario {
     /// The connection of the next authenticated MCP request is closed without a response: the
     /// client must recover or tell the agent, and the next call must work.
     DroppedConnection,
+    /// As `SlashMcp`, but the first authenticated MCP request after the token exchange gets
+    /// 503: the reconnect itself meets a transient error and must still happen.
+    TransientErrorAtReconnect,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 15] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::SlashMcp,
         Scenario::LoginThenList,
         Scenario::AuthenticateTool,
@@ -84,6 +87,7 @@ impl Scenario {
         Scenario::TransientErrors,
         Scenario::SlowServer,
         Scenario::DroppedConnection,
+        Scenario::TransientErrorAtReconnect,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +107,7 @@ impl Scenario {
             Scenario::TransientErrors => "transient_errors",
             Scenario::SlowServer => "slow_server",
             Scenario::DroppedConnection => "dropped_connection",
+            Scenario::TransientErrorAtReconnect => "transient_error_at_reconnect",
         }
     }
 
@@ -123,6 +128,7 @@ impl Scenario {
             Scenario::TransientErrors => "log in via /mcp; the next two authenticated MCP requests get 503; the client must retry through it or tell the agent, and the next call must work",
             Scenario::SlowServer => "log in via /mcp; every MCP response is held 2 s; the client must wait and the agent's call go through",
             Scenario::DroppedConnection => "log in via /mcp; the next authenticated MCP request's connection is closed without a response; the client must recover or tell the agent, and the next call must work",
+            Scenario::TransientErrorAtReconnect => "as slash_mcp, but the first authenticated MCP request after the token exchange gets 503: the same session must still initialize and list tools",
         }
     }
 
@@ -142,7 +148,8 @@ impl Scenario {
             | Scenario::ScopeStepUp
             | Scenario::TransientErrors
             | Scenario::SlowServer
-            | Scenario::DroppedConnection => LoginPath::SlashMcp,
+            | Scenario::DroppedConnection
+            | Scenario::TransientErrorAtReconnect => LoginPath::SlashMcp,
         }
     }
 
@@ -156,6 +163,13 @@ impl Scenario {
         match self {
             Scenario::ScopeStepUp => mock_server::Faults {
                 tools_call_scope: Some(STEP_UP_SCOPE.to_owned()),
+                ..mock_server::Faults::default()
+            },
+            Scenario::TransientErrorAtReconnect => mock_server::Faults {
+                mcp_errors: Some(mock_server::faults::McpErrors {
+                    status: 503,
+                    count: 1,
+                }),
                 ..mock_server::Faults::default()
             },
             _ => mock_server::Faults::default(),
@@ -318,7 +332,9 @@ pub fn run_with(
             model_api_url: model.uri(),
         };
         match scenario {
-            Scenario::SlashMcp => slash_mcp(&mut run, client, &env),
+            Scenario::SlashMcp | Scenario::TransientErrorAtReconnect => {
+                slash_mcp(&mut run, client, &env)
+            }
             Scenario::LoginThenList => login_then_list(&mut run, client, &env),
             Scenario::AuthenticateTool => {
                 agent_scenarios::authenticate_tool(&mut run, client, &env, model, options, false)

@@ -111,12 +111,6 @@ fn the_client_copes_when_after_the_login(
     RunOptions { skip_list_changed_notification: true, ..RunOptions::default() },
     RELISTED_AFTER_LIST_CHANGED
 )]
-#[case::the_503s_never_end(
-    Scenario::TransientErrors,
-    Faults::default(),
-    RunOptions { fault_never_ends: true, ..RunOptions::default() },
-    TOOL_CALL_AFTER_FAULT
-)]
 fn recovery_checks_fail_when_recovery_is_impossible(
     #[case] scenario: Scenario,
     #[case] faults: Faults,
@@ -127,6 +121,29 @@ fn recovery_checks_fail_when_recovery_is_impossible(
     let mock = MockServer::builder().faults(faults).start_blocking()?;
     let (report, text) = run(scenario, &mock, &options)?;
     assert_eq!(verdict(&report, check), Some(Verdict::Fail), "{text}");
+    assert!(!report.passed(), "{text}");
+    Ok(())
+}
+
+/// The negative control of `tool-call-after-fault` with the real CLI: the 503s never end, so the
+/// second call cannot go through. Ignored to keep `make test` short (the check's unit controls in
+/// `harness/src/lifecycle_scenarios.rs` run always): `cargo test --test reconnect
+/// the_503s_never_end -- --ignored`. Measured on 2.1.331: fails as it must (6.8 s).
+#[test]
+#[ignore = "a real-CLI negative control kept out of the default run for time; see the doc comment"]
+fn the_503s_never_end_so_the_call_after_the_fault_fails() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let mock = MockServer::builder().start_blocking()?;
+    let options = RunOptions {
+        fault_never_ends: true,
+        ..RunOptions::default()
+    };
+    let (report, text) = run(Scenario::TransientErrors, &mock, &options)?;
+    assert_eq!(
+        verdict(&report, TOOL_CALL_AFTER_FAULT),
+        Some(Verdict::Fail),
+        "{text}"
+    );
     assert!(!report.passed(), "{text}");
     Ok(())
 }
@@ -175,5 +192,104 @@ fn the_client_copes_with_a_transport_fault_after_the_login(
             report.canonical_log()
         )
     });
+    Ok(())
+}
+
+/// Not a test of its own: the transport faults at the reconnect itself, armed from the server's
+/// start so that they hit the first authenticated requests after the token exchange (the
+/// reported bug's place), in `slash_mcp`. Prints one verdict line per fault, for the README:
+/// `CLAUDE_CODE_VERSION=<v> cargo test --test reconnect survey_transport -- --ignored
+/// --nocapture`. Nothing is asserted: MCP sets no retry rule for these, so the outcome is a
+/// measurement, read with the run's evidence.
+#[test]
+#[ignore = "a measurement run (5 real-CLI scenarios); see the doc comment"]
+fn survey_transport_faults_at_the_reconnect() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let client = claude_code()?;
+    let faults: [(&str, Faults); 5] = [
+        (
+            "503x1",
+            Faults {
+                mcp_errors: Some(mock_server::faults::McpErrors {
+                    status: 503,
+                    count: 1,
+                }),
+                ..Faults::default()
+            },
+        ),
+        (
+            "503x3",
+            Faults {
+                mcp_errors: Some(mock_server::faults::McpErrors {
+                    status: 503,
+                    count: 3,
+                }),
+                ..Faults::default()
+            },
+        ),
+        (
+            "drop-connections-1",
+            Faults {
+                drop_connections: Some(mock_server::faults::DropConnections { count: 1 }),
+                ..Faults::default()
+            },
+        ),
+        (
+            "drop-connections-3",
+            Faults {
+                drop_connections: Some(mock_server::faults::DropConnections { count: 3 }),
+                ..Faults::default()
+            },
+        ),
+        (
+            "slow-2000ms",
+            Faults {
+                slow_responses_ms: Some(2000),
+                ..Faults::default()
+            },
+        ),
+    ];
+    let mut lines = Vec::new();
+    for (label, faults) in faults {
+        let mock = MockServer::builder().faults(faults).start_blocking()?;
+        let report = scenario::run(Scenario::SlashMcp, &client, &mock);
+        let verdicts: Vec<String> = report
+            .checks
+            .iter()
+            .map(|c| format!("{}={}", c.name, c.verdict.as_str()))
+            .collect();
+        let hit: Vec<String> = report
+            .access_log
+            .iter()
+            .filter_map(|r| {
+                r.fault.as_ref().map(|f| {
+                    format!(
+                        "#{} {} -> {} [{f}]",
+                        r.seq,
+                        r.rpc_method.as_deref().unwrap_or("-"),
+                        r.status
+                    )
+                })
+            })
+            .take(4)
+            .collect();
+        let said = report
+            .check("client-reported-success")
+            .map(|c| c.evidence.join(" | "))
+            .unwrap_or_default();
+        lines.push(format!(
+            "SURVEY {} {label} slash_mcp {} [{}] hit: {} said: {said}{}",
+            version_under_test(),
+            if report.passed() { "PASS" } else { "FAIL" },
+            verdicts.join(" "),
+            hit.join("; "),
+            report
+                .bundle
+                .as_ref()
+                .map(|b| format!(" bundle={}", b.display()))
+                .unwrap_or_default()
+        ));
+    }
+    eprintln!("{}", lines.join("\n"));
     Ok(())
 }
