@@ -121,6 +121,23 @@ fn mock_config(args: &Args) -> Result<MockConfig, String> {
     Ok(config)
 }
 
+/// The server the arguments describe, with `mock` (from [`mock_config`]) as its configuration.
+fn builder(args: &Args, mock: MockConfig) -> mock_server::MockServerBuilder {
+    let mut builder = MockServer::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .config(mock);
+    if let Some(url) = &args.public_url {
+        builder = builder.public_url(url);
+    }
+    if let Some(path) = &args.access_log {
+        builder = builder.access_log_file(path);
+    }
+    if let Some(token) = &args.admin_token {
+        builder = builder.admin_token(token);
+    }
+    builder
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -140,19 +157,7 @@ async fn main() -> ExitCode {
     };
     let label = mock.label();
     let faults = mock.faults.clone();
-    let mut builder = MockServer::builder()
-        .bind(SocketAddr::new(args.bind, args.port))
-        .config(mock);
-    if let Some(url) = &args.public_url {
-        builder = builder.public_url(url);
-    }
-    if let Some(path) = &args.access_log {
-        builder = builder.access_log_file(path);
-    }
-    if let Some(token) = &args.admin_token {
-        builder = builder.admin_token(token);
-    }
-    let server = match builder.start().await {
+    let server = match builder(&args, mock).start().await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("mock-server: {error}");
@@ -246,6 +251,46 @@ mod tests {
             }
         );
         assert!(config(&["--mcp-errors", "200x1"]).is_err());
+        Ok(())
+    }
+
+    /// The flags as the binary starts its server: the faults they name are committed.
+    #[tokio::test]
+    async fn a_server_started_from_fault_flags_commits_them() -> anyhow::Result<()> {
+        let args = Args::try_parse_from([
+            "mock-server",
+            "--port",
+            "0",
+            "--drop-connections",
+            "1",
+            "--mcp-errors",
+            "502x1",
+        ])?;
+        let mock = mock_config(&args).map_err(anyhow::Error::msg)?;
+        let server = builder(&args, mock).start().await?;
+        let mut client = mock_server::client::StandInClient::new(&server.mcp_url())?;
+        let tokens = client.authenticate().await?;
+        let dropped = client.initialize(&tokens.access_token).await;
+        assert_eq!(dropped.err().map(|e| e.status()), Some(None));
+        let refused = client.initialize(&tokens.access_token).await;
+        assert_eq!(refused.err().and_then(|e| e.status()), Some(502));
+        client.initialize(&tokens.access_token).await?;
+        let faults: Vec<Option<String>> = server
+            .received_requests()
+            .into_iter()
+            .filter(|r| r.rpc_method.as_deref() == Some("initialize"))
+            .map(|r| r.fault)
+            .collect();
+        assert_eq!(
+            faults,
+            vec![
+                None, // the sign-in's unauthenticated probe
+                Some("dropped-connection (1 of 1)".to_owned()),
+                Some("mcp-error 502 (1 of 1)".to_owned()),
+                None
+            ]
+        );
+        server.shutdown();
         Ok(())
     }
 
