@@ -117,6 +117,47 @@ pub struct DropConnections {
 }
 
 impl Faults {
+    /// The `mock-server` flags that select these faults (what a container is started with).
+    pub fn flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let mut flag = |name: &str, value: Option<String>| {
+            flags.push(format!("--{name}"));
+            flags.extend(value);
+        };
+        if self.forget_sessions {
+            flag("forget-sessions", None);
+        }
+        if let Some(scope) = &self.tools_call_scope {
+            flag("tools-call-scope", Some(scope.clone()));
+        }
+        if self.ignore_requested_scope {
+            flag("ignore-requested-scope", None);
+        }
+        if let Some(error) = self.refresh_error {
+            let name = match error {
+                RefreshError::ServerError => "server_error",
+                RefreshError::InvalidGrant => "invalid_grant",
+            };
+            flag("refresh-error", Some(name.to_owned()));
+        }
+        if let Some(secs) = self.access_token_ttl_secs {
+            flag("access-token-ttl", Some(secs.to_string()));
+        }
+        if let Some(ms) = self.slow_responses_ms {
+            flag("slow-responses", Some(ms.to_string()));
+        }
+        if let Some(errors) = self.mcp_errors {
+            flag(
+                "mcp-errors",
+                Some(format!("{}x{}", errors.status, errors.count)),
+            );
+        }
+        if let Some(drops) = self.drop_connections {
+            flag("drop-connections", Some(drops.count.to_string()));
+        }
+        flags
+    }
+
     /// Refuses values no server could mean (a 5xx fault with a 200 status).
     pub fn validate(&self) -> Result<(), String> {
         if let Some(errors) = &self.mcp_errors {

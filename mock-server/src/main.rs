@@ -251,6 +251,11 @@ mod tests {
             }
         );
         assert!(config(&["--mcp-errors", "200x1"]).is_err());
+        // `Faults::flags` (what a container is started with) says the same thing back.
+        let flags = faults.flags();
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        assert_eq!(config(&flags)?.faults, faults);
+        assert!(mock_server::Faults::default().flags().is_empty());
         Ok(())
     }
 
