@@ -21,4 +21,6 @@ pub enum MockServerError {
     },
     #[error("invalid public URL {url:?}: {reason}")]
     PublicUrl { url: String, reason: String },
+    #[error("invalid faults: {0}")]
+    Faults(String),
 }

@@ -119,7 +119,15 @@ impl MockServer {
 
     /// The next `count` authenticated MCP `POST`s are answered with `status` (a 5xx) instead of
     /// being handled (the `mcp_errors` fault, re-armed); `count` 0 disarms it.
+    ///
+    /// # Panics
+    ///
+    /// If `status` is not a 5xx status: a test asking for anything else has a bug.
     pub fn fail_mcp_requests(&self, status: u16, count: u32) {
+        assert!(
+            (500..=599).contains(&status),
+            "fail_mcp_requests: {status} is not a 5xx status"
+        );
         self.state.arm_mcp_errors(status, count);
     }
 
@@ -297,6 +305,10 @@ impl MockServerBuilder {
 
     /// [`MockServerBuilder::start`] for callers without an async runtime.
     pub fn start_blocking(self) -> Result<MockServer, MockServerError> {
+        self.mock
+            .faults
+            .validate()
+            .map_err(MockServerError::Faults)?;
         let mut state = None;
         let server = BackgroundServer::spawn_with("mock-server", self.bind, |local| {
             let public_url = self

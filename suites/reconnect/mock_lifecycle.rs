@@ -301,6 +301,15 @@ async fn a_dropped_connection_closes_without_a_byte_of_response_then_the_server_
     Ok(())
 }
 
+#[test]
+fn a_5xx_fault_that_is_not_a_5xx_is_refused_at_start() {
+    let started = MockServer::builder().mcp_errors(200, 1).start_blocking();
+    assert!(
+        matches!(started, Err(mock_server::MockServerError::Faults(_))),
+        "a 200 'error' was accepted"
+    );
+}
+
 #[tokio::test]
 async fn faults_from_a_config_file_are_committed_as_from_the_builder() -> anyhow::Result<()> {
     let config = mock_server::MockConfig::from_toml(
