@@ -269,6 +269,7 @@ pub(crate) fn authenticate_tool(
         let views = model.views();
         let script = model.script_report();
         run.checks.extend(checks::reconnect_checks(&log));
+        run.checks.push(checks::bearer_on_every_request(&log, None));
         run.checks
             .push(model_checks::tools_offered_to_model(&script, &views));
         run.checks
@@ -380,6 +381,8 @@ pub(crate) fn print_after_auth(
             evidence,
         )
     });
+    // The session's requests and the `-p` process's, with the tokens the session stored.
+    run.checks.push(checks::bearer_on_every_request(&log, None));
     run.print = Some(print);
     Ok(())
 }

@@ -97,6 +97,9 @@ pub fn evidence_line(r: &AccessRecord) -> String {
     if let Some(error) = &r.error {
         line.push_str(&format!(" ({error})"));
     }
+    if let Some(fault) = &r.fault {
+        line.push_str(&format!(" [fault: {fault}]"));
+    }
     line
 }
 
@@ -367,6 +370,83 @@ pub fn tools_listed_after_token(log: &[AccessRecord]) -> Check {
     }
 }
 
+pub const BEARER_ON_EVERY_REQUEST: &str = "bearer-on-every-request";
+
+/// Failure class 4, "tokens stored but later requests carry no bearer". MCP authorization ›
+/// "Token Requirements" (2025-06-18 and 2025-11-25): "authorization MUST be included in every
+/// HTTP request from client to server, even if they are part of the same logical session"
+/// (OAuth 2.1 §5.1.1, the `Authorization: Bearer` header). Judged over the MCP requests after
+/// the first successful token exchange, up to `until` (the last record before a deliberate
+/// token-loss event, such as a server restart that forgets every token, after which a client may
+/// rightly start again without one): every one carries a bearer token, valid or not.
+pub fn bearer_on_every_request(log: &[AccessRecord], until: Option<u64>) -> Check {
+    let Some(token) = log.iter().find(|r| {
+        r.phase == Phase::Token
+            && r.grant_type.as_deref() == Some("authorization_code")
+            && r.status == 200
+    }) else {
+        return Check::fail(
+            BEARER_ON_EVERY_REQUEST,
+            "no token exchange, so no later request can be judged",
+            vec![],
+        );
+    };
+    let judged: Vec<&AccessRecord> = log
+        .iter()
+        .filter(|r| {
+            r.seq > token.seq && r.phase == Phase::Mcp && until.is_none_or(|until| r.seq <= until)
+        })
+        .collect();
+    let bare: Vec<&&AccessRecord> = judged.iter().filter(|r| r.bearer == Bearer::None).collect();
+    let window = match until {
+        Some(until) => format!("between the token exchange (#{}) and #{until}", token.seq),
+        None => format!("after the token exchange (#{})", token.seq),
+    };
+    if judged.is_empty() {
+        return Check::fail(
+            BEARER_ON_EVERY_REQUEST,
+            format!("no MCP request {window}, so none could be judged"),
+            vec![evidence_line(token)],
+        );
+    }
+    if bare.is_empty() {
+        let mut evidence = vec![
+            evidence_line(token),
+            format!(
+                "{} MCP request(s) {window}, each with a bearer token",
+                judged.len()
+            ),
+        ];
+        evidence.extend(judged.first().map(|r| evidence_line(r)));
+        if judged.len() > 1 {
+            evidence.extend(judged.last().map(|r| evidence_line(r)));
+        }
+        Check::pass(
+            BEARER_ON_EVERY_REQUEST,
+            format!("every MCP request {window} carried Authorization: Bearer"),
+            evidence,
+        )
+    } else {
+        let mut evidence = vec![
+            evidence_line(token),
+            format!(
+                "{} of {} MCP request(s) {window} without a bearer token:",
+                bare.len(),
+                judged.len()
+            ),
+        ];
+        evidence.extend(bare.iter().take(12).map(|r| evidence_line(r)));
+        Check::fail(
+            BEARER_ON_EVERY_REQUEST,
+            format!(
+                "tokens were issued, but {} later MCP request(s) carried no bearer token (MCP authorization: every HTTP request MUST carry it)",
+                bare.len()
+            ),
+            evidence,
+        )
+    }
+}
+
 /// `request` belongs to the session `init` opened; when `init` issued none (a sessionless
 /// server), requests without one belong to it.
 fn same_session(init: &AccessRecord, request: &AccessRecord) -> bool {
@@ -424,6 +504,7 @@ mod tests {
                 on_authorization_server: false,
                 resource: None,
                 redirect_uri: None,
+                fault: None,
             };
             f(&mut r);
             self.0.push(r);
@@ -554,6 +635,47 @@ mod tests {
             .token()
             .modern("tools/list", Some(MODERN), true, 200);
         assert_eq!(verdicts(&log), (Verdict::Fail, Verdict::Fail));
+    }
+
+    #[test]
+    fn a_bearer_on_every_request_after_the_token_passes_and_one_missing_fails() {
+        let before_token = Log::new().push(|r| {
+            r.bearer = Bearer::None;
+            r.status = 401;
+        });
+        let ok = before_token
+            .token()
+            .legacy("initialize", Some("s1"), 200)
+            .push(|r| {
+                // An expired token still counts as carried: the rule is about the header.
+                r.bearer = Bearer::Expired {
+                    token_id: "at-1".to_owned(),
+                };
+                r.status = 401;
+            });
+        assert_eq!(bearer_on_every_request(&ok.0, None).verdict, Verdict::Pass);
+        // Negative control: one request after the token without the header.
+        let bare = ok.push(|r| {
+            r.bearer = Bearer::None;
+            r.status = 401;
+        });
+        let check = bearer_on_every_request(&bare.0, None);
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(
+            check.evidence.iter().any(|e| e.starts_with("#5 ")),
+            "{check:?}"
+        );
+        // ... unless it comes after a deliberate token-loss event.
+        assert_eq!(
+            bearer_on_every_request(&bare.0, Some(4)).verdict,
+            Verdict::Pass
+        );
+        // Nothing to judge is no pass.
+        let nothing = Log::new().token();
+        assert_eq!(
+            bearer_on_every_request(&nothing.0, None).verdict,
+            Verdict::Fail
+        );
     }
 
     #[test]

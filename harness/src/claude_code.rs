@@ -54,6 +54,15 @@ const AUTH_FAILURE_WORDS: &[&str] = &[
     "error:",
 ];
 
+/// Whether the client's message reports success: a success phrase was seen, and the line saying
+/// it does not go on to report a failure. 2.1.81 says "Authentication successful, but server
+/// reconnection failed. You may need to manually restart Claude Code…" when the reconnect after
+/// the token exchange fails; that is a failure.
+fn reports_success(seen: &str, message: &str) -> bool {
+    let message = message.to_lowercase();
+    AUTH_SUCCESS_WORDS.contains(&seen) && !AUTH_FAILURE_WORDS.iter().any(|w| message.contains(w))
+}
+
 pub struct ClaudeCode {
     install: InstalledVersion,
     features: OnceCell<Features>,
@@ -634,13 +643,13 @@ impl ClientUnderTest for ClaudeCode {
             AUTH_TIMEOUT,
             &words,
         )?;
-        let succeeded = AUTH_SUCCESS_WORDS.contains(&seen.as_str());
         let client_message = session
             .screen()
             .lines()
             .find(|l| l.to_lowercase().contains(&seen))
             .map(|l| l.trim().trim_start_matches('⎿').trim().to_owned())
-            .unwrap_or(seen);
+            .unwrap_or_else(|| seen.clone());
+        let succeeded = reports_success(&seen, &client_message);
         Ok(AuthOutcome {
             consent,
             client_message,
@@ -669,14 +678,14 @@ impl ClientUnderTest for ClaudeCode {
         words.extend_from_slice(AUTH_FAILURE_WORDS);
         let seen =
             session.wait_for_any("`mcp login` to report its result", AUTH_TIMEOUT, &words)?;
-        let succeeded = AUTH_SUCCESS_WORDS.contains(&seen.as_str());
         let status = session.wait_exit(Duration::from_secs(20))?;
         let screen = session.screen();
         let client_message = screen
             .lines()
             .find(|l| l.to_lowercase().contains(&seen))
             .map(|l| l.trim().to_owned())
-            .unwrap_or(seen);
+            .unwrap_or_else(|| seen.clone());
+        let succeeded = reports_success(&seen, &client_message);
         Ok((
             AuthOutcome {
                 consent,
@@ -685,5 +694,31 @@ impl ClientUnderTest for ClaudeCode {
             },
             format!("{status}\n{screen}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_success_phrase_followed_by_a_failure_is_a_failure() {
+        assert!(reports_success(
+            "authentication successful",
+            "Authentication successful. Connected to mock."
+        ));
+        assert!(reports_success(
+            "signed in and connected",
+            "Signed in and connected to mock."
+        ));
+        // 2.1.81, when the initialize after the token exchange got a 503.
+        assert!(!reports_success(
+            "authentication successful",
+            "Authentication successful, but server reconnection failed. You may need to manually restart Claude Code for the changes to take effect."
+        ));
+        assert!(!reports_success(
+            "got new credentials, but",
+            "Got new credentials, but couldn't reconnect to mock: HTTP 503 at http://127.0.0.1:1"
+        ));
     }
 }

@@ -367,6 +367,8 @@ pub struct StartOptions {
     /// Advertise this origin instead of the mapped host port. Only for negative controls: a
     /// server that advertises an address its clients cannot reach.
     pub public_url: Option<String>,
+    /// Faults the server commits, passed as its flags (`Faults::flags`).
+    pub faults: mock_server::Faults,
 }
 
 /// How a stop went.
@@ -386,6 +388,8 @@ pub struct MockContainer {
     host_port: u16,
     public_url: String,
     admin_token: String,
+    /// The fault flags the server was started with.
+    fault_flags: Vec<String>,
     http: reqwest::blocking::Client,
     start_to_ready: Duration,
 }
@@ -422,6 +426,7 @@ impl MockContainer {
                 host_port,
                 public_url,
                 admin_token: random_token()?,
+                fault_flags: options.faults.flags(),
                 http: http.clone(),
                 start_to_ready: Duration::ZERO,
             };
@@ -449,29 +454,31 @@ impl MockContainer {
         let port = CONTAINER_PORT.to_string();
         // The token goes in through the docker CLI's environment (`-e NAME` without a value), so
         // it is not on any command line.
+        let mut args = vec![
+            "run",
+            "--detach",
+            "--name",
+            &self.name,
+            "--label",
+            &label,
+            "--label",
+            &label_pid,
+            // Loopback only: the mock is for this host's clients.
+            "--publish",
+            &publish,
+            "--env",
+            "MOCK_SERVER_ADMIN_TOKEN",
+            &self.image,
+            "--bind",
+            "0.0.0.0",
+            "--port",
+            &port,
+            "--public-url",
+            &self.public_url,
+        ];
+        args.extend(self.fault_flags.iter().map(String::as_str));
         docker_with_env(
-            &[
-                "run",
-                "--detach",
-                "--name",
-                &self.name,
-                "--label",
-                &label,
-                "--label",
-                &label_pid,
-                // Loopback only: the mock is for this host's clients.
-                "--publish",
-                &publish,
-                "--env",
-                "MOCK_SERVER_ADMIN_TOKEN",
-                &self.image,
-                "--bind",
-                "0.0.0.0",
-                "--port",
-                &port,
-                "--public-url",
-                &self.public_url,
-            ],
+            &args,
             &[("MOCK_SERVER_ADMIN_TOKEN", &self.admin_token)],
             DOCKER_TIMEOUT,
         )
@@ -649,10 +656,15 @@ impl MockContainer {
     /// A command that starts a container like this one.
     pub fn how_to_start(&self) -> String {
         format!(
-            "docker run --rm -p 127.0.0.1:{port}:{CONTAINER_PORT} -e MOCK_SERVER_ADMIN_TOKEN=<token> {image} --bind 0.0.0.0 --port {CONTAINER_PORT} --public-url {url}",
+            "docker run --rm -p 127.0.0.1:{port}:{CONTAINER_PORT} -e MOCK_SERVER_ADMIN_TOKEN=<token> {image} --bind 0.0.0.0 --port {CONTAINER_PORT} --public-url {url}{faults}",
             port = self.host_port,
             image = self.image,
             url = self.public_url,
+            faults = self
+                .fault_flags
+                .iter()
+                .map(|f| format!(" {f}"))
+                .collect::<String>(),
         )
     }
 }

@@ -25,6 +25,16 @@ pub const REINITIALIZED_AFTER_SESSION_LOSS: &str = "reinitialized-after-session-
 pub const RELISTED_AFTER_LIST_CHANGED: &str = "relisted-after-list-changed";
 pub const RECOVERED_OR_TOLD_AFTER_RESTART: &str = "recovered-or-told-after-restart";
 pub const SCOPE_STEPPED_UP: &str = "scope-stepped-up";
+pub const RECOVERED_OR_TOLD_AFTER_5XX: &str = "recovered-or-told-after-5xx";
+pub const RECOVERED_OR_TOLD_AFTER_DROPPED_CONNECTION: &str =
+    "recovered-or-told-after-dropped-connection";
+pub const TOOL_CALL_AFTER_FAULT: &str = "tool-call-after-fault";
+
+/// `transient_errors`: what the server answers, and how many authenticated MCP requests get it.
+pub const TRANSIENT_STATUS: u16 = 503;
+pub const TRANSIENT_COUNT: u32 = 2;
+/// `slow_server`: how long every MCP `POST` is held.
+pub const SLOW_DELAY: Duration = Duration::from_secs(2);
 
 /// The event a lifecycle scenario puts between the login and the agent's tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +54,24 @@ pub enum LifecycleEvent {
     /// The server (built with the `tools_call_scope` fault) answers `tools/call` with 403
     /// `insufficient_scope`; the client must step up.
     ScopeStepUp,
+    /// The next authenticated MCP `POST`s get 503; then a second call, the server well again.
+    TransientErrors,
+    /// Every MCP `POST` is held [`SLOW_DELAY`].
+    SlowServer,
+    /// The next authenticated MCP `POST`'s connection is closed without a response; then a
+    /// second call.
+    DroppedConnection,
+}
+
+impl LifecycleEvent {
+    /// A transport fault that passes: judged by whether the client recovered or said so, and
+    /// by a second call once the server is well.
+    fn is_transient_fault(self) -> bool {
+        matches!(
+            self,
+            LifecycleEvent::TransientErrors | LifecycleEvent::DroppedConnection
+        )
+    }
 }
 
 /// A tool the server adds during `ToolsChanged`.
@@ -173,6 +201,41 @@ pub(crate) fn lifecycle(
                 })?;
             }
             LifecycleEvent::ScopeStepUp => {}
+            LifecycleEvent::TransientErrors => {
+                let count = if options.fault_never_ends {
+                    u32::MAX
+                } else {
+                    TRANSIENT_COUNT
+                };
+                server.fail_mcp_requests(TRANSIENT_STATUS, count);
+                run.commands.push(format!(
+                    "# the next {count} authenticated MCP POST(s) get {TRANSIENT_STATUS} \
+                     (curl -X POST '{}/__admin/fail-mcp-requests?status={TRANSIENT_STATUS}&count={count}')",
+                    server.uri()
+                ));
+            }
+            LifecycleEvent::SlowServer => {
+                server.slow_responses(Some(SLOW_DELAY));
+                run.commands.push(format!(
+                    "# every MCP POST is held {} ms (curl -X POST '{}/__admin/slow-responses?ms={}')",
+                    SLOW_DELAY.as_millis(),
+                    server.uri(),
+                    SLOW_DELAY.as_millis()
+                ));
+            }
+            LifecycleEvent::DroppedConnection => {
+                let count = if options.fault_never_ends {
+                    u32::MAX
+                } else {
+                    1
+                };
+                server.drop_mcp_connections(count);
+                run.commands.push(format!(
+                    "# the next {count} authenticated MCP POST(s) lose their connection \
+                     (curl -X POST '{}/__admin/drop-connections?count={count}')",
+                    server.uri()
+                ));
+            }
             LifecycleEvent::ServerRestart => {
                 server.stop_serving();
                 if !options.keep_server_down {
@@ -216,6 +279,27 @@ pub(crate) fn lifecycle(
             model.push_turn(call_turn(&hello, json!({"name": "again"})));
             play_turn(client, &mut session, model, run, "Once more, please.", None)?;
         }
+        // After a transient fault, a second call with the server well again (unless the fault
+        // was told never to end).
+        let mut second_turn = None;
+        if event.is_transient_fault() {
+            settle(run.mock, Duration::from_secs(3), |_| true)?;
+            if !options.fault_never_ends {
+                // Whatever of the fault the client did not meet is called off: the server is
+                // well for the second call.
+                server.fail_mcp_requests(TRANSIENT_STATUS, 0);
+                server.drop_mcp_connections(0);
+                run.commands
+                    .push("# the fault is over: the server is well again".to_owned());
+            }
+            let mid = last_seq(server);
+            let mid_views = model.views().last().map(|v| v.seq).unwrap_or(0);
+            run.commands
+                .push("# a second call, after the fault".to_owned());
+            model.push_turn(call_turn(&hello, json!({"name": "again"})));
+            play_turn(client, &mut session, model, run, "Once more, please.", None)?;
+            second_turn = Some((mid, mid_views));
+        }
         settle(run.mock, Duration::from_secs(3), |_| true)?;
 
         let log = run.mock.received_requests()?;
@@ -241,6 +325,33 @@ pub(crate) fn lifecycle(
             LifecycleEvent::ScopeStepUp => {
                 run.checks.push(scope_stepped_up(&log, boundary));
             }
+            LifecycleEvent::TransientErrors | LifecycleEvent::DroppedConnection => {
+                let name = if event == LifecycleEvent::TransientErrors {
+                    RECOVERED_OR_TOLD_AFTER_5XX
+                } else {
+                    RECOVERED_OR_TOLD_AFTER_DROPPED_CONNECTION
+                };
+                run.checks.push(recovered_or_told_after_fault(
+                    name,
+                    &log,
+                    &views,
+                    boundary,
+                    views_before,
+                    &agent_tool,
+                    server_tool,
+                ));
+                if let Some((mid, mid_views)) = second_turn {
+                    run.checks.push(tool_call_after_fault(
+                        &log,
+                        &views,
+                        mid,
+                        mid_views,
+                        &agent_tool,
+                        server_tool,
+                    ));
+                }
+            }
+            LifecycleEvent::SlowServer => {}
             LifecycleEvent::ServerRestart => {
                 let auth_tool = client.authenticate_tool(SERVER_NAME);
                 run.checks.push(recovered_or_told_after_restart(
@@ -253,7 +364,17 @@ pub(crate) fn lifecycle(
                 ));
             }
         }
-        if event != LifecycleEvent::ServerRestart {
+        // Failure class 4, in every lifecycle story: the tokens are used on every request, up
+        // to a restart that deliberately loses them.
+        let until = (event == LifecycleEvent::ServerRestart).then_some(boundary);
+        run.checks
+            .push(checks::bearer_on_every_request(&log, until));
+        if !matches!(
+            event,
+            LifecycleEvent::ServerRestart
+                | LifecycleEvent::TransientErrors
+                | LifecycleEvent::DroppedConnection
+        ) {
             run.checks.push(model_checks::tool_call_roundtrip_after(
                 &log,
                 &views,
@@ -475,6 +596,155 @@ pub fn recovered_or_told_after_restart(
     }
 }
 
+/// The first result of `tool` the agent saw after model request `after` that it had not seen by
+/// then (told apart by `tool_use_id`: some versions send every earlier result again with each
+/// request, others only the newest).
+pub fn new_tool_result(
+    views: &[mock_server::model_api::ModelView],
+    tool: &str,
+    after: u64,
+) -> Option<(u64, mock_server::model_api::ToolResultSeen)> {
+    let seen: std::collections::HashSet<&str> = views
+        .iter()
+        .filter(|v| v.seq <= after)
+        .flat_map(|v| v.tool_results.iter())
+        .map(|r| r.tool_use_id.as_str())
+        .collect();
+    views
+        .iter()
+        .filter(|v| v.seq > after)
+        .flat_map(|v| v.tool_results.iter().map(move |r| (v.seq, r)))
+        .find(|(_, r)| {
+            r.tool_name.as_deref() == Some(tool) && !seen.contains(r.tool_use_id.as_str())
+        })
+        .map(|(seq, r)| (seq, r.clone()))
+}
+
+/// The records after `after` on which the server committed a fault.
+fn faulted_after(log: &[AccessRecord], after: u64) -> impl Iterator<Item = &AccessRecord> {
+    mcp_after(log, after).filter(|r| {
+        r.fault
+            .as_deref()
+            .is_some_and(|f| f.contains("mcp-error") || f.contains("dropped-connection"))
+    })
+}
+
+/// A transient transport fault (a 5xx answer, a connection closed without a response) hit the
+/// client after the login; the agent's call must then either go through (the client retried)
+/// or come back to the agent as an error (the client told it). A call result that reaches the
+/// agent as a success although the server never ran the call, or no recovery and no word, fails.
+///
+/// MCP sets no retry rule for either; RFC 9110 §15.6.4 makes a 503 temporary ("likely be
+/// alleviated after some delay"), and §9.2.2 says a client SHOULD NOT automatically retry a
+/// non-idempotent request (a `tools/call` POST) unless it knows the request was never applied,
+/// so telling the agent is as correct as retrying. Judged from the access log (which requests
+/// the fault hit, `fault`) and the agent's view of the call's result.
+pub fn recovered_or_told_after_fault(
+    name: &str,
+    log: &[AccessRecord],
+    views: &[mock_server::model_api::ModelView],
+    after: u64,
+    views_after: u64,
+    agent_tool: &str,
+    server_tool: &str,
+) -> Check {
+    let faulted: Vec<&AccessRecord> = faulted_after(log, after).collect();
+    let Some(first) = faulted.first() else {
+        return Check::fail(
+            name,
+            "the fault never hit the client's requests, so its recovery could not be judged",
+            mcp_after(log, after).take(12).map(evidence_line).collect(),
+        );
+    };
+    let mut evidence: Vec<String> = faulted.iter().map(|r| evidence_line(r)).collect();
+    let went_through = mcp_after(log, first.seq).find(|r| {
+        r.rpc_method.as_deref() == Some("tools/call")
+            && r.tool_name.as_deref() == Some(server_tool)
+            && is_authenticated(r)
+            && r.status == 200
+    });
+    let result = new_tool_result(views, agent_tool, views_after);
+    if let Some((seq, r)) = &result {
+        evidence.push(format!(
+            "model request #{seq}: result of {agent_tool} (is_error {}): {}",
+            r.is_error,
+            r.text.lines().next().unwrap_or_default()
+        ));
+    }
+    match (went_through, &result) {
+        (Some(call), Some((_, r))) if !r.is_error => {
+            evidence.push(evidence_line(call));
+            Check::pass(
+                name,
+                "after the fault the client got the call through and the agent its result",
+                evidence,
+            )
+        }
+        (_, Some((_, r))) if r.is_error => Check::pass(
+            name,
+            "the call failed and the client told the agent so",
+            evidence,
+        ),
+        (None, Some(_)) => Check::fail(
+            name,
+            "the agent was handed a successful result for a call the server never ran",
+            evidence,
+        ),
+        _ => {
+            evidence.extend(mcp_after(log, first.seq).take(10).map(evidence_line));
+            Check::fail(
+                name,
+                "after the fault the client neither got the call through nor told the agent",
+                evidence,
+            )
+        }
+    }
+}
+
+/// Once a transient fault has passed, the client must be usable again: the agent's next call
+/// (after `after` in the log, `views_after` in the model's view) reaches the server, is
+/// answered 200 and its result reaches the agent. A client that leaves the server marked broken
+/// after one 5xx or one dropped connection fails.
+pub fn tool_call_after_fault(
+    log: &[AccessRecord],
+    views: &[mock_server::model_api::ModelView],
+    after: u64,
+    views_after: u64,
+    agent_tool: &str,
+    server_tool: &str,
+) -> Check {
+    let call = mcp_after(log, after).find(|r| {
+        r.rpc_method.as_deref() == Some("tools/call")
+            && r.tool_name.as_deref() == Some(server_tool)
+            && is_authenticated(r)
+            && r.status == 200
+    });
+    let result = new_tool_result(views, agent_tool, views_after);
+    let mut evidence: Vec<String> = call.map(evidence_line).into_iter().collect();
+    if let Some((seq, r)) = &result {
+        evidence.push(format!(
+            "model request #{seq}: result of {agent_tool} (is_error {}): {}",
+            r.is_error,
+            r.text.lines().next().unwrap_or_default()
+        ));
+    }
+    match (call, &result) {
+        (Some(_), Some((_, r))) if !r.is_error => Check::pass(
+            TOOL_CALL_AFTER_FAULT,
+            "after the fault had passed, the agent's next call went through",
+            evidence,
+        ),
+        _ => {
+            evidence.extend(mcp_after(log, after).take(10).map(evidence_line));
+            Check::fail(
+                TOOL_CALL_AFTER_FAULT,
+                "after the fault had passed, the agent's next call did not go through",
+                evidence,
+            )
+        }
+    }
+}
+
 /// MCP authorization › "Scope Challenge Handling" (RFC 6750 §3.1): after 403
 /// `insufficient_scope` the client re-authorizes asking for the challenged scope and retries,
 /// without looping. Judged by a new authorization-code exchange after the 403 and the call then
@@ -571,6 +841,7 @@ mod tests {
             on_authorization_server: false,
             resource: None,
             redirect_uri: None,
+            fault: None,
         }
     }
 
@@ -636,6 +907,110 @@ mod tests {
         ];
         assert_eq!(no_rotated_refresh_reuse(&reused, 0).verdict, Verdict::Fail);
         assert_eq!(no_rotated_refresh_reuse(&ok[..1], 0).verdict, Verdict::Fail);
+    }
+
+    fn result_view(seq: u64, is_error: bool) -> mock_server::model_api::ModelView {
+        let id = format!("toolu_{seq}");
+        let view = json!({
+            "seq": seq, "model": null, "kind": "main-tool-results",
+            "tools_offered": [], "deferred_tools": [], "needs_auth_lines": [],
+            "tool_results": [{"tool_use_id": id, "tool_name": "mcp__mock__hello",
+                              "is_error": is_error, "text": if is_error { "HTTP 503" } else { "Hello" }}],
+            "user_prompt": null, "answer": "say Done."
+        });
+        serde_json::from_value(view).expect("a model view")
+    }
+
+    fn faulted(seq: u64, fault: &str) -> AccessRecord {
+        let mut r = record(seq, Phase::Mcp, Some("tools/call"), valid("at-1"), 503);
+        r.tool_name = Some("hello".to_owned());
+        r.fault = Some(fault.to_owned());
+        r
+    }
+
+    fn hello_call(seq: u64, status: u16) -> AccessRecord {
+        let mut r = record(seq, Phase::Mcp, Some("tools/call"), valid("at-1"), status);
+        r.tool_name = Some("hello".to_owned());
+        r
+    }
+
+    fn judge(log: &[AccessRecord], views: &[mock_server::model_api::ModelView]) -> Verdict {
+        recovered_or_told_after_fault(
+            RECOVERED_OR_TOLD_AFTER_5XX,
+            log,
+            views,
+            0,
+            0,
+            "mcp__mock__hello",
+            "hello",
+        )
+        .verdict
+    }
+
+    #[test]
+    fn after_a_fault_a_retry_or_a_word_to_the_agent_passes_and_silence_or_a_lie_fails() {
+        let fault = faulted(1, "mcp-error 503 (1 of 2)");
+        // Retried through.
+        assert_eq!(
+            judge(
+                &[fault.clone(), hello_call(2, 200)],
+                &[result_view(1, false)]
+            ),
+            Verdict::Pass
+        );
+        // Told the agent.
+        assert_eq!(
+            judge(std::slice::from_ref(&fault), &[result_view(1, true)]),
+            Verdict::Pass
+        );
+        // Negative controls: a success the server never produced; no result at all; no fault.
+        assert_eq!(
+            judge(std::slice::from_ref(&fault), &[result_view(1, false)]),
+            Verdict::Fail
+        );
+        assert_eq!(judge(&[fault], &[]), Verdict::Fail);
+        assert_eq!(
+            judge(&[hello_call(1, 200)], &[result_view(1, false)]),
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn the_call_after_the_fault_must_go_through_and_reach_the_agent() {
+        let ok = tool_call_after_fault(
+            &[hello_call(5, 200)],
+            &[result_view(3, false)],
+            4,
+            2,
+            "mcp__mock__hello",
+            "hello",
+        );
+        assert_eq!(ok.verdict, Verdict::Pass);
+        // Negative controls: the client stayed broken (the agent got an error, nothing reached
+        // the server); an earlier successful call does not count.
+        let broken = tool_call_after_fault(
+            &[hello_call(3, 200)],
+            &[result_view(2, false), result_view(5, true)],
+            4,
+            4,
+            "mcp__mock__hello",
+            "hello",
+        );
+        assert_eq!(broken.verdict, Verdict::Fail);
+        // A version that sends every earlier result again: the old success is not the new call.
+        let mut resent = result_view(5, true);
+        resent
+            .tool_results
+            .insert(0, result_view(2, false).tool_results[0].clone());
+        let stale = tool_call_after_fault(
+            &[hello_call(3, 200), hello_call(5, 500)],
+            &[result_view(2, false), resent],
+            4,
+            4,
+            "mcp__mock__hello",
+            "hello",
+        );
+        assert_eq!(stale.verdict, Verdict::Fail, "{stale:?}");
     }
 
     #[test]

@@ -174,8 +174,13 @@ fn main() -> ExitCode {
         Command::Report(command) => cmd_matrix::report_cmd(command),
         Command::Features { version, json } => cmd_versions::features_cmd(&store, &version, json),
         Command::Scenarios => {
+            let width = Scenario::ALL
+                .iter()
+                .map(|s| s.name().len())
+                .max()
+                .unwrap_or(0);
             for s in Scenario::ALL {
-                println!("{:<19} {}", s.name(), s.describe());
+                println!("{:<width$} {}", s.name(), s.describe());
             }
             println!(
                 "\ndiscovery variants (harness run --discovery <variant>; with slash_mcp, \

@@ -4,7 +4,7 @@
 
 use mock_server::{AccessRecord, MockServer, MockServerError};
 
-use crate::container::{ContainerError, MockContainer};
+use crate::container::{ContainerError, MockContainer, StartOptions};
 
 /// Picks the mode for `cargo test` (and is the `harness run --mock` flag's environment variable).
 pub const MOCK_MODE_ENV: &str = "HARNESS_MOCK";
@@ -89,8 +89,6 @@ pub enum MockError {
     Container(#[from] ContainerError),
     #[error("{MOCK_MODE_ENV}={0:?} is not a mock mode: use in-process or container")]
     UnknownMode(String),
-    #[error("this scenario needs server faults, which only the in-process mock commits; run it with --mock in-process")]
-    FaultsInContainer,
 }
 
 /// Where the mock server runs.
@@ -139,10 +137,11 @@ impl MockMode {
     pub fn start_with(self, faults: mock_server::Faults) -> Result<Box<dyn MockTarget>, MockError> {
         Ok(match self {
             MockMode::InProcess => Box::new(MockServer::builder().faults(faults).start_blocking()?),
-            MockMode::Container if faults != mock_server::Faults::default() => {
-                return Err(MockError::FaultsInContainer)
-            }
-            MockMode::Container => Box::new(MockContainer::start()?),
+            // The binary takes every fault as a flag.
+            MockMode::Container => Box::new(MockContainer::start_with(StartOptions {
+                faults,
+                ..StartOptions::default()
+            })?),
         })
     }
 }

@@ -60,10 +60,21 @@ pub enum Scenario {
     /// `mcp login`; the server forgets every registered client and the tokens expire; `mcp list`
     /// meets `invalid_client` at refresh; a second `mcp login` must register anew and work.
     ClientForgotten,
+    /// The next authenticated MCP requests get 503: the client must retry through it or tell
+    /// the agent, and the next call must work.
+    TransientErrors,
+    /// Every MCP response is held: the client must wait for it, and the call go through.
+    SlowServer,
+    /// The connection of the next authenticated MCP request is closed without a response: the
+    /// client must recover or tell the agent, and the next call must work.
+    DroppedConnection,
+    /// As `SlashMcp`, but the first authenticated MCP request after the token exchange gets
+    /// 503: the reconnect itself meets a transient error and must still happen.
+    TransientErrorAtReconnect,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::SlashMcp,
         Scenario::LoginThenList,
         Scenario::AuthenticateTool,
@@ -77,6 +88,10 @@ impl Scenario {
         Scenario::ServerRestart,
         Scenario::ScopeStepUp,
         Scenario::ClientForgotten,
+        Scenario::TransientErrors,
+        Scenario::SlowServer,
+        Scenario::DroppedConnection,
+        Scenario::TransientErrorAtReconnect,
     ];
 
     pub fn name(self) -> &'static str {
@@ -94,6 +109,10 @@ impl Scenario {
             Scenario::ServerRestart => "server_restart",
             Scenario::ScopeStepUp => "scope_step_up",
             Scenario::ClientForgotten => "client_forgotten",
+            Scenario::TransientErrors => "transient_errors",
+            Scenario::SlowServer => "slow_server",
+            Scenario::DroppedConnection => "dropped_connection",
+            Scenario::TransientErrorAtReconnect => "transient_error_at_reconnect",
         }
     }
 
@@ -112,6 +131,10 @@ impl Scenario {
             Scenario::ServerRestart => "log in via /mcp; the server restarts with its state lost; the client must get going again or tell the agent authentication is needed",
             Scenario::ScopeStepUp => "log in via /mcp; tools/call answers 403 insufficient_scope naming a scope; the client must re-authorize with it once and the call go through",
             Scenario::ClientForgotten => "mcp login; the server forgets its registered clients and the tokens expire; mcp list meets invalid_client; a second mcp login must register a new client and connect",
+            Scenario::TransientErrors => "log in via /mcp; the next two authenticated MCP requests get 503; the client must retry through it or tell the agent, and the next call must work",
+            Scenario::SlowServer => "log in via /mcp; every MCP response is held 2 s; the client must wait and the agent's call go through",
+            Scenario::DroppedConnection => "log in via /mcp; the next authenticated MCP request's connection is closed without a response; the client must recover or tell the agent, and the next call must work",
+            Scenario::TransientErrorAtReconnect => "as slash_mcp, but the first authenticated MCP request after the token exchange gets 503: the same session must still initialize and list tools",
         }
     }
 
@@ -128,7 +151,11 @@ impl Scenario {
             | Scenario::SessionLost
             | Scenario::ToolsChanged
             | Scenario::ServerRestart
-            | Scenario::ScopeStepUp => LoginPath::SlashMcp,
+            | Scenario::ScopeStepUp
+            | Scenario::TransientErrors
+            | Scenario::SlowServer
+            | Scenario::DroppedConnection
+            | Scenario::TransientErrorAtReconnect => LoginPath::SlashMcp,
         }
     }
 
@@ -145,6 +172,13 @@ impl Scenario {
         match self {
             Scenario::ScopeStepUp => mock_server::Faults {
                 tools_call_scope: Some(STEP_UP_SCOPE.to_owned()),
+                ..mock_server::Faults::default()
+            },
+            Scenario::TransientErrorAtReconnect => mock_server::Faults {
+                mcp_errors: Some(mock_server::faults::McpErrors {
+                    status: 503,
+                    count: 1,
+                }),
                 ..mock_server::Faults::default()
             },
             _ => mock_server::Faults::default(),
@@ -253,6 +287,9 @@ pub struct RunOptions {
     /// The server runs this discovery variant: judge the run by the discovery checks too. The
     /// caller starts the mock with [`crate::discovery_variants::DiscoveryVariant::discovery`].
     pub discovery: Option<crate::discovery_variants::DiscoveryVariant>,
+    /// `transient_errors` / `dropped_connection`: the fault never ends (every later
+    /// authenticated MCP request meets it), so nothing can work again.
+    pub fault_never_ends: bool,
 }
 
 pub(crate) struct Run<'a> {
@@ -319,7 +356,9 @@ pub fn run_with(
             model_api_url: model.uri(),
         };
         match scenario {
-            Scenario::SlashMcp => slash_mcp(&mut run, client, &env),
+            Scenario::SlashMcp | Scenario::TransientErrorAtReconnect => {
+                slash_mcp(&mut run, client, &env)
+            }
             Scenario::LoginThenList => login_then_list(&mut run, client, &env),
             Scenario::ClientForgotten => client_forgotten(&mut run, client, &env),
             Scenario::AuthenticateTool => {
@@ -337,9 +376,15 @@ pub fn run_with(
             | Scenario::SessionLost
             | Scenario::ToolsChanged
             | Scenario::ServerRestart
-            | Scenario::ScopeStepUp => {
+            | Scenario::ScopeStepUp
+            | Scenario::TransientErrors
+            | Scenario::SlowServer
+            | Scenario::DroppedConnection => {
                 let event = match scenario {
                     Scenario::ScopeStepUp => LifecycleEvent::ScopeStepUp,
+                    Scenario::TransientErrors => LifecycleEvent::TransientErrors,
+                    Scenario::SlowServer => LifecycleEvent::SlowServer,
+                    Scenario::DroppedConnection => LifecycleEvent::DroppedConnection,
                     Scenario::TokenExpiry => LifecycleEvent::TokenExpiry,
                     Scenario::TokenRevoked => LifecycleEvent::TokenRevoked,
                     Scenario::RefreshRotation => LifecycleEvent::RefreshRotation,
@@ -561,6 +606,7 @@ pub(crate) fn slash_mcp(
     let auth = result?;
     let log = run.mock.received_requests()?;
     run.checks.extend(checks::reconnect_checks(&log));
+    run.checks.push(checks::bearer_on_every_request(&log, None));
     run.checks.push(client_reported_success(&auth));
     run.auth = Some(auth);
     Ok(())
@@ -648,6 +694,8 @@ fn login_then_list(
         stored.summary
     );
     run.checks.push(stored);
+    // The stored tokens, used by the processes after `mcp login`.
+    run.checks.push(checks::bearer_on_every_request(&log, None));
     Ok(())
 }
 

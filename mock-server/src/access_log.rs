@@ -161,6 +161,11 @@ pub struct AccessRecord {
     /// The `redirect_uri` of an authorization or token request, or the first one registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
+    /// A fault the server committed on this request on purpose ([`crate::Faults`]), e.g.
+    /// `mcp-error 503 (1 of 2)`, `dropped-connection (1 of 1)`, `slow 2000 ms`. A dropped
+    /// connection is recorded with status 0: no response was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 /// What handlers learn about a request that the middleware cannot see from headers alone.
@@ -180,6 +185,7 @@ pub(crate) struct NoteData {
     pub negotiated: Option<String>,
     pub resource: Option<String>,
     pub redirect_uri: Option<String>,
+    pub fault: Option<String>,
 }
 
 /// Marks requests that arrived on the authorization server's own listener.
@@ -271,6 +277,11 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
+/// Put on a response (as an extension) whose connection the server closes without sending it;
+/// the record then shows status 0.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionDropped;
+
 /// Middleware: records every request after its response is produced (for an SSE stream, when the
 /// stream opens), including 404s and admin requests.
 pub(crate) async fn record_access(
@@ -298,6 +309,8 @@ pub(crate) async fn record_access(
 
     let n = notes.take();
     let issued_session = header_string(response.headers(), "mcp-session-id");
+    // A dropped connection sends nothing: the status the handler produced never left.
+    let dropped = response.extensions().get::<ConnectionDropped>().is_some();
     let error = n.error.or_else(|| {
         response
             .extensions()
@@ -321,7 +334,11 @@ pub(crate) async fn record_access(
         protocol_version,
         accept,
         user_agent,
-        status: response.status().as_u16(),
+        status: if dropped {
+            0
+        } else {
+            response.status().as_u16()
+        },
         error,
         meta_protocol_version: n.meta_protocol_version,
         meta_client_capabilities: n.meta_client_capabilities,
@@ -331,6 +348,7 @@ pub(crate) async fn record_access(
         on_authorization_server,
         resource: n.resource,
         redirect_uri: n.redirect_uri,
+        fault: n.fault,
     });
     tracing::info!(
         seq = record.seq,
@@ -413,6 +431,9 @@ pub fn render_canonical(records: &[AccessRecord]) -> String {
         line.push_str(&format!(" -> {}", r.status));
         if let Some(error) = &r.error {
             line.push_str(&format!(" error={error:?}"));
+        }
+        if let Some(fault) = &r.fault {
+            line.push_str(&format!(" fault={fault:?}"));
         }
         if let Some(agent) = &r.user_agent {
             line.push_str(&format!(" ua={:?}", mask_versions(agent)));
@@ -540,6 +561,7 @@ mod tests {
             on_authorization_server: false,
             resource: None,
             redirect_uri: None,
+            fault: None,
         }
     }
 

@@ -59,6 +59,9 @@ pub enum Misbehaviour {
     RegisterEveryTime,
     /// Discovery class 5: after `invalid_client`, give up instead of registering again.
     NoReregistrationAfterInvalidClient,
+    /// Keep the tokens but send MCP requests after the first one without `Authorization`
+    /// (failure class 4: tokens stored, later requests carry no bearer).
+    DropBearerAfterFirstRequest,
     /// Speaking 2026-07-28: send requests without `_meta` (no protocol version, no client
     /// capabilities), as a client that treats the revision as a relabelled 2025-11-25 would.
     OmitMeta,
@@ -214,6 +217,8 @@ pub struct StandInClient {
     modern: Option<String>,
     /// A client ID given beforehand (a server without dynamic registration).
     pre_registered_client_id: Option<String>,
+    /// MCP requests sent so far.
+    mcp_posts: std::sync::atomic::AtomicU32,
 }
 
 /// MCP 2026-07-28 request `_meta` keys (Basic › Versioning).
@@ -247,6 +252,7 @@ impl StandInClient {
             registration: None,
             modern: None,
             pre_registered_client_id: None,
+            mcp_posts: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -879,10 +885,14 @@ impl StandInClient {
         session: Option<&McpSession>,
         body: &Value,
     ) -> Result<Response> {
-        let mut request = self
-            .http
-            .post(&self.mcp_url)
-            .bearer_auth(access_token)
+        let earlier = self
+            .mcp_posts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut request = self.http.post(&self.mcp_url);
+        if earlier == 0 || !self.does(Misbehaviour::DropBearerAfterFirstRequest) {
+            request = request.bearer_auth(access_token);
+        }
+        let mut request = request
             .header(ACCEPT, "application/json, text/event-stream")
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_string());

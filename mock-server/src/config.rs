@@ -36,6 +36,8 @@ pub mod paths {
     pub const TOKEN: &str = "/oauth/token";
     pub const MCP: &str = "/";
     pub const ADMIN_ACCESS_LOG: &str = "/__admin/access-log";
+    /// `POST /__admin/<event>`: see `admin::EVENTS`.
+    pub const ADMIN_EVENT: &str = "/__admin/{event}";
 }
 
 /// The request header that carries the admin token (see [`ServerConfig::admin_token`]). Not

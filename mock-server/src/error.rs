@@ -23,4 +23,6 @@ pub enum MockServerError {
     Discovery(String),
     #[error("invalid public URL {url:?}: {reason}")]
     PublicUrl { url: String, reason: String },
+    #[error("invalid faults: {0}")]
+    Faults(String),
 }

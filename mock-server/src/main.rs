@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use mock_server::faults::{DropConnections, McpErrors, RefreshError};
 use mock_server::{MockConfig, MockServer, Profile, Quirk, Revision};
 use tracing_subscriber::EnvFilter;
 
@@ -82,6 +83,31 @@ struct Args {
     /// (harness-pre-registered-client, redirect URI any loopback /callback).
     #[arg(long, value_name = "HOW", help_heading = "Discovery")]
     registration: Option<mock_server::discovery::Registration>,
+
+    /// Fault: forget every session as soon as it is made (404 "Session not found").
+    #[arg(long, help_heading = "Faults")]
+    forget_sessions: bool,
+    /// Fault: tools/call needs this extra scope (403 insufficient_scope naming it).
+    #[arg(long, value_name = "SCOPE", help_heading = "Faults")]
+    tools_call_scope: Option<String>,
+    /// Fault: grant the default scope whatever the client asks for.
+    #[arg(long, help_heading = "Faults")]
+    ignore_requested_scope: bool,
+    /// Fault: refuse every refresh_token grant: server_error (500) or invalid_grant (400).
+    #[arg(long, value_name = "ERROR", help_heading = "Faults")]
+    refresh_error: Option<RefreshError>,
+    /// Fault: access tokens live this many seconds (default 3600).
+    #[arg(long, value_name = "SECS", help_heading = "Faults")]
+    access_token_ttl: Option<u64>,
+    /// Fault: hold every MCP POST this many milliseconds before handling it.
+    #[arg(long, value_name = "MS", help_heading = "Faults")]
+    slow_responses: Option<u64>,
+    /// Fault: the first COUNT authenticated MCP POSTs get HTTP STATUS (a 5xx), e.g. 503x2.
+    #[arg(long, value_name = "STATUSxCOUNT", value_parser = McpErrors::parse, help_heading = "Faults")]
+    mcp_errors: Option<McpErrors>,
+    /// Fault: close the connections of the first COUNT authenticated MCP POSTs without a response.
+    #[arg(long, value_name = "COUNT", help_heading = "Faults")]
+    drop_connections: Option<u32>,
 }
 
 /// The `--config` file, then the flags on top.
@@ -120,7 +146,45 @@ fn mock_config(args: &Args) -> Result<MockConfig, String> {
         discovery.registration = registration;
     }
     discovery.validate()?;
+    let faults = &mut config.faults;
+    faults.forget_sessions |= args.forget_sessions;
+    faults.ignore_requested_scope |= args.ignore_requested_scope;
+    if let Some(scope) = &args.tools_call_scope {
+        faults.tools_call_scope = Some(scope.clone());
+    }
+    if let Some(error) = args.refresh_error {
+        faults.refresh_error = Some(error);
+    }
+    if let Some(secs) = args.access_token_ttl {
+        faults.access_token_ttl_secs = Some(secs);
+    }
+    if let Some(ms) = args.slow_responses {
+        faults.slow_responses_ms = Some(ms);
+    }
+    if let Some(errors) = args.mcp_errors {
+        faults.mcp_errors = Some(errors);
+    }
+    if let Some(count) = args.drop_connections {
+        faults.drop_connections = Some(DropConnections { count });
+    }
     Ok(config)
+}
+
+/// The server the arguments describe, with `mock` (from [`mock_config`]) as its configuration.
+fn builder(args: &Args, mock: MockConfig) -> mock_server::MockServerBuilder {
+    let mut builder = MockServer::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .config(mock);
+    if let Some(url) = &args.public_url {
+        builder = builder.public_url(url);
+    }
+    if let Some(path) = &args.access_log {
+        builder = builder.access_log_file(path);
+    }
+    if let Some(token) = &args.admin_token {
+        builder = builder.admin_token(token);
+    }
+    builder
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -141,19 +205,8 @@ async fn main() -> ExitCode {
         }
     };
     let label = mock.label();
-    let mut builder = MockServer::builder()
-        .bind(SocketAddr::new(args.bind, args.port))
-        .config(mock);
-    if let Some(url) = &args.public_url {
-        builder = builder.public_url(url);
-    }
-    if let Some(path) = &args.access_log {
-        builder = builder.access_log_file(path);
-    }
-    if let Some(token) = &args.admin_token {
-        builder = builder.admin_token(token);
-    }
-    let server = match builder.start().await {
+    let faults = mock.faults.clone();
+    let server = match builder(&args, mock).start().await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("mock-server: {error}");
@@ -169,6 +222,13 @@ async fn main() -> ExitCode {
         server.issuer()
     );
     let _ = writeln!(stdout, "mock-server: configuration {label}");
+    if faults != mock_server::Faults::default() {
+        let _ = writeln!(
+            stdout,
+            "mock-server: faults {}",
+            serde_json::to_string(&faults).unwrap_or_default()
+        );
+    }
     let _ = writeln!(stdout, "ready");
     let _ = stdout.flush();
     drop(stdout);
@@ -196,5 +256,123 @@ async fn stop_signal() -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> anyhow::Result<MockConfig> {
+        let args =
+            Args::try_parse_from(std::iter::once("mock-server").chain(args.iter().copied()))?;
+        mock_config(&args).map_err(anyhow::Error::msg)
+    }
+
+    #[test]
+    fn every_fault_has_a_flag() -> anyhow::Result<()> {
+        let faults = config(&[
+            "--forget-sessions",
+            "--tools-call-scope",
+            "mcp:write",
+            "--ignore-requested-scope",
+            "--refresh-error",
+            "server_error",
+            "--access-token-ttl",
+            "5",
+            "--slow-responses",
+            "1500",
+            "--mcp-errors",
+            "502x3",
+            "--drop-connections",
+            "2",
+        ])?
+        .faults;
+        assert_eq!(
+            faults,
+            mock_server::Faults {
+                forget_sessions: true,
+                tools_call_scope: Some("mcp:write".to_owned()),
+                ignore_requested_scope: true,
+                refresh_error: Some(RefreshError::ServerError),
+                access_token_ttl_secs: Some(5),
+                slow_responses_ms: Some(1500),
+                mcp_errors: Some(McpErrors {
+                    status: 502,
+                    count: 3
+                }),
+                drop_connections: Some(DropConnections { count: 2 }),
+            }
+        );
+        assert!(config(&["--mcp-errors", "200x1"]).is_err());
+        // `Faults::flags` (what a container is started with) says the same thing back.
+        let flags = faults.flags();
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        assert_eq!(config(&flags)?.faults, faults);
+        assert!(mock_server::Faults::default().flags().is_empty());
+        Ok(())
+    }
+
+    /// The flags as the binary starts its server: the faults they name are committed.
+    #[tokio::test]
+    async fn a_server_started_from_fault_flags_commits_them() -> anyhow::Result<()> {
+        let args = Args::try_parse_from([
+            "mock-server",
+            "--port",
+            "0",
+            "--drop-connections",
+            "1",
+            "--mcp-errors",
+            "502x1",
+        ])?;
+        let mock = mock_config(&args).map_err(anyhow::Error::msg)?;
+        let server = builder(&args, mock).start().await?;
+        let mut client = mock_server::client::StandInClient::new(&server.mcp_url())?;
+        let tokens = client.authenticate().await?;
+        let dropped = client.initialize(&tokens.access_token).await;
+        assert_eq!(dropped.err().map(|e| e.status()), Some(None));
+        let refused = client.initialize(&tokens.access_token).await;
+        assert_eq!(refused.err().and_then(|e| e.status()), Some(502));
+        client.initialize(&tokens.access_token).await?;
+        let faults: Vec<Option<String>> = server
+            .received_requests()
+            .into_iter()
+            .filter(|r| r.rpc_method.as_deref() == Some("initialize"))
+            .map(|r| r.fault)
+            .collect();
+        assert_eq!(
+            faults,
+            vec![
+                None, // the sign-in's unauthenticated probe
+                Some("dropped-connection (1 of 1)".to_owned()),
+                Some("mcp-error 502 (1 of 1)".to_owned()),
+                None
+            ]
+        );
+        server.shutdown();
+        Ok(())
+    }
+
+    #[test]
+    fn flags_override_the_config_file_and_keep_the_rest() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("mock-faults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join("mock.toml");
+        std::fs::write(
+            &file,
+            "[faults]\nslow_responses_ms = 100\nmcp_errors = { status = 500, count = 1 }\n",
+        )?;
+        let path = file.to_string_lossy().into_owned();
+        let faults = config(&["--config", &path, "--mcp-errors", "503x2"])?.faults;
+        std::fs::remove_dir_all(&dir)?;
+        assert_eq!(faults.slow_responses_ms, Some(100));
+        assert_eq!(
+            faults.mcp_errors,
+            Some(McpErrors {
+                status: 503,
+                count: 2
+            })
+        );
+        Ok(())
     }
 }

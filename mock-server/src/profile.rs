@@ -294,12 +294,14 @@ impl MockConfig {
     pub fn from_toml(text: &str) -> Result<MockConfig, String> {
         let config: MockConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         config.discovery.validate()?;
+        config.faults.validate()?;
         Ok(config)
     }
 
     pub fn from_json(text: &str) -> Result<MockConfig, String> {
         let config: MockConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
         config.discovery.validate()?;
+        config.faults.validate()?;
         Ok(config)
     }
 
@@ -403,6 +405,59 @@ mod tests {
         .err()
         .unwrap_or_default();
         assert!(error.contains("needs a challenge"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn every_fault_reads_the_same_from_toml_and_json() -> anyhow::Result<()> {
+        let toml = MockConfig::from_toml(
+            r#"
+            [faults]
+            forget_sessions = true
+            tools_call_scope = "mcp:write"
+            ignore_requested_scope = true
+            refresh_error = "invalid_grant"
+            access_token_ttl_secs = 5
+            slow_responses_ms = 1500
+            mcp_errors = { status = 500, count = 2 }
+            drop_connections = { count = 1 }
+            "#,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let json = MockConfig::from_json(
+            r#"{"faults":{"forget_sessions":true,"tools_call_scope":"mcp:write",
+                "ignore_requested_scope":true,"refresh_error":"invalid_grant",
+                "access_token_ttl_secs":5,"slow_responses_ms":1500,
+                "mcp_errors":{"status":500,"count":2},"drop_connections":{"count":1}}}"#,
+        )
+        .map_err(anyhow::Error::msg)?;
+        assert_eq!(toml, json);
+        let faults = &toml.faults;
+        assert_eq!(faults.slow_responses_ms, Some(1500));
+        assert_eq!(
+            faults.mcp_errors,
+            Some(crate::faults::McpErrors {
+                status: 500,
+                count: 2
+            })
+        );
+        assert_eq!(
+            faults.drop_connections,
+            Some(crate::faults::DropConnections { count: 1 })
+        );
+        // The status defaults to 503; a status that is not 5xx is refused.
+        let default_status = MockConfig::from_toml("[faults]\nmcp_errors = { count = 1 }")
+            .map_err(anyhow::Error::msg)?;
+        assert_eq!(
+            default_status.faults.mcp_errors.map(|e| e.status),
+            Some(503)
+        );
+        assert!(
+            MockConfig::from_toml("[faults]\nmcp_errors = { status = 200, count = 1 }").is_err()
+        );
+        assert!(
+            MockConfig::from_json(r#"{"faults":{"mcp_errors":{"status":404,"count":1}}}"#).is_err()
+        );
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::access_log::{record_access, OnAuthorizationServer};
@@ -36,6 +36,7 @@ pub fn authorization_server_router(state: AppState) -> Router {
 
 fn finish(app: Router<AppState>, state: AppState) -> Router {
     app.route(paths::ADMIN_ACCESS_LOG, get(admin::access_log))
+        .route(paths::ADMIN_EVENT, post(admin::event))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -89,6 +90,34 @@ mod tests {
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         let log = state.received_requests();
         assert_eq!((log[0].phase, log[0].status), (Phase::Admin, 403));
+        Ok(())
+    }
+
+    /// The lifecycle events are admin routes too: a peer that is not loopback, and has no admin
+    /// token, changes nothing.
+    #[rstest]
+    #[case::unseen_peer(None, None, StatusCode::FORBIDDEN)]
+    #[case::bridge_without_token(Some(BRIDGE_GATEWAY), None, StatusCode::FORBIDDEN)]
+    #[case::bridge_with_the_token(Some(BRIDGE_GATEWAY), Some("s3cret"), StatusCode::OK)]
+    #[case::loopback(Some(LOOPBACK), None, StatusCode::OK)]
+    #[tokio::test]
+    async fn admin_events_answer_loopback_and_token_holders_only(
+        #[case] peer: Option<[u8; 4]>,
+        #[case] token: Option<&str>,
+        #[case] status: StatusCode,
+    ) -> anyhow::Result<()> {
+        let (state, app) = app_with_admin_token(Some("s3cret"))?;
+        let mut request = Request::post("/__admin/fail-mcp-requests?status=503&count=1");
+        if let Some(peer) = peer {
+            request = request.extension(ConnectInfo(SocketAddr::from((peer, 40000))));
+        }
+        if let Some(token) = token {
+            request = request.header(crate::config::ADMIN_TOKEN_HEADER, token);
+        }
+        let response = app.oneshot(request.body(Body::empty())?).await?;
+        assert_eq!(response.status(), status);
+        let armed = state.take_transport_fault().is_some();
+        assert_eq!(armed, status == StatusCode::OK);
         Ok(())
     }
 

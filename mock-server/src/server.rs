@@ -131,11 +131,34 @@ impl MockServer {
 
     /// Pushes `notifications/tools/list_changed` on every open GET stream; how many streams heard.
     pub fn notify_tools_changed(&self) -> usize {
-        let message = serde_json::json!({
-            "jsonrpc": "2.0",
-            "method": "notifications/tools/list_changed"
-        });
-        self.state.sessions().broadcast(message.to_string())
+        self.state.notify_tools_changed()
+    }
+
+    /// From now on every MCP `POST` is held `delay` before it is handled (the `slow_responses_ms`
+    /// fault); `None` makes the server quick again.
+    pub fn slow_responses(&self, delay: Option<Duration>) {
+        self.state
+            .set_slow_responses_ms(delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)));
+    }
+
+    /// The next `count` authenticated MCP `POST`s are answered with `status` (a 5xx) instead of
+    /// being handled (the `mcp_errors` fault, re-armed); `count` 0 disarms it.
+    ///
+    /// # Panics
+    ///
+    /// If `status` is not a 5xx status: a test asking for anything else has a bug.
+    pub fn fail_mcp_requests(&self, status: u16, count: u32) {
+        assert!(
+            (500..=599).contains(&status),
+            "fail_mcp_requests: {status} is not a 5xx status"
+        );
+        self.state.arm_mcp_errors(status, count);
+    }
+
+    /// The connections of the next `count` authenticated MCP `POST`s are closed without a
+    /// response (the `drop_connections` fault, re-armed); `count` 0 disarms it.
+    pub fn drop_mcp_connections(&self, count: u32) {
+        self.state.arm_dropped_connections(count);
     }
 
     /// Stops serving; the port is released and connections are refused until
@@ -249,6 +272,26 @@ impl MockServerBuilder {
         self
     }
 
+    /// Fault: every MCP `POST` is held this long before it is handled.
+    pub fn slow_responses(mut self, delay: Duration) -> Self {
+        self.mock.faults.slow_responses_ms =
+            Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Fault: the first `count` authenticated MCP `POST`s get HTTP `status` (a 5xx).
+    pub fn mcp_errors(mut self, status: u16, count: u32) -> Self {
+        self.mock.faults.mcp_errors = Some(crate::faults::McpErrors { status, count });
+        self
+    }
+
+    /// Fault: the connections of the first `count` authenticated MCP `POST`s are closed
+    /// without a response.
+    pub fn drop_connections(mut self, count: u32) -> Self {
+        self.mock.faults.drop_connections = Some(crate::faults::DropConnections { count });
+        self
+    }
+
     /// Every fault at once, e.g. read from a file.
     pub fn faults(mut self, faults: crate::faults::Faults) -> Self {
         self.mock.faults = faults;
@@ -310,6 +353,10 @@ impl MockServerBuilder {
             .discovery
             .validate()
             .map_err(MockServerError::Discovery)?;
+        self.mock
+            .faults
+            .validate()
+            .map_err(MockServerError::Faults)?;
         let separate = self.mock.discovery.separate_authorization_server;
         if separate && self.public_url.is_some() {
             return Err(MockServerError::Discovery(
@@ -344,6 +391,9 @@ impl MockServerBuilder {
                     source,
                 })?;
             config.authorization_server_url = Some(format!("http://{addr}"));
+        }
+        if let Some(secs) = self.mock.faults.access_token_ttl_secs {
+            config.access_token_ttl = Duration::from_secs(secs);
         }
         if let Some(ttl) = self.access_token_ttl {
             config.access_token_ttl = ttl;

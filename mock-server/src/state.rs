@@ -26,6 +26,8 @@ struct Inner {
     extra_tools: Mutex<Vec<String>>,
     /// The `forget_sessions` fault, switched on while running.
     forgetting_sessions: std::sync::atomic::AtomicBool,
+    /// The transport faults in force: from the configuration at start, re-armed while running.
+    transport: Mutex<TransportFaults>,
     clients: ClientRegistry,
     grants: GrantStore,
     tokens: TokenStore,
@@ -40,6 +42,7 @@ impl AppState {
     }
 
     fn with_log(config: ServerConfig, started: Instant, log: Arc<AccessLog>) -> AppState {
+        let transport = TransportFaults::from_config(&config.faults);
         let state = AppState {
             inner: Arc::new(Inner {
                 config,
@@ -47,6 +50,7 @@ impl AppState {
                 log,
                 extra_tools: Mutex::new(Vec::new()),
                 forgetting_sessions: std::sync::atomic::AtomicBool::new(false),
+                transport: Mutex::new(transport),
                 clients: ClientRegistry::default(),
                 grants: GrantStore::default(),
                 tokens: TokenStore::default(),
@@ -123,6 +127,53 @@ impl AppState {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// How long to hold each MCP `POST` (the slow-responses fault), if at all.
+    pub(crate) fn slow_responses_ms(&self) -> Option<u64> {
+        lock(&self.inner.transport).slow_ms.filter(|ms| *ms > 0)
+    }
+
+    pub(crate) fn set_slow_responses_ms(&self, ms: Option<u64>) {
+        lock(&self.inner.transport).slow_ms = ms;
+    }
+
+    /// Arms the 5xx fault: the next `count` authenticated MCP `POST`s get `status`.
+    pub(crate) fn arm_mcp_errors(&self, status: u16, count: u32) {
+        lock(&self.inner.transport).errors = Budget::new(count).map(|b| (status, b));
+    }
+
+    /// Arms the dropped-connection fault for the next `count` authenticated MCP `POST`s.
+    pub(crate) fn arm_dropped_connections(&self, count: u32) {
+        lock(&self.inner.transport).drops = Budget::new(count);
+    }
+
+    /// The transport fault to commit on an authenticated MCP `POST`, if one is armed: dropped
+    /// connections first, then 5xx answers. Each call uses one up.
+    pub(crate) fn take_transport_fault(&self) -> Option<TransportFault> {
+        let mut faults = lock(&self.inner.transport);
+        if let Some((nth, of)) = faults.drops.as_mut().and_then(Budget::take) {
+            return Some(TransportFault::DropConnection { nth, of });
+        }
+        if let Some((status, budget)) = faults.errors.as_mut() {
+            if let Some((nth, of)) = budget.take() {
+                return Some(TransportFault::Error {
+                    status: *status,
+                    nth,
+                    of,
+                });
+            }
+        }
+        None
+    }
+
+    /// Pushes `notifications/tools/list_changed` on every open GET stream; how many heard.
+    pub(crate) fn notify_tools_changed(&self) -> usize {
+        let message = serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/tools/list_changed"
+        });
+        self.sessions().broadcast(message.to_string())
+    }
+
     pub(crate) fn extra_tools(&self) -> Vec<String> {
         lock(&self.inner.extra_tools).clone()
     }
@@ -171,6 +222,53 @@ impl AppState {
 
     pub(crate) fn sessions(&self) -> &SessionStore {
         &self.inner.sessions
+    }
+}
+
+/// A fault committed `nth` time `of` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransportFault {
+    DropConnection { nth: u32, of: u32 },
+    Error { status: u16, nth: u32, of: u32 },
+}
+
+/// A fault's remaining uses.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    used: u32,
+    total: u32,
+}
+
+impl Budget {
+    fn new(total: u32) -> Option<Budget> {
+        (total > 0).then_some(Budget { used: 0, total })
+    }
+
+    /// One use, as (which, of how many); `None` when spent.
+    fn take(&mut self) -> Option<(u32, u32)> {
+        (self.used < self.total).then(|| {
+            self.used += 1;
+            (self.used, self.total)
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct TransportFaults {
+    slow_ms: Option<u64>,
+    errors: Option<(u16, Budget)>,
+    drops: Option<Budget>,
+}
+
+impl TransportFaults {
+    fn from_config(faults: &crate::faults::Faults) -> TransportFaults {
+        TransportFaults {
+            slow_ms: faults.slow_responses_ms,
+            errors: faults
+                .mcp_errors
+                .and_then(|e| Budget::new(e.count).map(|b| (e.status, b))),
+            drops: faults.drop_connections.and_then(|d| Budget::new(d.count)),
+        }
     }
 }
 

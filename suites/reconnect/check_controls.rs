@@ -269,3 +269,37 @@ fn a_driver_timeout_fails_the_scenario_and_is_never_not_applicable(
     );
     Ok(())
 }
+
+/// Failure class 4: a client that keeps its tokens but stops sending them. The first MCP
+/// request carries the bearer, the later ones do not; the server refuses them (401) and the
+/// check must name them.
+#[tokio::test]
+async fn a_client_that_drops_the_bearer_after_its_first_request_fails_the_bearer_check(
+) -> anyhow::Result<()> {
+    let server = MockServer::start().await;
+    let result = StandInClient::new(&server.mcp_url())?
+        .misbehave(Misbehaviour::DropBearerAfterFirstRequest)
+        .run()
+        .await;
+    assert_eq!(
+        result.err().and_then(|e| e.status()),
+        Some(401),
+        "the mock accepted a request without a bearer"
+    );
+    let log = server.received_requests();
+    let check = checks::bearer_on_every_request(&log, None);
+    assert_eq!(check.verdict, Verdict::Fail, "{check:#?}");
+    assert!(
+        check
+            .evidence
+            .iter()
+            .any(|e| e.contains("notifications/initialized")),
+        "{check:#?}"
+    );
+    // The same client, well behaved, passes.
+    let server = MockServer::start().await;
+    StandInClient::new(&server.mcp_url())?.run().await?;
+    let check = checks::bearer_on_every_request(&server.received_requests(), None);
+    assert_eq!(check.verdict, Verdict::Pass, "{check:#?}");
+    Ok(())
+}

@@ -354,3 +354,81 @@ fn container_start_to_ready_over_ten_starts() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The faults travel to the container's server as its flags, and the runtime events answer the
+/// host with the admin token only: a dropped connection, then a 503, then service; then
+/// `POST /__admin/expire-tokens` refused without the token, done with it.
+#[test]
+fn faults_reach_the_container_as_flags_and_its_admin_events_need_the_token() -> anyhow::Result<()> {
+    if !docker_engine()? {
+        return Ok(());
+    }
+    let mock = MockContainer::start_with(StartOptions {
+        faults: mock_server::Faults {
+            mcp_errors: Some(mock_server::faults::McpErrors {
+                status: 503,
+                count: 1,
+            }),
+            drop_connections: Some(mock_server::faults::DropConnections { count: 1 }),
+            ..mock_server::Faults::default()
+        },
+        ..StartOptions::default()
+    })?;
+    ensure!(
+        mock.how_to_start()
+            .contains("--mcp-errors 503x1 --drop-connections 1"),
+        "{}",
+        mock.how_to_start()
+    );
+    let mcp_url = format!("{}/", mock.public_url());
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (mut client, tokens) = runtime.block_on(async {
+        let mut client = mock_server::client::StandInClient::new(&mcp_url)?;
+        let tokens = client.authenticate().await?;
+        let dropped = client.initialize(&tokens.access_token).await;
+        ensure!(
+            dropped.as_ref().err().map(|e| e.status()) == Some(None),
+            "not dropped: {dropped:?}"
+        );
+        let refused = client.initialize(&tokens.access_token).await;
+        ensure!(
+            refused.as_ref().err().and_then(|e| e.status()) == Some(503),
+            "not a 503: {refused:?}"
+        );
+        client.initialize(&tokens.access_token).await?;
+        Ok::<_, anyhow::Error>((client, tokens))
+    })?;
+    let faults: Vec<(u16, String)> = mock
+        .access_log()?
+        .into_iter()
+        .filter_map(|r| r.fault.map(|f| (r.status, f)))
+        .collect();
+    ensure!(
+        faults
+            == vec![
+                (0, "dropped-connection (1 of 1)".to_owned()),
+                (503, "mcp-error 503 (1 of 1)".to_owned()),
+            ],
+        "{faults:?}"
+    );
+    let expire = format!("{}/__admin/expire-tokens", mock.host_url());
+    let without = http()?.post(&expire).send()?;
+    ensure!(
+        without.status() == StatusCode::FORBIDDEN,
+        "{}",
+        without.status()
+    );
+    let with = http()?
+        .post(&expire)
+        .header(ADMIN_TOKEN_HEADER, mock.admin_token())
+        .send()?;
+    ensure!(with.status() == StatusCode::OK, "{}", with.status());
+    let body: Value = with.json()?;
+    ensure!(body["affected"] == 1, "{body}");
+    let expired = runtime.block_on(client.initialize(&tokens.access_token));
+    ensure!(
+        expired.as_ref().err().and_then(|e| e.status()) == Some(401),
+        "{expired:?}"
+    );
+    Ok(())
+}

@@ -27,7 +27,7 @@ use axum::{Json, Router};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 
-use crate::access_log::{Bearer, Notes};
+use crate::access_log::{Bearer, ConnectionDropped, Notes};
 use crate::api_error::{unreadable_body, ApiError, RequestBody};
 use crate::config::ServerConfig;
 use crate::mcp::jsonrpc::{
@@ -35,7 +35,8 @@ use crate::mcp::jsonrpc::{
     SERVER_ERROR,
 };
 use crate::profile::{Profile, Quirk};
-use crate::state::AppState;
+use crate::runtime::KillSwitch;
+use crate::state::{AppState, TransportFault};
 use crate::tokens::GrantInfo;
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
@@ -174,8 +175,14 @@ async fn post(
     State(state): State<AppState>,
     notes: Notes,
     headers: HeaderMap,
+    kill: Option<axum::Extension<KillSwitch>>,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
+    if let Some(ms) = state.slow_responses_ms() {
+        // The slow-responses fault: every MCP POST is held, then handled as usual.
+        notes.update(|n| n.fault = Some(format!("slow {ms} ms")));
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let body = body.map_err(|rejection| {
         let (status, reason) = unreadable_body(&rejection);
         ApiError::rpc(status, Value::Null, SERVER_ERROR, reason)
@@ -214,6 +221,9 @@ async fn post(
     }
 
     let caller = authenticate(&state, &notes, &headers)?;
+    if let Some(fault) = state.take_transport_fault() {
+        return Ok(commit_transport_fault(&notes, fault, kill.map(|k| k.0)));
+    }
 
     let is_json = header_str(&headers, header::CONTENT_TYPE.as_str())
         .and_then(|v| v.split(';').next())
@@ -308,6 +318,52 @@ async fn post(
             Ok(Json(jsonrpc::result(&id, result)).into_response())
         }
         Incoming::Batch | Incoming::Invalid { .. } => Err(bad_request("Invalid Request")),
+    }
+}
+
+/// The 5xx and dropped-connection faults, on an authenticated MCP `POST` that is then not
+/// handled. The access log records which (`fault`); a dropped connection shows status 0.
+fn commit_transport_fault(
+    notes: &Notes,
+    fault: TransportFault,
+    kill: Option<KillSwitch>,
+) -> Response {
+    let noted = |text: String| {
+        notes.update(|n| {
+            n.fault = Some(match n.fault.take() {
+                // A slow server can also fail: keep both.
+                Some(before) => format!("{before}; {text}"),
+                None => text,
+            })
+        })
+    };
+    match fault {
+        TransportFault::Error { status, nth, of } => {
+            noted(format!("mcp-error {status} ({nth} of {of})"));
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            // What a gateway in front of a struggling server sends: a status and a line of
+            // text, not JSON-RPC.
+            let text = format!(
+                "{} {} (mock fault {nth} of {of})\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Server Error")
+            );
+            (
+                status,
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+                text,
+            )
+                .into_response()
+        }
+        TransportFault::DropConnection { nth, of } => {
+            noted(format!("dropped-connection ({nth} of {of})"));
+            if let Some(kill) = kill {
+                kill.kill();
+            }
+            let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            response.extensions_mut().insert(ConnectionDropped);
+            response
+        }
     }
 }
 
