@@ -249,6 +249,32 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Regression: a second authentication in the same sandbox took the first one's URL (a
+    /// client ID the server had since forgotten) from the shared log, and the harness blamed the
+    /// client for the error page it got.
+    #[test]
+    fn after_skip_logged_only_urls_opened_later_are_taken() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("browser.log");
+        std::fs::write(&log, "http://127.0.0.1:1/oauth/authorize?client_id=old\n")?;
+        let mut fresh = ScriptedBrowser::new(&log)?;
+        assert!(fresh
+            .next_logged_url()
+            .is_some_and(|u| u.ends_with("client_id=old")));
+        let mut second = ScriptedBrowser::new(&log)?;
+        second.skip_logged();
+        assert_eq!(second.next_logged_url(), None);
+        std::fs::write(
+            &log,
+            "http://127.0.0.1:1/oauth/authorize?client_id=old\nhttp://127.0.0.1:1/oauth/authorize?client_id=new\n",
+        )?;
+        assert!(second
+            .next_logged_url()
+            .is_some_and(|u| u.ends_with("client_id=new")));
+        Ok(())
+    }
+
     #[test]
     fn the_consent_form_is_read_from_the_page() {
         let html = r#"<html><body><form method="post" action="/oauth/consent">

@@ -60,6 +60,10 @@ pub enum Scenario {
     /// `mcp login`; the server forgets every registered client and the tokens expire; `mcp list`
     /// meets `invalid_client` at refresh; a second `mcp login` must register anew and work.
     ClientForgotten,
+    /// As `ClientForgotten`, through the `/mcp` menu: authenticate in one session; the server
+    /// forgets its clients and the tokens expire; a new session's `/mcp` → Authenticate must
+    /// register a new client and connect.
+    ClientForgottenInSession,
     /// The next authenticated MCP requests get 503: the client must retry through it or tell
     /// the agent, and the next call must work.
     TransientErrors,
@@ -74,7 +78,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 18] = [
         Scenario::SlashMcp,
         Scenario::LoginThenList,
         Scenario::AuthenticateTool,
@@ -88,6 +92,7 @@ impl Scenario {
         Scenario::ServerRestart,
         Scenario::ScopeStepUp,
         Scenario::ClientForgotten,
+        Scenario::ClientForgottenInSession,
         Scenario::TransientErrors,
         Scenario::SlowServer,
         Scenario::DroppedConnection,
@@ -109,6 +114,7 @@ impl Scenario {
             Scenario::ServerRestart => "server_restart",
             Scenario::ScopeStepUp => "scope_step_up",
             Scenario::ClientForgotten => "client_forgotten",
+            Scenario::ClientForgottenInSession => "client_forgotten_in_session",
             Scenario::TransientErrors => "transient_errors",
             Scenario::SlowServer => "slow_server",
             Scenario::DroppedConnection => "dropped_connection",
@@ -131,6 +137,7 @@ impl Scenario {
             Scenario::ServerRestart => "log in via /mcp; the server restarts with its state lost; the client must get going again or tell the agent authentication is needed",
             Scenario::ScopeStepUp => "log in via /mcp; tools/call answers 403 insufficient_scope naming a scope; the client must re-authorize with it once and the call go through",
             Scenario::ClientForgotten => "mcp login; the server forgets its registered clients and the tokens expire; mcp list meets invalid_client; a second mcp login must register a new client and connect",
+            Scenario::ClientForgottenInSession => "as client_forgotten through the /mcp menu: authenticate in a session; the server forgets its clients, tokens expire; a new session's /mcp → Authenticate must register a new client and connect",
             Scenario::TransientErrors => "log in via /mcp; the next two authenticated MCP requests get 503; the client must retry through it or tell the agent, and the next call must work",
             Scenario::SlowServer => "log in via /mcp; every MCP response is held 2 s; the client must wait and the agent's call go through",
             Scenario::DroppedConnection => "log in via /mcp; the next authenticated MCP request's connection is closed without a response; the client must recover or tell the agent, and the next call must work",
@@ -155,7 +162,8 @@ impl Scenario {
             | Scenario::TransientErrors
             | Scenario::SlowServer
             | Scenario::DroppedConnection
-            | Scenario::TransientErrorAtReconnect => LoginPath::SlashMcp,
+            | Scenario::TransientErrorAtReconnect
+            | Scenario::ClientForgottenInSession => LoginPath::SlashMcp,
         }
     }
 
@@ -163,7 +171,10 @@ impl Scenario {
     pub fn is_reconnect_check(self) -> bool {
         !matches!(
             self,
-            Scenario::LoginThenList | Scenario::PrintAfterAuth | Scenario::ClientForgotten
+            Scenario::LoginThenList
+                | Scenario::PrintAfterAuth
+                | Scenario::ClientForgotten
+                | Scenario::ClientForgottenInSession
         )
     }
 
@@ -361,6 +372,9 @@ pub fn run_with(
             }
             Scenario::LoginThenList => login_then_list(&mut run, client, &env),
             Scenario::ClientForgotten => client_forgotten(&mut run, client, &env),
+            Scenario::ClientForgottenInSession => {
+                client_forgotten_in_session(&mut run, client, &env)
+            }
             Scenario::AuthenticateTool => {
                 agent_scenarios::authenticate_tool(&mut run, client, &env, model, options, false)
             }
@@ -504,6 +518,8 @@ pub(crate) fn slash_mcp_auth(
     session: &mut crate::terminal::TerminalSession,
 ) -> Result<AuthOutcome, DriveError> {
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+    // Only a URL opened from now on: an earlier authentication's URL is stale.
+    browser.skip_logged();
     let result = client.authenticate_in_session(session, SERVER_NAME, &mut browser);
     // Whatever the screen said, the server's log is the judge: give the client its chance.
     settle(run.mock, RECONNECT_TIMEOUT, |log| {
@@ -753,6 +769,8 @@ fn client_forgotten(
         false,
     ));
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+    // The first login's URL is still in the browser's log: wait for a new one.
+    browser.skip_logged();
     let second = client.login_command(env, SERVER_NAME, &mut browser);
     run.commands
         .push(format!("claude mcp login {SERVER_NAME}    # again"));
@@ -775,30 +793,101 @@ fn client_forgotten(
             run.auth = Some(auth);
         }
         Err(error) => {
-            // A browser stuck on the server's error page is the client's doing when the page
-            // says the client ID is unknown: it sent the one the server had refused.
-            let log = run.mock.received_requests()?;
-            let Some(refused) = log.iter().rev().find(|r| {
-                r.phase == Phase::Authorization
-                    && r.error
-                        .as_deref()
-                        .is_some_and(|e| e.contains("invalid_client"))
-            }) else {
-                return Err(error);
-            };
-            run.checks.push(Check::fail(
-                "second-login-succeeded",
-                "the second `mcp login` sent the browser to authorize with the client ID the \
-                 server had refused (invalid_client): the person sees an error page and cannot \
-                 sign in",
-                vec![checks::evidence_line(refused), error.to_string()],
-            ));
+            let check = refused_client_id_reused(run, "second-login-succeeded", error)?;
+            run.checks.push(check);
         }
     }
     let after = client.server_status(env, SERVER_NAME)?;
     run.commands.push("claude mcp list".to_owned());
     run.checks
         .push(status_check("connected-after-second-login", &after, true));
+    let log = run.mock.received_requests()?;
+    run.checks
+        .push(crate::discovery_checks::registration_reused(&log));
+    Ok(())
+}
+
+/// A browser stuck on the server's error page is the client's doing when the page says the
+/// client ID is unknown: it sent the one the server had refused. Anything else stays a driver
+/// error.
+fn refused_client_id_reused(
+    run: &Run<'_>,
+    name: &str,
+    error: DriveError,
+) -> Result<Check, DriveError> {
+    let log = run.mock.received_requests()?;
+    let Some(refused) = log.iter().rev().find(|r| {
+        r.phase == Phase::Authorization
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("invalid_client"))
+    }) else {
+        return Err(error);
+    };
+    Ok(Check::fail(
+        name,
+        "the client sent the browser to authorize with the client ID the server had refused \
+         (invalid_client): the person sees an error page and cannot sign in",
+        vec![checks::evidence_line(refused), error.to_string()],
+    ))
+}
+
+/// Class 5's other half through the `/mcp` menu (see [`client_forgotten`]).
+fn client_forgotten_in_session(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+) -> Result<(), DriveError> {
+    if let Err(absent) = client.has_login_path(env, LoginPath::SlashMcp)? {
+        run.checks.push(Check::not_applicable(
+            "http-transport",
+            "this version cannot add an HTTP MCP server",
+            vec![absent.evidence],
+        ));
+        return Ok(());
+    }
+    run.in_process()?;
+    add_server(run, client, env)?;
+    let mut session = client.start_session(env)?;
+    run.commands
+        .push("claude    # /mcp → mock → Authenticate; consent; then quit".to_owned());
+    let first = slash_mcp_auth(run, client, env, &mut session);
+    session.terminate();
+    let first = first?;
+    let mut check = client_reported_success(&first);
+    check.name = "first-login-succeeded".to_owned();
+    run.checks.push(check);
+    let server = run.in_process()?;
+    let forgotten = server.forget_clients();
+    let expired = server.expire_access_tokens();
+    run.commands.push(format!(
+        "# the server forgets its {forgotten} registered client(s); {expired} access token(s) expire"
+    ));
+    let between = client.server_status(env, SERVER_NAME)?;
+    run.commands.push("claude mcp list".to_owned());
+    run.checks.push(status_check(
+        "needs-auth-after-client-loss",
+        &between,
+        false,
+    ));
+    let mut session = client.start_session(env)?;
+    run.commands
+        .push("claude    # again: /mcp → mock → Authenticate".to_owned());
+    let second = slash_mcp_auth(run, client, env, &mut session);
+    run.final_screen = session.screen();
+    session.terminate();
+    match second {
+        Ok(auth) => {
+            let mut check = client_reported_success(&auth);
+            check.name = "second-login-succeeded".to_owned();
+            run.checks.push(check);
+            run.auth = Some(auth);
+        }
+        Err(error) => {
+            let check = refused_client_id_reused(run, "second-login-succeeded", error)?;
+            run.checks.push(check);
+        }
+    }
     let log = run.mock.received_requests()?;
     run.checks
         .push(crate::discovery_checks::registration_reused(&log));

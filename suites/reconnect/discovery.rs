@@ -76,20 +76,24 @@ fn discovery_variant_through_each_login_path(
 }
 
 /// Failure class 5, the other half: after the server forgets its clients, the client meets
-/// `invalid_client` when it refreshes, and a second `mcp login` must register a new client.
+/// `invalid_client` when it refreshes, and the next login (`mcp login`, or `/mcp` in a new
+/// session) must register a new client.
 #[rstest]
-#[case::pinned_native(version_under_test())]
-#[case::cli_js_era(CLI_JS_ERA_VERSION.to_owned())]
 fn a_forgotten_client_registers_again_at_the_next_login(
-    #[case] version: String,
+    #[values(Scenario::ClientForgotten, Scenario::ClientForgottenInSession)] scenario: Scenario,
+    #[values(version_under_test(), CLI_JS_ERA_VERSION.to_owned())] version: String,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let client = claude_code_at(&version)?;
     let mock = MockServer::builder().start_blocking()?;
-    let report = scenario::run(Scenario::ClientForgotten, &client, &mock);
+    let report = scenario::run(scenario, &client, &mock);
     let text = show(&report);
     assert_as_expected(&report, &text)?;
-    if report.check("login-command").is_none() {
+    let applicable = report
+        .checks
+        .iter()
+        .all(|c| c.verdict != harness::checks::Verdict::NotApplicable);
+    if applicable {
         anyhow::ensure!(
             report
                 .check(harness::discovery_checks::REGISTRATION_REUSED)
@@ -98,7 +102,7 @@ fn a_forgotten_client_registers_again_at_the_next_login(
         );
         snapshot_settings().bind(|| {
             insta::assert_snapshot!(
-                format!("claude_code__client_forgotten__{version}"),
+                format!("claude_code__{}__{version}", scenario.name()),
                 report.canonical_log()
             )
         });
