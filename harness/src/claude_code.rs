@@ -69,6 +69,21 @@ pub struct ClaudeCode {
 }
 
 impl ClaudeCode {
+    /// `claude mcp add --transport http -s user [options] <server> <url>`.
+    fn add_http(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        options: &[&str],
+    ) -> Result<(), DriveError> {
+        let mut args = vec!["mcp", "add", "--transport", "http", "-s", "user"];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&[server, url]);
+        self.run(env, &args)?;
+        Ok(())
+    }
+
     pub fn new(install: InstalledVersion) -> ClaudeCode {
         ClaudeCode {
             install,
@@ -224,20 +239,7 @@ impl ClientUnderTest for ClaudeCode {
     }
 
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
-        self.run(
-            env,
-            &[
-                "mcp",
-                "add",
-                "--transport",
-                "http",
-                "-s",
-                "user",
-                server,
-                url,
-            ],
-        )?;
-        Ok(())
+        self.add_http(env, server, url, &[])
     }
 
     fn add_http_server_with_client_id(
@@ -249,24 +251,12 @@ impl ClientUnderTest for ClaudeCode {
         callback_port: u16,
     ) -> Result<(), DriveError> {
         let port = callback_port.to_string();
-        self.run(
+        self.add_http(
             env,
-            &[
-                "mcp",
-                "add",
-                "--transport",
-                "http",
-                "-s",
-                "user",
-                "--client-id",
-                client_id,
-                "--callback-port",
-                &port,
-                server,
-                url,
-            ],
-        )?;
-        Ok(())
+            server,
+            url,
+            &["--client-id", client_id, "--callback-port", &port],
+        )
     }
 
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {

@@ -53,6 +53,18 @@ pub fn discovery_checks(log: &[AccessRecord], config: &ServerConfig) -> Vec<Chec
     checks
 }
 
+/// An evidence line with one more field: `#9 GET /oauth/authorize -> 200 resource=…`.
+fn evidence_with(r: &AccessRecord, name: &str, value: Option<&str>) -> String {
+    format!("{} {name}={}", evidence_line(r), value.unwrap_or("(none)"))
+}
+
+/// The requests that present a client ID, and any attempt to register.
+fn client_id_requests(log: &[AccessRecord]) -> Vec<&AccessRecord> {
+    log.iter()
+        .filter(|r| is_authorize(r) || r.phase == Phase::Token || r.path.ends_with("/register"))
+        .collect()
+}
+
 fn is_authorize(r: &AccessRecord) -> bool {
     r.phase == Phase::Authorization && r.method == "GET"
 }
@@ -329,23 +341,11 @@ pub fn resource_indicator(log: &[AccessRecord], config: &ServerConfig) -> Check 
                 .as_deref()
                 .is_some_and(|x| same_url(x, &resource))
         })
-        .map(|r| {
-            format!(
-                "{} resource={}",
-                evidence_line(r),
-                r.resource.as_deref().unwrap_or("(none)")
-            )
-        })
+        .map(|r| evidence_with(r, "resource", r.resource.as_deref()))
         .collect();
     let evidence: Vec<String> = judged
         .iter()
-        .map(|r| {
-            format!(
-                "{} resource={}",
-                evidence_line(r),
-                r.resource.as_deref().unwrap_or("(none)")
-            )
-        })
+        .map(|r| evidence_with(r, "resource", r.resource.as_deref()))
         .collect();
     if wrong.is_empty() {
         Check::pass(
@@ -452,10 +452,7 @@ pub fn registration_reused(log: &[AccessRecord]) -> Check {
 /// Class 5 for a server without registration: the client used the client ID it was given.
 pub fn given_client_id_used(log: &[AccessRecord]) -> Check {
     const NAME: &str = GIVEN_CLIENT_ID_USED;
-    let judged: Vec<&AccessRecord> = log
-        .iter()
-        .filter(|r| is_authorize(r) || r.phase == Phase::Token || r.path.ends_with("/register"))
-        .collect();
+    let judged = client_id_requests(log);
     let evidence: Vec<String> = judged.iter().map(|r| evidence_line(r)).collect();
     if judged.iter().all(|r| !is_authorize(r)) {
         return no_authorization_request(NAME, log);
@@ -463,13 +460,7 @@ pub fn given_client_id_used(log: &[AccessRecord]) -> Check {
     let wrong: Vec<String> = judged
         .iter()
         .filter(|r| r.client_id.as_deref() != Some(PRE_REGISTERED_CLIENT_ID))
-        .map(|r| {
-            format!(
-                "{} client_id={}",
-                evidence_line(r),
-                r.client_id.as_deref().unwrap_or("(none)")
-            )
-        })
+        .map(|r| evidence_with(r, "client_id", r.client_id.as_deref()))
         .collect();
     if wrong.is_empty() {
         Check::pass(
@@ -500,20 +491,11 @@ pub fn given_client_id_used(log: &[AccessRecord]) -> Check {
 /// path), the same in every authorization and token request, and it never tried to register.
 pub fn client_id_metadata_used(log: &[AccessRecord], config: &ServerConfig) -> Check {
     const NAME: &str = CLIENT_ID_METADATA_USED;
-    let judged: Vec<&AccessRecord> = log
-        .iter()
-        .filter(|r| is_authorize(r) || r.phase == Phase::Token || r.path.ends_with("/register"))
-        .collect();
+    let judged = client_id_requests(log);
     if judged.iter().all(|r| !is_authorize(r)) {
         return no_authorization_request(NAME, log);
     }
-    let show = |r: &AccessRecord| {
-        format!(
-            "{} client_id={}",
-            evidence_line(r),
-            r.client_id.as_deref().unwrap_or("(none)")
-        )
-    };
+    let show = |r: &AccessRecord| evidence_with(r, "client_id", r.client_id.as_deref());
     let evidence: Vec<String> = judged.iter().map(|r| show(r)).collect();
     let is_document_url = |id: &str| {
         Url::parse(id).is_ok_and(|u| u.scheme() == "https" && u.path() != "/")
@@ -564,13 +546,7 @@ pub fn redirect_uri_consistent(log: &[AccessRecord]) -> Check {
         let refused: Vec<String> = log
             .iter()
             .filter(|r| is_authorize(r))
-            .map(|r| {
-                format!(
-                    "{} redirect_uri={}",
-                    evidence_line(r),
-                    r.redirect_uri.as_deref().unwrap_or("(none)")
-                )
-            })
+            .map(|r| evidence_with(r, "redirect_uri", r.redirect_uri.as_deref()))
             .collect();
         return Check::fail(
             NAME,
@@ -591,13 +567,7 @@ pub fn redirect_uri_consistent(log: &[AccessRecord]) -> Check {
                 && r.status == 201
                 && r.client_id == token.client_id
         });
-        let show = |r: &AccessRecord| {
-            format!(
-                "{} redirect_uri={}",
-                evidence_line(r),
-                r.redirect_uri.as_deref().unwrap_or("(none)")
-            )
-        };
+        let show = |r: &AccessRecord| evidence_with(r, "redirect_uri", r.redirect_uri.as_deref());
         for r in [registered, authorize, Some(token)].into_iter().flatten() {
             evidence.push(show(r));
         }

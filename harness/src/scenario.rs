@@ -715,6 +715,39 @@ fn login_then_list(
     Ok(())
 }
 
+/// Between two logins: the server forgets its clients and the tokens expire; a new `mcp list`
+/// then tries the stored tokens, refreshes, meets `invalid_client`, and must say so.
+fn forget_clients_between_logins(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+) -> Result<(), DriveError> {
+    let server = run.in_process()?;
+    let forgotten = server.forget_clients();
+    let expired = server.expire_access_tokens();
+    run.commands.push(format!(
+        "# the server forgets its {forgotten} registered client(s); {expired} access token(s) expire"
+    ));
+    let between = client.server_status(env, SERVER_NAME)?;
+    run.commands.push("claude mcp list".to_owned());
+    run.checks.push(status_check(
+        "needs-auth-after-client-loss",
+        &between,
+        false,
+    ));
+    Ok(())
+}
+
+/// A login's outcome as the client reported it, as check `name`.
+fn login_check(name: &str, what: &str, auth: &AuthOutcome) -> Check {
+    let evidence = vec![auth.client_message.clone()];
+    if auth.succeeded {
+        Check::pass(name, format!("{what} reported success"), evidence)
+    } else {
+        Check::fail(name, format!("{what} did not report success"), evidence)
+    }
+}
+
 /// Failure class 5, the other half: after `invalid_client` a client must register again rather
 /// than keep presenting a client ID the server no longer knows (RFC 6749 §5.2; MCP
 /// Authorization › Dynamic Client Registration). The client only learns of it at the token
@@ -741,33 +774,12 @@ fn client_forgotten(
     run.commands.push(format!(
         "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
     ));
-    run.checks.push(if first.succeeded {
-        Check::pass(
-            "first-login-succeeded",
-            "the first `mcp login` reported success",
-            vec![first.client_message.clone()],
-        )
-    } else {
-        Check::fail(
-            "first-login-succeeded",
-            "the first `mcp login` reported a failure",
-            vec![first.client_message.clone()],
-        )
-    });
-    let server = run.in_process()?;
-    let forgotten = server.forget_clients();
-    let expired = server.expire_access_tokens();
-    run.commands.push(format!(
-        "# the server forgets its {forgotten} registered client(s); {expired} access token(s) expire"
+    run.checks.push(login_check(
+        "first-login-succeeded",
+        "the first `mcp login`",
+        &first,
     ));
-    // The stored tokens are stale now: a new process tries them, refreshes, meets invalid_client.
-    let between = client.server_status(env, SERVER_NAME)?;
-    run.commands.push("claude mcp list".to_owned());
-    run.checks.push(status_check(
-        "needs-auth-after-client-loss",
-        &between,
-        false,
-    ));
+    forget_clients_between_logins(run, client, env)?;
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     // The first login's URL is still in the browser's log: wait for a new one.
     browser.skip_logged();
@@ -777,19 +789,11 @@ fn client_forgotten(
     match second {
         Ok((auth, screen)) => {
             run.final_screen = screen;
-            run.checks.push(if auth.succeeded {
-                Check::pass(
-                    "second-login-succeeded",
-                    "the second `mcp login` reported success",
-                    vec![auth.client_message.clone()],
-                )
-            } else {
-                Check::fail(
-                    "second-login-succeeded",
-                    "the second `mcp login` did not report success",
-                    vec![auth.client_message.clone()],
-                )
-            });
+            run.checks.push(login_check(
+                "second-login-succeeded",
+                "the second `mcp login`",
+                &auth,
+            ));
             run.auth = Some(auth);
         }
         Err(error) => {
@@ -857,19 +861,7 @@ fn client_forgotten_in_session(
     let mut check = client_reported_success(&first);
     check.name = "first-login-succeeded".to_owned();
     run.checks.push(check);
-    let server = run.in_process()?;
-    let forgotten = server.forget_clients();
-    let expired = server.expire_access_tokens();
-    run.commands.push(format!(
-        "# the server forgets its {forgotten} registered client(s); {expired} access token(s) expire"
-    ));
-    let between = client.server_status(env, SERVER_NAME)?;
-    run.commands.push("claude mcp list".to_owned());
-    run.checks.push(status_check(
-        "needs-auth-after-client-loss",
-        &between,
-        false,
-    ));
+    forget_clients_between_logins(run, client, env)?;
     let mut session = client.start_session(env)?;
     run.commands
         .push("claude    # again: /mcp → mock → Authenticate".to_owned());
