@@ -603,12 +603,7 @@ pub(crate) fn slash_mcp(
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
 ) -> Result<(), DriveError> {
-    if let Err(absent) = client.has_login_path(env, LoginPath::SlashMcp)? {
-        run.checks.push(Check::not_applicable(
-            "http-transport",
-            "this version cannot add an HTTP MCP server",
-            vec![absent.evidence],
-        ));
+    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
         return Ok(());
     }
     add_server(run, client, env)?;
@@ -659,12 +654,7 @@ fn login_then_list(
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
 ) -> Result<(), DriveError> {
-    if let Err(absent) = client.has_login_path(env, LoginPath::LoginCommand)? {
-        run.checks.push(Check::not_applicable(
-            "login-command",
-            "this version has no login command",
-            vec![absent.evidence],
-        ));
+    if login_path_absent(run, client, env, LoginPath::LoginCommand)? {
         return Ok(());
     }
     add_server(run, client, env)?;
@@ -715,6 +705,30 @@ fn login_then_list(
     Ok(())
 }
 
+/// Whether this version lacks `path`; if so, the run's "not applicable" check with the
+/// version's own evidence is recorded.
+fn login_path_absent(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+    path: LoginPath,
+) -> Result<bool, DriveError> {
+    let Err(absent) = client.has_login_path(env, path)? else {
+        return Ok(false);
+    };
+    let (name, summary) = match path {
+        LoginPath::LoginCommand => ("login-command", "this version has no login command"),
+        LoginPath::SlashMcp => (
+            "http-transport",
+            "this version cannot add an HTTP MCP server",
+        ),
+        other => (other.as_str(), "this version lacks this login path"),
+    };
+    run.checks
+        .push(Check::not_applicable(name, summary, vec![absent.evidence]));
+    Ok(true)
+}
+
 /// Between two logins: the server forgets its clients and the tokens expire; a new `mcp list`
 /// then tries the stored tokens, refreshes, meets `invalid_client`, and must say so.
 fn forget_clients_between_logins(
@@ -758,12 +772,7 @@ fn client_forgotten(
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
 ) -> Result<(), DriveError> {
-    if let Err(absent) = client.has_login_path(env, LoginPath::LoginCommand)? {
-        run.checks.push(Check::not_applicable(
-            "login-command",
-            "this version has no login command",
-            vec![absent.evidence],
-        ));
+    if login_path_absent(run, client, env, LoginPath::LoginCommand)? {
         return Ok(());
     }
     // Fail early, before any login, when the server cannot be driven.
@@ -842,12 +851,7 @@ fn client_forgotten_in_session(
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
 ) -> Result<(), DriveError> {
-    if let Err(absent) = client.has_login_path(env, LoginPath::SlashMcp)? {
-        run.checks.push(Check::not_applicable(
-            "http-transport",
-            "this version cannot add an HTTP MCP server",
-            vec![absent.evidence],
-        ));
+    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
         return Ok(());
     }
     run.in_process()?;
