@@ -1,31 +1,20 @@
 //! Runs real MCP clients headlessly against the mock OAuth 2.1 + MCP server and judges, from the
 //! server's access log and the client's own screens, whether they reconnect after the token
 //! exchange.
+//!
+//! Each concept has a folder, and imports run one way, from low to high:
+//! `drive` (processes, terminals, browser, sandbox) and `checks` (verdicts from evidence) at the
+//! bottom; `store` (versions, installs, features) and `mock` (the server a run talks to); `clients`
+//! (the trait and one folder per client); `scenarios` (one file per story, written against client
+//! capabilities); `bisect` and `matrix` (many runs); `reports` (tables, JUnit, HTML) on top. The
+//! subcommands live in the binary's `cli` folder.
 
-pub mod agent_scenarios;
 pub mod bisect;
-pub mod bisect_run;
-pub mod browser;
 pub mod checks;
-pub mod claude_code;
-pub mod client;
-pub mod command;
-pub mod container;
-pub mod discovery_checks;
-pub mod discovery_variants;
-pub mod expectations;
-pub mod features;
-pub mod isolation;
-pub mod lifecycle_scenarios;
+pub mod clients;
+pub mod drive;
 pub mod matrix;
 pub mod mock;
-pub mod model_checks;
-pub mod registry;
-pub mod report;
 pub mod reports;
-pub mod sandbox;
-pub mod scenario;
-pub mod soak;
-pub mod terminal;
-pub mod timeline;
-pub mod versions;
+pub mod scenarios;
+pub mod store;

@@ -3,16 +3,14 @@
 
 use std::process::ExitCode;
 
-mod cmd_bisect;
-mod cmd_matrix;
-mod cmd_versions;
+mod cli;
 
 use clap::{Parser, Subcommand};
-use harness::claude_code::ClaudeCode;
+use harness::clients::claude_code::ClaudeCode;
 use harness::mock::{MockMode, MOCK_MODE_ENV};
-use harness::report::render_table;
-use harness::scenario::{self, Scenario, ScenarioReport};
-use harness::versions::{
+use harness::reports::run_table::render_table;
+use harness::scenarios::{self, Scenario, ScenarioReport};
+use harness::store::versions::{
     parse_size, VersionStore, CACHE_DIR_ENV, CACHE_SIZE_ENV, DEFAULT_CLAUDE_CODE_VERSION,
     VERSION_ENV,
 };
@@ -69,7 +67,7 @@ enum Command {
         /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered. In-process
         /// mock only.
         #[arg(long, value_enum, value_name = "VARIANT")]
-        discovery: Option<harness::discovery_variants::DiscoveryVariant>,
+        discovery: Option<harness::scenarios::variants::DiscoveryVariant>,
     },
     /// Install a CLI version into the harness's cache (no-op when present) and print where.
     Install {
@@ -112,13 +110,13 @@ enum Command {
     Scenarios,
     /// Find the first version where a scenario's check fails (or, with --find-fix, passes):
     /// binary search over the published versions, skipping those it cannot judge.
-    Bisect(cmd_bisect::BisectArgs),
+    Bisect(cli::bisect::BisectArgs),
     /// Every scenario on every version (a version × scenario matrix), in parallel; reports as a
     /// table, JSON, Markdown, JUnit XML and HTML.
-    Matrix(cmd_matrix::MatrixArgs),
+    Matrix(cli::matrix::MatrixArgs),
     /// Join matrix shards, or render a saved matrix report.
     #[command(subcommand)]
-    Report(cmd_matrix::ReportCommand),
+    Report(cli::matrix::ReportCommand),
     /// Determinism: the core scenarios back to back on one version, until --runs rounds or
     /// --minutes pass; failures and differences from the committed snapshots, by scenario.
     Soak {
@@ -158,9 +156,9 @@ fn main() -> ExitCode {
             json,
             refresh,
             installed,
-        } => cmd_versions::versions(
+        } => cli::versions::versions(
             &store,
-            cmd_versions::VersionsArgs {
+            cli::versions::VersionsArgs {
                 range,
                 last,
                 since,
@@ -169,10 +167,10 @@ fn main() -> ExitCode {
                 installed,
             },
         ),
-        Command::Bisect(args) => cmd_bisect::bisect(&store, args),
-        Command::Matrix(args) => cmd_matrix::matrix_cmd(&store, args),
-        Command::Report(command) => cmd_matrix::report_cmd(command),
-        Command::Features { version, json } => cmd_versions::features_cmd(&store, &version, json),
+        Command::Bisect(args) => cli::bisect::bisect(&store, args),
+        Command::Matrix(args) => cli::matrix::matrix_cmd(&store, args),
+        Command::Report(command) => cli::matrix::report_cmd(command),
+        Command::Features { version, json } => cli::versions::features_cmd(&store, &version, json),
         Command::Scenarios => {
             let width = Scenario::ALL
                 .iter()
@@ -186,7 +184,7 @@ fn main() -> ExitCode {
                 "\ndiscovery variants (harness run --discovery <variant>; with slash_mcp, \
                  login_then_list, authenticate_tool):"
             );
-            for v in harness::discovery_variants::DiscoveryVariant::ALL {
+            for v in harness::scenarios::variants::DiscoveryVariant::ALL {
                 println!(
                     "{:<21} class {}, judged by {}",
                     v.name(),
@@ -208,7 +206,7 @@ fn main() -> ExitCode {
             &store,
             &cli_version,
             &scenarios,
-            harness::soak::SoakPlan {
+            harness::matrix::soak::SoakPlan {
                 scenarios: Vec::new(),
                 runs,
                 budget: std::time::Duration::from_secs_f64(minutes.max(0.0) * 60.0),
@@ -258,7 +256,7 @@ fn run(
     json: bool,
     mock_mode: MockMode,
     isolate: bool,
-    discovery: Option<harness::discovery_variants::DiscoveryVariant>,
+    discovery: Option<harness::scenarios::variants::DiscoveryVariant>,
 ) -> ExitCode {
     if discovery.is_some() && (isolate || mock_mode != MockMode::InProcess) {
         eprintln!(
@@ -294,7 +292,7 @@ fn run(
         }
     };
     if isolate {
-        if let Err(e) = harness::isolation::available() {
+        if let Err(e) = harness::drive::isolation::available() {
             eprintln!("harness: --isolate: {e}");
             return ExitCode::from(2);
         }
@@ -310,14 +308,14 @@ fn run(
             s.describe()
         );
         if isolate {
-            match harness::isolation::run_scenario_isolated(
+            match harness::drive::isolation::run_scenario_isolated(
                 *s,
                 client.install(),
                 s.mock_faults(),
                 &Default::default(),
             ) {
                 Ok((report, connects)) => {
-                    harness::features::record_report(client.install(), &report);
+                    harness::store::features::record_report(client.install(), &report);
                     if !json {
                         println!("{}", render_table(std::slice::from_ref(&report)));
                         println!("  connections: {}", connects.summary());
@@ -355,12 +353,12 @@ fn run(
             },
         };
         eprintln!("harness: {}", mock.describe());
-        let options = scenario::RunOptions {
+        let options = scenarios::RunOptions {
             discovery,
             ..Default::default()
         };
-        let report = scenario::run_with(*s, &client, mock.as_ref(), &options);
-        harness::features::record_report(client.install(), &report);
+        let report = scenarios::run_with(*s, &client, mock.as_ref(), &options);
+        harness::store::features::record_report(client.install(), &report);
         if !json {
             println!("{}", render_table(std::slice::from_ref(&report)));
             println!("  server-side timeline ({}):", mock.uri());
@@ -397,10 +395,10 @@ fn cmd_soak(
     store: &VersionStore,
     version: &str,
     names: &[String],
-    mut plan: harness::soak::SoakPlan,
+    mut plan: harness::matrix::soak::SoakPlan,
 ) -> ExitCode {
     plan.scenarios = if names.is_empty() {
-        harness::soak::CORE_SCENARIOS.to_vec()
+        harness::matrix::soak::CORE_SCENARIOS.to_vec()
     } else {
         let mut chosen = Vec::new();
         for name in names {
@@ -415,7 +413,7 @@ fn cmd_soak(
         chosen
     };
     if plan.isolate {
-        if let Err(e) = harness::isolation::available() {
+        if let Err(e) = harness::drive::isolation::available() {
             eprintln!("harness: soak --isolate: {e}");
             return ExitCode::from(2);
         }
@@ -428,7 +426,7 @@ fn cmd_soak(
         }
     };
     let client = ClaudeCode::new(installed);
-    let summary = match harness::soak::soak(&client, &plan) {
+    let summary = match harness::matrix::soak::soak(&client, &plan) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("harness: soak: {e}");

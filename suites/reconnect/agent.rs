@@ -2,10 +2,10 @@
 //! (the authenticate pseudo-tool), the pasted-callback variant, and print mode after an in-session
 //! login. Each check has a negative control below that makes it fail on purpose.
 
-use harness::agent_scenarios::{AUTHENTICATE_TOOL_OFFERED, NEEDS_AUTH_CLEARED};
+use harness::checks::model::{PSEUDO_TOOLS_WITHDRAWN, TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
 use harness::checks::{self, Verdict};
-use harness::model_checks::{PSEUDO_TOOLS_WITHDRAWN, TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
-use harness::scenario::{self, RunOptions, Scenario, ScenarioReport};
+use harness::scenarios::agent::{AUTHENTICATE_TOOL_OFFERED, NEEDS_AUTH_CLEARED};
+use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use mock_server::MockServer;
 use rstest::rstest;
 
@@ -21,7 +21,7 @@ fn run(
     options: &RunOptions,
 ) -> anyhow::Result<(ScenarioReport, String)> {
     let client = claude_code()?;
-    let report = scenario::run_with(scenario, &client, mock, options);
+    let report = scenarios::run_with(scenario, &client, mock, options);
     let text = show(&report);
     Ok((report, text))
 }
@@ -84,7 +84,7 @@ fn print_mode_after_an_in_session_login_connects() -> anyhow::Result<()> {
         "{text}"
     );
     assert_eq!(
-        verdict(&report, harness::agent_scenarios::PRINT_MODE_CONNECTS),
+        verdict(&report, harness::scenarios::agent::PRINT_MODE_CONNECTS),
         Some(Verdict::Pass),
         "{text}"
     );

@@ -5,10 +5,10 @@
 //! the 214 versions between them the fix was measured (2026-11-25, `--repeat 3`) at 2.1.83, the
 //! next published version after 2.1.81.
 
+use harness::bisect::run::{self, Request};
 use harness::bisect::Observation;
-use harness::bisect_run::{self, Request};
-use harness::scenario::Scenario;
-use harness::versions::VersionStore;
+use harness::scenarios::Scenario;
+use harness::store::versions::VersionStore;
 
 use crate::support::real_cli_slot;
 
@@ -30,9 +30,8 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
         program: "harness".to_owned(),
         discovery: None,
     };
-    let report =
-        bisect_run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
-    eprintln!("{}", bisect_run::render(&report));
+    let report = run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
+    eprintln!("{}", run::render(&report));
     assert!(report.found(), "{}", report.message);
     assert!(
         report.versions_in_line >= 30,
@@ -81,9 +80,8 @@ fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Res
         program: "harness".to_owned(),
         discovery: None,
     };
-    let report =
-        bisect_run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
-    eprintln!("{}", bisect_run::render(&report));
+    let report = run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
+    eprintln!("{}", run::render(&report));
     assert!(report.found(), "{}", report.message);
     assert!(
         report.versions_in_line >= 30,

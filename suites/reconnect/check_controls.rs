@@ -2,14 +2,14 @@
 //! on the access log of a stand-in client that is made to break each rule on purpose. A check
 //! that passes here cannot be trusted when it passes for the CLI.
 
-use harness::browser::ScriptedBrowser;
 use harness::checks::{self, Check, Verdict};
-use harness::client::{
+use harness::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
     RunEnv, ServerStatus, SessionOptions,
 };
-use harness::scenario::{self, Scenario};
-use harness::terminal::TerminalSession;
+use harness::drive::browser::ScriptedBrowser;
+use harness::drive::terminal::TerminalSession;
+use harness::scenarios::{self, Scenario};
 use mock_server::client::{McpSession, Misbehaviour, StandInClient};
 use mock_server::MockServer;
 use rstest::rstest;
@@ -251,7 +251,7 @@ fn a_driver_timeout_fails_the_scenario_and_is_never_not_applicable(
     scenario: Scenario,
 ) -> anyhow::Result<()> {
     let mock = MockServer::builder().start_blocking()?;
-    let report = scenario::run(scenario, &UndrivableClient, &mock);
+    let report = scenarios::run(scenario, &UndrivableClient, &mock);
     assert!(!report.passed(), "{:#?}", report.checks);
     assert!(
         report

@@ -3,9 +3,9 @@
 //! with `suites/expectations.toml`: a failure it lists is expected, anything else fails the test.
 
 use harness::checks::{self, Verdict};
-use harness::features::{self, Feature};
-use harness::scenario::{self, Scenario, ScenarioReport};
-use harness::versions::{Packaging, VersionStore};
+use harness::scenarios::{self, Scenario, ScenarioReport};
+use harness::store::features::{self, Feature};
+use harness::store::versions::{Packaging, VersionStore};
 use mock_server::MockServer;
 use rstest::rstest;
 
@@ -64,7 +64,7 @@ fn reinitializes_after_a_503_on_the_first_request_after_the_token(
     let mock = MockServer::builder()
         .faults(scenario.mock_faults())
         .start_blocking()?;
-    let report = scenario::run(scenario, &client, &mock);
+    let report = scenarios::run(scenario, &client, &mock);
     let text = show(&report);
     assert!(
         report.check("driver").is_none(),

@@ -10,11 +10,11 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context};
-use harness::container::{
+use harness::mock::container::{
     self, build_image, container_exists, remove_container, static_mock_binary, MockContainer,
     StartOptions, DOCKERFILE,
 };
-use harness::scenario::{self, Scenario};
+use harness::scenarios::{self, Scenario};
 use mock_server::config::{paths, ADMIN_TOKEN_HEADER};
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
@@ -43,7 +43,7 @@ fn the_same_session_reinitializes_after_token_exchange_against_the_container() -
     let _slot = real_cli_slot();
     let client = claude_code()?;
     let mock = MockContainer::start()?;
-    let report = scenario::run(Scenario::SlashMcp, &client, &mock);
+    let report = scenarios::run(Scenario::SlashMcp, &client, &mock);
     assert_reinitialized_in_the_same_session(&report);
     Ok(())
 }
@@ -58,7 +58,7 @@ fn login_command_stores_tokens_that_a_new_process_uses_against_the_container() -
     let _slot = real_cli_slot();
     let client = claude_code()?;
     let mock = MockContainer::start()?;
-    let report = scenario::run(Scenario::LoginThenList, &client, &mock);
+    let report = scenarios::run(Scenario::LoginThenList, &client, &mock);
     assert_login_stored_tokens(&report);
     Ok(())
 }

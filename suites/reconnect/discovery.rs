@@ -3,8 +3,8 @@
 //! version can pass through one path and fail through another, so each run is its own test and
 //! the expectations file keys known failures by variant and login path.
 
-use harness::discovery_variants::DiscoveryVariant;
-use harness::scenario::{self, RunOptions, Scenario};
+use harness::scenarios::variants::DiscoveryVariant;
+use harness::scenarios::{self, RunOptions, Scenario};
 use mock_server::MockServer;
 use rstest::rstest;
 
@@ -43,9 +43,9 @@ fn discovery_variant_through_each_login_path(
         discovery: Some(variant),
         ..RunOptions::default()
     };
-    let report = scenario::run_with(login_path, &client, &mock, &options);
+    let report = scenarios::run_with(login_path, &client, &mock, &options);
     let text = show(&report);
-    harness::features::record_report(client.install(), &report);
+    harness::store::features::record_report(client.install(), &report);
     // The variant's own check ran (unless this version lacks the login path, which the
     // scenario proves with evidence of its own).
     let applicable = report
@@ -86,7 +86,7 @@ fn a_forgotten_client_registers_again_at_the_next_login(
     let _slot = real_cli_slot();
     let client = claude_code_at(&version)?;
     let mock = MockServer::builder().start_blocking()?;
-    let report = scenario::run(scenario, &client, &mock);
+    let report = scenarios::run(scenario, &client, &mock);
     let text = show(&report);
     assert_as_expected(&report, &text)?;
     let applicable = report
@@ -96,7 +96,7 @@ fn a_forgotten_client_registers_again_at_the_next_login(
     if applicable {
         anyhow::ensure!(
             report
-                .check(harness::discovery_checks::REGISTRATION_REUSED)
+                .check(harness::checks::discovery::REGISTRATION_REUSED)
                 .is_some(),
             "registration-reused did not run:\n{text}"
         );

@@ -3,9 +3,9 @@
 //! switched to break one rule, it fails the check for that rule. A check that passes here cannot
 //! be trusted when it passes for a real client.
 
+use harness::checks::discovery::{self as dc, discovery_checks};
 use harness::checks::{self, Check, Verdict};
-use harness::discovery_checks::{self as dc, discovery_checks};
-use harness::discovery_variants::DiscoveryVariant;
+use harness::scenarios::variants::DiscoveryVariant;
 use mock_server::client::{Misbehaviour, StandInClient};
 use mock_server::discovery::PRE_REGISTERED_CLIENT_ID;
 use mock_server::{render_canonical, MockServer};

@@ -2,7 +2,7 @@
 //! `suites/expectations.toml`: the failures it lists (with evidence) are expected, anything else
 //! — a new failure, or a listed failure that now passes — fails the test and says which.
 
-use harness::scenario::{self, Scenario};
+use harness::scenarios::{self, Scenario};
 use mock_server::MockServer;
 use rstest::rstest;
 
@@ -29,8 +29,8 @@ fn the_cli_js_era_behaves_as_the_expectations_file_says(
     let mock = MockServer::builder()
         .faults(scenario.mock_faults())
         .start_blocking()?;
-    let report = scenario::run(scenario, &client, &mock);
-    harness::features::record_report(client.install(), &report);
+    let report = scenarios::run(scenario, &client, &mock);
+    harness::store::features::record_report(client.install(), &report);
     let text = show(&report);
     assert!(
         report.check("driver").is_none(),

@@ -2,16 +2,16 @@
 //! restarted server, each in one live session of the real CLI, with the scripted model calling a
 //! tool after the event. Every check has a negative control below that makes it fail on purpose.
 
+use harness::checks::model::{TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
 use harness::checks::Verdict;
 use harness::checks::BEARER_ON_EVERY_REQUEST;
-use harness::lifecycle_scenarios::{
+use harness::scenarios::lifecycle::{
     NO_ROTATED_REFRESH_REUSE, RECOVERED_OR_TOLD_AFTER_5XX,
     RECOVERED_OR_TOLD_AFTER_DROPPED_CONNECTION, RECOVERED_OR_TOLD_AFTER_RESTART,
     REFRESHED_AFTER_401, REINITIALIZED_AFTER_SESSION_LOSS, RELISTED_AFTER_LIST_CHANGED,
     SCOPE_STEPPED_UP, TOOL_CALL_AFTER_FAULT,
 };
-use harness::model_checks::{TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
-use harness::scenario::{self, RunOptions, Scenario, ScenarioReport};
+use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use mock_server::faults::RefreshError;
 use mock_server::{Faults, MockServer};
 use rstest::rstest;
@@ -26,7 +26,7 @@ fn run(
     options: &RunOptions,
 ) -> anyhow::Result<(ScenarioReport, String)> {
     let client = claude_code()?;
-    let report = scenario::run_with(scenario, &client, mock, options);
+    let report = scenarios::run_with(scenario, &client, mock, options);
     let text = show(&report);
     Ok((report, text))
 }
@@ -252,7 +252,7 @@ fn survey_transport_faults_at_the_reconnect() -> anyhow::Result<()> {
     let mut lines = Vec::new();
     for (label, faults) in faults {
         let mock = MockServer::builder().faults(faults).start_blocking()?;
-        let report = scenario::run(Scenario::SlashMcp, &client, &mock);
+        let report = scenarios::run(Scenario::SlashMcp, &client, &mock);
         let verdicts: Vec<String> = report
             .checks
             .iter()

@@ -7,9 +7,9 @@
 use std::net::TcpListener;
 
 use harness::checks::Verdict;
-use harness::command::CommandSpec;
-use harness::isolation::{self, IsolationError, NO_TRAFFIC_OFF_MACHINE};
-use harness::scenario::{RunOptions, Scenario};
+use harness::drive::command::CommandSpec;
+use harness::drive::isolation::{self, IsolationError, NO_TRAFFIC_OFF_MACHINE};
+use harness::scenarios::{RunOptions, Scenario};
 
 use crate::support::{
     assert_as_expected, claude_code, real_cli_slot, show, snapshot_settings, version_under_test,
@@ -63,7 +63,7 @@ fn slash_mcp_in_a_loopback_only_namespace_talks_only_to_its_own_servers() -> any
         }
         Err(e) => return Err(e.into()),
     };
-    harness::features::record_report(client.install(), &report);
+    harness::store::features::record_report(client.install(), &report);
     let text = show(&report);
     eprintln!("connections: {}", connects.summary());
     assert_ne!(connects.netns, connects.host_netns, "{text}");

@@ -3,8 +3,8 @@
 //! `_meta` and headers, a dual-era server serves both eras, and each quirk is on the wire. The
 //! stand-in client speaks both eras; the revision-aware checks judge its logs.
 
+use harness::checks::timeline::canonical_text;
 use harness::checks::{self, Verdict};
-use harness::timeline::canonical_text;
 use mock_server::client::{ClientError, Misbehaviour, StandInClient};
 use mock_server::{MockConfig, MockServer, Profile, Quirk, Revision};
 use reqwest::StatusCode;

@@ -6,9 +6,9 @@
 //! revisions and quirks"); where that is a client failure, the test says so and asserts the
 //! failing verdict with its evidence rather than loosening the check.
 
+use harness::checks::model::{PSEUDO_TOOLS_WITHDRAWN, TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
 use harness::checks::{self, Verdict};
-use harness::model_checks::{PSEUDO_TOOLS_WITHDRAWN, TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
-use harness::scenario::{self, Scenario, ScenarioReport};
+use harness::scenarios::{self, Scenario, ScenarioReport};
 use mock_server::{MockConfig, MockServer, Profile, Quirk, Revision};
 use rstest::rstest;
 
@@ -77,7 +77,7 @@ fn run(config: &MockConfig, scenario: Scenario) -> anyhow::Result<(ScenarioRepor
     let mock = MockServer::builder()
         .config(config.clone())
         .start_blocking()?;
-    let report = scenario::run(scenario, &client, &mock);
+    let report = scenarios::run(scenario, &client, &mock);
     let text = format!("server: {}\n{}", config.label(), show(&report));
     Ok((report, text))
 }
@@ -145,7 +145,7 @@ fn survey_profiles_quirks_and_revisions() -> anyhow::Result<()> {
 /// its outcomes differ by design of the CLI, not of the server.
 fn measured_version() -> bool {
     let version = version_under_test();
-    if version == harness::versions::DEFAULT_CLAUDE_CODE_VERSION {
+    if version == harness::store::versions::DEFAULT_CLAUDE_CODE_VERSION {
         return true;
     }
     eprintln!(

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use harness::scenario::{self, Scenario};
-use harness::versions::VersionStore;
+use harness::scenarios::{self, Scenario};
+use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
 use crate::support::{claude_code, real_cli_slot, show, version_under_test};
@@ -169,7 +169,7 @@ fn a_full_real_cli_scenario_leaves_the_real_home_untouched() -> anyhow::Result<(
         installed.display()
     );
     let mock = MockServer::builder().start_blocking()?;
-    let report = scenario::run(Scenario::SlashMcp, &client, &mock);
+    let report = scenarios::run(Scenario::SlashMcp, &client, &mock);
     let text = show(&report);
     let after = fingerprint(&home, Some(&installed), store_root.as_deref())?;
     let changes = differences(&before, &after);

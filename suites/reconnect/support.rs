@@ -15,13 +15,13 @@ use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use harness::claude_code::ClaudeCode;
-use harness::container::{self, docker_required, REQUIRE_DOCKER_ENV};
-use harness::expectations::Expectations;
+use harness::clients::claude_code::ClaudeCode;
+use harness::matrix::expectations::Expectations;
+use harness::mock::container::{self, docker_required, REQUIRE_DOCKER_ENV};
 use harness::mock::{MockMode, MockTarget, MOCK_MODE_ENV};
-use harness::report::render_table;
-use harness::scenario::{self, Scenario, ScenarioReport};
-use harness::versions::{VersionStore, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
+use harness::reports::run_table::render_table;
+use harness::scenarios::{self, Scenario, ScenarioReport};
+use harness::store::versions::{VersionStore, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
 
 /// Real-CLI runs take a slot each: two cores cannot drive several full CLIs at once without
 /// their timings (and so the tests) suffering. Mock-only tests run in parallel as usual.
@@ -57,8 +57,8 @@ pub fn claude_code_at(version: &str) -> anyhow::Result<ClaudeCode> {
 pub fn run_scenario(scenario: Scenario, version: &str) -> anyhow::Result<(ScenarioReport, String)> {
     let client = claude_code_at(version)?;
     let mock = start_mock()?;
-    let report = scenario::run(scenario, &client, mock.as_ref());
-    harness::features::record_report(client.install(), &report);
+    let report = scenarios::run(scenario, &client, mock.as_ref());
+    harness::store::features::record_report(client.install(), &report);
     let text = show(&report);
     Ok((report, text))
 }

@@ -2,6 +2,8 @@
 //! a terminal table, Markdown (pull-request comments, issues), JUnit XML (CI dashboards) and a
 //! self-contained HTML page with a sequence diagram per cell.
 
+pub mod run_table;
+
 pub mod html;
 pub mod junit;
 pub mod markdown;

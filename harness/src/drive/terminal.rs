@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
-use crate::command::CommandSpec;
+use crate::drive::command::CommandSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TerminalError {
@@ -80,7 +80,7 @@ impl TerminalSession {
         cols: u16,
     ) -> Result<TerminalSession, TerminalError> {
         // Inside an isolated run the client is started under strace (see `isolation`).
-        let launched = crate::isolation::launch(spec);
+        let launched = crate::drive::isolation::launch(spec);
         let spec = &launched;
         eprintln!(
             "harness: running under a terminal ({cols}x{rows}): {}",

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::command::CommandSpec;
+use crate::drive::command::CommandSpec;
 
 /// The npm package of the Claude Code CLI.
 pub const CLAUDE_CODE_PACKAGE: &str = "@anthropic-ai/claude-code";
@@ -304,7 +304,7 @@ impl VersionStore {
         entries.sort_by(|a, b| {
             a.last_used
                 .cmp(&b.last_used)
-                .then_with(|| crate::registry::compare_versions(&a.version, &b.version))
+                .then_with(|| crate::store::registry::compare_versions(&a.version, &b.version))
         });
         Ok(entries)
     }

@@ -1,12 +1,14 @@
 //! The client under test, as scenarios see it. Claude Code is the first implementation; another
 //! MCP client can be added by implementing this trait, without touching the scenarios.
 
+pub mod claude_code;
+
 use std::time::Duration;
 
-use crate::browser::{BrowserError, ConsentOutcome, ScriptedBrowser};
-use crate::command::CommandError;
-use crate::sandbox::Sandbox;
-use crate::terminal::{TerminalError, TerminalSession};
+use crate::drive::browser::{BrowserError, ConsentOutcome, ScriptedBrowser};
+use crate::drive::command::CommandError;
+use crate::drive::sandbox::Sandbox;
+use crate::drive::terminal::{TerminalError, TerminalSession};
 
 /// Where a run happens: the sandbox, and the run's model API stand-in.
 pub struct RunEnv<'a> {

@@ -2,9 +2,11 @@
 //! to install, fastest) or in a container (the image the product ships). Scenarios need only its
 //! base URL and its access log, so that is all [`MockTarget`] offers.
 
+pub mod container;
+
 use mock_server::{AccessRecord, MockServer, MockServerError};
 
-use crate::container::{ContainerError, MockContainer, StartOptions};
+use crate::mock::container::{ContainerError, MockContainer, StartOptions};
 
 /// Picks the mode for `cargo test` (and is the `harness run --mock` flag's environment variable).
 pub const MOCK_MODE_ENV: &str = "HARNESS_MOCK";

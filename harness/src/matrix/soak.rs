@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use mock_server::MockServer;
 
-use crate::claude_code::ClaudeCode;
-use crate::isolation::ConnectReport;
-use crate::scenario::{self, RunOptions, Scenario, ScenarioReport};
+use crate::clients::claude_code::ClaudeCode;
+use crate::drive::isolation::ConnectReport;
+use crate::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 
 /// The scenarios `make soak` runs by default: the five core ones.
 pub const CORE_SCENARIOS: [Scenario; 5] = [
@@ -237,7 +237,7 @@ fn run_one(
     isolate: bool,
 ) -> std::io::Result<(ScenarioReport, Option<ConnectReport>)> {
     let (report, connects) = if isolate {
-        let (report, connects) = crate::isolation::run_scenario_isolated(
+        let (report, connects) = crate::drive::isolation::run_scenario_isolated(
             s,
             client.install(),
             s.mock_faults(),
@@ -250,9 +250,9 @@ fn run_one(
             .faults(s.mock_faults())
             .start_blocking()
             .map_err(std::io::Error::other)?;
-        (scenario::run(s, client, &mock), None)
+        (scenarios::run(s, client, &mock), None)
     };
-    crate::features::record_report(client.install(), &report);
+    crate::store::features::record_report(client.install(), &report);
     Ok((report, connects))
 }
 

@@ -92,7 +92,7 @@ impl CommandSpec {
     /// Runs to completion (no terminal), killing it after `timeout`. Prints the command first.
     pub fn run(&self, timeout: Duration) -> Result<CommandOutput, CommandError> {
         // Inside an isolated run the client is started under strace (see `isolation`).
-        let launched = crate::isolation::launch(self);
+        let launched = crate::drive::isolation::launch(self);
         let this = &launched;
         eprintln!("harness: running {}", this.shell_line());
         let mut expression = duct::cmd(&this.program, &this.args)

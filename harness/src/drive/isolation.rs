@@ -9,7 +9,7 @@
 //! namespace has its own `lo`), so a run that passes shows that all of it was inside.
 //!
 //! While the closure runs, every client command the harness launches on that thread
-//! ([`CommandSpec::run`], [`crate::terminal::TerminalSession::spawn`]) is started under
+//! ([`CommandSpec::run`], [`crate::drive::terminal::TerminalSession::spawn`]) is started under
 //! `strace -f --seccomp-bpf -e trace=connect,bind`, one trace file per command. Afterwards the
 //! traces are parsed into a [`ConnectLog`], and [`ConnectLog::judge`] sorts each `connect()` into
 //! the run's own loopback servers (the mock's port, the model stand-in the client was pointed at,
@@ -28,10 +28,10 @@ use mock_server::{AccessRecord, Faults, MockServer};
 use serde::Serialize;
 
 use crate::checks::{Check, Verdict};
-use crate::claude_code::ClaudeCode;
-use crate::command::{quote, CommandSpec};
-use crate::scenario::{self, RunOptions, Scenario, ScenarioReport};
-use crate::versions::InstalledVersion;
+use crate::clients::claude_code::ClaudeCode;
+use crate::drive::command::{quote, CommandSpec};
+use crate::scenarios::{self, RunOptions, Scenario, ScenarioReport};
+use crate::store::versions::InstalledVersion;
 
 /// The check an isolated run adds to its report.
 pub const NO_TRAFFIC_OFF_MACHINE: &str = "no-traffic-off-machine";
@@ -571,7 +571,7 @@ pub fn run_scenario_isolated(
             .faults(faults)
             .start_blocking()
             .map_err(|e| format!("cannot start the mock server: {e}"))?;
-        let report = scenario::run_with(scenario, &client, &mock, &options);
+        let report = scenarios::run_with(scenario, &client, &mock, &options);
         Ok((report, mock.port()))
     })?;
     let (mut report, mock_port) =

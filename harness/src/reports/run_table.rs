@@ -1,6 +1,6 @@
 //! Rendering scenario reports for people (a check table and a timeline) and machines (JSON).
 
-use crate::scenario::ScenarioReport;
+use crate::scenarios::ScenarioReport;
 
 /// The verdict table: one row per check, evidence indented below it.
 pub fn render_table(reports: &[ScenarioReport]) -> String {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::versions::CLAUDE_CODE_PACKAGE;
+use crate::store::versions::CLAUDE_CODE_PACKAGE;
 
 /// The registry when npm's own setting is absent.
 pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
@@ -115,7 +115,7 @@ pub fn parse_document(registry: &str, body: &[u8]) -> Result<Listing, RegistryEr
     let mut versions: Vec<Published> = doc
         .versions
         .keys()
-        .filter(|v| crate::versions::check_version_syntax(v).is_ok())
+        .filter(|v| crate::store::versions::check_version_syntax(v).is_ok())
         .map(|v| Published {
             version: v.clone(),
             published: doc.time.get(v).and_then(|t| t.as_str()).map(str::to_owned),
@@ -296,7 +296,7 @@ impl Listing {
     }
 
     fn require(&self, version: &str) -> Result<(), RegistryError> {
-        crate::versions::check_version_syntax(version)
+        crate::store::versions::check_version_syntax(version)
             .map_err(|_| RegistryError::BadRange(version.to_owned()))?;
         if self.contains(version) {
             Ok(())

@@ -17,12 +17,12 @@ use crate::bisect::{
     RunOutcome, SavedProbe, SavedProbes,
 };
 use crate::checks::Verdict;
-use crate::claude_code::ClaudeCode;
-use crate::client::LoginPath;
-use crate::features::{self, Feature};
-use crate::registry::{self, compare_versions, Published, LISTING_MAX_AGE};
-use crate::scenario::{self, Scenario, ScenarioReport};
-use crate::versions::{InstalledVersion, VersionStore, CACHE_DIR_ENV};
+use crate::clients::claude_code::ClaudeCode;
+use crate::clients::LoginPath;
+use crate::scenarios::{self, Scenario, ScenarioReport};
+use crate::store::features::{self, Feature};
+use crate::store::registry::{self, compare_versions, Published, LISTING_MAX_AGE};
+use crate::store::versions::{InstalledVersion, VersionStore, CACHE_DIR_ENV};
 
 /// What to bisect.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ pub struct Request {
     /// How to call the harness in printed commands (argv\[0\]).
     pub program: String,
     /// Run every probe against this discovery variant (and judge it by the discovery checks).
-    pub discovery: Option<crate::discovery_variants::DiscoveryVariant>,
+    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
 }
 
 /// One probe, as reported.
@@ -218,7 +218,7 @@ fn run_once(
     scenario: Scenario,
     install: &InstalledVersion,
     check: Option<&str>,
-    discovery: Option<crate::discovery_variants::DiscoveryVariant>,
+    discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
 ) -> (RunOutcome, String) {
     let client = ClaudeCode::new(install.clone());
     let mut builder = MockServer::builder().faults(scenario.mock_faults());
@@ -234,11 +234,11 @@ fn run_once(
             )
         }
     };
-    let options = scenario::RunOptions {
+    let options = scenarios::RunOptions {
         discovery,
         ..Default::default()
     };
-    let report = scenario::run_with(scenario, &client, &mock, &options);
+    let report = scenarios::run_with(scenario, &client, &mock, &options);
     features::record_report(client.install(), &report);
     classify(&report, check)
 }

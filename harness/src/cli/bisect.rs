@@ -4,10 +4,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use harness::bisect_run::{self, shell_quote, Request};
-use harness::client::LoginPath;
-use harness::scenario::Scenario;
-use harness::versions::{VersionStore, CACHE_DIR_ENV};
+use harness::bisect::run::{self, shell_quote, Request};
+use harness::clients::LoginPath;
+use harness::scenarios::Scenario;
+use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -63,7 +63,7 @@ pub struct BisectArgs {
     /// Probe every version against this discovery variant of the server (see `harness
     /// scenarios`), with the discovery checks.
     #[arg(long, value_enum, value_name = "VARIANT")]
-    discovery: Option<harness::discovery_variants::DiscoveryVariant>,
+    discovery: Option<harness::scenarios::variants::DiscoveryVariant>,
 }
 
 fn login_path(name: &str) -> Option<LoginPath> {
@@ -133,7 +133,7 @@ pub fn bisect(store: &VersionStore, args: BisectArgs) -> ExitCode {
         shell_quote(&store.root().display().to_string()),
         request.command_line
     );
-    let state = bisect_run::state_path(store, &request);
+    let state = run::state_path(store, &request);
     match Signals::new([SIGINT, SIGTERM]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
@@ -149,7 +149,7 @@ pub fn bisect(store: &VersionStore, args: BisectArgs) -> ExitCode {
         Err(e) => eprintln!("harness: cannot watch for Ctrl-C ({e}); an interrupted search still resumes from its saved probes"),
     }
 
-    let report = match bisect_run::bisect(store, &request) {
+    let report = match run::bisect(store, &request) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("harness: {e}");
@@ -165,7 +165,7 @@ pub fn bisect(store: &VersionStore, args: BisectArgs) -> ExitCode {
             }
         }
     } else {
-        print!("{}", bisect_run::render(&report));
+        print!("{}", run::render(&report));
     }
     if report.found() {
         ExitCode::SUCCESS

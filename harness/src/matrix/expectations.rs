@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::checks::{Check, Verdict};
-use crate::client::LoginPath;
-use crate::scenario::{Scenario, ScenarioReport};
-use crate::versions::check_version_syntax;
+use crate::clients::LoginPath;
+use crate::scenarios::{Scenario, ScenarioReport};
+use crate::store::versions::check_version_syntax;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpectationError {

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use harness::discovery_variants::{DiscoveryVariant, ScenarioSpec};
 use harness::matrix::{self, MatrixReport, MatrixRequest, Shard};
-use harness::registry::{self, Selection, LISTING_MAX_AGE};
 use harness::reports;
-use harness::scenario::Scenario;
-use harness::versions::{VersionStore, CACHE_DIR_ENV};
+use harness::scenarios::variants::{DiscoveryVariant, ScenarioSpec};
+use harness::scenarios::Scenario;
+use harness::store::registry::{self, Selection, LISTING_MAX_AGE};
+use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -162,7 +162,7 @@ fn versions(
             .filter(|v| !v.is_empty())
             .collect();
         for v in &list {
-            harness::versions::check_version_syntax(v).map_err(|e| e.to_string())?;
+            harness::store::versions::check_version_syntax(v).map_err(|e| e.to_string())?;
         }
         matrix::sort_versions(&mut list);
         list.dedup();

@@ -8,13 +8,13 @@ use mock_server::model_api::{ModelApi, Turn};
 use mock_server::{AccessRecord, Bearer, MockServer, Phase};
 use serde_json::{json, Value};
 
-use crate::agent_scenarios::{tool_result, turn_ended};
-use crate::browser::ScriptedBrowser;
+use crate::checks::model;
 use crate::checks::{self, evidence_line, is_authenticated, Check, Verdict};
-use crate::client::{ClientUnderTest, DriveError, RunEnv, SessionOptions};
-use crate::model_checks;
-use crate::scenario::{add_server, settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
-use crate::terminal::TerminalSession;
+use crate::clients::{ClientUnderTest, DriveError, RunEnv, SessionOptions};
+use crate::drive::browser::ScriptedBrowser;
+use crate::drive::terminal::TerminalSession;
+use crate::scenarios::agent::{tool_result, turn_ended};
+use crate::scenarios::{add_server, settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
 
 /// Bound on one scripted turn (prompt typed → the model's closing text).
 const TURN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -320,7 +320,7 @@ pub(crate) fn lifecycle(
             LifecycleEvent::ToolsChanged => {
                 run.checks.push(relisted_after_list_changed(&log, boundary));
                 run.checks
-                    .push(model_checks::tools_offered_to_model(&script, &views));
+                    .push(model::tools_offered_to_model(&script, &views));
             }
             LifecycleEvent::ScopeStepUp => {
                 run.checks.push(scope_stepped_up(&log, boundary));
@@ -375,7 +375,7 @@ pub(crate) fn lifecycle(
                 | LifecycleEvent::TransientErrors
                 | LifecycleEvent::DroppedConnection
         ) {
-            run.checks.push(model_checks::tool_call_roundtrip_after(
+            run.checks.push(model::tool_call_roundtrip_after(
                 &log,
                 &views,
                 &agent_tool,
@@ -579,7 +579,7 @@ pub fn recovered_or_told_after_restart(
         .filter(|v| v.seq > views_after)
         .find(|v| v.can_reach(auth_tool));
     if let Some(v) = offered_again {
-        evidence.push(model_checks::offer_summary(v));
+        evidence.push(model::offer_summary(v));
     }
     if told_in_result || offered_again.is_some() {
         Check::pass(

@@ -5,7 +5,7 @@ use mock_server::discovery::{Registration, ResourceMetadataAt, ServerMetadataBy}
 use mock_server::Discovery;
 use serde::Serialize;
 
-use crate::discovery_checks as checks;
+use crate::checks::discovery as checks;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -148,12 +148,12 @@ mod tests {
 /// `slash_mcp` or `slash_mcp@mcp-path` (the name the expectations file and reports use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScenarioSpec {
-    pub scenario: crate::scenario::Scenario,
+    pub scenario: crate::scenarios::Scenario,
     pub discovery: Option<DiscoveryVariant>,
 }
 
-impl From<crate::scenario::Scenario> for ScenarioSpec {
-    fn from(scenario: crate::scenario::Scenario) -> Self {
+impl From<crate::scenarios::Scenario> for ScenarioSpec {
+    fn from(scenario: crate::scenarios::Scenario) -> Self {
         ScenarioSpec {
             scenario,
             discovery: None,
@@ -176,7 +176,7 @@ impl ScenarioSpec {
             None => (name, None),
         };
         Some(ScenarioSpec {
-            scenario: crate::scenario::Scenario::parse(scenario)?,
+            scenario: crate::scenarios::Scenario::parse(scenario)?,
             discovery: variant,
         })
     }
@@ -185,7 +185,7 @@ impl ScenarioSpec {
 #[cfg(test)]
 mod spec_tests {
     use super::*;
-    use crate::scenario::Scenario;
+    use crate::scenarios::Scenario;
 
     #[test]
     fn a_spec_name_round_trips_and_unknown_halves_are_refused() {

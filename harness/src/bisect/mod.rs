@@ -19,6 +19,8 @@
 //!   [`Config::verify`] the search spends up to two more probes on it: one inside the longest
 //!   untested stretch on each side of the boundary.
 
+pub mod run;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

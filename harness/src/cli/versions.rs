@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use harness::features::{self, FeatureCache, Features};
-use harness::registry::{self, Selection, Source, LISTING_MAX_AGE};
-use harness::versions::{format_size, VersionStore, CLAUDE_CODE_PACKAGE};
+use harness::store::features::{self, FeatureCache, Features};
+use harness::store::registry::{self, Selection, Source, LISTING_MAX_AGE};
+use harness::store::versions::{format_size, VersionStore, CLAUDE_CODE_PACKAGE};
 use serde_json::json;
 
 fn print_json(value: &serde_json::Value) -> ExitCode {
@@ -175,8 +175,8 @@ fn installed(store: &VersionStore, json_out: bool) -> ExitCode {
     // Most recently used first, as people read it; eviction takes from the bottom.
     for e in entries.iter().rev() {
         let packaging = match e.packaging {
-            Some(harness::versions::Packaging::NativeBinary) => "native",
-            Some(harness::versions::Packaging::NodeScript) => "cli.js",
+            Some(harness::store::versions::Packaging::NativeBinary) => "native",
+            Some(harness::store::versions::Packaging::NodeScript) => "cli.js",
             None => "?",
         };
         let probed = match cached_features(&e.dir) {

@@ -5,6 +5,9 @@
 //! is rendered from; shards of one matrix are joined with [`merge`], and a report is compared with
 //! the previous one by [`compare`].
 
+pub mod expectations;
+pub mod soak;
+
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
@@ -16,11 +19,11 @@ use mock_server::{AccessRecord, MockServer};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Verdict;
-use crate::claude_code::ClaudeCode;
-use crate::discovery_variants::ScenarioSpec;
-use crate::registry::compare_versions;
-use crate::scenario::{self, Scenario, ScenarioReport};
-use crate::versions::{InstalledVersion, VersionStore};
+use crate::clients::claude_code::ClaudeCode;
+use crate::scenarios::variants::ScenarioSpec;
+use crate::scenarios::{self, Scenario, ScenarioReport};
+use crate::store::registry::compare_versions;
+use crate::store::versions::{InstalledVersion, VersionStore};
 
 /// Bumped when the JSON changes incompatibly.
 pub const SCHEMA: u32 = 1;
@@ -547,10 +550,10 @@ pub struct MatrixRequest {
 
 /// Runs the (shard of the) matrix: installs the versions it needs one after another, then runs
 /// the cells' runs on `jobs` worker threads, each run with a fresh in-process mock server (and,
-/// inside [`scenario::run`], a fresh sandbox and model stand-in).
+/// inside [`scenarios::run`], a fresh sandbox and model stand-in).
 pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
     let started_wall = Instant::now();
-    let started = crate::features::format_epoch(
+    let started = crate::store::features::format_epoch(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -643,12 +646,12 @@ fn run_one(installed: &InstalledVersion, spec: ScenarioSpec) -> RunRecord {
         Err(e) => return RunRecord::setup_failure("mock-server", e.to_string()),
     };
     let client = ClaudeCode::new(installed.clone());
-    let options = scenario::RunOptions {
+    let options = scenarios::RunOptions {
         discovery: spec.discovery,
         ..Default::default()
     };
-    let report = scenario::run_with(spec.scenario, &client, &mock, &options);
-    crate::features::record_report(installed, &report);
+    let report = scenarios::run_with(spec.scenario, &client, &mock, &options);
+    crate::store::features::record_report(installed, &report);
     RunRecord::from_report(&report)
 }
 

@@ -20,10 +20,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::checks;
-use crate::command::CommandSpec;
-use crate::sandbox::Sandbox;
-use crate::scenario::{Scenario, ScenarioReport};
-use crate::versions::{InstalledVersion, Packaging};
+use crate::drive::command::CommandSpec;
+use crate::drive::sandbox::Sandbox;
+use crate::scenarios::{Scenario, ScenarioReport};
+use crate::store::versions::{InstalledVersion, Packaging};
 
 /// The cache file, inside the version's folder (evicted with it).
 pub const FEATURES_FILE: &str = "harness-features.json";
@@ -619,16 +619,16 @@ pub fn record_report(install: &InstalledVersion, report: &ScenarioReport) {
 mod tests {
     use super::*;
 
-    const NATIVE_HELP: &str = include_str!("../fixtures/help/2.1.331/help.txt");
-    const NATIVE_MCP: &str = include_str!("../fixtures/help/2.1.331/mcp_help.txt");
-    const NATIVE_MCP_ADD: &str = include_str!("../fixtures/help/2.1.331/mcp_add_help.txt");
-    const SCRIPT_HELP: &str = include_str!("../fixtures/help/2.1.81/help.txt");
-    const SCRIPT_MCP: &str = include_str!("../fixtures/help/2.1.81/mcp_help.txt");
-    const SCRIPT_MCP_ADD: &str = include_str!("../fixtures/help/2.1.81/mcp_add_help.txt");
+    const NATIVE_HELP: &str = include_str!("../../fixtures/help/2.1.331/help.txt");
+    const NATIVE_MCP: &str = include_str!("../../fixtures/help/2.1.331/mcp_help.txt");
+    const NATIVE_MCP_ADD: &str = include_str!("../../fixtures/help/2.1.331/mcp_add_help.txt");
+    const SCRIPT_HELP: &str = include_str!("../../fixtures/help/2.1.81/help.txt");
+    const SCRIPT_MCP: &str = include_str!("../../fixtures/help/2.1.81/mcp_help.txt");
+    const SCRIPT_MCP_ADD: &str = include_str!("../../fixtures/help/2.1.81/mcp_add_help.txt");
 
-    const EARLIEST_HELP: &str = include_str!("../fixtures/help/0.2.9/help.txt");
-    const EARLIEST_MCP: &str = include_str!("../fixtures/help/0.2.9/mcp_help.txt");
-    const EARLIEST_MCP_ADD: &str = include_str!("../fixtures/help/0.2.9/mcp_add_help.txt");
+    const EARLIEST_HELP: &str = include_str!("../../fixtures/help/0.2.9/help.txt");
+    const EARLIEST_MCP: &str = include_str!("../../fixtures/help/0.2.9/mcp_help.txt");
+    const EARLIEST_MCP_ADD: &str = include_str!("../../fixtures/help/0.2.9/mcp_add_help.txt");
 
     fn present(observed: &BTreeMap<String, Observation>, f: Feature) -> Option<bool> {
         observed.get(f.key()).map(|o| o.present)

@@ -4,6 +4,10 @@
 //! check, never as "not applicable": only positive evidence that the client lacks a feature earns
 //! that verdict.
 
+pub mod agent;
+pub mod lifecycle;
+pub mod variants;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -11,15 +15,15 @@ use mock_server::model_api::{ModelApi, ModelRequest, ModelView, ScriptReport};
 use mock_server::{AccessRecord, MockServer, Phase};
 use serde::Serialize;
 
-use crate::browser::ScriptedBrowser;
+use crate::checks::timeline;
 use crate::checks::{self, Check, Verdict};
-use crate::client::{
+use crate::clients::{
     AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintOutcome, RunEnv, ServerStatus,
 };
-use crate::lifecycle_scenarios::{self, LifecycleEvent};
+use crate::drive::browser::ScriptedBrowser;
+use crate::drive::sandbox::Sandbox;
 use crate::mock::MockTarget;
-use crate::sandbox::Sandbox;
-use crate::{agent_scenarios, timeline};
+use crate::scenarios::lifecycle::LifecycleEvent;
 
 /// The extra scope `scope_step_up` makes `tools/call` need.
 pub const STEP_UP_SCOPE: &str = "mcp:write";
@@ -225,7 +229,7 @@ pub struct ScenarioReport {
     pub print: Option<PrintOutcome>,
     /// The discovery variant the server ran, when not the default (`harness run --discovery`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub discovery: Option<crate::discovery_variants::DiscoveryVariant>,
+    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
     /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
     #[serde(skip)]
     pub model_requests: Vec<ModelRequest>,
@@ -260,7 +264,7 @@ impl ScenarioReport {
 
     /// The model's view, for snapshots.
     pub fn canonical_model_view(&self) -> String {
-        crate::model_checks::canonical_model_view(&self.model_views)
+        crate::checks::model::canonical_model_view(&self.model_views)
     }
 }
 
@@ -296,8 +300,8 @@ pub struct RunOptions {
     /// `session_lost`: the server goes on forgetting every new session too.
     pub keep_losing_sessions: bool,
     /// The server runs this discovery variant: judge the run by the discovery checks too. The
-    /// caller starts the mock with [`crate::discovery_variants::DiscoveryVariant::discovery`].
-    pub discovery: Option<crate::discovery_variants::DiscoveryVariant>,
+    /// caller starts the mock with [`crate::scenarios::variants::DiscoveryVariant::discovery`].
+    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
     /// `transient_errors` / `dropped_connection`: the fault never ends (every later
     /// authenticated MCP request meets it), so nothing can work again.
     pub fault_never_ends: bool,
@@ -376,14 +380,12 @@ pub fn run_with(
                 client_forgotten_in_session(&mut run, client, &env)
             }
             Scenario::AuthenticateTool => {
-                agent_scenarios::authenticate_tool(&mut run, client, &env, model, options, false)
+                agent::authenticate_tool(&mut run, client, &env, model, options, false)
             }
             Scenario::AuthenticatePaste => {
-                agent_scenarios::authenticate_tool(&mut run, client, &env, model, options, true)
+                agent::authenticate_tool(&mut run, client, &env, model, options, true)
             }
-            Scenario::PrintAfterAuth => {
-                agent_scenarios::print_after_auth(&mut run, client, &env, options)
-            }
+            Scenario::PrintAfterAuth => agent::print_after_auth(&mut run, client, &env, options),
             Scenario::TokenExpiry
             | Scenario::TokenRevoked
             | Scenario::RefreshRotation
@@ -406,7 +408,7 @@ pub fn run_with(
                     Scenario::ToolsChanged => LifecycleEvent::ToolsChanged,
                     _ => LifecycleEvent::ServerRestart,
                 };
-                lifecycle_scenarios::lifecycle(&mut run, client, &env, model, event, options)
+                lifecycle::lifecycle(&mut run, client, &env, model, event, options)
             }
         }
     })();
@@ -434,10 +436,13 @@ pub fn run_with(
             .iter()
             .any(|c| c.verdict == Verdict::NotApplicable);
         match mock.in_process() {
-            Some(server) if driven => run.checks.extend(crate::discovery_checks::discovery_checks(
-                &access_log,
-                server.config(),
-            )),
+            Some(server) if driven => {
+                run.checks
+                    .extend(crate::checks::discovery::discovery_checks(
+                        &access_log,
+                        server.config(),
+                    ))
+            }
             Some(_) => {}
             None => run.checks.push(Check::fail(
                 "discovery-variant",
@@ -515,7 +520,7 @@ pub(crate) fn slash_mcp_auth(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
-    session: &mut crate::terminal::TerminalSession,
+    session: &mut crate::drive::terminal::TerminalSession,
 ) -> Result<AuthOutcome, DriveError> {
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     // Only a URL opened from now on: an earlier authentication's URL is stale.
@@ -816,7 +821,7 @@ fn client_forgotten(
         .push(status_check("connected-after-second-login", &after, true));
     let log = run.mock.received_requests()?;
     run.checks
-        .push(crate::discovery_checks::registration_reused(&log));
+        .push(crate::checks::discovery::registration_reused(&log));
     Ok(())
 }
 
@@ -886,7 +891,7 @@ fn client_forgotten_in_session(
     }
     let log = run.mock.received_requests()?;
     run.checks
-        .push(crate::discovery_checks::registration_reused(&log));
+        .push(crate::checks::discovery::registration_reused(&log));
     Ok(())
 }
 

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use mock_server::model_api::{ModelApi, ModelView, RequestKind, ToolResultSeen, Turn};
 use serde_json::json;
 
-use crate::browser::ScriptedBrowser;
+use crate::checks::model;
 use crate::checks::{self, Check, Verdict};
-use crate::client::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions};
-use crate::model_checks;
-use crate::scenario::SERVER_NAME;
-use crate::scenario::{
+use crate::clients::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions};
+use crate::drive::browser::ScriptedBrowser;
+use crate::scenarios::SERVER_NAME;
+use crate::scenarios::{
     add_server, client_reported_success, settle, slash_mcp_auth, status_check, Run, RunOptions,
     RECONNECT_TIMEOUT,
 };
@@ -159,7 +159,7 @@ pub(crate) fn authenticate_tool(
         run.checks.push(Check::pass(
             AUTHENTICATE_TOOL_OFFERED,
             "the agent was offered the authenticate pseudo-tool while the server needed authentication",
-            vec![model_checks::offer_summary(&first)],
+            vec![model::offer_summary(&first)],
         ));
         let (seq, started) = wait_for_view(
             model,
@@ -271,10 +271,10 @@ pub(crate) fn authenticate_tool(
         run.checks.extend(checks::reconnect_checks(&log));
         run.checks.push(checks::bearer_on_every_request(&log, None));
         run.checks
-            .push(model_checks::tools_offered_to_model(&script, &views));
+            .push(model::tools_offered_to_model(&script, &views));
         run.checks
-            .push(model_checks::pseudo_tools_withdrawn(&script, &views));
-        run.checks.push(model_checks::tool_call_roundtrip(
+            .push(model::pseudo_tools_withdrawn(&script, &views));
+        run.checks.push(model::tool_call_roundtrip(
             &log,
             &views,
             &agent_tool,

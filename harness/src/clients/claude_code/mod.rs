@@ -8,15 +8,15 @@
 use std::cell::OnceCell;
 use std::time::Duration;
 
-use crate::browser::ScriptedBrowser;
-use crate::client::{
+use crate::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
     RunEnv, ServerStatus, SessionOptions, STARTUP_TIMEOUT,
 };
-use crate::command::{CommandOutput, CommandSpec};
-use crate::features::{self, Feature, FeatureCache, Features};
-use crate::terminal::{Key, TerminalSession};
-use crate::versions::InstalledVersion;
+use crate::drive::browser::ScriptedBrowser;
+use crate::drive::command::{CommandOutput, CommandSpec};
+use crate::drive::terminal::{Key, TerminalSession};
+use crate::store::features::{self, Feature, FeatureCache, Features};
+use crate::store::versions::InstalledVersion;
 
 /// Terminal size for interactive runs: wide enough that URLs and menu lines are not cut.
 const ROWS: u16 = 50;
@@ -174,7 +174,7 @@ impl ClaudeCode {
             session.wait_for(what, MENU_TIMEOUT, |s| s != before)?;
         }
         Err(DriveError::Terminal(
-            crate::terminal::TerminalError::Timeout {
+            crate::drive::terminal::TerminalError::Timeout {
                 what: what.to_owned(),
                 secs: 0.0,
                 screen: session.screen(),

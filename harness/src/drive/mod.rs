@@ -1,0 +1,8 @@
+//! Driving processes: commands with bounded waits, pseudo-terminals, the scripted browser, the
+//! per-run sandbox that owns HOME, and network isolation. Knows nothing of clients or scenarios.
+
+pub mod browser;
+pub mod command;
+pub mod isolation;
+pub mod sandbox;
+pub mod terminal;
