@@ -308,14 +308,17 @@ fn run(
             s.describe()
         );
         if isolate {
-            match harness::drive::isolation::run_scenario_isolated(
+            match harness::scenarios::isolated::run_scenario_isolated(
                 *s,
-                client.install(),
+                {
+                    let install = client.install().clone();
+                    move || Box::new(ClaudeCode::new(install))
+                },
                 s.mock_faults(),
                 &Default::default(),
             ) {
                 Ok((report, connects)) => {
-                    harness::store::features::record_report(client.install(), &report);
+                    harness::scenarios::observe::record_report(client.install(), &report);
                     if !json {
                         println!("{}", render_table(std::slice::from_ref(&report)));
                         println!("  connections: {}", connects.summary());
@@ -358,7 +361,7 @@ fn run(
             ..Default::default()
         };
         let report = scenarios::run_with(*s, &client, mock.as_ref(), &options);
-        harness::store::features::record_report(client.install(), &report);
+        harness::scenarios::observe::record_report(client.install(), &report);
         if !json {
             println!("{}", render_table(std::slice::from_ref(&report)));
             println!("  server-side timeline ({}):", mock.uri());

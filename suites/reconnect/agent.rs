@@ -29,8 +29,8 @@ fn run(
 /// The agent authenticates through the pseudo-tool; afterwards the same session must offer it
 /// every tool the server lists, withdraw the pseudo-tools, and run a call end to end.
 #[rstest]
-#[case::localhost_callback(Scenario::AuthenticateTool)]
-#[case::pasted_callback(Scenario::AuthenticatePaste)]
+#[case::localhost_callback(Scenario::AUTHENTICATE_TOOL)]
+#[case::pasted_callback(Scenario::AUTHENTICATE_PASTE)]
 fn the_agent_gets_the_servers_tools_after_authenticating_itself(
     #[case] scenario: Scenario,
 ) -> anyhow::Result<()> {
@@ -76,7 +76,7 @@ fn the_agent_gets_the_servers_tools_after_authenticating_itself(
 fn print_mode_after_an_in_session_login_connects() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let mock = MockServer::builder().start_blocking()?;
-    let (report, text) = run(Scenario::PrintAfterAuth, &mock, &RunOptions::default())?;
+    let (report, text) = run(Scenario::PRINT_AFTER_AUTH, &mock, &RunOptions::default())?;
     assert!(!report.is_reconnect_check);
     assert_eq!(
         verdict(&report, NEEDS_AUTH_CLEARED),
@@ -107,7 +107,7 @@ fn a_tool_the_server_does_not_list_fails_tools_offered_to_model() -> anyhow::Res
         expect_unlisted_tool: Some("not_a_tool_of_this_server".to_owned()),
         ..RunOptions::default()
     };
-    let (report, text) = run(Scenario::AuthenticateTool, &mock, &options)?;
+    let (report, text) = run(Scenario::AUTHENTICATE_TOOL, &mock, &options)?;
     if verdict(&report, AUTHENTICATE_TOOL_OFFERED) == Some(Verdict::NotApplicable) {
         return Ok(());
     }
@@ -133,7 +133,7 @@ fn a_tool_the_server_does_not_list_fails_tools_offered_to_model() -> anyhow::Res
 fn a_server_that_drops_the_session_fails_the_reconnect_and_model_checks() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let mock = MockServer::builder().forget_sessions().start_blocking()?;
-    let (report, text) = run(Scenario::AuthenticateTool, &mock, &RunOptions::default())?;
+    let (report, text) = run(Scenario::AUTHENTICATE_TOOL, &mock, &RunOptions::default())?;
     if verdict(&report, AUTHENTICATE_TOOL_OFFERED) == Some(Verdict::NotApplicable) {
         return Ok(());
     }
@@ -160,7 +160,7 @@ fn a_planted_needs_auth_entry_fails_needs_auth_cleared() -> anyhow::Result<()> {
         plant_needs_auth: true,
         ..RunOptions::default()
     };
-    let (report, text) = run(Scenario::PrintAfterAuth, &mock, &options)?;
+    let (report, text) = run(Scenario::PRINT_AFTER_AUTH, &mock, &options)?;
     assert_eq!(
         verdict(&report, NEEDS_AUTH_CLEARED),
         Some(Verdict::Fail),

@@ -17,7 +17,7 @@ use crate::support::real_cli_slot;
 fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let request = Request {
-        scenario: Scenario::SessionLost,
+        scenario: Scenario::SESSION_LOST,
         check: Some("reinitialized-after-session-loss".to_owned()),
         good: Some("2.1.331".to_owned()),
         bad: Some("2.1.81".to_owned()),
@@ -66,7 +66,7 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
 fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let request = Request {
-        scenario: Scenario::PrintAfterAuth,
+        scenario: Scenario::PRINT_AFTER_AUTH,
         check: Some("needs-auth-cleared".to_owned()),
         good: Some("2.1.331".to_owned()),
         bad: Some("2.1.81".to_owned()),

@@ -242,11 +242,11 @@ impl ClientUnderTest for UndrivableClient {
 #[rstest]
 fn a_driver_timeout_fails_the_scenario_and_is_never_not_applicable(
     #[values(
-        Scenario::SlashMcp,
-        Scenario::LoginThenList,
-        Scenario::AuthenticateTool,
-        Scenario::AuthenticatePaste,
-        Scenario::PrintAfterAuth
+        Scenario::SLASH_MCP,
+        Scenario::LOGIN_THEN_LIST,
+        Scenario::AUTHENTICATE_TOOL,
+        Scenario::AUTHENTICATE_PASTE,
+        Scenario::PRINT_AFTER_AUTH
     )]
     scenario: Scenario,
 ) -> anyhow::Result<()> {

@@ -24,7 +24,7 @@ fn reinitializes_after_token_exchange_in_the_same_session(
     #[case] version: String,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run_scenario(Scenario::SlashMcp, &version)?;
+    let (report, text) = run_scenario(Scenario::SLASH_MCP, &version)?;
     for name in [
         checks::TOKEN_EXCHANGED,
         checks::REINITIALIZED_AFTER_TOKEN,
@@ -59,7 +59,7 @@ fn reinitializes_after_a_503_on_the_first_request_after_the_token(
     #[case] version: String,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let scenario = Scenario::TransientErrorAtReconnect;
+    let scenario = Scenario::TRANSIENT_ERROR_AT_RECONNECT;
     let client = claude_code_at(&version)?;
     let mock = MockServer::builder()
         .faults(scenario.mock_faults())
@@ -96,7 +96,7 @@ fn login_command_stores_tokens_that_a_new_process_uses(
     #[case] version: String,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run_scenario(Scenario::LoginThenList, &version)?;
+    let (report, text) = run_scenario(Scenario::LOGIN_THEN_LIST, &version)?;
     assert!(!report.is_reconnect_check);
     assert_as_expected(&report, &text)?;
     if let Some(na) = report

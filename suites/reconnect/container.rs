@@ -43,7 +43,7 @@ fn the_same_session_reinitializes_after_token_exchange_against_the_container() -
     let _slot = real_cli_slot();
     let client = claude_code()?;
     let mock = MockContainer::start()?;
-    let report = scenarios::run(Scenario::SlashMcp, &client, &mock);
+    let report = scenarios::run(Scenario::SLASH_MCP, &client, &mock);
     assert_reinitialized_in_the_same_session(&report);
     Ok(())
 }
@@ -58,7 +58,7 @@ fn login_command_stores_tokens_that_a_new_process_uses_against_the_container() -
     let _slot = real_cli_slot();
     let client = claude_code()?;
     let mock = MockContainer::start()?;
-    let report = scenarios::run(Scenario::LoginThenList, &client, &mock);
+    let report = scenarios::run(Scenario::LOGIN_THEN_LIST, &client, &mock);
     assert_login_stored_tokens(&report);
     Ok(())
 }

@@ -27,9 +27,9 @@ fn discovery_variant_through_each_login_path(
     )]
     variant: DiscoveryVariant,
     #[values(
-        Scenario::SlashMcp,
-        Scenario::LoginThenList,
-        Scenario::AuthenticateTool
+        Scenario::SLASH_MCP,
+        Scenario::LOGIN_THEN_LIST,
+        Scenario::AUTHENTICATE_TOOL
     )]
     login_path: Scenario,
     #[values(version_under_test(), CLI_JS_ERA_VERSION.to_owned())] version: String,
@@ -45,7 +45,7 @@ fn discovery_variant_through_each_login_path(
     };
     let report = scenarios::run_with(login_path, &client, &mock, &options);
     let text = show(&report);
-    harness::store::features::record_report(client.install(), &report);
+    harness::scenarios::observe::record_report(client.install(), &report);
     // The variant's own check ran (unless this version lacks the login path, which the
     // scenario proves with evidence of its own).
     let applicable = report
@@ -80,7 +80,7 @@ fn discovery_variant_through_each_login_path(
 /// session) must register a new client.
 #[rstest]
 fn a_forgotten_client_registers_again_at_the_next_login(
-    #[values(Scenario::ClientForgotten, Scenario::ClientForgottenInSession)] scenario: Scenario,
+    #[values(Scenario::CLIENT_FORGOTTEN, Scenario::CLIENT_FORGOTTEN_IN_SESSION)] scenario: Scenario,
     #[values(version_under_test(), CLI_JS_ERA_VERSION.to_owned())] version: String,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();

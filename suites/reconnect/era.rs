@@ -11,16 +11,16 @@ use crate::support::{assert_as_expected, claude_code_at, real_cli_slot, show, CL
 #[rstest]
 fn the_cli_js_era_behaves_as_the_expectations_file_says(
     #[values(
-        Scenario::AuthenticateTool,
-        Scenario::AuthenticatePaste,
-        Scenario::PrintAfterAuth,
-        Scenario::TokenExpiry,
-        Scenario::TokenRevoked,
-        Scenario::RefreshRotation,
-        Scenario::SessionLost,
-        Scenario::ToolsChanged,
-        Scenario::ServerRestart,
-        Scenario::ScopeStepUp
+        Scenario::AUTHENTICATE_TOOL,
+        Scenario::AUTHENTICATE_PASTE,
+        Scenario::PRINT_AFTER_AUTH,
+        Scenario::TOKEN_EXPIRY,
+        Scenario::TOKEN_REVOKED,
+        Scenario::REFRESH_ROTATION,
+        Scenario::SESSION_LOST,
+        Scenario::TOOLS_CHANGED,
+        Scenario::SERVER_RESTART,
+        Scenario::SCOPE_STEP_UP
     )]
     scenario: Scenario,
 ) -> anyhow::Result<()> {
@@ -30,7 +30,7 @@ fn the_cli_js_era_behaves_as_the_expectations_file_says(
         .faults(scenario.mock_faults())
         .start_blocking()?;
     let report = scenarios::run(scenario, &client, &mock);
-    harness::store::features::record_report(client.install(), &report);
+    harness::scenarios::observe::record_report(client.install(), &report);
     let text = show(&report);
     assert!(
         report.check("driver").is_none(),

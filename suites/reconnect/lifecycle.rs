@@ -36,22 +36,22 @@ fn verdict(report: &ScenarioReport, name: &str) -> Option<Verdict> {
 }
 
 #[rstest]
-#[case::access_token_expires(Scenario::TokenExpiry, &[REFRESHED_AFTER_401, TOOL_CALL_ROUNDTRIP])]
-#[case::access_token_revoked(Scenario::TokenRevoked, &[REFRESHED_AFTER_401, TOOL_CALL_ROUNDTRIP])]
+#[case::access_token_expires(Scenario::TOKEN_EXPIRY, &[REFRESHED_AFTER_401, TOOL_CALL_ROUNDTRIP])]
+#[case::access_token_revoked(Scenario::TOKEN_REVOKED, &[REFRESHED_AFTER_401, TOOL_CALL_ROUNDTRIP])]
 #[case::refresh_token_rotates(
-    Scenario::RefreshRotation,
+    Scenario::REFRESH_ROTATION,
     &[REFRESHED_AFTER_401, NO_ROTATED_REFRESH_REUSE, TOOL_CALL_ROUNDTRIP]
 )]
 #[case::session_is_lost(
-    Scenario::SessionLost,
+    Scenario::SESSION_LOST,
     &[REINITIALIZED_AFTER_SESSION_LOSS, TOOL_CALL_ROUNDTRIP]
 )]
 #[case::tool_list_changes(
-    Scenario::ToolsChanged,
+    Scenario::TOOLS_CHANGED,
     &[RELISTED_AFTER_LIST_CHANGED, TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP]
 )]
-#[case::server_restarts_without_state(Scenario::ServerRestart, &[RECOVERED_OR_TOLD_AFTER_RESTART])]
-#[case::a_call_needs_more_scope(Scenario::ScopeStepUp, &[SCOPE_STEPPED_UP, TOOL_CALL_ROUNDTRIP])]
+#[case::server_restarts_without_state(Scenario::SERVER_RESTART, &[RECOVERED_OR_TOLD_AFTER_RESTART])]
+#[case::a_call_needs_more_scope(Scenario::SCOPE_STEP_UP, &[SCOPE_STEPPED_UP, TOOL_CALL_ROUNDTRIP])]
 fn the_client_copes_when_after_the_login(
     #[case] scenario: Scenario,
     #[case] checks: &[&str],
@@ -82,31 +82,31 @@ fn the_client_copes_when_after_the_login(
 /// impossible must fail the check that judges recovery.
 #[rstest]
 #[case::refresh_always_refused(
-    Scenario::TokenExpiry,
+    Scenario::TOKEN_EXPIRY,
     Faults { refresh_error: Some(RefreshError::InvalidGrant), ..Faults::default() },
     RunOptions::default(),
     REFRESHED_AFTER_401
 )]
 #[case::refresh_endpoint_failing(
-    Scenario::TokenRevoked,
+    Scenario::TOKEN_REVOKED,
     Faults { refresh_error: Some(RefreshError::ServerError), ..Faults::default() },
     RunOptions::default(),
     REFRESHED_AFTER_401
 )]
 #[case::every_new_session_is_lost_too(
-    Scenario::SessionLost,
+    Scenario::SESSION_LOST,
     Faults::default(),
     RunOptions { keep_losing_sessions: true, ..RunOptions::default() },
     REINITIALIZED_AFTER_SESSION_LOSS
 )]
 #[case::the_server_never_grants_the_scope(
-    Scenario::ScopeStepUp,
-    Faults { ignore_requested_scope: true, ..Scenario::ScopeStepUp.mock_faults() },
+    Scenario::SCOPE_STEP_UP,
+    Faults { ignore_requested_scope: true, ..Scenario::SCOPE_STEP_UP.mock_faults() },
     RunOptions::default(),
     SCOPE_STEPPED_UP
 )]
 #[case::no_notification_for_the_new_tool(
-    Scenario::ToolsChanged,
+    Scenario::TOOLS_CHANGED,
     Faults::default(),
     RunOptions { skip_list_changed_notification: true, ..RunOptions::default() },
     RELISTED_AFTER_LIST_CHANGED
@@ -138,7 +138,7 @@ fn the_503s_never_end_so_the_call_after_the_fault_fails() -> anyhow::Result<()> 
         fault_never_ends: true,
         ..RunOptions::default()
     };
-    let (report, text) = run(Scenario::TransientErrors, &mock, &options)?;
+    let (report, text) = run(Scenario::TRANSIENT_ERRORS, &mock, &options)?;
     assert_eq!(
         verdict(&report, TOOL_CALL_AFTER_FAULT),
         Some(Verdict::Fail),
@@ -156,12 +156,12 @@ fn the_503s_never_end_so_the_call_after_the_fault_fails() -> anyhow::Result<()> 
 /// pass.
 #[rstest]
 #[case::a_few_requests_get_503(
-    Scenario::TransientErrors,
+    Scenario::TRANSIENT_ERRORS,
     &[RECOVERED_OR_TOLD_AFTER_5XX, TOOL_CALL_AFTER_FAULT]
 )]
-#[case::every_response_is_slow(Scenario::SlowServer, &[TOOL_CALL_ROUNDTRIP])]
+#[case::every_response_is_slow(Scenario::SLOW_SERVER, &[TOOL_CALL_ROUNDTRIP])]
 #[case::a_connection_is_dropped(
-    Scenario::DroppedConnection,
+    Scenario::DROPPED_CONNECTION,
     &[RECOVERED_OR_TOLD_AFTER_DROPPED_CONNECTION, TOOL_CALL_AFTER_FAULT]
 )]
 fn the_client_copes_with_a_transport_fault_after_the_login(
@@ -252,7 +252,7 @@ fn survey_transport_faults_at_the_reconnect() -> anyhow::Result<()> {
     let mut lines = Vec::new();
     for (label, faults) in faults {
         let mock = MockServer::builder().faults(faults).start_blocking()?;
-        let report = scenarios::run(Scenario::SlashMcp, &client, &mock);
+        let report = scenarios::run(Scenario::SLASH_MCP, &client, &mock);
         let verdicts: Vec<String> = report
             .checks
             .iter()

@@ -7,8 +7,10 @@
 use std::net::TcpListener;
 
 use harness::checks::Verdict;
+use harness::clients::claude_code::ClaudeCode;
 use harness::drive::command::CommandSpec;
 use harness::drive::isolation::{self, IsolationError, NO_TRAFFIC_OFF_MACHINE};
+use harness::scenarios::isolated::run_scenario_isolated;
 use harness::scenarios::{RunOptions, Scenario};
 
 use crate::support::{
@@ -49,10 +51,13 @@ fn slash_mcp_in_a_loopback_only_namespace_talks_only_to_its_own_servers() -> any
     // Installed (and its features probed) outside: the namespace has no registry.
     let client = claude_code()?;
     client.features()?;
-    let scenario = Scenario::SlashMcp;
-    let (report, connects) = match isolation::run_scenario_isolated(
+    let scenario = Scenario::SLASH_MCP;
+    let (report, connects) = match run_scenario_isolated(
         scenario,
-        client.install(),
+        {
+            let install = client.install().clone();
+            move || Box::new(ClaudeCode::new(install))
+        },
         scenario.mock_faults(),
         &RunOptions::default(),
     ) {
@@ -63,7 +68,7 @@ fn slash_mcp_in_a_loopback_only_namespace_talks_only_to_its_own_servers() -> any
         }
         Err(e) => return Err(e.into()),
     };
-    harness::store::features::record_report(client.install(), &report);
+    harness::scenarios::observe::record_report(client.install(), &report);
     let text = show(&report);
     eprintln!("connections: {}", connects.summary());
     assert_ne!(connects.netns, connects.host_netns, "{text}");

@@ -67,9 +67,9 @@ fn survey_configs() -> Vec<(&'static str, MockConfig)> {
 }
 
 const IN_SESSION: [Scenario; 3] = [
-    Scenario::SlashMcp,
-    Scenario::AuthenticateTool,
-    Scenario::AuthenticatePaste,
+    Scenario::SLASH_MCP,
+    Scenario::AUTHENTICATE_TOOL,
+    Scenario::AUTHENTICATE_PASTE,
 ];
 
 fn run(config: &MockConfig, scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
@@ -93,7 +93,7 @@ fn snapshot(label: &str, report: &ScenarioReport) {
             format!("profiles__{label}__{}__{version}", report.scenario.name()),
             report.canonical_log()
         );
-        if report.scenario != Scenario::SlashMcp {
+        if report.scenario != Scenario::SLASH_MCP {
             insta::assert_snapshot!(
                 format!(
                     "profiles__{label}__{}__model_view__{version}",
@@ -174,9 +174,9 @@ fn assert_verdicts(report: &ScenarioReport, text: &str, expected: &[(&str, Verdi
 /// reconnects and the agent gets all 24 tools, so **the reported bug does not reproduce against
 /// the seed profile** as far as the report describes that server.
 #[rstest]
-#[case::slash_mcp(Scenario::SlashMcp)]
-#[case::authenticate_tool(Scenario::AuthenticateTool)]
-#[case::authenticate_paste(Scenario::AuthenticatePaste)]
+#[case::slash_mcp(Scenario::SLASH_MCP)]
+#[case::authenticate_tool(Scenario::AUTHENTICATE_TOOL)]
+#[case::authenticate_paste(Scenario::AUTHENTICATE_PASTE)]
 fn the_seed_server_gets_its_tools_back_in_session(
     #[case] scenario: Scenario,
 ) -> anyhow::Result<()> {
@@ -201,9 +201,9 @@ fn the_seed_server_gets_its_tools_back_in_session(
 /// capabilities) and `Mcp-Method`, no `initialize`, no session — and passes under the stateless
 /// rule. (The mock acknowledges `subscriptions/listen` and holds the stream open.)
 #[rstest]
-#[case::slash_mcp(Scenario::SlashMcp)]
-#[case::authenticate_tool(Scenario::AuthenticateTool)]
-#[case::authenticate_paste(Scenario::AuthenticatePaste)]
+#[case::slash_mcp(Scenario::SLASH_MCP)]
+#[case::authenticate_tool(Scenario::AUTHENTICATE_TOOL)]
+#[case::authenticate_paste(Scenario::AUTHENTICATE_PASTE)]
 fn a_2026_07_28_only_server_is_reached_statelessly(
     #[case] scenario: Scenario,
 ) -> anyhow::Result<()> {
@@ -237,7 +237,7 @@ fn a_dual_era_server_is_spoken_to_in_2026_07_28() -> anyhow::Result<()> {
     }
     let _slot = real_cli_slot();
     let config = revisions(&[Revision::V2025_11_25, Revision::V2026_07_28]);
-    let (report, text) = run(&config, Scenario::SlashMcp)?;
+    let (report, text) = run(&config, Scenario::SLASH_MCP)?;
     assert!(report.passed(), "{text}");
     let token = checks::token_exchange(&report.access_log).expect("a token exchange");
     assert!(matches!(
@@ -261,7 +261,7 @@ fn quirks_the_client_tolerates(#[case] q: Quirk, #[case] label: &str) -> anyhow:
         return Ok(());
     }
     let _slot = real_cli_slot();
-    let (report, text) = run(&quirk(q), Scenario::AuthenticateTool)?;
+    let (report, text) = run(&quirk(q), Scenario::AUTHENTICATE_TOOL)?;
     assert!(report.passed(), "{text}");
     snapshot(label, &report);
     Ok(())
@@ -283,7 +283,7 @@ fn empty_properties_as_array_leaves_the_agent_without_tools() -> anyhow::Result<
     let _slot = real_cli_slot();
     let (report, text) = run(
         &quirk(Quirk::EmptyPropertiesAsArray),
-        Scenario::AuthenticateTool,
+        Scenario::AUTHENTICATE_TOOL,
     )?;
     assert_verdicts(
         &report,
@@ -328,8 +328,8 @@ fn empty_properties_as_array_leaves_the_agent_without_tools() -> anyhow::Result<
 /// `notifications/initialized` or `tools/list`, and `/mcp` says "Got new credentials, but
 /// couldn't reconnect to mock: INVALID_RESULT". The reconnect checks fail with that evidence.
 #[rstest]
-#[case::slash_mcp(Scenario::SlashMcp)]
-#[case::authenticate_tool(Scenario::AuthenticateTool)]
+#[case::slash_mcp(Scenario::SLASH_MCP)]
+#[case::authenticate_tool(Scenario::AUTHENTICATE_TOOL)]
 fn empty_capabilities_as_array_fails_the_handshake(
     #[case] scenario: Scenario,
 ) -> anyhow::Result<()> {
@@ -360,7 +360,7 @@ fn empty_capabilities_as_array_fails_the_handshake(
             && debug.contains("expected record, received array"),
         "the CLI's debug log should say why the initialize result was refused:\n{text}"
     );
-    if scenario == Scenario::SlashMcp {
+    if scenario == Scenario::SLASH_MCP {
         let said = report
             .check("client-reported-success")
             .expect("the check ran");

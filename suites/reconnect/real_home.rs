@@ -169,7 +169,7 @@ fn a_full_real_cli_scenario_leaves_the_real_home_untouched() -> anyhow::Result<(
         installed.display()
     );
     let mock = MockServer::builder().start_blocking()?;
-    let report = scenarios::run(Scenario::SlashMcp, &client, &mock);
+    let report = scenarios::run(Scenario::SLASH_MCP, &client, &mock);
     let text = show(&report);
     let after = fingerprint(&home, Some(&installed), store_root.as_deref())?;
     let changes = differences(&before, &after);

@@ -58,7 +58,7 @@ pub fn run_scenario(scenario: Scenario, version: &str) -> anyhow::Result<(Scenar
     let client = claude_code_at(version)?;
     let mock = start_mock()?;
     let report = scenarios::run(scenario, &client, mock.as_ref());
-    harness::store::features::record_report(client.install(), &report);
+    harness::scenarios::observe::record_report(client.install(), &report);
     let text = show(&report);
     Ok((report, text))
 }

@@ -239,7 +239,7 @@ fn run_once(
         ..Default::default()
     };
     let report = scenarios::run_with(scenario, &client, &mock, &options);
-    features::record_report(client.install(), &report);
+    crate::scenarios::observe::record_report(client.install(), &report);
     classify(&report, check)
 }
 
@@ -927,7 +927,7 @@ mod tests {
 
     fn request(good: Option<&str>, bad: Option<&str>, find_fix: bool) -> Request {
         Request {
-            scenario: Scenario::SessionLost,
+            scenario: Scenario::SESSION_LOST,
             check: Some("reinitialized-after-session-loss".to_owned()),
             good: good.map(str::to_owned),
             bad: bad.map(str::to_owned),

@@ -97,11 +97,11 @@ pub enum ReportCommand {
 }
 
 pub const CORE: [Scenario; 5] = [
-    Scenario::SlashMcp,
-    Scenario::SessionLost,
-    Scenario::PrintAfterAuth,
-    Scenario::TokenExpiry,
-    Scenario::AuthenticateTool,
+    Scenario::SLASH_MCP,
+    Scenario::SESSION_LOST,
+    Scenario::PRINT_AFTER_AUTH,
+    Scenario::TOKEN_EXPIRY,
+    Scenario::AUTHENTICATE_TOOL,
 ];
 
 fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
@@ -115,9 +115,9 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
                 .iter()
                 .flat_map(|v| {
                     [
-                        Scenario::SlashMcp,
-                        Scenario::LoginThenList,
-                        Scenario::AuthenticateTool,
+                        Scenario::SLASH_MCP,
+                        Scenario::LOGIN_THEN_LIST,
+                        Scenario::AUTHENTICATE_TOOL,
                     ]
                     .map(|scenario| ScenarioSpec {
                         scenario,

@@ -1,6 +1,7 @@
 //! A command the harness runs against the client under test, with everything needed to rerun it
 //! by hand: program, arguments, the whole (cleaned) environment and the working directory.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,7 +93,7 @@ impl CommandSpec {
     /// Runs to completion (no terminal), killing it after `timeout`. Prints the command first.
     pub fn run(&self, timeout: Duration) -> Result<CommandOutput, CommandError> {
         // Inside an isolated run the client is started under strace (see `isolation`).
-        let launched = crate::drive::isolation::launch(self);
+        let launched = launch(self);
         let this = &launched;
         eprintln!("harness: running {}", this.shell_line());
         let mut expression = duct::cmd(&this.program, &this.args)
@@ -138,6 +139,36 @@ impl CommandSpec {
             }
         }
     }
+}
+
+/// Rewrites a command just before it starts (network isolation runs clients under strace).
+pub type LaunchWrapper = Box<dyn FnMut(&CommandSpec) -> CommandSpec>;
+
+thread_local! {
+    static LAUNCH_WRAPPER: RefCell<Option<LaunchWrapper>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with every command this thread launches ([`CommandSpec::run`], terminals) passed
+/// through `wrapper` first; the wrapper is gone when `f` returns.
+pub fn with_launch_wrapper<T>(wrapper: LaunchWrapper, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            LAUNCH_WRAPPER.with(|cell| cell.borrow_mut().take());
+        }
+    }
+    LAUNCH_WRAPPER.with(|cell| *cell.borrow_mut() = Some(wrapper));
+    let _reset = Reset;
+    f()
+}
+
+/// The command to start for `spec`: `spec` itself, or what this thread's launch wrapper makes of
+/// it. Called by everything that starts a client process.
+pub fn launch(spec: &CommandSpec) -> CommandSpec {
+    LAUNCH_WRAPPER.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(wrap) => wrap(spec),
+        None => spec.clone(),
+    })
 }
 
 /// Single-quotes a word for POSIX shells when it needs it.

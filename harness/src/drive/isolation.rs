@@ -23,15 +23,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::rc::Rc;
 
-use mock_server::{AccessRecord, Faults, MockServer};
+use mock_server::AccessRecord;
 use serde::Serialize;
 
 use crate::checks::{Check, Verdict};
-use crate::clients::claude_code::ClaudeCode;
-use crate::drive::command::{quote, CommandSpec};
-use crate::scenarios::{self, RunOptions, Scenario, ScenarioReport};
-use crate::store::versions::InstalledVersion;
+use crate::drive::command::{self, quote, CommandSpec};
 
 /// The check an isolated run adds to its report.
 pub const NO_TRAFFIC_OFF_MACHINE: &str = "no-traffic-off-machine";
@@ -154,18 +152,10 @@ struct Tracer {
     log: ConnectLog,
 }
 
-thread_local! {
-    static TRACER: RefCell<Option<Tracer>> = const { RefCell::new(None) };
-}
-
-/// The command to launch for `spec`: `spec` itself, or inside [`isolated`] the same command under
-/// strace. Called by everything that starts a client process.
-pub(crate) fn launch(spec: &CommandSpec) -> CommandSpec {
-    TRACER.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let Some(tracer) = slot.as_mut() else {
-            return spec.clone();
-        };
+impl Tracer {
+    /// The same command under strace, its trace in a file of its own.
+    fn wrap(&mut self, spec: &CommandSpec) -> CommandSpec {
+        let tracer = self;
         let index = tracer.log.commands.len();
         let mut line = quote(&spec.program.to_string_lossy());
         for a in &spec.args {
@@ -173,8 +163,11 @@ pub(crate) fn launch(spec: &CommandSpec) -> CommandSpec {
             line.push_str(&quote(a));
         }
         tracer.log.commands.push(line);
-        if let Some((_, url)) = spec.env.iter().find(|(k, _)| k == "ANTHROPIC_BASE_URL") {
-            if let Some(port) = url::Url::parse(url).ok().and_then(|u| u.port()) {
+        // Clients are pointed at the model stand-in by an environment variable whose name is
+        // theirs (ANTHROPIC_BASE_URL, GOOGLE_GEMINI_BASE_URL, …): any loopback URL in the
+        // environment names one of the run's own servers.
+        for (_, value) in &spec.env {
+            if let Some(port) = loopback_port(value) {
                 tracer.log.model_ports.insert(port);
             }
         }
@@ -201,7 +194,16 @@ pub(crate) fn launch(spec: &CommandSpec) -> CommandSpec {
         traced.env = spec.env.clone();
         traced.cwd = spec.cwd.clone();
         traced
-    })
+    }
+}
+
+/// The port of a `http://127.0.0.1:<port>…` (or `localhost`) URL.
+fn loopback_port(value: &str) -> Option<u16> {
+    let url = url::Url::parse(value).ok()?;
+    match url.host_str()? {
+        "127.0.0.1" | "localhost" | "[::1]" => url.port(),
+        _ => None,
+    }
 }
 
 fn netns_of(path: &str) -> String {
@@ -239,18 +241,17 @@ pub fn isolated<T: Send>(f: impl FnOnce() -> T + Send) -> Result<(T, ConnectLog)
                     netns: netns_of("/proc/thread-self/ns/net"),
                     ..ConnectLog::default()
                 };
-                TRACER.with(|cell| {
-                    *cell.borrow_mut() = Some(Tracer {
-                        strace,
-                        dir: dir.clone(),
-                        log,
-                    })
-                });
-                let value = f();
-                let log = TRACER
-                    .with(|cell| cell.borrow_mut().take())
-                    .map(|t| t.log)
-                    .unwrap_or_default();
+                let tracer = Rc::new(RefCell::new(Tracer {
+                    strace,
+                    dir: dir.clone(),
+                    log,
+                }));
+                let wrapping = tracer.clone();
+                let value = command::with_launch_wrapper(
+                    Box::new(move |spec| wrapping.borrow_mut().wrap(spec)),
+                    f,
+                );
+                let log = std::mem::take(&mut tracer.borrow_mut().log);
                 Ok((value, log))
             })?;
         thread.join().map_err(|_| IsolationError::Panicked)?
@@ -552,33 +553,6 @@ impl ConnectReport {
     pub fn passed(&self) -> bool {
         self.check().verdict == Verdict::Pass
     }
-}
-
-/// A scenario run inside the namespace: the client (`install`), a fresh mock with the scenario's
-/// faults, and the model stand-in all live there. The report gains the
-/// [`NO_TRAFFIC_OFF_MACHINE`] check.
-pub fn run_scenario_isolated(
-    scenario: Scenario,
-    install: &InstalledVersion,
-    faults: Faults,
-    options: &RunOptions,
-) -> Result<(ScenarioReport, ConnectReport), IsolationError> {
-    let install = install.clone();
-    let options = options.clone();
-    let (outcome, log) = isolated(move || -> Result<_, String> {
-        let client = ClaudeCode::new(install);
-        let mock = MockServer::builder()
-            .faults(faults)
-            .start_blocking()
-            .map_err(|e| format!("cannot start the mock server: {e}"))?;
-        let report = scenarios::run_with(scenario, &client, &mock, &options);
-        Ok((report, mock.port()))
-    })?;
-    let (mut report, mock_port) =
-        outcome.map_err(|e| IsolationError::Io(std::io::Error::other(e)))?;
-    let connects = log.judge(&[mock_port], &report.access_log);
-    report.checks.push(connects.check());
-    Ok((report, connects))
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ impl TerminalSession {
         cols: u16,
     ) -> Result<TerminalSession, TerminalError> {
         // Inside an isolated run the client is started under strace (see `isolation`).
-        let launched = crate::drive::isolation::launch(spec);
+        let launched = crate::drive::command::launch(spec);
         let spec = &launched;
         eprintln!(
             "harness: running under a terminal ({cols}x{rows}): {}",

@@ -651,7 +651,7 @@ fn run_one(installed: &InstalledVersion, spec: ScenarioSpec) -> RunRecord {
         ..Default::default()
     };
     let report = scenarios::run_with(spec.scenario, &client, &mock, &options);
-    crate::store::features::record_report(installed, &report);
+    crate::scenarios::observe::record_report(installed, &report);
     RunRecord::from_report(&report)
 }
 
@@ -706,14 +706,14 @@ pub(crate) mod tests {
         use CellVerdict::*;
         let mut cells = Vec::new();
         for (v, s, runs) in [
-            ("2.1.81", Scenario::SlashMcp, vec![Pass]),
-            ("2.1.81", Scenario::SessionLost, vec![Fail, Fail]),
-            ("2.1.81", Scenario::PrintAfterAuth, vec![Pass, Fail]),
-            ("2.1.81", Scenario::LoginThenList, vec![NotApplicable]),
-            ("2.1.331", Scenario::SlashMcp, vec![Pass]),
-            ("2.1.331", Scenario::SessionLost, vec![Pass]),
-            ("2.1.331", Scenario::PrintAfterAuth, vec![Pass]),
-            ("2.1.331", Scenario::LoginThenList, vec![Pass]),
+            ("2.1.81", Scenario::SLASH_MCP, vec![Pass]),
+            ("2.1.81", Scenario::SESSION_LOST, vec![Fail, Fail]),
+            ("2.1.81", Scenario::PRINT_AFTER_AUTH, vec![Pass, Fail]),
+            ("2.1.81", Scenario::LOGIN_THEN_LIST, vec![NotApplicable]),
+            ("2.1.331", Scenario::SLASH_MCP, vec![Pass]),
+            ("2.1.331", Scenario::SESSION_LOST, vec![Pass]),
+            ("2.1.331", Scenario::PRINT_AFTER_AUTH, vec![Pass]),
+            ("2.1.331", Scenario::LOGIN_THEN_LIST, vec![Pass]),
         ] {
             cells.push(Cell::new(
                 v,
@@ -771,9 +771,9 @@ pub(crate) mod tests {
         let all = plan(
             &["2.1.90".to_owned(), "2.1.81".to_owned()],
             &[
-                Scenario::SlashMcp,
-                Scenario::SessionLost,
-                Scenario::PrintAfterAuth,
+                Scenario::SLASH_MCP,
+                Scenario::SESSION_LOST,
+                Scenario::PRINT_AFTER_AUTH,
             ],
         );
         assert_eq!(all[0].0, "2.1.81");
@@ -825,14 +825,14 @@ pub(crate) mod tests {
             if c.key() == ("2.1.331".into(), "slash_mcp".into()) {
                 *c = Cell::new(
                     "2.1.331",
-                    Scenario::SlashMcp,
+                    Scenario::SLASH_MCP,
                     vec![run_of(CellVerdict::Fail)],
                 );
             }
             if c.key() == ("2.1.81".into(), "session_lost".into()) {
                 *c = Cell::new(
                     "2.1.81",
-                    Scenario::SessionLost,
+                    Scenario::SESSION_LOST,
                     vec![run_of(CellVerdict::Pass)],
                 );
             }
@@ -840,7 +840,7 @@ pub(crate) mod tests {
         // A version the baseline never ran is compared with its newest.
         after.cells.push(Cell::new(
             "2.1.332",
-            Scenario::SessionLost,
+            Scenario::SESSION_LOST,
             vec![run_of(CellVerdict::Fail)],
         ));
         let cmp = compare(&after, &before, "prev.json");

@@ -14,11 +14,11 @@ use crate::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 
 /// The scenarios `make soak` runs by default: the five core ones.
 pub const CORE_SCENARIOS: [Scenario; 5] = [
-    Scenario::SlashMcp,
-    Scenario::LoginThenList,
-    Scenario::AuthenticateTool,
-    Scenario::AuthenticatePaste,
-    Scenario::PrintAfterAuth,
+    Scenario::SLASH_MCP,
+    Scenario::LOGIN_THEN_LIST,
+    Scenario::AUTHENTICATE_TOOL,
+    Scenario::AUTHENTICATE_PASTE,
+    Scenario::PRINT_AFTER_AUTH,
 ];
 
 #[derive(Debug, Clone)]
@@ -237,9 +237,12 @@ fn run_one(
     isolate: bool,
 ) -> std::io::Result<(ScenarioReport, Option<ConnectReport>)> {
     let (report, connects) = if isolate {
-        let (report, connects) = crate::drive::isolation::run_scenario_isolated(
+        let (report, connects) = crate::scenarios::isolated::run_scenario_isolated(
             s,
-            client.install(),
+            {
+                let install = client.install().clone();
+                move || Box::new(ClaudeCode::new(install))
+            },
             s.mock_faults(),
             &RunOptions::default(),
         )
@@ -252,7 +255,7 @@ fn run_one(
             .map_err(std::io::Error::other)?;
         (scenarios::run(s, client, &mock), None)
     };
-    crate::store::features::record_report(client.install(), &report);
+    crate::scenarios::observe::record_report(client.install(), &report);
     Ok((report, connects))
 }
 

@@ -11,10 +11,9 @@ use crate::checks::model;
 use crate::checks::{self, Check, Verdict};
 use crate::clients::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions};
 use crate::drive::browser::ScriptedBrowser;
-use crate::scenarios::SERVER_NAME;
-use crate::scenarios::{
+use crate::scenarios::steps::{
     add_server, client_reported_success, settle, slash_mcp_auth, status_check, Run, RunOptions,
-    RECONNECT_TIMEOUT,
+    RECONNECT_TIMEOUT, SERVER_NAME,
 };
 
 /// Bound on the model receiving something the harness waits for (a prompt, a tool result).

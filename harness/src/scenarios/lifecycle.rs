@@ -14,7 +14,7 @@ use crate::clients::{ClientUnderTest, DriveError, RunEnv, SessionOptions};
 use crate::drive::browser::ScriptedBrowser;
 use crate::drive::terminal::TerminalSession;
 use crate::scenarios::agent::{tool_result, turn_ended};
-use crate::scenarios::{add_server, settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
+use crate::scenarios::steps::{add_server, settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
 
 /// Bound on one scripted turn (prompt typed → the model's closing text).
 const TURN_TIMEOUT: Duration = Duration::from_secs(120);

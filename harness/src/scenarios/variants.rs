@@ -185,19 +185,19 @@ impl ScenarioSpec {
 #[cfg(test)]
 mod spec_tests {
     use super::*;
-    use crate::scenarios::Scenario;
+    use crate::scenarios::def::Scenario;
 
     #[test]
     fn a_spec_name_round_trips_and_unknown_halves_are_refused() {
         let spec = ScenarioSpec {
-            scenario: Scenario::SlashMcp,
+            scenario: Scenario::SLASH_MCP,
             discovery: Some(DiscoveryVariant::McpPath),
         };
         assert_eq!(spec.name(), "slash_mcp@mcp-path");
         assert_eq!(ScenarioSpec::parse("slash_mcp@mcp-path"), Some(spec));
         assert_eq!(
             ScenarioSpec::parse("session_lost"),
-            Some(Scenario::SessionLost.into())
+            Some(Scenario::SESSION_LOST.into())
         );
         assert_eq!(ScenarioSpec::parse("slash_mcp@nowhere"), None);
         assert_eq!(ScenarioSpec::parse("nothing@mcp-path"), None);

@@ -1,0 +1,73 @@
+//! `login_then_list`: mcp add → mcp list → mcp login → mcp list (stored tokens; each step a new process, not a reconnect check)
+
+use std::time::Duration;
+
+use crate::checks::{self, Check, Verdict};
+use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::drive::browser::ScriptedBrowser;
+use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::steps::{
+    add_server, login_path_absent, settle, status_check, Ctx, Run, SERVER_NAME,
+};
+
+pub const DEF: ScenarioDef = ScenarioDef {
+    name: "login_then_list",
+    describe: "mcp add → mcp list → mcp login → mcp list (stored tokens; each step a new process, not a reconnect check)",
+    login_path: LoginPath::LoginCommand,
+    is_reconnect_check: false,
+    faults: no_faults,
+    drive,
+};
+
+fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
+    let env = ctx.env;
+    if login_path_absent(run, client, env, LoginPath::LoginCommand)? {
+        return Ok(());
+    }
+    add_server(run, client, env)?;
+    let before = client.server_status(env, SERVER_NAME)?;
+    run.commands.push("claude mcp list".to_owned());
+    run.checks
+        .push(status_check("needs-auth-before-login", &before, false));
+    let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+    let (auth, screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
+    run.commands.push(format!(
+        "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
+    ));
+    run.final_screen = screen;
+    let log = run.mock.received_requests()?;
+    run.checks.push(checks::token_exchanged(&log));
+    run.checks.push(if auth.succeeded {
+        Check::pass(
+            "login-succeeded",
+            "`mcp login` reported success",
+            vec![auth.client_message.clone()],
+        )
+    } else {
+        Check::fail(
+            "login-succeeded",
+            "`mcp login` reported a failure",
+            vec![auth.client_message.clone()],
+        )
+    });
+    run.auth = Some(auth);
+    let after = client.server_status(env, SERVER_NAME)?;
+    run.commands.push("claude mcp list".to_owned());
+    run.checks
+        .push(status_check("connected-after-login", &after, true));
+    settle(run.mock, Duration::from_secs(5), |log| {
+        checks::tools_listed_after_token(log).verdict == Verdict::Pass
+    })?;
+    let log = run.mock.received_requests()?;
+    // Stored tokens used by a new process: evidence that the tokens work, not a reconnect.
+    let mut stored = checks::reinitialized_after_token(&log);
+    stored.name = "stored-token-initialize".to_owned();
+    stored.summary = format!(
+        "(a new `mcp list` process, not a reconnect) {}",
+        stored.summary
+    );
+    run.checks.push(stored);
+    // The stored tokens, used by the processes after `mcp login`.
+    run.checks.push(checks::bearer_on_every_request(&log, None));
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! Running one scenario: a fresh sandbox and model stand-in, the story, the access log, the
+//! report, and a bundle of everything when a check fails.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use mock_server::model_api::{ModelApi, ModelRequest, ModelView, ScriptReport};
+use mock_server::AccessRecord;
+use serde::Serialize;
+
+use crate::checks::timeline;
+use crate::checks::{Check, Verdict};
+use crate::clients::{AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintOutcome, RunEnv};
+use crate::drive::sandbox::Sandbox;
+use crate::mock::MockTarget;
+use crate::scenarios::def::Scenario;
+use crate::scenarios::steps::{Ctx, Run, RunOptions};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub scenario: Scenario,
+    pub client: String,
+    pub version: String,
+    pub login_path: LoginPath,
+    pub is_reconnect_check: bool,
+    pub checks: Vec<Check>,
+    pub auth: Option<AuthOutcome>,
+    pub access_log: Vec<AccessRecord>,
+    pub final_screen: String,
+    pub commands: Vec<String>,
+    pub duration_secs: f64,
+    pub bundle: Option<PathBuf>,
+    /// What reached the model API, request by request.
+    pub model_views: Vec<ModelView>,
+    /// What the scripted model achieved (agent scenarios).
+    pub script: Option<ScriptReport>,
+    /// The print-mode run (print_after_auth).
+    pub print: Option<PrintOutcome>,
+    /// The discovery variant the server ran, when not the default (`harness run --discovery`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
+    #[serde(skip)]
+    pub model_requests: Vec<ModelRequest>,
+}
+
+impl ScenarioReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.verdict != Verdict::Fail)
+    }
+
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// The scenario's name in the expectations file: `slash_mcp`, or `slash_mcp@challenge-only`
+    /// on a discovery variant.
+    pub fn expectation_key(&self) -> String {
+        match self.discovery {
+            Some(variant) => format!("{}@{}", self.scenario.name(), variant.name()),
+            None => self.scenario.name().to_owned(),
+        }
+    }
+
+    /// The canonical access log, for snapshots.
+    pub fn canonical_log(&self) -> String {
+        timeline::canonical_text(&self.access_log)
+    }
+
+    pub fn timeline(&self) -> String {
+        timeline::render_timeline(&self.access_log)
+    }
+
+    /// The model's view, for snapshots.
+    pub fn canonical_model_view(&self) -> String {
+        crate::checks::model::canonical_model_view(&self.model_views)
+    }
+}
+
+/// Where failure bundles go: `HARNESS_ARTIFACTS_DIR`, else `target/harness-failures`.
+pub fn artifacts_dir() -> PathBuf {
+    std::env::var_os("HARNESS_ARTIFACTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target"));
+            target.join("harness-failures")
+        })
+}
+
+/// Runs `scenario` with `client` against `mock`, in-process or in a container alike.
+pub fn run(
+    scenario: Scenario,
+    client: &dyn ClientUnderTest,
+    mock: &dyn MockTarget,
+) -> ScenarioReport {
+    run_with(scenario, client, mock, &RunOptions::default())
+}
+
+pub fn run_with(
+    scenario: Scenario,
+    client: &dyn ClientUnderTest,
+    mock: &dyn MockTarget,
+    options: &RunOptions,
+) -> ScenarioReport {
+    let started = Instant::now();
+    let mut run = Run {
+        print: None,
+        commands: vec![format!(
+            "# the mock server this run used: {} (start one like it with: {})",
+            mock.describe(),
+            mock.how_to_start()
+        )],
+        checks: Vec::new(),
+        auth: None,
+        final_screen: String::new(),
+        mock,
+    };
+    let mut sandbox = None;
+    let mut model_api = None;
+    let outcome = (|| -> Result<(), DriveError> {
+        let sb = Sandbox::new(scenario.name())
+            .map_err(|e| DriveError::Setup(format!("sandbox: {e}")))?;
+        let model = model_api.insert(
+            ModelApi::start().map_err(|e| DriveError::Setup(format!("model API stand-in: {e}")))?,
+        );
+        let sb = sandbox.insert(sb);
+        let env = RunEnv {
+            sandbox: sb,
+            model_api_url: model.uri(),
+        };
+        let ctx = Ctx {
+            env: &env,
+            model,
+            options,
+        };
+        scenario.drive(&mut run, client, &ctx)
+    })();
+    if let Err(error) = outcome {
+        run.checks.push(Check::fail(
+            "driver",
+            "the harness could not drive the client through the scenario",
+            vec![error.to_string()],
+        ));
+    }
+    let access_log = match mock.received_requests() {
+        Ok(log) => log,
+        Err(error) => {
+            run.checks.push(Check::fail(
+                "mock-access-log",
+                "the harness could not read the mock server's access log",
+                vec![error.to_string()],
+            ));
+            Vec::new()
+        }
+    };
+    if options.discovery.is_some() {
+        let driven = !run
+            .checks
+            .iter()
+            .any(|c| c.verdict == Verdict::NotApplicable);
+        match mock.in_process() {
+            Some(server) if driven => {
+                run.checks
+                    .extend(crate::checks::discovery::discovery_checks(
+                        &access_log,
+                        server.config(),
+                    ))
+            }
+            Some(_) => {}
+            None => run.checks.push(Check::fail(
+                "discovery-variant",
+                "discovery variants run on the in-process mock only (the authorization server's \
+                 second origin is a second loopback listener); run with --mock in-process",
+                vec![mock.describe()],
+            )),
+        }
+    }
+    let mut report = ScenarioReport {
+        discovery: options.discovery,
+        scenario,
+        client: client.name().to_owned(),
+        version: client.version().to_owned(),
+        login_path: scenario.login_path(),
+        is_reconnect_check: scenario.is_reconnect_check(),
+        checks: run.checks,
+        auth: run.auth,
+        access_log,
+        final_screen: run.final_screen,
+        commands: run.commands,
+        duration_secs: started.elapsed().as_secs_f64(),
+        bundle: None,
+        model_views: model_api.as_ref().map(|m| m.views()).unwrap_or_default(),
+        script: model_api.as_ref().map(|m| m.script_report()),
+        print: run.print,
+        model_requests: model_api
+            .as_ref()
+            .map(|m| m.received_requests())
+            .unwrap_or_default(),
+    };
+    if !report.passed() {
+        match write_bundle(&report, sandbox.as_mut()) {
+            Ok(dir) => {
+                eprintln!(
+                    "harness: {} failed; bundle saved in {}",
+                    scenario.name(),
+                    dir.display()
+                );
+                report.bundle = Some(dir);
+            }
+            Err(e) => eprintln!("harness: could not save the failure bundle: {e}"),
+        }
+    }
+    report
+}
+
+fn write_bundle(
+    report: &ScenarioReport,
+    sandbox: Option<&mut Sandbox>,
+) -> std::io::Result<PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let dir = artifacts_dir().join(format!(
+        "{}-{}-{}",
+        report.scenario.name(),
+        report.version,
+        stamp
+    ));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("screen.txt"), &report.final_screen)?;
+    std::fs::write(dir.join("timeline.txt"), report.timeline())?;
+    std::fs::write(dir.join("access-log.canonical.txt"), report.canonical_log())?;
+    let jsonl: String = report
+        .access_log
+        .iter()
+        .filter_map(|r| serde_json::to_string(r).ok())
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(dir.join("access-log.jsonl"), jsonl)?;
+    std::fs::write(dir.join("model-view.txt"), report.canonical_model_view())?;
+    std::fs::write(
+        dir.join("model-requests.json"),
+        serde_json::to_vec_pretty(&report.model_requests).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::write(
+        dir.join("model-views.json"),
+        serde_json::to_vec_pretty(&report.model_views).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?,
+    )?;
+    let mut reproduce =
+        String::from("#!/bin/sh\n# Commands this run performed, to reproduce it by hand.\n");
+    for c in &report.commands {
+        reproduce.push_str(c);
+        reproduce.push('\n');
+    }
+    if let Some(sandbox) = sandbox {
+        sandbox.keep();
+        reproduce.push_str(&format!(
+            "# the client's sandbox (HOME is {}/home) was kept\n",
+            sandbox.root().display()
+        ));
+        copy_if_exists(
+            &sandbox.root().join("claude-debug.log"),
+            &dir.join("claude-debug.log"),
+        );
+    }
+    std::fs::write(dir.join("reproduce.sh"), reproduce)?;
+    Ok(dir)
+}
+
+fn copy_if_exists(from: &Path, to: &Path) {
+    if from.is_file() {
+        let _ = std::fs::copy(from, to);
+    }
+}

@@ -1,0 +1,26 @@
+//! `slow_server`: log in via /mcp; every MCP response is held 2 s; the client must wait and the agent's call go through
+
+use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::lifecycle::{self, LifecycleEvent};
+use crate::scenarios::steps::{Ctx, Run};
+
+pub const DEF: ScenarioDef = ScenarioDef {
+    name: "slow_server",
+    describe: "log in via /mcp; every MCP response is held 2 s; the client must wait and the agent's call go through",
+    login_path: LoginPath::SlashMcp,
+    is_reconnect_check: true,
+    faults: no_faults,
+    drive,
+};
+
+fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
+    lifecycle::lifecycle(
+        run,
+        client,
+        ctx.env,
+        ctx.model,
+        LifecycleEvent::SlowServer,
+        ctx.options,
+    )
+}

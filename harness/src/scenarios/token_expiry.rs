@@ -1,0 +1,26 @@
+//! `token_expiry`: log in via /mcp; the access token expires; the agent's next call must refresh (refresh_token grant) and go through
+
+use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::lifecycle::{self, LifecycleEvent};
+use crate::scenarios::steps::{Ctx, Run};
+
+pub const DEF: ScenarioDef = ScenarioDef {
+    name: "token_expiry",
+    describe: "log in via /mcp; the access token expires; the agent's next call must refresh (refresh_token grant) and go through",
+    login_path: LoginPath::SlashMcp,
+    is_reconnect_check: true,
+    faults: no_faults,
+    drive,
+};
+
+fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
+    lifecycle::lifecycle(
+        run,
+        client,
+        ctx.env,
+        ctx.model,
+        LifecycleEvent::TokenExpiry,
+        ctx.options,
+    )
+}

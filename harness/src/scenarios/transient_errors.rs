@@ -1,0 +1,26 @@
+//! `transient_errors`: log in via /mcp; the next two authenticated MCP requests get 503; the client must retry through it or tell the agent, and the next call must work
+
+use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::lifecycle::{self, LifecycleEvent};
+use crate::scenarios::steps::{Ctx, Run};
+
+pub const DEF: ScenarioDef = ScenarioDef {
+    name: "transient_errors",
+    describe: "log in via /mcp; the next two authenticated MCP requests get 503; the client must retry through it or tell the agent, and the next call must work",
+    login_path: LoginPath::SlashMcp,
+    is_reconnect_check: true,
+    faults: no_faults,
+    drive,
+};
+
+fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
+    lifecycle::lifecycle(
+        run,
+        client,
+        ctx.env,
+        ctx.model,
+        LifecycleEvent::TransientErrors,
+        ctx.options,
+    )
+}
