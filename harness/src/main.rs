@@ -1,32 +1,39 @@
-//! `harness`: run the real Claude Code CLI against the mock OAuth + MCP server and say whether it
-//! reconnects after the token exchange.
+//! `harness`: run real MCP clients (Claude Code, Codex, Gemini CLI …) against the mock OAuth + MCP
+//! server and say whether they reconnect after the token exchange.
 
 use std::process::ExitCode;
 
 mod cli;
 
 use clap::{Parser, Subcommand};
-use harness::clients::claude_code::ClaudeCode;
+use harness::clients::catalog::{self, ClientKind};
+use harness::clients::ClientUnderTest;
 use harness::mock::{MockMode, MOCK_MODE_ENV};
 use harness::reports::run_table::render_table;
 use harness::scenarios::{self, Scenario, ScenarioReport};
-use harness::store::versions::{
-    parse_size, VersionStore, CACHE_DIR_ENV, CACHE_SIZE_ENV, DEFAULT_CLAUDE_CODE_VERSION,
-    VERSION_ENV,
-};
+use harness::store::versions::{parse_size, VersionStore, CACHE_DIR_ENV, CACHE_SIZE_ENV};
 
 #[derive(Parser)]
 #[command(
     name = "harness",
     version,
-    about = "Runs the real Claude Code CLI headlessly against a strict mock OAuth 2.1 + MCP server and checks that it reconnects (initialize, tools/list) after the token exchange.",
-    after_help = "The CLI is installed from the npm registry into the harness's own cache (HARNESS_CACHE_DIR, default ~/.cache/mcp-reconnect-harness) and run with a throw-away HOME; it talks only to loopback servers the harness starts.\n\nExit status: 0 when every check passed (or was not applicable with evidence), 1 when a check failed, 2 when the run could not be set up."
+    about = "Runs real MCP clients (Claude Code first; `harness clients` lists them) headlessly against a strict mock OAuth 2.1 + MCP server and checks that it reconnects (initialize, tools/list) after the token exchange.",
+    after_help = "Each client is installed from the npm registry into the harness's own cache (HARNESS_CACHE_DIR, default ~/.cache/mcp-reconnect-harness) and run with a throw-away HOME; it talks only to loopback servers the harness starts.\n\nExit status: 0 when every check passed (or was not applicable with evidence), 1 when a check failed, 2 when the run could not be set up."
 )]
 struct Cli {
     /// Cap on the version store's size (4G, 500M, none); least recently used versions are
     /// evicted after an install, never one in use. Default 8G.
     #[arg(long = "cache-size", global = true, env = CACHE_SIZE_ENV, value_parser = cache_size)]
     cache_size: Option<CacheSize>,
+    /// The client under test (`harness clients` lists them); `matrix` takes a comma-separated
+    /// list or `all`.
+    #[arg(
+        long,
+        global = true,
+        env = "HARNESS_CLIENT",
+        default_value = "claude-code"
+    )]
+    client: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,9 +53,10 @@ enum Command {
         /// Scenario to run (see `harness scenarios`), or `all`.
         #[arg(long, short, default_value = "all")]
         scenario: String,
-        /// Exact CLI version from the npm registry.
-        #[arg(long = "cli-version", env = VERSION_ENV, default_value = DEFAULT_CLAUDE_CODE_VERSION)]
-        cli_version: String,
+        /// Exact version from the npm registry (default: the client\'s pinned version, or its
+        /// version variable: CLAUDE_CODE_VERSION, CODEX_VERSION, GEMINI_CLI_VERSION).
+        #[arg(long = "cli-version")]
+        cli_version: Option<String>,
         /// Print the reports as JSON on stdout (progress still goes to stderr).
         #[arg(long)]
         json: bool,
@@ -71,8 +79,8 @@ enum Command {
     },
     /// Install a CLI version into the harness's cache (no-op when present) and print where.
     Install {
-        #[arg(env = VERSION_ENV, default_value = DEFAULT_CLAUDE_CODE_VERSION)]
-        version: String,
+        /// Exact version (default: the client's pinned version).
+        version: Option<String>,
     },
     /// List the CLI's published versions in release order with publish dates (from the npm
     /// registry, cached 10 min), or with --installed the versions in the store.
@@ -101,13 +109,18 @@ enum Command {
     /// What an installed version can do (probed from its help once and cached; session
     /// features filled in by scenario runs). Installs the version when missing.
     Features {
-        #[arg(env = VERSION_ENV, default_value = DEFAULT_CLAUDE_CODE_VERSION)]
-        version: String,
+        /// Exact version (default: the client's pinned version).
+        version: Option<String>,
         #[arg(long)]
         json: bool,
     },
     /// List the scenarios.
     Scenarios,
+    /// List the clients the harness drives, with their packages, pinned versions and login paths.
+    Clients {
+        #[arg(long)]
+        json: bool,
+    },
     /// Find the first version where a scenario's check fails (or, with --find-fix, passes):
     /// binary search over the published versions, skipping those it cannot judge.
     Bisect(cli::bisect::BisectArgs),
@@ -128,8 +141,10 @@ enum Command {
         /// Comma-separated scenarios (default: the five core ones).
         #[arg(long, env = "SOAK_SCENARIOS", value_delimiter = ',')]
         scenarios: Vec<String>,
-        #[arg(long = "cli-version", env = VERSION_ENV, default_value = DEFAULT_CLAUDE_CODE_VERSION)]
-        cli_version: String,
+        /// Exact version from the npm registry (default: the client\'s pinned version, or its
+        /// version variable: CLAUDE_CODE_VERSION, CODEX_VERSION, GEMINI_CLI_VERSION).
+        #[arg(long = "cli-version")]
+        cli_version: Option<String>,
         /// The committed snapshots to compare with.
         #[arg(long, default_value = "snapshots")]
         snapshots: std::path::PathBuf,
@@ -144,10 +159,30 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let store = match cli.cache_size {
-        Some(CacheSize(cap)) => VersionStore::from_env().with_cap(cap),
-        None => VersionStore::from_env(),
+    let kinds = match catalog::parse_list(&cli.client) {
+        Ok(kinds) if !kinds.is_empty() => kinds,
+        Ok(_) => {
+            eprintln!("harness: --client names no client; `harness clients` lists them");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("harness: {e}");
+            return ExitCode::from(2);
+        }
     };
+    let kind = kinds[0];
+    if kinds.len() > 1 && !matches!(cli.command, Command::Matrix(_)) {
+        eprintln!(
+            "harness: --client {}: only `matrix` runs several clients; name one",
+            cli.client
+        );
+        return ExitCode::from(2);
+    }
+    let store = match cli.cache_size {
+        Some(CacheSize(cap)) => VersionStore::from_env(kind.package).with_cap(cap),
+        None => VersionStore::from_env(kind.package),
+    };
+    let pinned = |v: Option<String>| v.unwrap_or_else(|| kind.package.version_under_test());
     match cli.command {
         Command::Versions {
             range,
@@ -167,10 +202,13 @@ fn main() -> ExitCode {
                 installed,
             },
         ),
-        Command::Bisect(args) => cli::bisect::bisect(&store, args),
-        Command::Matrix(args) => cli::matrix::matrix_cmd(&store, args),
+        Command::Bisect(args) => cli::bisect::bisect(&store, kind, args),
+        Command::Matrix(args) => cli::matrix::matrix_cmd(&store, &kinds, args),
         Command::Report(command) => cli::matrix::report_cmd(command),
-        Command::Features { version, json } => cli::versions::features_cmd(&store, &version, json),
+        Command::Features { version, json } => {
+            cli::versions::features_cmd(&store, &pinned(version), json)
+        }
+        Command::Clients { json } => cli::versions::clients_cmd(json),
         Command::Scenarios => {
             let width = Scenario::ALL
                 .iter()
@@ -204,7 +242,8 @@ fn main() -> ExitCode {
             isolate,
         } => cmd_soak(
             &store,
-            &cli_version,
+            kind,
+            &pinned(cli_version),
             &scenarios,
             harness::matrix::soak::SoakPlan {
                 scenarios: Vec::new(),
@@ -215,7 +254,7 @@ fn main() -> ExitCode {
                 isolate,
             },
         ),
-        Command::Install { version } => match store.ensure(&version) {
+        Command::Install { version } => match store.ensure(&pinned(version)) {
             Ok(installed) => {
                 println!(
                     "{} {:?} {}",
@@ -239,8 +278,9 @@ fn main() -> ExitCode {
             discovery,
         } => run(
             &store,
+            kind,
             &scenario,
-            &cli_version,
+            &pinned(cli_version),
             json,
             mock,
             isolate,
@@ -251,6 +291,7 @@ fn main() -> ExitCode {
 
 fn run(
     store: &VersionStore,
+    kind: &'static ClientKind,
     scenario: &str,
     version: &str,
     json: bool,
@@ -297,14 +338,15 @@ fn run(
             return ExitCode::from(2);
         }
     }
-    let client = ClaudeCode::new(installed);
+    let client = (kind.make)(installed);
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
         eprintln!(
-            "harness: [{}/{}] {} on claude-code {version}: {}",
+            "harness: [{}/{}] {} on {} {version}: {}",
             i + 1,
             scenarios.len(),
             s.name(),
+            kind.name,
             s.describe()
         );
         if isolate {
@@ -312,7 +354,7 @@ fn run(
                 *s,
                 {
                     let install = client.install().clone();
-                    move || Box::new(ClaudeCode::new(install))
+                    move || (kind.make)(install)
                 },
                 s.mock_faults(),
                 &Default::default(),
@@ -360,7 +402,7 @@ fn run(
             discovery,
             ..Default::default()
         };
-        let report = scenarios::run_with(*s, &client, mock.as_ref(), &options);
+        let report = scenarios::run_with(*s, client.as_ref(), mock.as_ref(), &options);
         harness::scenarios::observe::record_report(client.install(), &report);
         if !json {
             println!("{}", render_table(std::slice::from_ref(&report)));
@@ -396,6 +438,7 @@ fn run(
 
 fn cmd_soak(
     store: &VersionStore,
+    kind: &'static ClientKind,
     version: &str,
     names: &[String],
     mut plan: harness::matrix::soak::SoakPlan,
@@ -428,8 +471,8 @@ fn cmd_soak(
             return ExitCode::from(2);
         }
     };
-    let client = ClaudeCode::new(installed);
-    let summary = match harness::matrix::soak::soak(&client, &plan) {
+    let client: Box<dyn ClientUnderTest> = (kind.make)(installed);
+    let summary = match harness::matrix::soak::soak(client.as_ref(), kind, &plan) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("harness: soak: {e}");

@@ -17,6 +17,7 @@ use crate::support::real_cli_slot;
 fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let request = Request {
+        client: &harness::clients::claude_code::KIND,
         scenario: Scenario::SESSION_LOST,
         check: Some("reinitialized-after-session-loss".to_owned()),
         good: Some("2.1.331".to_owned()),
@@ -30,7 +31,11 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
         program: "harness".to_owned(),
         discovery: None,
     };
-    let report = run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
+    let report = run::bisect(
+        &VersionStore::from_env(&harness::clients::claude_code::PACKAGE),
+        &request,
+    )
+    .map_err(anyhow::Error::msg)?;
     eprintln!("{}", run::render(&report));
     assert!(report.found(), "{}", report.message);
     assert!(
@@ -66,6 +71,7 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
 fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let request = Request {
+        client: &harness::clients::claude_code::KIND,
         scenario: Scenario::PRINT_AFTER_AUTH,
         check: Some("needs-auth-cleared".to_owned()),
         good: Some("2.1.331".to_owned()),
@@ -80,7 +86,11 @@ fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Res
         program: "harness".to_owned(),
         discovery: None,
     };
-    let report = run::bisect(&VersionStore::from_env(), &request).map_err(anyhow::Error::msg)?;
+    let report = run::bisect(
+        &VersionStore::from_env(&harness::clients::claude_code::PACKAGE),
+        &request,
+    )
+    .map_err(anyhow::Error::msg)?;
     eprintln!("{}", run::render(&report));
     assert!(report.found(), "{}", report.message);
     assert!(

@@ -10,6 +10,8 @@ use harness::clients::{
 use harness::drive::browser::ScriptedBrowser;
 use harness::drive::terminal::TerminalSession;
 use harness::scenarios::{self, Scenario};
+use harness::store::package::Launch;
+use harness::store::versions::InstalledVersion;
 use mock_server::client::{McpSession, Misbehaviour, StandInClient};
 use mock_server::MockServer;
 use rstest::rstest;
@@ -143,7 +145,18 @@ async fn tools_listed_in_an_unknown_session_do_not_count() -> anyhow::Result<()>
 
 /// A client the harness cannot drive: every interactive step times out. Such a run must fail with
 /// a `driver` check and never report "not applicable", which only positive evidence earns.
-struct UndrivableClient;
+struct UndrivableClient(InstalledVersion);
+
+impl UndrivableClient {
+    fn new() -> UndrivableClient {
+        UndrivableClient(InstalledVersion::unmanaged(
+            "undrivable",
+            "0.0.0",
+            std::env::temp_dir().join("harness-undrivable-client"),
+            Launch::native("/nonexistent/undrivable".into()),
+        ))
+    }
+}
 
 fn stuck(what: &str) -> DriveError {
     DriveError::Timeout {
@@ -159,6 +172,9 @@ impl ClientUnderTest for UndrivableClient {
     }
     fn version(&self) -> &str {
         "0.0.0"
+    }
+    fn install(&self) -> &InstalledVersion {
+        &self.0
     }
     fn add_http_server(&self, _: &RunEnv<'_>, _: &str, _: &str) -> Result<(), DriveError> {
         Ok(())
@@ -251,7 +267,7 @@ fn a_driver_timeout_fails_the_scenario_and_is_never_not_applicable(
     scenario: Scenario,
 ) -> anyhow::Result<()> {
     let mock = MockServer::builder().start_blocking()?;
-    let report = scenarios::run(scenario, &UndrivableClient, &mock);
+    let report = scenarios::run(scenario, &UndrivableClient::new(), &mock);
     assert!(!report.passed(), "{:#?}", report.checks);
     assert!(
         report

@@ -5,7 +5,8 @@
 use harness::checks::{self, Verdict};
 use harness::scenarios::{self, Scenario, ScenarioReport};
 use harness::store::features::{self, Feature};
-use harness::store::versions::{Packaging, VersionStore};
+use harness::store::package::Packaging;
+use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 use rstest::rstest;
 
@@ -136,7 +137,8 @@ fn the_feature_probe_tells_the_eras_apart_and_caches_what_it_found(
     assert_eq!(found.has(Feature::McpLogin), Some(has_login));
     assert_eq!(found.has(Feature::HttpTransport), Some(true));
     assert_eq!(found.has(Feature::DebugFile), Some(true));
-    let installed = VersionStore::from_env().ensure(&version)?;
+    let installed =
+        VersionStore::from_env(&harness::clients::claude_code::PACKAGE).ensure(&version)?;
     let cached = features::FeatureCache::for_install(&installed)
         .load()?
         .ok_or_else(|| anyhow::anyhow!("no feature cache beside {}", installed.dir.display()))?;

@@ -145,7 +145,7 @@ fn survey_profiles_quirks_and_revisions() -> anyhow::Result<()> {
 /// its outcomes differ by design of the CLI, not of the server.
 fn measured_version() -> bool {
     let version = version_under_test();
-    if version == harness::store::versions::DEFAULT_CLAUDE_CODE_VERSION {
+    if version == harness::clients::claude_code::PACKAGE.pinned {
         return true;
     }
     eprintln!(

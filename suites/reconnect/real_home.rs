@@ -156,7 +156,7 @@ fn a_full_real_cli_scenario_leaves_the_real_home_untouched() -> anyhow::Result<(
     let home = PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?);
     // Installing the CLI (when not cached) is the harness's doing, before the client runs.
     let client = claude_code()?;
-    let store = VersionStore::from_env();
+    let store = VersionStore::from_env(&harness::clients::claude_code::PACKAGE);
     let installed = store.root().join("claude-code").join(version_under_test());
     let store_root = store
         .root()

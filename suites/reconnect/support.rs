@@ -15,13 +15,14 @@ use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
+use harness::clients::claude_code;
 use harness::clients::claude_code::ClaudeCode;
 use harness::matrix::expectations::Expectations;
 use harness::mock::container::{self, docker_required, REQUIRE_DOCKER_ENV};
 use harness::mock::{MockMode, MockTarget, MOCK_MODE_ENV};
 use harness::reports::run_table::render_table;
 use harness::scenarios::{self, Scenario, ScenarioReport};
-use harness::store::versions::{VersionStore, DEFAULT_CLAUDE_CODE_VERSION, VERSION_ENV};
+use harness::store::versions::VersionStore;
 
 /// Real-CLI runs take a slot each: two cores cannot drive several full CLIs at once without
 /// their timings (and so the tests) suffering. Mock-only tests run in parallel as usual.
@@ -35,7 +36,7 @@ pub fn real_cli_slot() -> MutexGuard<'static, ()> {
 
 /// The version under test: `CLAUDE_CODE_VERSION`, else the pinned default.
 pub fn version_under_test() -> String {
-    std::env::var(VERSION_ENV).unwrap_or_else(|_| DEFAULT_CLAUDE_CODE_VERSION.to_owned())
+    claude_code::PACKAGE.version_under_test()
 }
 
 /// The `cli.js`-era version the default run covers beside the pinned native one.
@@ -48,7 +49,7 @@ pub fn claude_code() -> anyhow::Result<ClaudeCode> {
 }
 
 pub fn claude_code_at(version: &str) -> anyhow::Result<ClaudeCode> {
-    let installed = VersionStore::from_env().ensure(version)?;
+    let installed = VersionStore::from_env(&claude_code::PACKAGE).ensure(version)?;
     Ok(ClaudeCode::new(installed))
 }
 

@@ -17,16 +17,19 @@ use crate::bisect::{
     RunOutcome, SavedProbe, SavedProbes,
 };
 use crate::checks::Verdict;
-use crate::clients::claude_code::ClaudeCode;
+use crate::clients::catalog::ClientKind;
 use crate::clients::LoginPath;
 use crate::scenarios::{self, Scenario, ScenarioReport};
 use crate::store::features::{self, Feature};
-use crate::store::registry::{self, compare_versions, Published, LISTING_MAX_AGE};
+use crate::store::registry::{self, Published, LISTING_MAX_AGE};
+use crate::store::version_number::compare_versions;
 use crate::store::versions::{InstalledVersion, VersionStore, CACHE_DIR_ENV};
 
 /// What to bisect.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The client whose versions are searched.
+    pub client: &'static ClientKind,
     pub scenario: Scenario,
     /// One check of the scenario; `None`: the scenario as a whole (any failing check fails it).
     pub check: Option<String>,
@@ -215,12 +218,13 @@ pub fn classify(report: &ScenarioReport, check: Option<&str>) -> (RunOutcome, St
 
 /// Runs the scenario once on an installed version.
 fn run_once(
+    kind: &'static ClientKind,
     scenario: Scenario,
     install: &InstalledVersion,
     check: Option<&str>,
     discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
 ) -> (RunOutcome, String) {
-    let client = ClaudeCode::new(install.clone());
+    let client = (kind.make)(install.clone());
     let mut builder = MockServer::builder().faults(scenario.mock_faults());
     if let Some(variant) = discovery {
         builder = builder.discovery(variant.discovery());
@@ -238,7 +242,7 @@ fn run_once(
         discovery,
         ..Default::default()
     };
-    let report = scenarios::run_with(scenario, &client, &mock, &options);
+    let report = scenarios::run_with(scenario, client.as_ref(), &mock, &options);
     crate::scenarios::observe::record_report(client.install(), &report);
     classify(&report, check)
 }
@@ -265,7 +269,8 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
     };
     let install_secs = started.elapsed().as_secs_f64();
     let feature = needed_feature(request.scenario);
-    if let Ok(found) = features::features_of(&install) {
+    let known = request.client.features.map(|probe| probe(&install));
+    if let Some(Ok(found)) = known {
         if let Some(seen) = found.get(feature).filter(|o| !o.present) {
             return SavedProbe {
                 observation: Observation::NotApplicable,
@@ -286,6 +291,7 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
     let mut details: Vec<String> = Vec::new();
     for _ in 0..request.repeat.max(1) {
         let (outcome, detail) = run_once(
+            request.client,
             request.scenario,
             &install,
             request.check.as_deref(),
@@ -386,10 +392,16 @@ pub fn state_key(request: &Request) -> String {
         request.repeat,
         request.verify
     );
-    // Searches on the default server keep the keys (and saved probes) they always had.
-    match request.discovery {
+    // Searches of Claude Code on the default server keep the keys (and saved probes) they
+    // always had.
+    let key = match request.discovery {
         Some(variant) => format!("{key} discovery={}", variant.name()),
         None => key,
+    };
+    if request.client.name == crate::clients::catalog::default_kind().name {
+        key
+    } else {
+        format!("client={} {key}", request.client.name)
     }
 }
 
@@ -419,9 +431,14 @@ pub fn reproduce_command(
         None => "the scenario".to_owned(),
     };
     format!(
-        "{CACHE_DIR_ENV}={} {} run --scenario {}{} --cli-version {version}    # expect {what}: {}",
+        "{CACHE_DIR_ENV}={} {} run{} --scenario {}{} --cli-version {version}    # expect {what}: {}",
         shell_quote(&store.root().display().to_string()),
         request.program,
+        if request.client.name == crate::clients::catalog::default_kind().name {
+            String::new()
+        } else {
+            format!(" --client {}", request.client.name)
+        },
         request.scenario.name(),
         request
             .discovery
@@ -509,8 +526,8 @@ fn plan(
 /// (registry, arguments, the state file).
 pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String> {
     let started = Instant::now();
-    let (listing, _) =
-        registry::listing(store.root(), LISTING_MAX_AGE, false).map_err(|e| e.to_string())?;
+    let (listing, _) = registry::listing(store.root(), store.package(), LISTING_MAX_AGE, false)
+        .map_err(|e| e.to_string())?;
     let (line, config, notes) = plan(request, &listing.versions)?;
     for n in notes {
         eprintln!("harness: {n}");
@@ -927,6 +944,7 @@ mod tests {
 
     fn request(good: Option<&str>, bad: Option<&str>, find_fix: bool) -> Request {
         Request {
+            client: &crate::clients::claude_code::KIND,
             scenario: Scenario::SESSION_LOST,
             check: Some("reinitialized-after-session-loss".to_owned()),
             good: good.map(str::to_owned),
@@ -983,7 +1001,10 @@ mod tests {
 
     #[test]
     fn the_state_file_is_per_arguments_and_commands_are_quoted() {
-        let store = VersionStore::at("/tmp/store dir");
+        let store = VersionStore::at(
+            "/tmp/store dir",
+            &crate::clients::claude_code::package::PACKAGE,
+        );
         let a = state_path(&store, &request(Some("2.1.80"), Some("2.1.84"), false));
         let b = state_path(&store, &request(Some("2.1.80"), Some("2.1.86"), false));
         assert_ne!(a, b);

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use harness::bisect::run::{self, shell_quote, Request};
+use harness::clients::catalog::ClientKind;
 use harness::clients::LoginPath;
 use harness::scenarios::Scenario;
 use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
@@ -77,7 +78,7 @@ fn login_path(name: &str) -> Option<LoginPath> {
     .find(|p| p.as_str() == name || p.as_str().replace('-', "_") == name)
 }
 
-pub fn bisect(store: &VersionStore, args: BisectArgs) -> ExitCode {
+pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs) -> ExitCode {
     let Some(scenario) = Scenario::parse(&args.scenario) else {
         let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
         eprintln!(
@@ -107,6 +108,7 @@ pub fn bisect(store: &VersionStore, args: BisectArgs) -> ExitCode {
     }
     let argv: Vec<String> = std::env::args().collect();
     let request = Request {
+        client: kind,
         discovery: args.discovery,
         scenario,
         check: args.check,

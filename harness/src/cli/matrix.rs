@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use harness::clients::catalog::ClientKind;
 use harness::matrix::{self, MatrixReport, MatrixRequest, Shard};
 use harness::reports;
 use harness::scenarios::variants::{DiscoveryVariant, ScenarioSpec};
@@ -175,8 +176,8 @@ fn versions(
     if text.is_none() && last.is_none() {
         return Err("say which versions: --versions LIST|FROM..TO and/or --last N".to_owned());
     }
-    let (listing, _) =
-        registry::listing(store.root(), LISTING_MAX_AGE, false).map_err(|e| e.to_string())?;
+    let (listing, _) = registry::listing(store.root(), store.package(), LISTING_MAX_AGE, false)
+        .map_err(|e| e.to_string())?;
     let picked = listing
         .select(&Selection {
             range: text.map(str::to_owned),
@@ -187,7 +188,11 @@ fn versions(
     Ok(picked.into_iter().map(|p| p.version).collect())
 }
 
-pub fn matrix_cmd(store: &VersionStore, args: MatrixArgs) -> ExitCode {
+pub fn matrix_cmd(
+    store: &VersionStore,
+    _kinds: &[&'static ClientKind],
+    args: MatrixArgs,
+) -> ExitCode {
     let mut scenarios = match scenarios(&args.scenarios) {
         Ok(s) => s,
         Err(e) => {

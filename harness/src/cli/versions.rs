@@ -4,9 +4,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use harness::clients::catalog;
 use harness::store::features::{self, FeatureCache, Features};
 use harness::store::registry::{self, Selection, Source, LISTING_MAX_AGE};
-use harness::store::versions::{format_size, VersionStore, CLAUDE_CODE_PACKAGE};
+use harness::store::versions::{format_size, VersionStore};
 use serde_json::json;
 
 fn print_json(value: &serde_json::Value) -> ExitCode {
@@ -36,13 +37,14 @@ pub fn versions(store: &VersionStore, args: VersionsArgs) -> ExitCode {
         return installed(store, args.json);
     }
     let started = Instant::now();
-    let (listing, source) = match registry::listing(store.root(), LISTING_MAX_AGE, args.refresh) {
-        Ok(found) => found,
-        Err(e) => {
-            eprintln!("harness: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (listing, source) =
+        match registry::listing(store.root(), store.package(), LISTING_MAX_AGE, args.refresh) {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("harness: {e}");
+                return ExitCode::from(2);
+            }
+        };
     let selection = Selection {
         range: args.range,
         since: args.since,
@@ -89,7 +91,8 @@ pub fn versions(store: &VersionStore, args: VersionsArgs) -> ExitCode {
         }));
     }
     eprintln!(
-        "harness: {CLAUDE_CODE_PACKAGE}: {} published, latest {}; {source_text} {} in {:.2} s",
+        "harness: {}: {} published, latest {}; {source_text} {} in {:.2} s",
+        store.package().npm,
         listing.versions.len(),
         listing.latest.as_deref().unwrap_or("?"),
         listing.registry,
@@ -175,8 +178,8 @@ fn installed(store: &VersionStore, json_out: bool) -> ExitCode {
     // Most recently used first, as people read it; eviction takes from the bottom.
     for e in entries.iter().rev() {
         let packaging = match e.packaging {
-            Some(harness::store::versions::Packaging::NativeBinary) => "native",
-            Some(harness::store::versions::Packaging::NodeScript) => "cli.js",
+            Some(harness::store::package::Packaging::NativeBinary) => "native",
+            Some(harness::store::package::Packaging::NodeScript) => "cli.js",
             None => "?",
         };
         let probed = match cached_features(&e.dir) {
@@ -228,4 +231,34 @@ pub fn features_cmd(store: &VersionStore, version: &str, json_out: bool) -> Exit
             ExitCode::from(2)
         }
     }
+}
+
+/// `harness clients`: every client the harness drives.
+pub fn clients_cmd(json_out: bool) -> ExitCode {
+    if json_out {
+        let list: Vec<serde_json::Value> = catalog::ALL
+            .iter()
+            .map(|k| {
+                json!({
+                    "client": k.name,
+                    "summary": k.summary,
+                    "package": k.package.npm,
+                    "pinned": k.package.pinned,
+                    "version_env": k.package.version_env,
+                    "login_paths": k.login_paths.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        return print_json(&serde_json::Value::Array(list));
+    }
+    for k in catalog::ALL {
+        println!("{:<12} {}", k.name, k.summary);
+        println!(
+            "{:<12} package {}, pinned {} ({} overrides it)",
+            "", k.package.npm, k.package.pinned, k.package.version_env
+        );
+        let paths: Vec<&str> = k.login_paths.iter().map(|p| p.as_str()).collect();
+        println!("{:<12} login paths: {}", "", paths.join(", "));
+    }
+    ExitCode::SUCCESS
 }

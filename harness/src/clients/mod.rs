@@ -1,6 +1,7 @@
 //! The client under test, as scenarios see it. Claude Code is the first implementation; another
 //! MCP client can be added by implementing this trait, without touching the scenarios.
 
+pub mod catalog;
 pub mod claude_code;
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use crate::drive::browser::{BrowserError, ConsentOutcome, ScriptedBrowser};
 use crate::drive::command::CommandError;
 use crate::drive::sandbox::Sandbox;
 use crate::drive::terminal::{TerminalError, TerminalSession};
+use crate::store::versions::InstalledVersion;
 
 /// Where a run happens: the sandbox, and the run's model API stand-in.
 pub struct RunEnv<'a> {
@@ -134,6 +136,8 @@ pub trait ClientUnderTest {
     fn name(&self) -> &'static str;
     /// The exact version under test.
     fn version(&self) -> &str;
+    /// The installed version being driven (its folder holds the feature cache).
+    fn install(&self) -> &InstalledVersion;
     /// Adds an HTTP (Streamable HTTP) MCP server to the sandbox's user-level config.
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError>;
     /// As [`ClientUnderTest::add_http_server`], for a server without dynamic registration: the

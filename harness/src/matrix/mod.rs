@@ -22,7 +22,7 @@ use crate::checks::Verdict;
 use crate::clients::claude_code::ClaudeCode;
 use crate::scenarios::variants::ScenarioSpec;
 use crate::scenarios::{self, Scenario, ScenarioReport};
-use crate::store::registry::compare_versions;
+use crate::store::version_number::compare_versions;
 use crate::store::versions::{InstalledVersion, VersionStore};
 
 /// Bumped when the JSON changes incompatibly.

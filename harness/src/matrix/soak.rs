@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use mock_server::MockServer;
 
-use crate::clients::claude_code::ClaudeCode;
+use crate::clients::catalog::ClientKind;
+use crate::clients::ClientUnderTest;
 use crate::drive::isolation::ConnectReport;
 use crate::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 
@@ -193,7 +194,11 @@ fn snapshot_path(dir: &Path, scenario: Scenario, what: &str, version: &str) -> P
 }
 
 /// Runs the plan; progress goes to stderr.
-pub fn soak(client: &ClaudeCode, plan: &SoakPlan) -> std::io::Result<SoakSummary> {
+pub fn soak(
+    client: &dyn ClientUnderTest,
+    kind: &'static ClientKind,
+    plan: &SoakPlan,
+) -> std::io::Result<SoakSummary> {
     std::fs::create_dir_all(&plan.out)?;
     let version = client.install().version.clone();
     let started = Instant::now();
@@ -208,7 +213,7 @@ pub fn soak(client: &ClaudeCode, plan: &SoakPlan) -> std::io::Result<SoakSummary
                 s.name(),
                 started.elapsed().as_secs_f64()
             );
-            let (report, connects) = run_one(client, s, plan.isolate)?;
+            let (report, connects) = run_one(client, kind, s, plan.isolate)?;
             let tally = by_scenario.entry(s.name().to_owned()).or_default();
             if let Some(c) = connects {
                 tally.connects.push(c.connects);
@@ -232,7 +237,8 @@ pub fn soak(client: &ClaudeCode, plan: &SoakPlan) -> std::io::Result<SoakSummary
 }
 
 fn run_one(
-    client: &ClaudeCode,
+    client: &dyn ClientUnderTest,
+    kind: &'static ClientKind,
     s: Scenario,
     isolate: bool,
 ) -> std::io::Result<(ScenarioReport, Option<ConnectReport>)> {
@@ -241,7 +247,7 @@ fn run_one(
             s,
             {
                 let install = client.install().clone();
-                move || Box::new(ClaudeCode::new(install))
+                move || (kind.make)(install)
             },
             s.mock_faults(),
             &RunOptions::default(),

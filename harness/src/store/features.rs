@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::drive::command::CommandSpec;
 use crate::drive::sandbox::Sandbox;
-use crate::store::versions::{InstalledVersion, Packaging};
+use crate::store::package::Packaging;
+use crate::store::versions::InstalledVersion;
 
 /// The cache file, inside the version's folder (evicted with it).
 pub const FEATURES_FILE: &str = "harness-features.json";

@@ -1,6 +1,9 @@
-//! The version store: published versions from the registry, installs at exact versions into the
-//! harness's own cache (lock, size cap, eviction), and what each installed version can do.
+//! The version store: published versions from the registry, installs of any client's package at
+//! exact versions into the harness's own cache (a folder per client and version; lock, size cap,
+//! eviction), and what each installed version can do.
 
 pub mod features;
+pub mod package;
 pub mod registry;
+pub mod version_number;
 pub mod versions;

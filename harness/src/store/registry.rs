@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::versions::CLAUDE_CODE_PACKAGE;
+use crate::store::package::ClientPackage;
+use crate::store::version_number::{compare_versions, is_exact_version};
 
 /// The registry when npm's own setting is absent.
 pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
@@ -32,14 +33,17 @@ pub enum RegistryError {
     },
     #[error("the npm registry answered {status} for {url}")]
     Status { url: String, status: u16 },
-    #[error("the npm registry's document for {CLAUDE_CODE_PACKAGE} is not what was expected: {0}")]
-    Malformed(String),
+    #[error("the npm registry's document for {package} is not what was expected: {message}")]
+    Malformed {
+        package: &'static str,
+        message: String,
+    },
     #[error("`{0}` is not a date: give one as YYYY-MM-DD")]
     BadDate(String),
     #[error("`{0}` is not a range: write FROM..TO with exact versions, either side may be left out (2.1.100..2.1.331, 2.1.300.., ..2.1.90)")]
     BadRange(String),
-    #[error("{version} is not a published version of {CLAUDE_CODE_PACKAGE}; run `harness versions` (or `harness versions --last 20`) to see the versions that exist")]
-    UnknownVersion { version: String },
+    #[error("{version} is not a published, installable version of {package}; run `harness versions` (or `harness versions --last 20`) to see the versions that exist")]
+    UnknownVersion { package: String, version: String },
     #[error("registry listing cache at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -73,6 +77,10 @@ pub struct Listing {
     /// The `latest` dist-tag.
     pub latest: Option<String>,
     pub versions: Vec<Published>,
+    /// Published versions left out because their platform build is missing from the registry:
+    /// npm installs them without complaint, and they cannot run.
+    #[serde(default)]
+    pub not_installable: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -106,16 +114,47 @@ pub fn registry_url() -> String {
 }
 
 /// Parses the registry's package document (the full one: the abbreviated form has no dates).
-pub fn parse_document(registry: &str, body: &[u8]) -> Result<Listing, RegistryError> {
+pub fn parse_document(
+    registry: &str,
+    package: &'static ClientPackage,
+    body: &[u8],
+) -> Result<Listing, RegistryError> {
+    let malformed = |message: String| RegistryError::Malformed {
+        package: package.npm,
+        message,
+    };
     let doc: PackageDocument =
-        serde_json::from_slice(body).map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
     if doc.versions.is_empty() {
-        return Err(RegistryError::Malformed("it lists no versions".to_owned()));
+        return Err(malformed("it lists no versions".to_owned()));
     }
+    let mut not_installable = Vec::new();
     let mut versions: Vec<Published> = doc
         .versions
         .keys()
-        .filter(|v| crate::store::versions::check_version_syntax(v).is_ok())
+        .filter(|v| is_exact_version(v))
+        .filter(|v| package.prereleases || !v.contains('-'))
+        .filter(|v| {
+            // A platform build is itself a version (`0.171.0-linux-x64`): never a version to
+            // run, and the version it belongs to runs only when it is there.
+            let Some(build_of) = package.platform_build else {
+                return true;
+            };
+            if doc
+                .versions
+                .keys()
+                .any(|other| build_of(other).is_some_and(|b| &b == *v))
+            {
+                return false;
+            }
+            match build_of(v) {
+                Some(build) if !doc.versions.contains_key(&build) => {
+                    not_installable.push((*v).clone());
+                    false
+                }
+                _ => true,
+            }
+        })
         .map(|v| Published {
             version: v.clone(),
             published: doc.time.get(v).and_then(|t| t.as_str()).map(str::to_owned),
@@ -123,7 +162,7 @@ pub fn parse_document(registry: &str, body: &[u8]) -> Result<Listing, RegistryEr
         .collect();
     versions.sort_by(|a, b| compare_versions(&a.version, &b.version));
     Ok(Listing {
-        package: CLAUDE_CODE_PACKAGE.to_owned(),
+        package: package.npm.to_owned(),
         registry: registry.to_owned(),
         fetched_at: now_secs(),
         latest: doc
@@ -132,12 +171,13 @@ pub fn parse_document(registry: &str, body: &[u8]) -> Result<Listing, RegistryEr
             .and_then(|t| t.as_str())
             .map(str::to_owned),
         versions,
+        not_installable,
     })
 }
 
 /// Fetches the listing from the registry now.
-pub fn fetch(registry: &str) -> Result<Listing, RegistryError> {
-    let url = format!("{registry}{}", CLAUDE_CODE_PACKAGE.replace('/', "%2f"));
+pub fn fetch(registry: &str, package: &'static ClientPackage) -> Result<Listing, RegistryError> {
+    let url = format!("{registry}{}", package.npm.replace('/', "%2f"));
     let unreachable = |source| RegistryError::Unreachable {
         url: url.clone(),
         source,
@@ -160,12 +200,14 @@ pub fn fetch(registry: &str) -> Result<Listing, RegistryError> {
         });
     }
     let body = response.bytes().map_err(unreachable)?;
-    parse_document(registry, &body)
+    parse_document(registry, package, &body)
 }
 
 /// Where a store keeps its cached listing.
-pub fn listing_cache_path(store_root: &Path) -> PathBuf {
-    store_root.join("registry").join("claude-code.json")
+pub fn listing_cache_path(store_root: &Path, package: &ClientPackage) -> PathBuf {
+    store_root
+        .join("registry")
+        .join(format!("{}.json", package.client))
 }
 
 /// Where a listing came from.
@@ -183,22 +225,23 @@ pub enum Source {
 /// used, and the caller is told so.
 pub fn listing(
     store_root: &Path,
+    package: &'static ClientPackage,
     max_age: Duration,
     refresh: bool,
 ) -> Result<(Listing, Source), RegistryError> {
     let registry = registry_url();
-    let path = listing_cache_path(store_root);
+    let path = listing_cache_path(store_root, package);
     let cached: Option<Listing> = std::fs::read(&path)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Listing>(&bytes).ok())
-        .filter(|l| l.registry == registry);
+        .filter(|l| l.registry == registry && l.package == package.npm);
     if let Some(listing) = &cached {
         let age = now_secs().saturating_sub(listing.fetched_at);
         if !refresh && age <= max_age.as_secs() {
             return Ok((listing.clone(), Source::Cache));
         }
     }
-    match fetch(&registry) {
+    match fetch(&registry, package) {
         Ok(listing) => {
             let io = |source| RegistryError::Io {
                 path: path.clone(),
@@ -224,44 +267,6 @@ pub fn listing(
             None => Err(error),
         },
     }
-}
-
-/// Semver precedence for exact versions: numeric core, then a release after its pre-releases,
-/// pre-release identifiers compared numerically when both are numbers.
-pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    fn split(v: &str) -> (Vec<u64>, Option<&str>) {
-        let (core, pre) = match v.split_once('-') {
-            Some((c, p)) => (c, Some(p)),
-            None => (v, None),
-        };
-        (
-            core.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
-            pre,
-        )
-    }
-    let (core_a, pre_a) = split(a);
-    let (core_b, pre_b) = split(b);
-    core_a.cmp(&core_b).then_with(|| match (pre_a, pre_b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => {
-            let xs: Vec<&str> = x.split('.').collect();
-            let ys: Vec<&str> = y.split('.').collect();
-            for (i, j) in xs.iter().zip(&ys) {
-                let ord = match (i.parse::<u64>(), j.parse::<u64>()) {
-                    (Ok(m), Ok(n)) => m.cmp(&n),
-                    (Ok(_), Err(_)) => Ordering::Less,
-                    (Err(_), Ok(_)) => Ordering::Greater,
-                    (Err(_), Err(_)) => i.cmp(j),
-                };
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-            xs.len().cmp(&ys.len())
-        }
-    })
 }
 
 /// Which versions to list.
@@ -296,12 +301,14 @@ impl Listing {
     }
 
     fn require(&self, version: &str) -> Result<(), RegistryError> {
-        crate::store::versions::check_version_syntax(version)
-            .map_err(|_| RegistryError::BadRange(version.to_owned()))?;
+        if !is_exact_version(version) {
+            return Err(RegistryError::BadRange(version.to_owned()));
+        }
         if self.contains(version) {
             Ok(())
         } else {
             Err(RegistryError::UnknownVersion {
+                package: self.package.clone(),
                 version: version.to_owned(),
             })
         }
@@ -343,6 +350,44 @@ impl Listing {
 mod tests {
     use super::*;
 
+    static TEST_PACKAGE: ClientPackage = ClientPackage {
+        client: "test-client",
+        npm: "@example/test-client",
+        pinned: "2.1.331",
+        version_env: "TEST_CLIENT_VERSION",
+        prereleases: true,
+        platform_build: None,
+        locate: |_| None,
+    };
+
+    /// As Codex publishes: each version's native build is a version of its own.
+    static PLATFORM_BUILDS: ClientPackage = ClientPackage {
+        client: "platform-builds",
+        npm: "@example/platform-builds",
+        pinned: "0.171.0",
+        version_env: "PLATFORM_BUILDS_VERSION",
+        prereleases: false,
+        platform_build: Some(|v| (!v.contains('-')).then(|| format!("{v}-linux-x64"))),
+        locate: |_| None,
+    };
+
+    #[test]
+    fn a_version_whose_platform_build_is_missing_is_listed_as_not_installable(
+    ) -> Result<(), RegistryError> {
+        let doc = br#"{"versions": {"0.170.0": {}, "0.170.0-linux-x64": {}, "0.171.0": {},
+            "0.172.0-alpha.1": {}, "0.172.0-alpha.1-linux-x64": {}},
+            "time": {}, "dist-tags": {"latest": "0.171.0"}}"#;
+        let listing = parse_document(DEFAULT_REGISTRY, &PLATFORM_BUILDS, doc)?;
+        let versions: Vec<&str> = listing
+            .versions
+            .iter()
+            .map(|p| p.version.as_str())
+            .collect();
+        assert_eq!(versions, ["0.170.0"]);
+        assert_eq!(listing.not_installable, ["0.171.0"]);
+        Ok(())
+    }
+
     const DOC: &str = r#"{
         "name": "@anthropic-ai/claude-code",
         "dist-tags": {"latest": "2.1.10"},
@@ -354,7 +399,8 @@ mod tests {
     }"#;
 
     fn listing() -> Listing {
-        parse_document(DEFAULT_REGISTRY, DOC.as_bytes()).expect("the test document parses")
+        parse_document(DEFAULT_REGISTRY, &TEST_PACKAGE, DOC.as_bytes())
+            .expect("the test document parses")
     }
 
     fn names(picked: &[Published]) -> Vec<&str> {
@@ -444,8 +490,8 @@ mod tests {
 
     #[test]
     fn a_document_without_versions_is_refused() {
-        assert!(parse_document(DEFAULT_REGISTRY, br#"{"versions": {}}"#).is_err());
-        assert!(parse_document(DEFAULT_REGISTRY, b"<html>").is_err());
+        assert!(parse_document(DEFAULT_REGISTRY, &TEST_PACKAGE, br#"{"versions": {}}"#).is_err());
+        assert!(parse_document(DEFAULT_REGISTRY, &TEST_PACKAGE, b"<html>").is_err());
     }
 
     #[test]
@@ -456,7 +502,7 @@ mod tests {
         })?;
         let mut cached = listing();
         cached.registry = registry_url();
-        let path = listing_cache_path(dir.path());
+        let path = listing_cache_path(dir.path(), &TEST_PACKAGE);
         std::fs::create_dir_all(dir.path().join("registry")).map_err(|source| {
             RegistryError::Io {
                 path: path.clone(),
@@ -465,13 +511,16 @@ mod tests {
         })?;
         std::fs::write(
             &path,
-            serde_json::to_vec(&cached).map_err(|e| RegistryError::Malformed(e.to_string()))?,
+            serde_json::to_vec(&cached).map_err(|e| RegistryError::Malformed {
+                package: TEST_PACKAGE.npm,
+                message: e.to_string(),
+            })?,
         )
         .map_err(|source| RegistryError::Io {
             path: path.clone(),
             source,
         })?;
-        let (got, source) = super::listing(dir.path(), LISTING_MAX_AGE, false)?;
+        let (got, source) = super::listing(dir.path(), &TEST_PACKAGE, LISTING_MAX_AGE, false)?;
         assert_eq!(source, Source::Cache);
         assert_eq!(names(&got.versions), names(&cached.versions));
         Ok(())

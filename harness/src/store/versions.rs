@@ -12,15 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::drive::command::CommandSpec;
-
-/// The npm package of the Claude Code CLI.
-pub const CLAUDE_CODE_PACKAGE: &str = "@anthropic-ai/claude-code";
-
-/// The version every run uses unless told otherwise (`CLAUDE_CODE_VERSION` or `--version`).
-pub const DEFAULT_CLAUDE_CODE_VERSION: &str = "2.1.331";
-
-/// Environment variable that overrides [`DEFAULT_CLAUDE_CODE_VERSION`].
-pub const VERSION_ENV: &str = "CLAUDE_CODE_VERSION";
+use crate::store::package::{ClientPackage, Packaging};
+use crate::store::version_number::is_exact_version;
 
 /// Environment variable that moves the store.
 pub const CACHE_DIR_ENV: &str = "HARNESS_CACHE_DIR";
@@ -39,20 +32,31 @@ const INSTALL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum VersionError {
-    #[error("`{0}` is not a version number: give an exact published version such as {DEFAULT_CLAUDE_CODE_VERSION} (`npm view {CLAUDE_CODE_PACKAGE} versions` lists them)")]
+    #[error("`{0}` is not a version number: give an exact published version such as 2.1.331 (`harness versions --client <client>` lists them)")]
     Malformed(String),
-    #[error("{CLAUDE_CODE_PACKAGE}@{version} is not published on the npm registry (npm: ETARGET); run `harness versions` to list the versions that exist (`harness versions --last 20` for the newest)")]
-    NotPublished { version: String },
-    #[error("npm could not install {CLAUDE_CODE_PACKAGE}@{version} (exit {status}); its output:\n{output}")]
+    #[error("{package}@{version} is not published on the npm registry (npm: ETARGET); run `harness versions` to list the versions that exist (`harness versions --last 20` for the newest)")]
+    NotPublished {
+        package: &'static str,
+        version: String,
+    },
+    #[error("npm could not install {package}@{version} (exit {status}); its output:\n{output}")]
     InstallFailed {
+        package: &'static str,
         version: String,
         status: String,
         output: String,
     },
-    #[error("installing {CLAUDE_CODE_PACKAGE}@{version} took longer than {secs} s; check the network to the npm registry and retry", secs = INSTALL_TIMEOUT.as_secs())]
-    InstallTimedOut { version: String },
-    #[error("{CLAUDE_CODE_PACKAGE}@{version} installed, but it holds neither the native binary nor cli.js under {dir}; the package layout changed")]
-    NoExecutable { version: String, dir: PathBuf },
+    #[error("installing {package}@{version} took longer than {secs} s; check the network to the npm registry and retry", secs = INSTALL_TIMEOUT.as_secs())]
+    InstallTimedOut {
+        package: &'static str,
+        version: String,
+    },
+    #[error("{package}@{version} installed, but no executable of it is under {dir}: the package layout changed, or the version's platform build is missing from the registry (`harness versions` lists only installable versions)")]
+    NoExecutable {
+        package: &'static str,
+        version: String,
+        dir: PathBuf,
+    },
     #[error("`npm` was not found on PATH; install Node.js and npm (on Debian: apt-get install -y nodejs npm)")]
     NpmMissing,
     #[error("`{0}` is not a size: write it like 4G, 500M, 1.5G or `none` for no cap")]
@@ -72,19 +76,11 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VersionError + '_ {
     }
 }
 
-/// How a version ships its CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Packaging {
-    /// A native executable in the platform package (newer versions).
-    NativeBinary,
-    /// `cli.js` (`cli.mjs` in 0.2.x), run with node (older versions).
-    NodeScript,
-}
-
 /// One installed version and how to launch it.
 #[derive(Debug, Clone)]
 pub struct InstalledVersion {
+    /// The client ([`ClientPackage::client`]).
+    pub client: &'static str,
     pub version: String,
     pub dir: PathBuf,
     pub packaging: Packaging,
@@ -107,6 +103,25 @@ impl InstalledVersion {
         spec.args(self.pre_args.iter().cloned());
         spec.args(args.into_iter().map(Into::into));
         spec
+    }
+
+    /// A version outside the store (a test's stand-in, a client run from a folder of its own):
+    /// no lease, nothing evicts it.
+    pub fn unmanaged(
+        client: &'static str,
+        version: &str,
+        dir: PathBuf,
+        launch: crate::store::package::Launch,
+    ) -> InstalledVersion {
+        InstalledVersion {
+            client,
+            version: version.to_owned(),
+            dir,
+            packaging: launch.packaging,
+            program: launch.program,
+            pre_args: launch.pre_args,
+            lease: None,
+        }
     }
 
     /// Whether this value holds the version's in-use lock.
@@ -142,6 +157,8 @@ pub struct Eviction {
 #[derive(Debug, Clone)]
 pub struct VersionStore {
     root: PathBuf,
+    /// The client whose versions this store holds (its folder under the root).
+    package: &'static ClientPackage,
     /// The most the installed versions may take together; `None` for no cap.
     cap: Option<u64>,
 }
@@ -149,7 +166,7 @@ pub struct VersionStore {
 impl VersionStore {
     /// The store at `HARNESS_CACHE_DIR`, else `$XDG_CACHE_HOME/mcp-reconnect-harness`, else
     /// `~/.cache/mcp-reconnect-harness`, capped by `HARNESS_CACHE_SIZE` (default 8 GiB).
-    pub fn from_env() -> VersionStore {
+    pub fn from_env(package: &'static ClientPackage) -> VersionStore {
         let root = std::env::var_os(CACHE_DIR_ENV)
             .map(PathBuf::from)
             .or_else(|| {
@@ -174,12 +191,13 @@ impl VersionStore {
             }),
             Err(_) => Some(DEFAULT_CACHE_SIZE),
         };
-        VersionStore { root, cap }
+        VersionStore { root, package, cap }
     }
 
-    pub fn at(root: impl Into<PathBuf>) -> VersionStore {
+    pub fn at(root: impl Into<PathBuf>, package: &'static ClientPackage) -> VersionStore {
         VersionStore {
             root: root.into(),
+            package,
             cap: None,
         }
     }
@@ -198,8 +216,20 @@ impl VersionStore {
         &self.root
     }
 
+    pub fn package(&self) -> &'static ClientPackage {
+        self.package
+    }
+
+    /// The same store root and cap, for another client's versions.
+    pub fn for_package(&self, package: &'static ClientPackage) -> VersionStore {
+        VersionStore {
+            package,
+            ..self.clone()
+        }
+    }
+
     fn versions_dir(&self) -> PathBuf {
-        self.root.join("claude-code")
+        self.root.join(self.package.client)
     }
 
     fn version_dir(&self, version: &str) -> PathBuf {
@@ -227,7 +257,7 @@ impl VersionStore {
         if !dir.join(COMPLETE_MARKER).is_file() {
             return Ok(None);
         }
-        locate_executable(version, &dir).map(Some)
+        self.locate(version, &dir).map(Some)
     }
 
     /// Returns the version, installing it first if the store lacks it, leased (so no eviction
@@ -260,7 +290,8 @@ impl VersionStore {
         let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
         if lock.try_lock().is_err() {
             eprintln!(
-                "harness: waiting for another process installing {CLAUDE_CODE_PACKAGE}@{version}…"
+                "harness: waiting for another process installing {}@{version}…",
+                self.package.npm
             );
             lock.lock().map_err(io_err(&lock_path))?;
         }
@@ -293,7 +324,7 @@ impl VersionStore {
                 continue;
             }
             entries.push(StoreEntry {
-                packaging: locate_executable(&name, &path).ok().map(|i| i.packaging),
+                packaging: (self.package.locate)(&path).map(|l| l.packaging),
                 size_bytes: recorded_size(&path),
                 last_used: last_use(&path),
                 in_use: self.is_in_use(&name),
@@ -302,9 +333,9 @@ impl VersionStore {
             });
         }
         entries.sort_by(|a, b| {
-            a.last_used
-                .cmp(&b.last_used)
-                .then_with(|| crate::store::registry::compare_versions(&a.version, &b.version))
+            a.last_used.cmp(&b.last_used).then_with(|| {
+                crate::store::version_number::compare_versions(&a.version, &b.version)
+            })
         });
         Ok(entries)
     }
@@ -400,11 +431,12 @@ impl VersionStore {
             .map_err(io_err(&npmrc))?;
         }
         eprintln!(
-            "harness: installing {CLAUDE_CODE_PACKAGE}@{version} into {} (first use of this version)…",
+            "harness: installing {}@{version} into {} (first use of this version)…",
+            self.package.npm,
             final_dir.display()
         );
         let started = Instant::now();
-        let package = format!("{CLAUDE_CODE_PACKAGE}@{version}");
+        let package = format!("{}@{version}", self.package.npm);
         let expression = duct::cmd(
             "npm",
             [
@@ -443,13 +475,15 @@ impl VersionStore {
                     let _ = handle.kill();
                     let _ = fs::remove_dir_all(&npm_cache);
                     return Err(VersionError::InstallTimedOut {
+                        package: self.package.npm,
                         version: version.to_owned(),
                     });
                 }
                 Ok(None) => {
                     if started.elapsed() > next_progress {
                         eprintln!(
-                            "harness: still installing {CLAUDE_CODE_PACKAGE}@{version} ({} s)…",
+                            "harness: still installing {}@{version} ({} s)…",
+                            self.package.npm,
                             started.elapsed().as_secs()
                         );
                         next_progress += Duration::from_secs(30);
@@ -470,16 +504,18 @@ impl VersionStore {
             let _ = fs::remove_dir_all(&staging);
             if text.contains("ETARGET") || text.contains("No matching version found") {
                 return Err(VersionError::NotPublished {
+                    package: self.package.npm,
                     version: version.to_owned(),
                 });
             }
             return Err(VersionError::InstallFailed {
+                package: self.package.npm,
                 version: version.to_owned(),
                 status: output.status.to_string(),
                 output: text,
             });
         }
-        if let Err(e) = locate_executable(version, &staging) {
+        if let Err(e) = self.locate(version, &staging) {
             let _ = fs::remove_dir_all(&staging);
             return Err(e);
         }
@@ -491,11 +527,31 @@ impl VersionStore {
         }
         fs::rename(&staging, &final_dir).map_err(io_err(&final_dir))?;
         eprintln!(
-            "harness: installed {CLAUDE_CODE_PACKAGE}@{version} ({}) in {:.1} s",
+            "harness: installed {}@{version} ({}) in {:.1} s",
+            self.package.npm,
             format_size(size),
             started.elapsed().as_secs_f64()
         );
-        locate_executable(version, &final_dir)
+        self.locate(version, &final_dir)
+    }
+
+    fn locate(&self, version: &str, dir: &Path) -> Result<InstalledVersion, VersionError> {
+        let Some(launch) = (self.package.locate)(dir) else {
+            return Err(VersionError::NoExecutable {
+                package: self.package.npm,
+                version: version.to_owned(),
+                dir: dir.to_owned(),
+            });
+        };
+        Ok(InstalledVersion {
+            client: self.package.client,
+            version: version.to_owned(),
+            dir: dir.to_owned(),
+            packaging: launch.packaging,
+            program: launch.program,
+            pre_args: launch.pre_args,
+            lease: None,
+        })
     }
 }
 
@@ -604,86 +660,32 @@ const COMPLETE_MARKER: &str = ".harness-install-complete";
 /// Accepts exact versions only (`2.1.331`, `1.0.0-beta.3`): ranges and tags would make runs
 /// irreproducible, and the string becomes a path.
 pub fn check_version_syntax(version: &str) -> Result<(), VersionError> {
-    let (core, pre) = match version.split_once('-') {
-        Some((core, pre)) => (core, Some(pre)),
-        None => (version, None),
-    };
-    let parts: Vec<&str> = core.split('.').collect();
-    let core_ok = parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()));
-    let pre_ok = pre.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 40
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    });
-    if core_ok && pre_ok {
+    if is_exact_version(version) {
         Ok(())
     } else {
         Err(VersionError::Malformed(version.to_owned()))
     }
 }
 
-/// `node` by absolute path: the sandbox's environment is cleaned, so the client is started with
-/// a program path that does not depend on the sandbox's PATH.
-fn node_program() -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .chain(["/usr/local/bin".into(), "/usr/bin".into()])
-        .map(|dir| dir.join("node"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| PathBuf::from("node"))
-}
-
-fn locate_executable(version: &str, dir: &Path) -> Result<InstalledVersion, VersionError> {
-    let modules = dir.join("node_modules/@anthropic-ai");
-    let native = modules.join(format!("claude-code-{}/claude", platform_suffix()));
-    // The earliest versions (0.2.x) ship `cli.mjs`.
-    let script = ["claude-code/cli.js", "claude-code/cli.mjs"]
-        .iter()
-        .map(|p| modules.join(p))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| modules.join("claude-code/cli.js"));
-    let wrapper_binary = modules.join("claude-code/bin/claude.exe");
-    let (packaging, program, pre_args) = if native.is_file() {
-        (Packaging::NativeBinary, native, Vec::new())
-    } else if script.is_file() {
-        (
-            Packaging::NodeScript,
-            node_program(),
-            vec![script.to_string_lossy().into_owned()],
-        )
-    } else if wrapper_binary.is_file() {
-        (Packaging::NativeBinary, wrapper_binary, Vec::new())
-    } else {
-        return Err(VersionError::NoExecutable {
-            version: version.to_owned(),
-            dir: dir.to_owned(),
-        });
-    };
-    Ok(InstalledVersion {
-        version: version.to_owned(),
-        dir: dir.to_owned(),
-        packaging,
-        program,
-        pre_args,
-        lease: None,
-    })
-}
-
-fn platform_suffix() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" => "linux-arm64",
-        _ => "linux-x64",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A package laid out like Claude Code's older versions: `cli.js`, run with node.
+    static TEST_PACKAGE: ClientPackage = ClientPackage {
+        client: "test-client",
+        npm: "@example/test-client",
+        pinned: "1.0.0",
+        version_env: "TEST_CLIENT_VERSION",
+        prereleases: true,
+        platform_build: None,
+        locate: |dir| {
+            let script = dir.join("node_modules/@anthropic-ai/claude-code/cli.js");
+            script
+                .is_file()
+                .then(|| crate::store::package::Launch::node_script(&script))
+        },
+    };
 
     #[test]
     fn exact_versions_are_accepted_and_everything_else_is_refused() {
@@ -707,7 +709,7 @@ mod tests {
     #[test]
     fn a_store_without_the_version_reports_it_missing() -> Result<(), VersionError> {
         let dir = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
-        let store = VersionStore::at(dir.path());
+        let store = VersionStore::at(dir.path(), &TEST_PACKAGE);
         assert!(store.installed("2.1.331")?.is_none());
         Ok(())
     }
@@ -745,7 +747,7 @@ mod tests {
     #[test]
     fn the_store_lists_its_versions_least_recently_used_first() -> Result<(), VersionError> {
         let dir = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
-        let store = VersionStore::at(dir.path());
+        let store = VersionStore::at(dir.path(), &TEST_PACKAGE);
         fake_install(&store, "2.1.331", 400 * MIB, 300);
         fake_install(&store, "2.1.81", 70 * MIB, 100);
         fake_install(&store, "2.1.149", 380 * MIB, 200);
@@ -762,7 +764,7 @@ mod tests {
     #[test]
     fn eviction_removes_the_least_recently_used_until_the_store_fits() -> Result<(), VersionError> {
         let dir = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
-        let store = VersionStore::at(dir.path()).with_cap(Some(500 * MIB));
+        let store = VersionStore::at(dir.path(), &TEST_PACKAGE).with_cap(Some(500 * MIB));
         fake_install(&store, "2.1.81", 70 * MIB, 100);
         fake_install(&store, "2.1.149", 380 * MIB, 200);
         fake_install(&store, "2.1.331", 400 * MIB, 300);
@@ -777,7 +779,7 @@ mod tests {
     #[test]
     fn eviction_spares_a_version_in_use_and_the_one_just_installed() -> Result<(), VersionError> {
         let dir = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
-        let store = VersionStore::at(dir.path()).with_cap(Some(100 * MIB));
+        let store = VersionStore::at(dir.path(), &TEST_PACKAGE).with_cap(Some(100 * MIB));
         fake_install(&store, "2.1.81", 70 * MIB, 100);
         fake_install(&store, "2.1.149", 380 * MIB, 200);
         fake_install(&store, "2.1.331", 400 * MIB, 300);
@@ -812,7 +814,7 @@ mod tests {
     #[test]
     fn a_store_without_a_cap_evicts_nothing() -> Result<(), VersionError> {
         let dir = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
-        let store = VersionStore::at(dir.path());
+        let store = VersionStore::at(dir.path(), &TEST_PACKAGE);
         fake_install(&store, "2.1.81", 70 * MIB, 100);
         assert!(store.evict_to_cap(None)?.evicted.is_empty());
         Ok(())

@@ -5,6 +5,12 @@
 //! "Signed in and connected to <name>."), so screens are matched on any of the known phrasings and
 //! features are detected from the CLI's own help, never from version ranges.
 
+pub mod package;
+
+pub use package::PACKAGE;
+
+use crate::clients::catalog::ClientKind;
+
 use std::cell::OnceCell;
 use std::time::Duration;
 
@@ -62,6 +68,21 @@ fn reports_success(seen: &str, message: &str) -> bool {
     let message = message.to_lowercase();
     AUTH_SUCCESS_WORDS.contains(&seen) && !AUTH_FAILURE_WORDS.iter().any(|w| message.contains(w))
 }
+
+/// Claude Code in the client catalog.
+pub static KIND: ClientKind = ClientKind {
+    name: "claude-code",
+    summary: "Anthropic's Claude Code CLI (Anthropic Messages API)",
+    package: &package::PACKAGE,
+    login_paths: &[
+        LoginPath::SlashMcp,
+        LoginPath::LoginCommand,
+        LoginPath::AuthenticateTool,
+        LoginPath::PastedCallback,
+    ],
+    make: |install| Box::new(ClaudeCode::new(install)),
+    features: Some(features::features_of),
+};
 
 pub struct ClaudeCode {
     install: InstalledVersion,
@@ -236,6 +257,10 @@ impl ClientUnderTest for ClaudeCode {
 
     fn version(&self) -> &str {
         &self.install.version
+    }
+
+    fn install(&self) -> &InstalledVersion {
+        &self.install
     }
 
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
