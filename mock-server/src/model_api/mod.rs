@@ -276,3 +276,6 @@ fn streamed(model: &str, reply: &Reply) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests;
