@@ -1,5 +1,5 @@
 //! The Anthropic Messages API (`POST /v1/messages`, Claude Code): reading a request into a
-//! [`Conversation`] and answering a [`Reply`] as a message or its event stream.
+//! conversation and answering a [`Reply`] as a message or its event stream.
 //!
 //! Streamed as server-sent events in the API's order (`message_start`, `content_block_start`,
 //! `content_block_delta`, `content_block_stop`, `message_delta`, `message_stop`) when the request

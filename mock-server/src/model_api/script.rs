@@ -155,7 +155,8 @@ pub struct ScriptReport {
     pub turns_pending: usize,
     pub expectations: Vec<Expectation>,
     pub failures: Vec<ScriptFailure>,
-    /// Tool calls the model made, as `(request seq, tool name)`.
+    /// Tool calls the model made, as `(request seq, tool name)`, the name canonical when the
+    /// client's wire name differs (see [`super::naming`]).
     pub tool_calls: Vec<(u64, String)>,
 }
 

@@ -4,7 +4,7 @@
 //! The access log shows what a client did with the MCP server; this shows what reached the model.
 //! A client can re-list tools and still never offer them, so both are recorded. Each wire format
 //! (see [`super::anthropic`], [`super::openai_responses`], [`super::openai_chat`],
-//! [`super::gemini`]) reads its body into a [`Conversation`]; [`ModelView::assemble`] turns that
+//! [`super::gemini`]) reads its body into a `Conversation`; `ModelView::assemble` turns that
 //! into the view, naming tools canonically (see [`super::naming`]).
 
 use std::collections::BTreeSet;
@@ -101,9 +101,10 @@ pub struct ModelView {
     pub withdrawn_tools: Vec<String>,
     /// Lines of the system text that speak of servers needing authentication.
     pub needs_auth_lines: Vec<String>,
-    /// The tool results in the request's last user message.
+    /// The tool results since the model last spoke (Messages: in the last user message).
     pub tool_results: Vec<ToolResultSeen>,
-    /// The last user prompt's text, when the request ends with one.
+    /// The user's text since the model last spoke, when the request ends with some (context
+    /// blocks the client wraps around it left out).
     pub user_prompt: Option<String>,
     /// What the stand-in answered (filled in by the server).
     pub answer: String,
