@@ -15,6 +15,9 @@
 //! # let _ = script;
 //! ```
 //!
+//! Tool names are written as the script's author likes: the canonical `mcp__<server>__<tool>`
+//! works for every client (see [`super::naming`]), a client's own wire name for that client.
+//!
 //! A turn starts when the client sends the user's prompt and continues through the tool results
 //! that follow. Side requests (no tools offered: titles, suggestions, probes) never consume it.
 //! A tool that is deferred (named in the system text, loaded through `ToolSearch`) is loaded
@@ -26,6 +29,7 @@ use std::collections::{BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::naming;
 use super::view::{ModelView, RequestKind};
 
 /// The text a request gets when there is nothing scripted for it.
@@ -84,6 +88,10 @@ impl Turn {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelScript {
     pub turns: Vec<Turn>,
+    /// MCP servers whose tools the view names canonically even before a turn names one of them
+    /// (the servers in the turns' `mcp__<server>__<tool>` names count without this).
+    #[serde(default)]
+    pub mcp_servers: Vec<String>,
 }
 
 impl ModelScript {
@@ -94,6 +102,28 @@ impl ModelScript {
     pub fn turn(mut self, turn: Turn) -> ModelScript {
         self.turns.push(turn);
         self
+    }
+
+    /// Names `server` as an MCP server the client was given, so that wire names like
+    /// `<server>_<tool>` read as `mcp__<server>__<tool>` (see [`super::naming`]).
+    pub fn mcp_server(mut self, server: impl Into<String>) -> ModelScript {
+        self.mcp_servers.push(server.into());
+        self
+    }
+}
+
+impl Turn {
+    /// The tool names the turn mentions.
+    fn tool_names(&self) -> impl Iterator<Item = &str> {
+        let called = self.actions.iter().filter_map(|a| match a {
+            Action::CallTool { name, .. } => Some(name.as_str()),
+            Action::Say(_) => None,
+        });
+        self.expect_offered
+            .iter()
+            .chain(&self.expect_withdrawn)
+            .map(String::as_str)
+            .chain(called)
     }
 }
 
@@ -125,7 +155,8 @@ pub struct ScriptReport {
     pub turns_pending: usize,
     pub expectations: Vec<Expectation>,
     pub failures: Vec<ScriptFailure>,
-    /// Tool calls the model made, as `(request seq, tool name)`.
+    /// Tool calls the model made, as `(request seq, tool name)`, the name canonical when the
+    /// client's wire name differs (see [`super::naming`]).
     pub tool_calls: Vec<(u64, String)>,
 }
 
@@ -187,19 +218,36 @@ pub struct ScriptPlayer {
     awaiting: BTreeSet<String>,
     /// The user text of the last main request, to tell a new prompt from a repeat.
     last_prompt: Option<String>,
+    /// The MCP servers the script names.
+    servers: BTreeSet<String>,
 }
 
 impl ScriptPlayer {
     pub fn new(script: ModelScript) -> ScriptPlayer {
-        ScriptPlayer {
-            pending: script.turns.into(),
+        let mut player = ScriptPlayer {
+            servers: script.mcp_servers.into_iter().collect(),
             ..ScriptPlayer::default()
+        };
+        for turn in script.turns {
+            player.push(turn);
         }
+        player
     }
 
     /// Adds a turn at the end (for turns whose input is only known during the run).
     pub fn push(&mut self, turn: Turn) {
+        let servers: Vec<String> = turn
+            .tool_names()
+            .filter_map(naming::server_of)
+            .map(str::to_owned)
+            .collect();
+        self.servers.extend(servers);
         self.pending.push_back(turn);
+    }
+
+    /// The MCP servers the script names so far: declared ones and those in its tool names.
+    pub fn mcp_servers(&self) -> BTreeSet<String> {
+        self.servers.clone()
     }
 
     pub fn report(&self) -> ScriptReport {
@@ -280,8 +328,8 @@ impl ScriptPlayer {
         };
         let number = current.number;
         if let Some((name, input)) = current.loading.take() {
-            if view.tools_offered.iter().any(|t| t == &name) {
-                return self.tool_use(view.seq, name, input);
+            if let Some(offered) = view.resolve(&name) {
+                return self.tool_use(view.seq, offered.to_owned(), input);
             }
             let loaded = view
                 .tool_results
@@ -305,8 +353,8 @@ impl ScriptPlayer {
                 Reply::Text(text)
             }
             Action::CallTool { name, input } => {
-                if view.tools_offered.iter().any(|t| t == &name) {
-                    self.tool_use(view.seq, name, input)
+                if let Some(offered) = view.resolve(&name) {
+                    self.tool_use(view.seq, offered.to_owned(), input)
                 } else if view.deferred_tools.iter().any(|t| t == &name)
                     && view.tools_offered.iter().any(|t| t == TOOL_SEARCH)
                 {
@@ -356,7 +404,9 @@ mod tests {
             seq,
             model: None,
             kind: RequestKind::Side,
+            api: Default::default(),
             tools_offered: tools.iter().map(|t| (*t).to_owned()).collect(),
+            wire_names: vec![],
             deferred_tools: deferred.iter().map(|t| (*t).to_owned()).collect(),
             withdrawn_tools: vec![],
             needs_auth_lines: vec![],

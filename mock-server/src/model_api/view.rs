@@ -1,12 +1,19 @@
-//! The model's view of one Messages API request: what the agent is offered and what it is told.
+//! The model's view of one request, whichever wire API it came on: what the agent is offered and
+//! what it is told.
 //!
 //! The access log shows what a client did with the MCP server; this shows what reached the model.
-//! A client can re-list tools and still never offer them, so both are recorded.
+//! A client can re-list tools and still never offer them, so both are recorded. Each wire format
+//! (see [`super::anthropic`], [`super::openai_responses`], [`super::openai_chat`],
+//! [`super::gemini`]) reads its body into a `Conversation`; `ModelView::assemble` turns that
+//! into the view, naming tools canonically (see [`super::naming`]).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use super::anthropic::system_text;
+use super::naming::{self, WireName, WireTool};
 
 /// The heading under which versions that defer tools list them in the system text (2.1.331:
 /// "The following deferred tools are now available via ToolSearch"). Matched loosely.
@@ -23,6 +30,30 @@ const NEEDS_AUTH_MARKERS: &[&str] = &[
     "not authenticated",
 ];
 
+/// The wire API a request came on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WireApi {
+    /// `POST /v1/messages` (Claude Code).
+    #[default]
+    #[serde(rename = "anthropic-messages")]
+    AnthropicMessages,
+    /// `POST …/responses` (Codex CLI).
+    #[serde(rename = "openai-responses")]
+    OpenAiResponses,
+    /// `POST …/chat/completions` (opencode, Kilo, Copilot CLI, Qwen Code, Cline, fast-agent).
+    #[serde(rename = "openai-chat")]
+    OpenAiChat,
+    /// `POST /v1beta/models/<model>:streamGenerateContent` and `:generateContent` (Gemini CLI).
+    #[serde(rename = "gemini")]
+    Gemini,
+}
+
+impl WireApi {
+    pub fn is_anthropic(&self) -> bool {
+        *self == WireApi::AnthropicMessages
+    }
+}
+
 /// Which kind of request this is, as far as the script is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -38,8 +69,10 @@ pub enum RequestKind {
 /// A tool result the model received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolResultSeen {
+    /// The id of the call it answers (`tool_use_id`, `call_id`, `tool_call_id`, or a Gemini
+    /// `functionResponse.id`).
     pub tool_use_id: String,
-    /// The tool's name, from the assistant's `tool_use` block with the same id.
+    /// The tool's canonical name, from the call with the same id.
     pub tool_name: Option<String>,
     pub is_error: bool,
     /// The result's text (text blocks joined; a `tool_reference` shows as `tool_reference:<name>`).
@@ -52,8 +85,15 @@ pub struct ModelView {
     pub seq: u64,
     pub model: Option<String>,
     pub kind: RequestKind,
-    /// Names in the request's `tools` array, in order.
+    /// The wire API the request came on (left out of the JSON for Messages).
+    #[serde(default, skip_serializing_if = "WireApi::is_anthropic")]
+    pub api: WireApi,
+    /// The offered tools' canonical names (`mcp__<server>__<tool>` for MCP tools, see
+    /// [`super::naming`]), in the order the request declared them.
     pub tools_offered: Vec<String>,
+    /// The offered tools whose wire name differs from the canonical one (never for Messages).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wire_names: Vec<WireName>,
     /// Tool names listed in the system text as deferred (loadable through `ToolSearch`).
     pub deferred_tools: Vec<String>,
     /// Tool names the system text announced as no longer available.
@@ -61,49 +101,83 @@ pub struct ModelView {
     pub withdrawn_tools: Vec<String>,
     /// Lines of the system text that speak of servers needing authentication.
     pub needs_auth_lines: Vec<String>,
-    /// The tool results in the request's last user message.
+    /// The tool results since the model last spoke (Messages: in the last user message).
     pub tool_results: Vec<ToolResultSeen>,
-    /// The last user prompt's text, when the request ends with one.
+    /// The user's text since the model last spoke, when the request ends with some (context
+    /// blocks the client wraps around it left out).
     pub user_prompt: Option<String>,
     /// What the stand-in answered (filled in by the server).
     pub answer: String,
 }
 
+/// A tool result as a wire format read it, its tool still under the wire name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ResultRead {
+    pub id: String,
+    pub tool: Option<WireTool>,
+    pub is_error: bool,
+    pub text: String,
+}
+
+/// What a wire format reads from a request body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Conversation {
+    pub model: Option<String>,
+    /// The declared tools, in order.
+    pub tools: Vec<WireTool>,
+    /// All system text: instructions, system and developer messages, context blocks.
+    pub system: String,
+    /// The tool results since the model last spoke.
+    pub results: Vec<ResultRead>,
+    /// The user's text since the model last spoke.
+    pub user_prompt: Option<String>,
+}
+
 impl ModelView {
-    /// Reads a request body. Never fails: a body it cannot read is a side request with no tools.
+    /// Reads a Messages request body. Never fails: a body it cannot read is a side request with no
+    /// tools.
     pub fn of(seq: u64, body: &Value) -> ModelView {
-        let tools_offered: Vec<String> = body
-            .get("tools")
-            .and_then(Value::as_array)
-            .map(|tools| {
-                tools
-                    .iter()
-                    .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let system = system_text(body);
-        let messages: Vec<&Value> = body
-            .get("messages")
-            .and_then(Value::as_array)
-            .map(|m| m.iter().collect())
-            .unwrap_or_default();
-        let tool_names = tool_use_names(&messages);
-        let (deferred_tools, withdrawn_tools) = deferred_tools(&system);
-        // Versions that put `role: "system"` entries among the messages are judged by the last
-        // user or assistant message.
-        let last = messages.iter().rev().find(|m| {
-            matches!(
-                m.get("role").and_then(Value::as_str),
-                Some("user") | Some("assistant")
-            )
-        });
-        let (tool_results, user_prompt) = match last {
-            Some(m) if m.get("role").and_then(Value::as_str) == Some("user") => {
-                read_user_message(m, &tool_names)
+        let conversation = super::anthropic::read(body);
+        ModelView::assemble(
+            seq,
+            WireApi::AnthropicMessages,
+            conversation,
+            &BTreeSet::new(),
+        )
+    }
+
+    /// The view of what a wire format read, with `servers` the MCP servers the script names.
+    pub(crate) fn assemble(
+        seq: u64,
+        api: WireApi,
+        conversation: Conversation,
+        servers: &BTreeSet<String>,
+    ) -> ModelView {
+        let mut tools_offered = Vec::new();
+        let mut wire_names = Vec::new();
+        for tool in &conversation.tools {
+            let canonical = naming::canonical(api, tool, servers);
+            if canonical != tool.name || tool.namespace.is_some() {
+                wire_names.push(WireName {
+                    canonical: canonical.clone(),
+                    name: tool.name.clone(),
+                    namespace: tool.namespace.clone(),
+                });
             }
-            _ => (Vec::new(), None),
-        };
+            tools_offered.push(canonical);
+        }
+        let tool_results: Vec<ToolResultSeen> = conversation
+            .results
+            .into_iter()
+            .map(|r| ToolResultSeen {
+                tool_use_id: r.id,
+                tool_name: r.tool.map(|t| naming::canonical(api, &t, servers)),
+                is_error: r.is_error,
+                text: r.text,
+            })
+            .collect();
+        let (deferred_tools, withdrawn_tools) = deferred_tools(&conversation.system);
+        let user_prompt = conversation.user_prompt;
         let kind = if tools_offered.is_empty() {
             RequestKind::Side
         } else if !tool_results.is_empty() {
@@ -115,15 +189,36 @@ impl ModelView {
         };
         ModelView {
             seq,
-            model: body.get("model").and_then(Value::as_str).map(str::to_owned),
+            model: conversation.model,
             kind,
+            api,
             tools_offered,
+            wire_names,
             deferred_tools,
             withdrawn_tools,
-            needs_auth_lines: needs_auth_lines(&system),
+            needs_auth_lines: needs_auth_lines(&conversation.system),
             tool_results,
             user_prompt,
             answer: String::new(),
+        }
+    }
+
+    /// The canonical name of an offered tool a script names, by its canonical or its wire name.
+    pub fn resolve(&self, tool: &str) -> Option<&str> {
+        if let Some(t) = self.tools_offered.iter().find(|t| *t == tool) {
+            return Some(t);
+        }
+        self.wire_names
+            .iter()
+            .find(|w| w.name == tool)
+            .map(|w| w.canonical.as_str())
+    }
+
+    /// The wire name (and namespace) of an offered tool, by its canonical name.
+    pub fn wire_name<'a>(&'a self, canonical: &'a str) -> (&'a str, Option<&'a str>) {
+        match self.wire_names.iter().find(|w| w.canonical == canonical) {
+            Some(w) => (&w.name, w.namespace.as_deref()),
+            None => (canonical, None),
         }
     }
 
@@ -131,150 +226,45 @@ impl ModelView {
     /// schema still in `tools` from an earlier load does not count once the client has told the
     /// model the tool is no longer available.
     pub fn can_reach(&self, tool: &str) -> bool {
+        let tool = self.resolve(tool).unwrap_or(tool);
         let announced_gone = self.withdrawn_tools.iter().any(|t| t == tool);
         (self.tools_offered.iter().any(|t| t == tool) && !announced_gone)
             || self.deferred_tools.iter().any(|t| t == tool)
     }
 }
 
-/// All system text: the top-level `system` (a string or text blocks) and any `role: "system"`
-/// messages, and system reminders inside user messages.
-pub fn system_text(body: &Value) -> String {
-    let mut out = String::new();
-    if let Some(system) = body.get("system") {
-        push_text(&mut out, system);
-    }
-    for m in body
-        .get("messages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        match m.get("role").and_then(Value::as_str) {
-            Some("system") => push_text(&mut out, m.get("content").unwrap_or(&Value::Null)),
-            Some("user") => {
-                // Clients also slip reminders into user turns; only those count as system text.
-                let mut text = String::new();
-                push_text(&mut text, m.get("content").unwrap_or(&Value::Null));
-                if text.contains("<system-reminder>") {
-                    out.push_str(&text);
-                    out.push('\n');
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+/// Whether a piece of user text is a block the client wrote around the user's words
+/// (`<environment_context>…</environment_context>`, `<session_context>…`, `<system-reminder>…`):
+/// one element from start to end. Such text counts as system text, not as the prompt.
+pub(crate) fn is_context_block(text: &str) -> bool {
+    let t = text.trim();
+    let Some(rest) = t.strip_prefix('<') else {
+        return false;
+    };
+    let tag: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .collect();
+    !tag.is_empty()
+        && rest[tag.len()..].starts_with(['>', ' '])
+        && t.ends_with(&format!("</{tag}>"))
 }
 
-fn push_text(out: &mut String, content: &Value) {
+/// Texts joined as one prompt, or none.
+pub(crate) fn joined(texts: Vec<String>) -> Option<String> {
+    (!texts.is_empty()).then(|| texts.join("\n"))
+}
+
+/// The text of content that is a string or a list of parts with `text` (OpenAI `input_text`,
+/// `output_text`, `text` parts), one line per part.
+pub(crate) fn parts_text(content: &Value) -> Vec<String> {
     match content {
-        Value::String(s) => {
-            out.push_str(s);
-            out.push('\n');
-        }
-        Value::Array(blocks) => {
-            for b in blocks {
-                if let Some(t) = b.get("text").and_then(Value::as_str) {
-                    out.push_str(t);
-                    out.push('\n');
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// tool_use id → tool name, from every assistant message.
-fn tool_use_names(messages: &[&Value]) -> BTreeMap<String, String> {
-    let mut names = BTreeMap::new();
-    for m in messages {
-        if m.get("role").and_then(Value::as_str) != Some("assistant") {
-            continue;
-        }
-        for b in m
-            .get("content")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if b.get("type").and_then(Value::as_str) == Some("tool_use") {
-                if let (Some(id), Some(name)) = (
-                    b.get("id").and_then(Value::as_str),
-                    b.get("name").and_then(Value::as_str),
-                ) {
-                    names.insert(id.to_owned(), name.to_owned());
-                }
-            }
-        }
-    }
-    names
-}
-
-fn read_user_message(
-    message: &Value,
-    tool_names: &BTreeMap<String, String>,
-) -> (Vec<ToolResultSeen>, Option<String>) {
-    let content = message.get("content").unwrap_or(&Value::Null);
-    if let Some(text) = content.as_str() {
-        return (Vec::new(), Some(text.to_owned()));
-    }
-    let mut results = Vec::new();
-    let mut prompt = Vec::new();
-    for b in content.as_array().into_iter().flatten() {
-        match b.get("type").and_then(Value::as_str) {
-            Some("tool_result") => {
-                let id = b
-                    .get("tool_use_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                results.push(ToolResultSeen {
-                    tool_name: tool_names.get(&id).cloned(),
-                    tool_use_id: id,
-                    is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
-                    text: tool_result_text(b.get("content").unwrap_or(&Value::Null)),
-                });
-            }
-            Some("text") => {
-                let text = b.get("text").and_then(Value::as_str).unwrap_or_default();
-                // Reminders the client adds are not what the user typed.
-                if !text.trim_start().starts_with("<system-reminder>") {
-                    prompt.push(text.to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    let prompt = (!prompt.is_empty()).then(|| prompt.join("\n"));
-    (results, prompt)
-}
-
-fn tool_result_text(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(blocks) => blocks
+        Value::String(s) => vec![s.clone()],
+        Value::Array(parts) => parts
             .iter()
-            .map(|b| match b.get("type").and_then(Value::as_str) {
-                Some("text") => b
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                Some("tool_reference") => format!(
-                    "tool_reference:{}",
-                    b.get("tool_name")
-                        .or_else(|| b.get("name"))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                ),
-                Some(other) => format!("[{other}]"),
-                None => String::new(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Value::Null => String::new(),
-        other => other.to_string(),
+            .filter_map(|p| p.get("text").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
