@@ -289,6 +289,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one per `run` option; a struct would only rename them
 fn run(
     store: &VersionStore,
     kind: &'static ClientKind,
