@@ -20,6 +20,7 @@ pub mod lifecycle_scenarios;
 pub mod matrix;
 pub mod mock;
 pub mod model_checks;
+pub mod node_runtime;
 pub mod registry;
 pub mod report;
 pub mod reports;
