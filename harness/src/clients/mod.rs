@@ -128,6 +128,33 @@ pub struct PrintOutcome {
     pub output: String,
 }
 
+/// A step of a scenario as a person would type it, for the run's reproduce script. Each client
+/// words its own commands; the scenarios only say which step they took.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// Configure the server; `client_id` and a fixed callback port where it has no registration.
+    AddServer {
+        server: &'a str,
+        url: &'a str,
+        client_id: Option<(&'a str, u16)>,
+    },
+    /// Ask the client what it makes of the server (`mcp list`).
+    ServerStatus,
+    /// The separate login command; `note` says what differs this time.
+    LoginCommand { server: &'a str, note: &'a str },
+    /// An interactive session in which the person authenticates through the client's in-session
+    /// command; `then` says what follows.
+    InSessionLogin {
+        server: &'a str,
+        allow_tools: bool,
+        then: &'a str,
+    },
+    /// An interactive session with the server's tools allowed, and a prompt typed into it.
+    SessionPrompt { server: &'a str, prompt: &'a str },
+    /// A non-interactive run with one prompt.
+    Print { server: &'a str, prompt: &'a str },
+}
+
 /// How long a client may take to show its first screen.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -138,6 +165,10 @@ pub trait ClientUnderTest {
     fn version(&self) -> &str;
     /// The installed version being driven (its folder holds the feature cache).
     fn install(&self) -> &InstalledVersion;
+    /// `step` as this client's command line, for the run's reproduce script.
+    fn reproduce(&self, step: Step<'_>) -> String {
+        format!("# {} {step:?}", self.name())
+    }
     /// Adds an HTTP (Streamable HTTP) MCP server to the sandbox's user-level config.
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError>;
     /// As [`ClientUnderTest::add_http_server`], for a server without dynamic registration: the

@@ -265,17 +265,23 @@ fn write_bundle(
             "# the client's sandbox (HOME is {}/home) was kept\n",
             sandbox.root().display()
         ));
-        copy_if_exists(
-            &sandbox.root().join("claude-debug.log"),
-            &dir.join("claude-debug.log"),
-        );
+        // The client's own logs (Claude Code's `claude-debug.log`, the scripted browser's),
+        // which the sandbox keeps beside HOME.
+        copy_logs(sandbox.root(), &dir);
     }
     std::fs::write(dir.join("reproduce.sh"), reproduce)?;
     Ok(dir)
 }
 
-fn copy_if_exists(from: &Path, to: &Path) {
-    if from.is_file() {
-        let _ = std::fs::copy(from, to);
+/// Copies every `*.log` file directly in `from` into `to` (best effort).
+fn copy_logs(from: &Path, to: &Path) {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "log") {
+            let _ = std::fs::copy(&path, to.join(entry.file_name()));
+        }
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
-    RunEnv, ServerStatus, SessionOptions, STARTUP_TIMEOUT,
+    RunEnv, ServerStatus, SessionOptions, Step, STARTUP_TIMEOUT,
 };
 use crate::drive::browser::ScriptedBrowser;
 use crate::drive::command::{CommandOutput, CommandSpec};
@@ -261,6 +261,49 @@ impl ClientUnderTest for ClaudeCode {
 
     fn install(&self) -> &InstalledVersion {
         &self.install
+    }
+
+    fn reproduce(&self, step: Step<'_>) -> String {
+        match step {
+            Step::AddServer {
+                server,
+                url,
+                client_id: Some((id, port)),
+            } => format!(
+                "claude mcp add --transport http -s user --client-id {id} --callback-port {port} {server} {url}"
+            ),
+            Step::AddServer { server, url, .. } => {
+                format!("claude mcp add --transport http -s user {server} {url}")
+            }
+            Step::ServerStatus => "claude mcp list".to_owned(),
+            Step::LoginCommand { server, note: "" } => {
+                format!("claude mcp login {server}    # under a terminal; open the URL it prints")
+            }
+            Step::LoginCommand { server, note } => format!("claude mcp login {server}    # {note}"),
+            Step::InSessionLogin {
+                server,
+                allow_tools,
+                then,
+            } => format!(
+                "claude{}    # then: /mcp → {server} → Authenticate{}",
+                if allow_tools {
+                    format!(" --allowedTools mcp__{server}")
+                } else {
+                    String::new()
+                },
+                if then.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {then}")
+                }
+            ),
+            Step::SessionPrompt { server, prompt } => {
+                format!("claude --allowedTools mcp__{server}    # then type: {prompt}")
+            }
+            Step::Print { server, prompt } => format!(
+                "claude -p '{prompt}' --output-format stream-json --verbose --allowedTools mcp__{server}"
+            ),
+        }
     }
 
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
