@@ -126,12 +126,14 @@ impl Report {
     }
 }
 
-/// The feature a scenario's login path needs, as far as the feature cache can tell before a run.
-fn needed_feature(scenario: Scenario) -> Feature {
+/// The feature a scenario's login path needs, as far as the feature cache can tell before a run
+/// (none for a path no probe knows of: the run decides).
+fn needed_feature(scenario: Scenario) -> Option<Feature> {
     match scenario.login_path() {
-        LoginPath::SlashMcp => Feature::HttpTransport,
-        LoginPath::LoginCommand => Feature::McpLogin,
-        LoginPath::AuthenticateTool | LoginPath::PastedCallback => Feature::AuthenticateTool,
+        LoginPath::SlashMcp => Some(Feature::HttpTransport),
+        LoginPath::LoginCommand => Some(Feature::McpLogin),
+        LoginPath::AuthenticateTool | LoginPath::PastedCallback => Some(Feature::AuthenticateTool),
+        LoginPath::AutomaticAtConnect => None,
     }
 }
 
@@ -268,9 +270,8 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
         }
     };
     let install_secs = started.elapsed().as_secs_f64();
-    let feature = needed_feature(request.scenario);
     let known = request.client.features.map(|probe| probe(&install));
-    if let Some(Ok(found)) = known {
+    if let (Some(feature), Some(Ok(found))) = (needed_feature(request.scenario), known) {
         if let Some(seen) = found.get(feature).filter(|o| !o.present) {
             return SavedProbe {
                 observation: Observation::NotApplicable,

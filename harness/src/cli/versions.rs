@@ -246,6 +246,9 @@ pub fn clients_cmd(json_out: bool) -> ExitCode {
                     "pinned": k.package.pinned,
                     "version_env": k.package.version_env,
                     "login_paths": k.login_paths.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+                    "model_wire": k.model_wire,
+                    "configured_by": k.configured_by,
+                    "token_store": k.token_store,
                 })
             })
             .collect();
@@ -259,6 +262,10 @@ pub fn clients_cmd(json_out: bool) -> ExitCode {
         );
         let paths: Vec<&str> = k.login_paths.iter().map(|p| p.as_str()).collect();
         println!("{:<12} login paths: {}", "", paths.join(", "));
+        println!(
+            "{:<12} model API {:?}; servers configured by {}; tokens in ~/{}",
+            "", k.model_wire, k.configured_by, k.token_store
+        );
     }
     ExitCode::SUCCESS
 }

@@ -1,7 +1,7 @@
 //! Every client the harness can drive, by name: its package, its login paths, and how to make a
 //! driver for an installed version. A new client is a folder under `clients/` and a line here.
 
-use crate::clients::{ClientUnderTest, LoginPath};
+use crate::clients::{ClientUnderTest, LoginPath, ModelWire};
 use crate::store::features::{FeatureError, Features};
 use crate::store::package::ClientPackage;
 use crate::store::versions::InstalledVersion;
@@ -19,6 +19,13 @@ pub struct ClientKind {
     /// The login paths the client has at all (a version may still lack one: it says so with
     /// evidence at run time).
     pub login_paths: &'static [LoginPath],
+    /// The model API its requests speak.
+    pub model_wire: ModelWire,
+    /// How the harness gives it a server: its own subcommand, or a config file written directly
+    /// (where the subcommand would start OAuth and block).
+    pub configured_by: &'static str,
+    /// Where it keeps MCP OAuth tokens, relative to HOME (inspected, and faults planted there).
+    pub token_store: &'static str,
     /// The driver for one installed version.
     pub make: fn(InstalledVersion) -> Box<dyn ClientUnderTest>,
     /// What a version can do, probed once and cached, where the client has a probe (Claude

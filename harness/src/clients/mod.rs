@@ -22,7 +22,9 @@ pub struct RunEnv<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoginPath {
-    /// Inside a running session, through the `/mcp` menu.
+    /// Inside a running session, through the client's in-session command: Claude Code's `/mcp`
+    /// menu, Codex's `/mcp login <server>`, Gemini CLI's `/mcp auth <server>`. (Named after the
+    /// first client's; reports and expectations files know it as `slash-mcp`.)
     SlashMcp,
     /// A separate `mcp login` command.
     LoginCommand,
@@ -30,6 +32,9 @@ pub enum LoginPath {
     AuthenticateTool,
     /// The agent calls the authenticate pseudo-tool; the callback URL is pasted back to it.
     PastedCallback,
+    /// The client starts OAuth by itself when it connects and meets the 401 (Gemini CLI with
+    /// `oauth.enabled`, in a headless run too).
+    AutomaticAtConnect,
 }
 
 impl LoginPath {
@@ -39,8 +44,19 @@ impl LoginPath {
             LoginPath::LoginCommand => "login-command",
             LoginPath::AuthenticateTool => "authenticate-tool",
             LoginPath::PastedCallback => "pasted-callback",
+            LoginPath::AutomaticAtConnect => "automatic-at-connect",
         }
     }
+}
+
+/// The wire API a client's model requests speak (the model stand-in answers all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelWire {
+    AnthropicMessages,
+    OpenaiResponses,
+    OpenaiChat,
+    Gemini,
 }
 
 /// A login path the client lacks, with the evidence that shows it.

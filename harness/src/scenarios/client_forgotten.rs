@@ -4,8 +4,8 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, forget_clients_between_logins, login_check, login_path_absent,
-    refused_client_id_reused, status_check, Ctx, Run, SERVER_NAME,
+    add_server, forget_clients_between_logins, login_check, refused_client_id_reused, status_check,
+    Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -24,9 +24,6 @@ pub const DEF: ScenarioDef = ScenarioDef {
 /// client never sees (RFC 6749 §4.1.2.1).
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::LoginCommand)? {
-        return Ok(());
-    }
     // Fail early, before any login, when the server cannot be driven.
     run.in_process()?;
     add_server(run, client, env)?;

@@ -3,8 +3,8 @@
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, client_reported_success, forget_clients_between_logins, login_path_absent,
-    refused_client_id_reused, slash_mcp_auth, Ctx, Run, SERVER_NAME,
+    add_server, client_reported_success, forget_clients_between_logins, refused_client_id_reused,
+    slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -19,9 +19,6 @@ pub const DEF: ScenarioDef = ScenarioDef {
 /// Class 5's other half through the `/mcp` menu (see [`client_forgotten`]).
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
-        return Ok(());
-    }
     run.in_process()?;
     add_server(run, client, env)?;
     let mut session = client.start_session(env)?;

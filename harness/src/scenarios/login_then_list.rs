@@ -6,9 +6,7 @@ use crate::checks::{self, Check, Verdict};
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::def::{no_faults, ScenarioDef};
-use crate::scenarios::steps::{
-    add_server, login_path_absent, settle, status_check, Ctx, Run, SERVER_NAME,
-};
+use crate::scenarios::steps::{add_server, settle, status_check, Ctx, Run, SERVER_NAME};
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "login_then_list",
@@ -21,9 +19,6 @@ pub const DEF: ScenarioDef = ScenarioDef {
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::LoginCommand)? {
-        return Ok(());
-    }
     add_server(run, client, env)?;
     let before = client.server_status(env, SERVER_NAME)?;
     run.commands.push(client.reproduce(Step::ServerStatus));

@@ -14,7 +14,7 @@ use crate::clients::{AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintO
 use crate::drive::sandbox::Sandbox;
 use crate::mock::MockTarget;
 use crate::scenarios::def::Scenario;
-use crate::scenarios::steps::{Ctx, Run, RunOptions};
+use crate::scenarios::steps::{login_path_absent, Ctx, Run, RunOptions};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
@@ -130,6 +130,11 @@ pub fn run_with(
             sandbox: sb,
             model_api_url: model.uri(),
         };
+        // A client without the scenario's login path earns "not applicable", with the
+        // evidence it gave; every other story needs the path to mean anything.
+        if login_path_absent(&mut run, client, &env, scenario.login_path())? {
+            return Ok(());
+        }
         let ctx = Ctx {
             env: &env,
             model,

@@ -4,7 +4,7 @@ use crate::checks;
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, client_reported_success, login_path_absent, slash_mcp_auth, Ctx, Run, SERVER_NAME,
+    add_server, client_reported_success, slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -18,9 +18,6 @@ pub const DEF: ScenarioDef = ScenarioDef {
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
-        return Ok(());
-    }
     add_server(run, client, env)?;
     let mut session = client.start_session(env)?;
     run.commands.push(client.reproduce(Step::InSessionLogin {

@@ -10,6 +10,7 @@ pub mod package;
 pub use package::PACKAGE;
 
 use crate::clients::catalog::ClientKind;
+use crate::clients::ModelWire;
 
 use std::cell::OnceCell;
 use std::time::Duration;
@@ -80,6 +81,9 @@ pub static KIND: ClientKind = ClientKind {
         LoginPath::AuthenticateTool,
         LoginPath::PastedCallback,
     ],
+    model_wire: ModelWire::AnthropicMessages,
+    configured_by: "`claude mcp add --transport http -s user`",
+    token_store: ".claude/.credentials.json (key mcpOAuth)",
     make: |install| Box::new(ClaudeCode::new(install)),
     features: Some(features::features_of),
 };
@@ -366,6 +370,14 @@ impl ClientUnderTest for ClaudeCode {
             // Whether the agent is offered the pseudo-tools is only known from a live session's
             // model requests; the agent scenarios earn "not applicable" there, with that evidence.
             LoginPath::AuthenticateTool | LoginPath::PastedCallback => Ok(Ok(())),
+            // A server that needs authentication is reported as such, never logged into, when
+            // a session or `mcp list` meets its 401: the person must choose a login path.
+            LoginPath::AutomaticAtConnect => Ok(Err(Absent {
+                evidence: "Claude Code lists a server that answers 401 as needing \
+                           authentication (`mcp list`: \"Needs authentication\") and waits for \
+                           /mcp, `mcp login` or the authenticate tool"
+                    .to_owned(),
+            })),
             LoginPath::LoginCommand => {
                 match self.features()?.get(Feature::McpLogin) {
                     Some(seen) if seen.present => Ok(Ok(())),
