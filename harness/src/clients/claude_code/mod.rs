@@ -9,7 +9,7 @@ pub mod package;
 
 pub use package::PACKAGE;
 
-use crate::clients::catalog::ClientKind;
+use crate::clients::kind::ClientKind;
 use crate::clients::ModelWire;
 
 use std::cell::OnceCell;
