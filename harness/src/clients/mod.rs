@@ -182,6 +182,11 @@ pub trait ClientUnderTest {
     fn version(&self) -> &str;
     /// The installed version being driven (its folder holds the feature cache).
     fn install(&self) -> &InstalledVersion;
+    /// Readies a fresh sandbox before the first command (config files that answer start-up
+    /// dialogs, say).
+    fn prepare(&self, _env: &RunEnv<'_>) -> Result<(), DriveError> {
+        Ok(())
+    }
     /// `step` as this client's command line, for the run's reproduce script.
     fn reproduce(&self, step: Step<'_>) -> String {
         format!("# {} {step:?}", self.name())

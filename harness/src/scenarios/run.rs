@@ -130,6 +130,7 @@ pub fn run_with(
             sandbox: sb,
             model_api_url: model.uri(),
         };
+        client.prepare(&env)?;
         // A client without the scenario's login path earns "not applicable", with the
         // evidence it gave; every other story needs the path to mean anything.
         if login_path_absent(&mut run, client, &env, scenario.login_path())? {

@@ -6,6 +6,8 @@
 //! features are detected from the CLI's own help, never from version ranges.
 
 pub mod package;
+pub mod probe;
+pub mod sandbox;
 
 pub use package::PACKAGE;
 
@@ -85,7 +87,7 @@ pub static KIND: ClientKind = ClientKind {
     configured_by: "`claude mcp add --transport http -s user`",
     token_store: ".claude/.credentials.json (key mcpOAuth)",
     make: |install| Box::new(ClaudeCode::new(install)),
-    features: Some(features::features_of),
+    features: Some(probe::features_of),
 };
 
 pub struct ClaudeCode {
@@ -122,7 +124,7 @@ impl ClaudeCode {
 
     fn command(&self, env: &RunEnv<'_>, args: &[&str]) -> CommandSpec {
         let mut spec = self.install.command(args.iter().map(|a| (*a).to_owned()));
-        spec.envs(&env.sandbox.client_env(&env.model_api_url))
+        spec.envs(&sandbox::client_env(env.sandbox, &env.model_api_url))
             .cwd(env.sandbox.work_dir());
         spec
     }
@@ -149,7 +151,7 @@ impl ClaudeCode {
         if let Some(found) = self.features.get() {
             return Ok(found);
         }
-        let found = features::features_of(&self.install)
+        let found = probe::features_of(&self.install)
             .map_err(|e| DriveError::Setup(format!("feature probe: {e}")))?;
         Ok(self.features.get_or_init(|| found))
     }
@@ -265,6 +267,11 @@ impl ClientUnderTest for ClaudeCode {
 
     fn install(&self) -> &InstalledVersion {
         &self.install
+    }
+
+    fn prepare(&self, env: &RunEnv<'_>) -> Result<(), DriveError> {
+        sandbox::seed_config(env.sandbox)
+            .map_err(|e| DriveError::Setup(format!("seeding ~/.claude.json: {e}")))
     }
 
     fn reproduce(&self, step: Step<'_>) -> String {
@@ -407,7 +414,7 @@ impl ClientUnderTest for ClaudeCode {
             args.push(allowed_tools(options));
         }
         let mut spec = self.install.command(args);
-        spec.envs(&env.sandbox.client_env(&env.model_api_url))
+        spec.envs(&sandbox::client_env(env.sandbox, &env.model_api_url))
             .cwd(env.sandbox.work_dir());
         let mut session = TerminalSession::spawn(&spec, ROWS, COLS)?;
         session.wait_for_any(
