@@ -20,14 +20,17 @@ mod error;
 pub mod faults;
 pub mod load;
 mod mcp;
+mod middleware;
 pub mod model_api;
 mod oauth;
+pub mod paths;
 pub mod profile;
 mod router;
 pub mod runtime;
 mod server;
 mod state;
-mod tokens;
+mod store;
+mod util;
 
 pub use access_log::{render_canonical, AccessRecord, Bearer, Phase};
 pub use api_error::ApiError;

@@ -12,7 +12,6 @@ pub(crate) mod cors;
 pub(crate) mod jsonrpc;
 pub(crate) mod modern;
 pub(crate) mod seed;
-pub(crate) mod session;
 pub(crate) mod tools;
 
 use std::convert::Infallible;
@@ -37,7 +36,7 @@ use crate::mcp::jsonrpc::{
 use crate::profile::{Profile, Quirk};
 use crate::runtime::KillSwitch;
 use crate::state::{AppState, TransportFault};
-use crate::tokens::GrantInfo;
+use crate::store::tokens::GrantInfo;
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
 pub(crate) const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";

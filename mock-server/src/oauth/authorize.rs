@@ -8,10 +8,13 @@ use url::Url;
 
 use crate::access_log::Notes;
 use crate::api_error::{redirect, unreadable_body, ApiError, RequestBody};
-use crate::config::{DEFAULT_SCOPE, SCOPES_SUPPORTED};
-use crate::oauth::codes::Authorization;
-use crate::oauth::{is_valid_resource, pages, pkce, same_resource, Params};
+use crate::config::{paths, DEFAULT_SCOPE, SCOPES_SUPPORTED};
+use crate::oauth::params::Params;
+use crate::oauth::{pages, pkce};
 use crate::state::AppState;
+use crate::store::clients::unknown_client;
+use crate::store::codes::Authorization;
+use crate::util::{is_valid_resource, same_resource};
 
 pub(crate) async fn authorize(
     State(state): State<AppState>,
@@ -37,10 +40,7 @@ pub(crate) async fn authorize(
         ));
     }
     let Some(client) = state.client(client_id) else {
-        return Err(ApiError::page(
-            "invalid_client",
-            crate::oauth::clients::unknown_client(client_id),
-        ));
+        return Err(ApiError::page("invalid_client", unknown_client(client_id)));
     };
     let (redirect_uri, redirect_uri_sent) =
         match params.get("redirect_uri") {
@@ -162,7 +162,7 @@ pub(crate) async fn authorize(
             &shown_scope,
             &shown_resource,
             &request_id,
-            &state.config().oauth_path(crate::config::paths::CONSENT),
+            &state.config().oauth_path(paths::CONSENT),
         ),
     )
         .into_response())
