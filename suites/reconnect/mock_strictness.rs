@@ -750,6 +750,54 @@ async fn with_a_wrong_iss_the_metadata_advertises_it_and_responses_name_another_
     Ok(())
 }
 
+/// RFC 9207 §2.4 in the stand-in client: it refuses an authorization response naming another
+/// issuer and goes no further (no token request); told to ignore `iss`, it gets through, so the
+/// refusal is the check's doing. Without `iss` from a server that does not advertise it, it gets
+/// through too.
+#[tokio::test]
+async fn the_stand_in_client_refuses_a_wrong_iss_and_takes_a_missing_one_when_not_advertised(
+) -> anyhow::Result<()> {
+    let wrong = MockServer::builder().wrong_iss().start().await?;
+    let Err(refused) = StandInClient::new(&wrong.mcp_url())?.run().await else {
+        anyhow::bail!("a wrong iss was accepted");
+    };
+    let ClientError::WrongIssuer {
+        step,
+        expected,
+        iss,
+    } = &refused
+    else {
+        anyhow::bail!("expected WrongIssuer, got {refused}");
+    };
+    assert_eq!(*step, "authorize");
+    assert_eq!(expected, &wrong.issuer());
+    assert_eq!(
+        iss.as_deref(),
+        Some(format!("{}{WRONG_ISSUER_SUFFIX}", wrong.issuer()).as_str())
+    );
+    let log = wrong.received_requests();
+    assert!(
+        log.iter().all(|r| r.phase != Phase::Token),
+        "a grant after a wrong iss"
+    );
+    // An error response naming another issuer is not believed either (§2.4).
+    let Err(error) = StandInClient::new(&wrong.mcp_url())?
+        .misbehave(Misbehaviour::SkipPkce)
+        .run()
+        .await
+    else {
+        anyhow::bail!("a wrong iss on an error response was accepted");
+    };
+    assert!(matches!(error, ClientError::WrongIssuer { .. }), "{error}");
+    StandInClient::new(&wrong.mcp_url())?
+        .misbehave(Misbehaviour::IgnoreIss)
+        .run()
+        .await?;
+    let omitted = MockServer::builder().omit_iss().start().await?;
+    StandInClient::new(&omitted.mcp_url())?.run().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_admin_route_serves_the_access_log_to_loopback_and_records_itself() -> anyhow::Result<()>
 {
