@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod claude_code;
+pub mod gemini_cli;
 
 use std::time::Duration;
 

@@ -1,0 +1,789 @@
+//! Google's Gemini CLI as a client under test.
+//!
+//! Gemini CLI has no `mcp login` command and no authenticate pseudo-tool: a server is signed in
+//! from inside the TUI with `/mcp auth <server>` (the harness's [`LoginPath::SlashMcp`]), or, in
+//! `-p` mode, by answering the `[Y/n]` question it asks when a server needs authentication.
+//!
+//! The server is configured in `~/.gemini/settings.json` (written by the harness, with the
+//! start-up dialogs answered); tokens live in `~/.gemini/mcp-oauth-tokens.json` because
+//! `GEMINI_FORCE_FILE_STORAGE` keeps them out of a keychain. The browser is opened only through
+//! `xdg-open`, which this machine lacks, so each run gets an `xdg-open` shim (in the sandbox, first
+//! on the client's PATH) that hands the URL to the sandbox's `BROWSER` script.
+//!
+//! At start-up a session whose server needs authentication asks "Authentication required for MCP
+//! Server: 'mock.' … Do you want to continue?". The driver answers **No** there, so the session
+//! starts as a person's would who signs in later, and the login is then the in-session command
+//! `/mcp auth mock` with its own Yes/No box: the path the scenarios name "slash-mcp".
+
+pub mod package;
+
+pub use package::PACKAGE;
+
+use std::cell::OnceCell;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::clients::catalog::ClientKind;
+use crate::clients::{
+    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
+    RunEnv, ServerStatus, SessionOptions, STARTUP_TIMEOUT,
+};
+use crate::drive::browser::ScriptedBrowser;
+use crate::drive::command::{CommandOutput, CommandSpec};
+use crate::drive::terminal::{Key, TerminalSession};
+use crate::store::versions::InstalledVersion;
+
+/// Terminal size for interactive runs: wide enough that URLs and boxes are not cut.
+const ROWS: u16 = 50;
+const COLS: u16 = 200;
+
+/// The model every run asks for (the scripted model answers any name).
+const MODEL: &str = "gemini-2.5-flash";
+
+/// Bound on a non-interactive subcommand (`mcp list`, `--help`).
+const SUBCOMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bound on the whole OAuth round trip once consent is given.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bound on the client opening the browser after it is asked to authenticate.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on a box or menu reacting to a key.
+const MENU_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a new session is given to ask its start-up authentication question.
+const STARTUP_QUESTION_TIMEOUT: Duration = Duration::from_secs(15);
+/// Bound on a whole print-mode (`-p`) run.
+const PRINT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Relative to HOME.
+const SETTINGS: &str = ".gemini/settings.json";
+const TOKENS: &str = ".gemini/mcp-oauth-tokens.json";
+
+/// The input line of an idle TUI.
+const PROMPT_LINE: &str = "Type your message";
+/// The question a session asks at start-up when a server needs authentication.
+const STARTUP_QUESTION: &str = "Authentication required for MCP Server";
+/// What `/mcp auth <server>` prints first.
+const AUTH_STARTED: &str = "Starting OAuth authentication";
+
+const AUTH_SUCCESS_WORDS: &[&str] = &["successfully authenticated"];
+const AUTH_FAILURE_WORDS: &[&str] = &[
+    "failed to authenticate",
+    "authentication failed",
+    "oauth error",
+    "error during authentication",
+];
+
+/// Gemini CLI in the client catalog.
+pub static KIND: ClientKind = ClientKind {
+    name: "gemini-cli",
+    summary: "Google's Gemini CLI (Gemini API, streamGenerateContent)",
+    package: &package::PACKAGE,
+    login_paths: &[LoginPath::SlashMcp],
+    make: |install| Box::new(GeminiCli::new(install)),
+    features: None,
+};
+
+pub struct GeminiCli {
+    install: InstalledVersion,
+    /// `gemini --help`, read once.
+    help: OnceCell<String>,
+}
+
+fn contains_any(text: &str, words: &[&str]) -> bool {
+    let text = text.to_lowercase();
+    words.iter().any(|w| text.contains(w))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The settings every run starts from: API-key auth (the key only reaches the model stand-in),
+/// no folder trust dialog, no update checks, no telemetry, no IDE nudge, no tips or banner.
+fn base_settings() -> Value {
+    json!({
+        "security": {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": false}},
+        "general": {"enableAutoUpdate": false, "enableAutoUpdateNotification": false},
+        "privacy": {"usageStatisticsEnabled": false},
+        "telemetry": {"enabled": false},
+        "ide": {"enabled": false, "hasSeenNudge": true},
+        "ui": {"theme": "Default", "hideTips": true, "hideBanner": true},
+        "mcpServers": {},
+    })
+}
+
+/// The line of `text` holding `needle` (case-insensitive), trimmed of box borders.
+fn line_with(text: &str, needle: &str) -> Option<String> {
+    let needle = needle.to_lowercase();
+    text.lines()
+        .find(|l| l.to_lowercase().contains(&needle))
+        .map(|l| {
+            l.trim()
+                .trim_matches(|c| c == '│' || c == '┃' || c == '║')
+                .trim()
+                .to_owned()
+        })
+}
+
+impl GeminiCli {
+    pub fn new(install: InstalledVersion) -> GeminiCli {
+        GeminiCli {
+            install,
+            help: OnceCell::new(),
+        }
+    }
+
+    fn settings_path(env: &RunEnv<'_>) -> PathBuf {
+        env.sandbox.home().join(SETTINGS)
+    }
+
+    fn tokens_path(env: &RunEnv<'_>) -> PathBuf {
+        env.sandbox.home().join(TOKENS)
+    }
+
+    fn read_settings(env: &RunEnv<'_>) -> Result<Value, DriveError> {
+        let path = Self::settings_path(env);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| DriveError::Unexpected {
+                what: format!("{} is not JSON", path.display()),
+                detail: format!("{e}: {text}"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(base_settings()),
+            Err(e) => Err(DriveError::Setup(format!(
+                "reading {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    fn write_settings(env: &RunEnv<'_>, settings: &Value) -> Result<(), DriveError> {
+        let path = Self::settings_path(env);
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(
+                &path,
+                serde_json::to_vec_pretty(settings).map_err(std::io::Error::other)?,
+            )
+        };
+        write().map_err(|e| DriveError::Setup(format!("writing {}: {e}", path.display())))
+    }
+
+    /// The sandbox's environment, with what Gemini CLI needs: its key and model URL, file token
+    /// storage, no relaunch into a child process, and the `xdg-open` shim first on PATH. The
+    /// sandbox's environment is built from nothing, so `CI` and `DEBIAN_FRONTEND` (either makes
+    /// the CLI refuse to open a browser) are never set.
+    fn client_env(&self, env: &RunEnv<'_>) -> Result<Vec<(String, String)>, DriveError> {
+        let shims = env.sandbox.root().join("gemini-shims");
+        let shim = shims.join("xdg-open");
+        if !shim.is_file() {
+            let write = || -> std::io::Result<()> {
+                std::fs::create_dir_all(&shims)?;
+                std::fs::write(
+                    &shim,
+                    "#!/bin/sh\n# Written by the harness: Gemini CLI opens URLs with xdg-open only; \
+                     hand them to the scripted browser.\nexec \"$BROWSER\" \"$@\"\n",
+                )?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
+            };
+            write().map_err(|e| DriveError::Setup(format!("writing {}: {e}", shim.display())))?;
+        }
+        let mut vars = env.sandbox.client_env(&env.model_api_url);
+        vars.retain(|(k, _)| k != "CI" && k != "DEBIAN_FRONTEND");
+        for (k, v) in vars.iter_mut() {
+            if k == "PATH" {
+                *v = format!("{}:{v}", shims.display());
+            }
+        }
+        for (k, v) in [
+            ("DISPLAY", ":99".to_owned()),
+            ("GEMINI_API_KEY", "x".to_owned()),
+            ("GOOGLE_GEMINI_BASE_URL", env.model_api_url.clone()),
+            ("GEMINI_FORCE_FILE_STORAGE", "true".to_owned()),
+            ("GEMINI_CLI_NO_RELAUNCH", "true".to_owned()),
+        ] {
+            vars.retain(|(key, _)| key != k);
+            vars.push((k.to_owned(), v));
+        }
+        Ok(vars)
+    }
+
+    fn command(&self, env: &RunEnv<'_>, args: &[&str]) -> Result<CommandSpec, DriveError> {
+        // Settings are read at start-up; make sure they exist even before a server is added.
+        if !Self::settings_path(env).is_file() {
+            Self::write_settings(env, &base_settings())?;
+        }
+        let mut spec = self.install.command(args.iter().map(|a| (*a).to_owned()));
+        spec.envs(&self.client_env(env)?)
+            .cwd(env.sandbox.work_dir());
+        Ok(spec)
+    }
+
+    fn run(&self, env: &RunEnv<'_>, args: &[&str]) -> Result<CommandOutput, DriveError> {
+        let spec = self.command(env, args)?;
+        let out = spec.run(SUBCOMMAND_TIMEOUT)?;
+        if out.timed_out || out.status != Some(0) {
+            return Err(DriveError::Failed {
+                command: spec.shell_line(),
+                status: if out.timed_out {
+                    format!("no answer within {} s", SUBCOMMAND_TIMEOUT.as_secs())
+                } else {
+                    format!("exit {:?}", out.status)
+                },
+                output: format!("{}{}", out.stdout, out.stderr),
+            });
+        }
+        Ok(out)
+    }
+
+    /// `gemini --help` of this version, read once.
+    fn help(&self, env: &RunEnv<'_>) -> Result<&str, DriveError> {
+        if let Some(help) = self.help.get() {
+            return Ok(help);
+        }
+        let out = self.run(env, &["--help"])?;
+        Ok(self
+            .help
+            .get_or_init(|| format!("{}{}", out.stdout, out.stderr)))
+    }
+
+    /// `--skip-trust` where this version has it (0.30 and earlier do not; folder trust is off in
+    /// the settings anyway).
+    fn trust_args(&self, env: &RunEnv<'_>) -> Result<Vec<&'static str>, DriveError> {
+        Ok(if self.help(env)?.contains("--skip-trust") {
+            vec!["--skip-trust"]
+        } else {
+            Vec::new()
+        })
+    }
+
+    fn stored_token(env: &RunEnv<'_>, server: &str) -> Option<Value> {
+        let text = std::fs::read_to_string(Self::tokens_path(env)).ok()?;
+        let list: Value = serde_json::from_str(&text).ok()?;
+        list.as_array()?
+            .iter()
+            .find(|e| e.get("serverName").and_then(Value::as_str) == Some(server))
+            .cloned()
+    }
+
+    /// Answers the start-up "Authentication required … Do you want to continue?" box with No,
+    /// when it comes; the login is `/mcp auth` afterwards.
+    fn decline_startup_question(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
+        let asked = session.wait_for(
+            "the start-up authentication question",
+            STARTUP_QUESTION_TIMEOUT,
+            |s| s.contains(STARTUP_QUESTION),
+        );
+        if asked.is_err() {
+            return Ok(());
+        }
+        for _ in 0..4 {
+            let screen = settled_screen(session);
+            if !screen.contains(STARTUP_QUESTION) {
+                return Ok(());
+            }
+            if selected_line(&screen).is_some_and(|l| l.contains("No")) {
+                session.press(Key::Enter)?;
+                let closed = session.wait_for(
+                    "the start-up question to close",
+                    Duration::from_secs(5),
+                    |s| !s.contains(STARTUP_QUESTION),
+                );
+                if closed.is_ok() {
+                    return Ok(());
+                }
+            } else {
+                session.press(Key::Down)?;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        Err(DriveError::Unexpected {
+            what: "could not answer No to the start-up authentication question".to_owned(),
+            detail: session.screen(),
+        })
+    }
+
+    /// Waits for the idle input line.
+    fn wait_idle(&self, session: &mut TerminalSession, what: &str) -> Result<(), DriveError> {
+        session.wait_for(what, STARTUP_TIMEOUT, |s| s.contains(PROMPT_LINE))?;
+        Ok(())
+    }
+
+    /// Types a slash command (retyping while keys are lost) and submits it.
+    fn slash_command(
+        &self,
+        session: &mut TerminalSession,
+        command: &str,
+    ) -> Result<(), DriveError> {
+        self.send_prompt(session, command)
+    }
+}
+
+/// The line marked selected (`●`) in a Yes/No box.
+fn selected_line(screen: &str) -> Option<String> {
+    screen
+        .lines()
+        .find(|l| l.contains('●') && (l.contains("1.") || l.contains("2.")))
+        .map(|l| l.trim().to_owned())
+}
+
+/// The screen once it has not changed for a moment (at most a few seconds: a spinner may never
+/// stop).
+fn settled_screen(session: &TerminalSession) -> String {
+    const QUIET: Duration = Duration::from_millis(400);
+    const BOUND: Duration = Duration::from_secs(3);
+    let started = Instant::now();
+    let mut screen = session.screen();
+    let mut since = Instant::now();
+    while since.elapsed() < QUIET && started.elapsed() < BOUND {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = session.screen();
+        if now != screen {
+            screen = now;
+            since = Instant::now();
+        }
+    }
+    screen
+}
+
+impl ClientUnderTest for GeminiCli {
+    fn name(&self) -> &'static str {
+        "gemini-cli"
+    }
+
+    fn version(&self) -> &str {
+        &self.install.version
+    }
+
+    fn install(&self) -> &InstalledVersion {
+        &self.install
+    }
+
+    fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
+        let mut settings = Self::read_settings(env)?;
+        let servers = settings
+            .as_object_mut()
+            .map(|o| o.entry("mcpServers").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| DriveError::Setup("settings.json is not an object".to_owned()))?;
+        servers.insert(
+            server.to_owned(),
+            json!({"httpUrl": url, "oauth": {"enabled": true}, "trust": true}),
+        );
+        Self::write_settings(env, &settings)
+    }
+
+    fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
+        let out = self.run(env, &["mcp", "list"])?;
+        let text = format!("{}{}", out.stdout, out.stderr);
+        let prefix = format!("{server}:");
+        let Some(at) = text.lines().position(|l| {
+            l.trim_start()
+                .trim_start_matches(['✓', '✗', '…', ' '])
+                .starts_with(&prefix)
+        }) else {
+            return Ok(ServerStatus::Unrecognised(text));
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let line = lines[at].trim().to_owned();
+        // The hint on the next line says why a server is disconnected.
+        let next = lines.get(at + 1).map(|l| l.trim()).unwrap_or_default();
+        let lower = format!("{line} {next}").to_lowercase();
+        Ok(
+            if lower.contains("requires authentication") || lower.contains("/mcp auth") {
+                ServerStatus::NeedsAuth(format!("{line} {next}").trim().to_owned())
+            } else if line.to_lowercase().contains("- connected") {
+                ServerStatus::Connected(line)
+            } else if lower.contains("disconnected") {
+                ServerStatus::Failed(format!("{line} {next}").trim().to_owned())
+            } else {
+                ServerStatus::Unrecognised(line)
+            },
+        )
+    }
+
+    fn has_login_path(
+        &self,
+        env: &RunEnv<'_>,
+        path: LoginPath,
+    ) -> Result<Result<(), Absent>, DriveError> {
+        match path {
+            LoginPath::SlashMcp => Ok(Ok(())),
+            LoginPath::LoginCommand => {
+                let out = self.run(env, &["mcp", "--help"])?;
+                let help = format!("{}{}", out.stdout, out.stderr);
+                let commands: Vec<&str> = help
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with("gemini mcp "))
+                    .collect();
+                if commands
+                    .iter()
+                    .any(|l| l.starts_with("gemini mcp login") || l.starts_with("gemini mcp auth"))
+                {
+                    return Err(DriveError::Unexpected {
+                        what: "this version lists a login command the driver does not know"
+                            .to_owned(),
+                        detail: help,
+                    });
+                }
+                Ok(Err(Absent {
+                    evidence: format!(
+                        "`gemini mcp --help` ({}) lists no login command: {}",
+                        self.install.version,
+                        commands.join("; ")
+                    ),
+                }))
+            }
+            LoginPath::AuthenticateTool | LoginPath::PastedCallback => Ok(Err(Absent {
+                evidence: "no authenticate pseudo-tool among the model's function declarations: \
+                           Gemini CLI offers only the server's own tools (mcp_<server>_<tool>) once \
+                           it is connected, and signs in with `/mcp auth <server>`"
+                    .to_owned(),
+            })),
+        }
+    }
+
+    fn start_session_with(
+        &self,
+        env: &RunEnv<'_>,
+        _options: &SessionOptions,
+    ) -> Result<TerminalSession, DriveError> {
+        // `--yolo` allows every tool call (`trust: true` on the server does too): the scenarios
+        // are about OAuth, not permission prompts.
+        let mut args = vec!["-m", MODEL, "--yolo"];
+        args.extend(self.trust_args(env)?);
+        let spec = self.command(env, &args)?;
+        let mut session = TerminalSession::spawn(&spec, ROWS, COLS)?;
+        self.wait_idle(&mut session, "the session's input line")?;
+        if Self::stored_token(env, crate::scenarios::steps::SERVER_NAME).is_none() {
+            self.decline_startup_question(&mut session)?;
+        }
+        Ok(session)
+    }
+
+    fn send_prompt(&self, session: &mut TerminalSession, text: &str) -> Result<(), DriveError> {
+        // Keys typed before the input box is ready are dropped: retype until the text shows.
+        let probe: String = text.chars().take(40).collect();
+        for _attempt in 0..5 {
+            session.type_text(text)?;
+            let shown = session.wait_for(
+                "the prompt text in the input box",
+                Duration::from_secs(4),
+                |s| s.contains(&probe),
+            );
+            if shown.is_ok() {
+                // A slash command's completion menu may take the first Enter.
+                std::thread::sleep(Duration::from_millis(300));
+                session.press(Key::Enter)?;
+                return Ok(());
+            }
+            // Ctrl-U clears the line.
+            session.type_text("\x15")?;
+        }
+        Err(DriveError::Unexpected {
+            what: format!("the prompt {probe:?} never showed in the input box"),
+            detail: session.screen(),
+        })
+    }
+
+    fn allow_pending_tool_call(
+        &self,
+        _session: &mut TerminalSession,
+    ) -> Result<Option<String>, DriveError> {
+        // Sessions run with `--yolo` and the server is trusted: nothing asks.
+        Ok(None)
+    }
+
+    fn exit_session(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
+        let _ = self.slash_command(session, "/quit");
+        if session.wait_exit(Duration::from_secs(10)).is_err() {
+            session.type_text("\x03")?;
+            session.type_text("\x03")?;
+            if session.wait_exit(Duration::from_secs(5)).is_err() {
+                session.terminate();
+            }
+        }
+        Ok(())
+    }
+
+    fn mcp_tool_name(&self, server: &str, tool: &str) -> String {
+        // The canonical name the model stand-in uses for every client; Gemini's wire name
+        // `mcp_<server>_<tool>` is mapped to it (mock-server's model_api/naming.rs).
+        format!("mcp__{server}__{tool}")
+    }
+
+    fn authenticate_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "authenticate")
+    }
+
+    fn complete_authentication_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "complete_authentication")
+    }
+
+    fn complete_authentication_input(&self, callback_url: &str) -> Value {
+        json!({ "callback_url": callback_url })
+    }
+
+    fn needs_auth_state(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+    ) -> Result<NeedsAuthState, DriveError> {
+        // Gemini CLI keeps no needs-auth list: a server needs authentication when it has no
+        // stored token, or one that expires within five minutes.
+        let path = Self::tokens_path(env);
+        let Some(entry) = Self::stored_token(env, server) else {
+            let what = if path.is_file() {
+                format!(
+                    "~/{TOKENS} holds no token for {server}: {}",
+                    std::fs::read_to_string(&path).unwrap_or_default().trim()
+                )
+            } else {
+                format!("~/{TOKENS} does not exist")
+            };
+            return Ok(NeedsAuthState {
+                names_server: true,
+                evidence: what,
+            });
+        };
+        let expires = entry
+            .pointer("/token/expiresAt")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX);
+        let expired = expires <= now_ms() + 5 * 60 * 1000;
+        let has_access = entry
+            .pointer("/token/accessToken")
+            .and_then(Value::as_str)
+            .is_some_and(|t| !t.is_empty());
+        Ok(NeedsAuthState {
+            names_server: expired || !has_access,
+            evidence: format!(
+                "~/{TOKENS}: a token for {server} (access token {}, expiresAt {expires}, {} ms from now; updatedAt {})",
+                if has_access { "present" } else { "missing" },
+                expires as i128 - now_ms() as i128,
+                entry.get("updatedAt").cloned().unwrap_or(Value::Null)
+            ),
+        })
+    }
+
+    fn plant_needs_auth(&self, env: &RunEnv<'_>, server: &str) -> Result<(), DriveError> {
+        // The state that makes Gemini CLI treat the server as needing authentication: its stored
+        // token removed.
+        let path = Self::tokens_path(env);
+        let mut list: Vec<Value> = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        list.retain(|e| e.get("serverName").and_then(Value::as_str) != Some(server));
+        std::fs::write(&path, Value::Array(list).to_string())
+            .map_err(|e| DriveError::Setup(format!("planting {}: {e}", path.display())))
+    }
+
+    fn print_mode(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        prompt: &str,
+        _options: &SessionOptions,
+    ) -> Result<PrintOutcome, DriveError> {
+        let mut args = vec!["-p", prompt, "-m", MODEL, "--yolo", "-o", "json"];
+        args.extend(self.trust_args(env)?);
+        let spec = crate::drive::command::launch(&self.command(env, &args)?);
+        eprintln!("harness: running {}", spec.shell_line());
+        // stdin stays a pipe: the CLI asks `[Y/n]` on it when the server needs authentication
+        // (and waits forever on a closed one). The harness answers yes.
+        let mut cmd = std::process::Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .env_clear()
+            .envs(spec.env.iter().cloned())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if let Some(cwd) = &spec.cwd {
+            cmd.current_dir(cwd);
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| DriveError::Setup(format!("cannot start `{}`: {e}", spec.shell_line())))?;
+        let mut stdin = child.stdin.take();
+        let read = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut text);
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout_pipe = child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>);
+        let stderr_pipe = child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>);
+        let stdout = read(stdout_pipe);
+        let stderr = read(stderr_pipe);
+        let started = Instant::now();
+        let mut answered = false;
+        let status = loop {
+            if let Some(status) = child
+                .try_wait()
+                .map_err(|e| DriveError::Setup(e.to_string()))?
+            {
+                break Some(status);
+            }
+            if started.elapsed() >= PRINT_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            // The question arrives on stdout, which is only read at the end; answering once,
+            // after a moment, is what a person at the prompt would do.
+            if !answered && started.elapsed() >= Duration::from_secs(2) {
+                if let Some(pipe) = stdin.as_mut() {
+                    let _ = pipe.write_all(b"y\n");
+                    let _ = pipe.flush();
+                }
+                answered = true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        drop(stdin);
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        let Some(status) = status else {
+            return Err(DriveError::Timeout {
+                what: format!("`{}` to finish", spec.shell_line()),
+                secs: PRINT_TIMEOUT.as_secs_f64(),
+                detail: format!("{stdout}{stderr}"),
+            });
+        };
+        // The JSON result is the last thing on stdout (the [Y/n] question may come before it).
+        let json_start = stdout
+            .find("\n{")
+            .map(|i| i + 1)
+            .or_else(|| stdout.trim_start().starts_with('{').then_some(0));
+        let parsed =
+            json_start.and_then(|i| serde_json::from_str::<Value>(stdout[i..].trim()).ok());
+        let called = parsed.as_ref().and_then(|v| {
+            v.pointer("/stats/tools/byName")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().any(|k| k.starts_with(&format!("mcp_{server}_"))))
+        });
+        let asked = stdout.contains(STARTUP_QUESTION);
+        let server_status = if asked {
+            Some("needs-auth".to_owned())
+        } else if parsed.is_some() {
+            Some("connected".to_owned())
+        } else {
+            None
+        };
+        let first_line = if asked {
+            line_with(&stdout, STARTUP_QUESTION).unwrap_or_default()
+        } else {
+            format!(
+                "(no authentication question; server tools called: {})",
+                called.map_or("unknown".to_owned(), |c| c.to_string())
+            )
+        };
+        Ok(PrintOutcome {
+            server_status,
+            first_line,
+            exit: format!("{:?}", status.code()),
+            output: format!("{stdout}{stderr}"),
+        })
+    }
+
+    fn authenticate_in_session(
+        &self,
+        session: &mut TerminalSession,
+        server: &str,
+        browser: &mut ScriptedBrowser,
+    ) -> Result<AuthOutcome, DriveError> {
+        let command = format!("/mcp auth {server}");
+        self.slash_command(session, &command)?;
+        session.wait_for_any(
+            "`/mcp auth` to start the authentication",
+            MENU_TIMEOUT,
+            &[AUTH_STARTED, "● 1. Yes", "Opening your browser"],
+        )?;
+        // The Yes/No box ("● 1. Yes" selected first): Enter is Yes. Some versions open the
+        // browser at once.
+        let boxed = session.wait_for(
+            "the authentication's Yes/No box or the browser",
+            Duration::from_secs(5),
+            |s| {
+                selected_line(s).is_some_and(|l| l.contains("Yes"))
+                    || s.contains("Opening your browser")
+            },
+        );
+        if boxed.is_ok_and(|s| !s.contains("Opening your browser")) {
+            session.press(Key::Enter)?;
+        }
+        let url = match browser.wait_for_url(BROWSER_TIMEOUT) {
+            Ok(url) => url,
+            Err(e) => {
+                // The client's own message is the evidence when it gave up before the browser.
+                let screen = session.screen();
+                if let Some(line) = AUTH_FAILURE_WORDS
+                    .iter()
+                    .find_map(|w| line_with(&screen, w))
+                {
+                    return Ok(AuthOutcome {
+                        consent: crate::drive::browser::ConsentOutcome {
+                            authorize_url: String::new(),
+                            callback_url: String::new(),
+                            callback_status: 0,
+                        },
+                        client_message: line,
+                        succeeded: false,
+                    });
+                }
+                return Err(e.into());
+            }
+        };
+        let consent = browser.complete_consent(&url)?;
+        let mut words: Vec<&str> = AUTH_SUCCESS_WORDS.to_vec();
+        words.extend_from_slice(AUTH_FAILURE_WORDS);
+        let seen = session.wait_for_any(
+            "the client to report the authentication's result",
+            AUTH_TIMEOUT,
+            &words,
+        )?;
+        let screen = session.screen();
+        let client_message = line_with(&screen, &seen).unwrap_or_else(|| seen.clone());
+        let succeeded = AUTH_SUCCESS_WORDS.contains(&seen.as_str())
+            && !contains_any(&client_message, AUTH_FAILURE_WORDS);
+        Ok(AuthOutcome {
+            consent,
+            client_message,
+            succeeded,
+        })
+    }
+
+    fn login_command(
+        &self,
+        env: &RunEnv<'_>,
+        _server: &str,
+        _browser: &mut ScriptedBrowser,
+    ) -> Result<(AuthOutcome, String), DriveError> {
+        let evidence = match self.has_login_path(env, LoginPath::LoginCommand)? {
+            Err(absent) => absent.evidence,
+            Ok(()) => "Gemini CLI has no login command".to_owned(),
+        };
+        Err(DriveError::NoSuchPath {
+            path: "login-command",
+            evidence,
+        })
+    }
+}
