@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mock_server::client::{ClientError, McpSession, Misbehaviour, StandInClient};
-use mock_server::{AccessRecord, Bearer, MockServer, Phase};
+use mock_server::discovery::ResourceMetadataAt;
+use mock_server::{AccessRecord, Bearer, Discovery, MockConfig, MockServer, Phase, Revision};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use rstest::rstest;
@@ -445,6 +446,136 @@ async fn the_sse_stream_opens_with_a_session_and_get_without_accept_is_405() -> 
     )
     .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+/// Gemini CLI and Qwen Code probe the MCP endpoint with `HEAD` before connecting, and need the
+/// challenge a `POST` without a token gets (RFC 6750 §3, RFC 9728 §5.1) to find the resource
+/// metadata; a `HEAD` answer has no body (RFC 9110 §9.3.2). Each probe is logged.
+#[rstest]
+#[case::default(MockConfig::default())]
+#[case::bare_challenge_on_mcp_path(MockConfig {
+    discovery: Discovery {
+        resource_metadata_at: ResourceMetadataAt::PathSpecific,
+        challenge_names_metadata: false,
+        mcp_path: "/mcp".to_owned(),
+        ..Discovery::default()
+    },
+    ..MockConfig::default()
+})]
+#[case::only_2026_07_28(MockConfig {
+    revisions: vec![Revision::V2026_07_28],
+    ..MockConfig::default()
+})]
+#[tokio::test]
+async fn head_without_a_token_gets_the_challenge_a_post_gets_and_no_body(
+    #[case] config: MockConfig,
+) -> anyhow::Result<()> {
+    let server = MockServer::builder().config(config).start().await?;
+    let http = reqwest::Client::new();
+    let post = http
+        .post(server.mcp_url())
+        .header(CONTENT_TYPE, "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await?;
+    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
+    let head = http.head(server.mcp_url()).send().await?;
+    assert_eq!(head.status(), StatusCode::UNAUTHORIZED);
+    let challenge = head
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .context("HEAD 401 without WWW-Authenticate")?
+        .clone();
+    assert_eq!(Some(&challenge), post.headers().get(WWW_AUTHENTICATE));
+    assert!(head.bytes().await?.is_empty());
+    let record = last_mcp(&server.received_requests())?.clone();
+    assert_eq!(
+        (record.method.as_str(), record.status, record.bearer),
+        ("HEAD", 401, Bearer::None)
+    );
+    Ok(())
+}
+
+/// With a valid token, `HEAD` answers what `GET` answers for the revision, without a body: on a
+/// legacy server 405 (`Allow: GET, POST, DELETE`) without `Accept: text/event-stream`, 400
+/// without a session, the stream's headers with one (and no stream is held open); on a
+/// 2026-07-28-only server, which has no GET stream, 405 (`Allow: POST`).
+#[tokio::test]
+async fn head_with_a_valid_token_answers_what_get_answers_without_a_body() -> anyhow::Result<()> {
+    let legacy = MockServer::start().await;
+    let (_, token, session) = connected(&legacy).await?;
+    let modern = MockServer::builder()
+        .revisions(&[Revision::V2026_07_28])
+        .start()
+        .await?;
+    let modern_token = StandInClient::new(&modern.mcp_url())?
+        .authenticate()
+        .await?
+        .access_token;
+    let http = reqwest::Client::new();
+    let sse = Some("text/event-stream");
+    let cases: [(
+        &MockServer,
+        &str,
+        Option<&str>,
+        Option<&str>,
+        u16,
+        Option<&str>,
+    ); 5] = [
+        (
+            &legacy,
+            &token,
+            None,
+            Some(&session.session_id),
+            405,
+            Some("GET, POST, DELETE"),
+        ),
+        (&legacy, &token, sse, None, 400, None),
+        (&legacy, &token, sse, Some("no-such-session"), 404, None),
+        (&legacy, &token, sse, Some(&session.session_id), 200, None),
+        (&modern, &modern_token, sse, None, 405, Some("POST")),
+    ];
+    for (server, token, accept, session, status, allow) in cases {
+        let mut answers = Vec::new();
+        for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+            let mut request = http.request(method, server.mcp_url()).bearer_auth(token);
+            if let Some(accept) = accept {
+                request = request.header(ACCEPT, accept);
+            }
+            if let Some(session) = session {
+                request = request.header("mcp-session-id", session);
+            }
+            answers.push(tokio::time::timeout(Duration::from_secs(5), request.send()).await??);
+        }
+        let head = answers.pop().context("HEAD")?;
+        let get = answers.pop().context("GET")?;
+        let case = format!("{accept:?} {session:?}");
+        assert_eq!(head.status().as_u16(), status, "{case}");
+        assert_eq!(get.status(), head.status(), "{case}");
+        assert_eq!(
+            head.headers()
+                .get("allow")
+                .map(|v| v.to_str())
+                .transpose()?,
+            allow,
+            "{case}"
+        );
+        assert_eq!(
+            get.headers().get(CONTENT_TYPE),
+            head.headers().get(CONTENT_TYPE),
+            "{case}"
+        );
+        let body = tokio::time::timeout(Duration::from_secs(5), head.bytes()).await??;
+        assert!(body.is_empty(), "{case}: {body:?}");
+        let record = last_mcp(&server.received_requests())?.clone();
+        assert_eq!(
+            (record.method.as_str(), record.status),
+            ("HEAD", status),
+            "{case}"
+        );
+        assert!(matches!(record.bearer, Bearer::Valid { .. }), "{case}");
+    }
     Ok(())
 }
 
