@@ -43,7 +43,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub(crate) fn routes(config: &ServerConfig) -> Router<AppState> {
     Router::new().route(
         config.mcp_path(),
-        get(open_stream).post(post).delete(delete),
+        get(open_stream).head(head).post(post).delete(delete),
     )
 }
 
@@ -416,22 +416,7 @@ async fn open_stream(
     notes: Notes,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &notes, &headers)?;
-    if no_stream(&state, &headers) {
-        return Err(ApiError::method_not_allowed("POST"));
-    }
-    if !accepts(&headers, "text/event-stream") {
-        return Err(ApiError::method_not_allowed("GET, POST, DELETE"));
-    }
-    let (id, _) = require_session(&state, &headers)?;
-    let Some(closed) = state.sessions().watch_closed(&id) else {
-        return Err(ApiError::rpc(
-            StatusCode::NOT_FOUND,
-            Value::Null,
-            SERVER_ERROR,
-            "Session not found",
-        ));
-    };
+    let closed = stream_session(&state, &notes, &headers)?;
     let opened =
         stream::once(async { Ok::<Event, Infallible>(Event::default().comment("stream open")) });
     // Notifications the server pushes (e.g. `notifications/tools/list_changed`), as `message`
@@ -461,6 +446,53 @@ async fn open_stream(
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+/// What GET and HEAD check before a stream: the bearer token (401 with the challenge), whether
+/// the server and the request have a stream at all (405), `Accept: text/event-stream` (405), and
+/// the session (400 / 404). Gives the session's closing signal.
+fn stream_session(
+    state: &AppState,
+    notes: &Notes,
+    headers: &HeaderMap,
+) -> Result<tokio::sync::watch::Receiver<bool>, ApiError> {
+    authenticate(state, notes, headers)?;
+    if no_stream(state, headers) {
+        return Err(ApiError::method_not_allowed("POST"));
+    }
+    if !accepts(headers, "text/event-stream") {
+        return Err(ApiError::method_not_allowed("GET, POST, DELETE"));
+    }
+    let (id, _) = require_session(state, headers)?;
+    state.sessions().watch_closed(&id).ok_or_else(|| {
+        ApiError::rpc(
+            StatusCode::NOT_FOUND,
+            Value::Null,
+            SERVER_ERROR,
+            "Session not found",
+        )
+    })
+}
+
+/// HEAD answers what GET would, without a body (RFC 9110 §9.3.2) and without opening a stream.
+/// Clients probe the endpoint this way before connecting (Gemini CLI, Qwen Code): without a
+/// token they get the 401 and `WWW-Authenticate` challenge a POST gets; with one, GET's 405, 400
+/// or 404 for the revision and request, or the stream's headers.
+async fn head(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    stream_session(&state, &notes, &headers)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        (),
+    )
+        .into_response())
 }
 
 /// Whether GET and DELETE have nothing to act on: MCP 2026-07-28 removed the GET stream and
