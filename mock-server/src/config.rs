@@ -7,6 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::access_log::Phase;
+use crate::discovery::{AuthorizationResponseIss, WRONG_ISSUER_SUFFIX};
 use crate::error::MockServerError;
 
 /// MCP revisions offered by default, newest first. 2026-07-28 is deliberately absent: the mock
@@ -109,6 +110,24 @@ impl ServerConfig {
             self.authorization_server_origin(),
             self.discovery.issuer_path_suffix()
         )
+    }
+
+    /// Whether the metadata advertises RFC 9207 `iss` on authorization responses
+    /// (`authorization_response_iss_parameter_supported`).
+    pub fn advertises_authorization_response_iss(&self) -> bool {
+        self.discovery.authorization_response_iss != AuthorizationResponseIss::Omitted
+    }
+
+    /// The `iss` an authorization response carries (RFC 9207 §2): the issuer, another one when
+    /// configured to send a wrong one, none when configured to leave it out.
+    pub fn authorization_response_iss(&self) -> Option<String> {
+        match self.discovery.authorization_response_iss {
+            AuthorizationResponseIss::Sent => Some(self.issuer()),
+            AuthorizationResponseIss::Omitted => None,
+            AuthorizationResponseIss::Wrong => {
+                Some(format!("{}{WRONG_ISSUER_SUFFIX}", self.issuer()))
+            }
+        }
     }
 
     /// The path of an OAuth endpoint (`paths::TOKEN`, ...) on the authorization server's

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::access_log::AccessRecord;
 use crate::config::ServerConfig;
-use crate::discovery::Discovery;
+use crate::discovery::{AuthorizationResponseIss, Discovery};
 use crate::error::MockServerError;
 use crate::faults::{DropConnections, Faults, McpErrors};
 use crate::profile::{MockConfig, Profile, Quirk, Quirks, Revision};
@@ -320,6 +320,24 @@ impl MockServerBuilder {
     /// [`Discovery`].
     pub fn discovery(mut self, discovery: Discovery) -> Self {
         self.mock.discovery = discovery;
+        self
+    }
+
+    /// RFC 9207 `iss` left out of authorization responses, and
+    /// `authorization_response_iss_parameter_supported` out of the metadata (a server from before
+    /// RFC 9207). Sets [`Discovery::authorization_response_iss`], so call it after
+    /// [`MockServerBuilder::discovery`].
+    pub fn omit_iss(mut self) -> Self {
+        self.mock.discovery.authorization_response_iss = AuthorizationResponseIss::Omitted;
+        self
+    }
+
+    /// RFC 9207 `iss` advertised, but authorization responses name another issuer (the real one
+    /// with [`crate::discovery::WRONG_ISSUER_SUFFIX`]): a client must refuse them. Sets
+    /// [`Discovery::authorization_response_iss`], so call it after
+    /// [`MockServerBuilder::discovery`].
+    pub fn wrong_iss(mut self) -> Self {
+        self.mock.discovery.authorization_response_iss = AuthorizationResponseIss::Wrong;
         self
     }
 

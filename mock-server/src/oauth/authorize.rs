@@ -62,8 +62,15 @@ pub(crate) async fn authorize(
         };
 
     let state_param = params.get("state").map(str::to_owned);
+    let iss = state.config().authorization_response_iss();
     let fail = |error: &'static str, description: &str| {
-        error_redirect(&redirect_uri, error, description, state_param.as_deref())
+        error_redirect(
+            &redirect_uri,
+            error,
+            description,
+            state_param.as_deref(),
+            iss.as_deref(),
+        )
     };
     if let Some(name) = params.duplicates.first() {
         return Err(fail(
@@ -211,12 +218,14 @@ pub(crate) async fn consent(
             "unknown or already decided authorization request",
         ));
     };
+    let iss = state.config().authorization_response_iss();
     if !approve {
         return Err(error_redirect(
             &authorization.redirect_uri,
             "access_denied",
             "the user denied the request",
             authorization.state.as_deref(),
+            iss.as_deref(),
         ));
     }
     let redirect_uri = authorization.redirect_uri.clone();
@@ -228,6 +237,10 @@ pub(crate) async fn consent(
     if let Some(s) = state_param.as_deref() {
         pairs.push(("state", s));
     }
+    // RFC 9207 §2: the issuer, after `code` and `state` as in its example.
+    if let Some(iss) = iss.as_deref() {
+        pairs.push(("iss", iss));
+    }
     match with_query(&redirect_uri, &pairs) {
         Some(location) => Ok(redirect(&location)),
         None => Err(ApiError::page(
@@ -237,15 +250,21 @@ pub(crate) async fn consent(
     }
 }
 
+/// An error sent back to the client (RFC 6749 §4.1.2.1), with its issuer when the server names
+/// it (RFC 9207 §2: error responses too).
 fn error_redirect(
     redirect_uri: &str,
     error: &'static str,
     description: &str,
     state: Option<&str>,
+    iss: Option<&str>,
 ) -> ApiError {
     let mut pairs = vec![("error", error), ("error_description", description)];
     if let Some(s) = state {
         pairs.push(("state", s));
+    }
+    if let Some(iss) = iss {
+        pairs.push(("iss", iss));
     }
     match with_query(redirect_uri, &pairs) {
         Some(location) => ApiError::Redirect { location, error },
