@@ -126,6 +126,8 @@ fn line_with(text: &str, needle: &str) -> Option<String> {
             l.trim()
                 .trim_matches(|c| c == '│' || c == '┃' || c == '║')
                 .trim()
+                .trim_start_matches(['ℹ', '✕', '⚠'])
+                .trim()
                 .to_owned()
         })
 }
@@ -316,13 +318,58 @@ impl GeminiCli {
         Ok(())
     }
 
-    /// Types a slash command (retyping while keys are lost) and submits it.
+    /// Types a slash command and submits it once its completion menu has caught up: an Enter
+    /// while the menu still lists commands for the bare `/` takes the highlighted one (`/clear`,
+    /// seen once as `/mcp auth clear`). `answered` says the command was taken.
     fn slash_command(
         &self,
         session: &mut TerminalSession,
         command: &str,
+        answered: impl Fn(&str) -> bool,
     ) -> Result<(), DriveError> {
-        self.send_prompt(session, command)
+        let mut typed = false;
+        for _attempt in 0..5 {
+            session.type_text(command)?;
+            if session
+                .wait_for(
+                    "the command in the input box",
+                    Duration::from_secs(4),
+                    |s| s.contains(command),
+                )
+                .is_ok()
+            {
+                typed = true;
+                break;
+            }
+            session.type_text("\x15")?;
+        }
+        if !typed {
+            return Err(DriveError::Unexpected {
+                what: format!("{command:?} never showed in the input box"),
+                detail: session.screen(),
+            });
+        }
+        let _ = session.wait_for(
+            "the completion menu to catch up",
+            Duration::from_secs(5),
+            |s| !s.contains("Loading suggestions") && !s.contains("Clear the screen"),
+        );
+        settled_screen(session);
+        for _ in 0..3 {
+            session.press(Key::Enter)?;
+            if session
+                .wait_for("the command to be taken", Duration::from_secs(3), |s| {
+                    answered(s)
+                })
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+        Err(DriveError::Unexpected {
+            what: format!("the session did not take {command:?}"),
+            detail: session.screen(),
+        })
     }
 }
 
@@ -391,22 +438,20 @@ impl ClientUnderTest for GeminiCli {
         }) else {
             return Ok(ServerStatus::Unrecognised(text));
         };
-        let lines: Vec<&str> = text.lines().collect();
-        let line = lines[at].trim().to_owned();
-        // The hint on the next line says why a server is disconnected.
-        let next = lines.get(at + 1).map(|l| l.trim()).unwrap_or_default();
-        let lower = format!("{line} {next}").to_lowercase();
-        Ok(
-            if lower.contains("requires authentication") || lower.contains("/mcp auth") {
-                ServerStatus::NeedsAuth(format!("{line} {next}").trim().to_owned())
-            } else if line.to_lowercase().contains("- connected") {
-                ServerStatus::Connected(line)
-            } else if lower.contains("disconnected") {
-                ServerStatus::Failed(format!("{line} {next}").trim().to_owned())
-            } else {
-                ServerStatus::Unrecognised(line)
-            },
-        )
+        let line = text.lines().nth(at).unwrap_or_default().trim().to_owned();
+        // 0.61.0 says why on a line of its own, before the list: "MCP server 'mock' requires
+        // authentication using: /mcp auth mock".
+        let hint = line_with(&text, &format!("'{server}' requires authentication"));
+        let lower = line.to_lowercase();
+        Ok(if let Some(hint) = hint {
+            ServerStatus::NeedsAuth(format!("{hint} / {line}"))
+        } else if lower.contains("- connected") {
+            ServerStatus::Connected(line)
+        } else if lower.contains("disconnected") {
+            ServerStatus::Failed(line)
+        } else {
+            ServerStatus::Unrecognised(line)
+        })
     }
 
     fn has_login_path(
@@ -423,6 +468,7 @@ impl ClientUnderTest for GeminiCli {
                     .lines()
                     .map(str::trim)
                     .filter(|l| l.starts_with("gemini mcp "))
+                    .map(|l| l.split("  ").next().unwrap_or(l).trim())
                     .collect();
                 if commands
                     .iter()
@@ -503,7 +549,7 @@ impl ClientUnderTest for GeminiCli {
     }
 
     fn exit_session(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
-        let _ = self.slash_command(session, "/quit");
+        let _ = self.slash_command(session, "/quit", |_| true);
         if session.wait_exit(Duration::from_secs(10)).is_err() {
             session.type_text("\x03")?;
             session.type_text("\x03")?;
@@ -711,17 +757,21 @@ impl ClientUnderTest for GeminiCli {
         browser: &mut ScriptedBrowser,
     ) -> Result<AuthOutcome, DriveError> {
         let command = format!("/mcp auth {server}");
-        self.slash_command(session, &command)?;
-        session.wait_for_any(
-            "`/mcp auth` to start the authentication",
-            MENU_TIMEOUT,
-            &[AUTH_STARTED, "● 1. Yes", "Opening your browser"],
-        )?;
+        self.slash_command(session, &command, |s| {
+            contains_any(s, &[&AUTH_STARTED.to_lowercase(), "opening your browser"])
+                || s.contains("not found")
+        })?;
+        if let Some(line) = line_with(&session.screen(), "not found") {
+            return Err(DriveError::Unexpected {
+                what: format!("`{command}` was refused"),
+                detail: line,
+            });
+        }
         // The Yes/No box ("● 1. Yes" selected first): Enter is Yes. Some versions open the
         // browser at once.
         let boxed = session.wait_for(
             "the authentication's Yes/No box or the browser",
-            Duration::from_secs(5),
+            MENU_TIMEOUT,
             |s| {
                 selected_line(s).is_some_and(|l| l.contains("Yes"))
                     || s.contains("Opening your browser")
