@@ -644,8 +644,10 @@ impl ClientUnderTest for GeminiCli {
         args.extend(self.trust_args(env)?);
         let spec = crate::drive::command::launch(&self.command(env, &args)?);
         eprintln!("harness: running {}", spec.shell_line());
-        // stdin stays a pipe: the CLI asks `[Y/n]` on it when the server needs authentication
-        // (and waits forever on a closed one). The harness answers yes.
+        // stdin stays an open pipe with nothing on it: the CLI asks `[Y/n]` there when the server
+        // needs authentication (and waits forever on a closed one), and it reads anything written
+        // before the question as more prompt, until end of input. So the answer is written only
+        // once the question shows on stdout.
         let mut cmd = std::process::Command::new(&spec.program);
         cmd.args(&spec.args)
             .env_clear()
@@ -660,27 +662,45 @@ impl ClientUnderTest for GeminiCli {
             .spawn()
             .map_err(|e| DriveError::Setup(format!("cannot start `{}`: {e}", spec.shell_line())))?;
         let mut stdin = child.stdin.take();
-        let read = |pipe: Option<Box<dyn Read + Send>>| {
+        type Sink = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+        let collect = |pipe: Option<Box<dyn Read + Send>>, sink: Sink| {
             std::thread::spawn(move || {
-                let mut text = Vec::new();
-                if let Some(mut p) = pipe {
-                    let _ = p.read_to_end(&mut text);
+                let Some(mut pipe) = pipe else { return };
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend_from_slice(&buf[..n]);
                 }
-                String::from_utf8_lossy(&text).into_owned()
             })
         };
-        let stdout_pipe = child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>);
-        let stderr_pipe = child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>);
-        let stdout = read(stdout_pipe);
-        let stderr = read(stderr_pipe);
+        let out_sink: Sink = Default::default();
+        let err_sink: Sink = Default::default();
+        let out_thread = collect(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            out_sink.clone(),
+        );
+        let err_thread = collect(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            err_sink.clone(),
+        );
+        let text_of = |sink: &Sink| {
+            String::from_utf8_lossy(&sink.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+        };
+        let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+        browser.skip_logged();
         let started = Instant::now();
         let mut answered = false;
+        let mut consented: Option<String> = None;
         let status = loop {
             if let Some(status) = child
                 .try_wait()
@@ -693,20 +713,29 @@ impl ClientUnderTest for GeminiCli {
                 let _ = child.wait();
                 break None;
             }
-            // The question arrives on stdout, which is only read at the end; answering once,
-            // after a moment, is what a person at the prompt would do.
-            if !answered && started.elapsed() >= Duration::from_secs(2) {
+            if !answered && text_of(&out_sink).contains("[Y/n]") {
+                // The harness is the person at the prompt, and says yes, as the question asks.
                 if let Some(pipe) = stdin.as_mut() {
                     let _ = pipe.write_all(b"y\n");
                     let _ = pipe.flush();
                 }
                 answered = true;
             }
+            if answered && consented.is_none() {
+                if let Ok(url) = browser.wait_for_url(Duration::from_millis(10)) {
+                    consented = Some(match browser.complete_consent(&url) {
+                        Ok(c) => format!("consent redirected to {}", c.callback_url),
+                        Err(e) => format!("the scripted browser could not consent: {e}"),
+                    });
+                }
+            }
             std::thread::sleep(Duration::from_millis(100));
         };
         drop(stdin);
-        let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
+        let _ = out_thread.join();
+        let _ = err_thread.join();
+        let stdout = text_of(&out_sink);
+        let stderr = text_of(&err_sink);
         let Some(status) = status else {
             return Err(DriveError::Timeout {
                 what: format!("`{}` to finish", spec.shell_line()),
@@ -714,19 +743,25 @@ impl ClientUnderTest for GeminiCli {
                 detail: format!("{stdout}{stderr}"),
             });
         };
-        // The JSON result is the last thing on stdout (the [Y/n] question may come before it).
-        let json_start = stdout
-            .find("\n{")
-            .map(|i| i + 1)
-            .or_else(|| stdout.trim_start().starts_with('{').then_some(0));
-        let parsed =
-            json_start.and_then(|i| serde_json::from_str::<Value>(stdout[i..].trim()).ok());
+        // The JSON result is the last thing on stdout (warnings and the [Y/n] question may come
+        // before it).
+        let parsed = stdout
+            .match_indices('{')
+            .filter(|(i, _)| *i == 0 || stdout[..*i].ends_with('\n'))
+            .find_map(|(i, _)| serde_json::from_str::<Value>(stdout[i..].trim()).ok());
         let called = parsed.as_ref().and_then(|v| {
             v.pointer("/stats/tools/byName")
                 .and_then(Value::as_object)
-                .map(|m| m.keys().any(|k| k.starts_with(&format!("mcp_{server}_"))))
+                .map(|m| {
+                    m.keys()
+                        .filter(|k| k.starts_with(&format!("mcp_{server}_")))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
         });
         let asked = stdout.contains(STARTUP_QUESTION);
+        // Gemini's -p output has no per-server status; the question is its own word that the
+        // server was not connected with what was stored.
         let server_status = if asked {
             Some("needs-auth".to_owned())
         } else if parsed.is_some() {
@@ -735,11 +770,20 @@ impl ClientUnderTest for GeminiCli {
             None
         };
         let first_line = if asked {
-            line_with(&stdout, STARTUP_QUESTION).unwrap_or_default()
+            format!(
+                "{} → answered y; {}",
+                line_with(&stdout, STARTUP_QUESTION).unwrap_or_default(),
+                consented.unwrap_or_else(|| "the browser was not opened".to_owned())
+            )
         } else {
             format!(
-                "(no authentication question; server tools called: {})",
-                called.map_or("unknown".to_owned(), |c| c.to_string())
+                "no authentication question; JSON result {}; server tools called: {}",
+                if parsed.is_some() {
+                    "printed"
+                } else {
+                    "missing"
+                },
+                called.map_or("(unknown)".to_owned(), |c| format!("[{}]", c.join(", ")))
             )
         };
         Ok(PrintOutcome {
