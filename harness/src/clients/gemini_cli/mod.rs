@@ -68,11 +68,14 @@ const STARTUP_QUESTION: &str = "Authentication required for MCP Server";
 const AUTH_STARTED: &str = "Starting OAuth authentication";
 
 const AUTH_SUCCESS_WORDS: &[&str] = &["successfully authenticated"];
+/// The line that ends a successful `/mcp auth` in 0.61.0.
+const AUTH_RELOADED: &str = "reloaded tools for";
 const AUTH_FAILURE_WORDS: &[&str] = &[
     "failed to authenticate",
     "authentication failed",
     "oauth error",
     "error during authentication",
+    "error during discovery",
 ];
 
 /// Gemini CLI in the client catalog.
@@ -370,6 +373,52 @@ impl GeminiCli {
             what: format!("the session did not take {command:?}"),
             detail: session.screen(),
         })
+    }
+}
+
+/// What the screen says about the latest `/mcp auth`: its success line, its error lines (`✕`),
+/// and its reload line.
+struct AuthResult {
+    success: Option<String>,
+    errors: Vec<String>,
+    reloaded: Option<String>,
+}
+
+impl AuthResult {
+    fn text(&self) -> String {
+        let mut parts: Vec<String> = self.success.iter().cloned().collect();
+        parts.extend(self.errors.iter().cloned());
+        parts.extend(self.reloaded.iter().cloned());
+        if parts.is_empty() {
+            "(the client printed no result)".to_owned()
+        } else {
+            parts.join(" / ")
+        }
+    }
+}
+
+fn auth_result(screen: &str) -> AuthResult {
+    let lines: Vec<&str> = screen.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.contains(AUTH_STARTED))
+        .unwrap_or(0);
+    let clean = |l: &str| line_with(l, "").unwrap_or_default();
+    let tail = &lines[start..];
+    AuthResult {
+        success: tail
+            .iter()
+            .find(|l| contains_any(l, AUTH_SUCCESS_WORDS) && !l.contains(AUTH_RELOADED))
+            .map(|l| clean(l)),
+        errors: tail
+            .iter()
+            .filter(|l| l.trim_start().starts_with('✕') || contains_any(l, AUTH_FAILURE_WORDS))
+            .map(|l| clean(l))
+            .collect(),
+        reloaded: tail
+            .iter()
+            .find(|l| l.contains(AUTH_RELOADED))
+            .map(|l| clean(l)),
     }
 }
 
@@ -847,21 +896,29 @@ impl ClientUnderTest for GeminiCli {
             }
         };
         let consent = browser.complete_consent(&url)?;
-        let mut words: Vec<&str> = AUTH_SUCCESS_WORDS.to_vec();
+        // 0.61.0 prints "✅ Successfully authenticated with MCP server 'mock'!", "Restarting MCP
+        // server 'mock'...", then "Successfully authenticated and reloaded tools for 'mock'" —
+        // the last even when the restart failed ("✕ Error during discovery for MCP server 'mock':
+        // … HTTP 503" in between). So the result is read once the reload line (or a failure) is
+        // there, and an error line after the start counts as a failure.
+        let mut words: Vec<&str> = vec![AUTH_RELOADED];
         words.extend_from_slice(AUTH_FAILURE_WORDS);
-        let seen = session.wait_for_any(
+        let waited = session.wait_for_any(
             "the client to report the authentication's result",
             AUTH_TIMEOUT,
             &words,
-        )?;
-        let screen = session.screen();
-        let client_message = line_with(&screen, &seen).unwrap_or_else(|| seen.clone());
-        let succeeded = AUTH_SUCCESS_WORDS.contains(&seen.as_str())
-            && !contains_any(&client_message, AUTH_FAILURE_WORDS);
+        );
+        let screen = settled_screen(session);
+        let message = auth_result(&screen);
+        if let Err(e) = waited {
+            if message.success.is_none() && message.errors.is_empty() {
+                return Err(e.into());
+            }
+        }
         Ok(AuthOutcome {
             consent,
-            client_message,
-            succeeded,
+            succeeded: message.success.is_some() && message.errors.is_empty(),
+            client_message: message.text(),
         })
     }
 
@@ -879,5 +936,37 @@ impl ClientUnderTest for GeminiCli {
             path: "login-command",
             evidence,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_between_the_success_and_the_reload_is_a_failure() {
+        // 0.61.0, when the initialize after the token exchange got a 503.
+        let screen = "ℹ Starting OAuth authentication for MCP server 'mock'...\n\
+                      ℹ ✅ Successfully authenticated with MCP server 'mock'!\n\
+                      ℹ Restarting MCP server 'mock'...\n\
+                      ✕ Error during discovery for MCP server 'mock': Error POSTing to endpoint (HTTP 503)\n\
+                      ℹ Successfully authenticated and reloaded tools for 'mock'\n";
+        let result = auth_result(screen);
+        assert!(result.success.is_some());
+        assert_eq!(result.errors.len(), 1, "{}", result.text());
+        assert!(result.text().contains("HTTP 503"));
+        let clean = screen.replace("✕ Error during discovery for MCP server 'mock': Error POSTing to endpoint (HTTP 503)\n", "");
+        let result = auth_result(&clean);
+        assert!(result.errors.is_empty(), "{}", result.text());
+        assert_eq!(
+            result.success.as_deref(),
+            Some("✅ Successfully authenticated with MCP server 'mock'!")
+        );
+    }
+
+    #[test]
+    fn mcp_list_lines_are_read_with_their_hint() {
+        let text = "Configured MCP servers:\n\nMCP server 'mock' requires authentication using: /mcp auth mock undefined\n✗ mock: http://127.0.0.1:1/ (http) - Disconnected\n";
+        assert!(line_with(text, "'mock' requires authentication").is_some());
     }
 }
