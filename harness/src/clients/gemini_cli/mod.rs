@@ -557,10 +557,17 @@ impl ClientUnderTest for GeminiCli {
         args.extend(self.trust_args(env)?);
         let spec = self.command(env, &args)?;
         let mut session = TerminalSession::spawn(&spec, ROWS, COLS)?;
-        self.wait_idle(&mut session, "the session's input line")?;
+        // 0.61.0 draws the input line first and asks over it; 0.31.0 asks before the input line
+        // is drawn.
+        session.wait_for(
+            "the session's input line or its start-up question",
+            STARTUP_TIMEOUT,
+            |s| s.contains(PROMPT_LINE) || s.contains(STARTUP_QUESTION),
+        )?;
         if Self::stored_token(env, crate::scenarios::steps::SERVER_NAME).is_none() {
             self.decline_startup_question(&mut session)?;
         }
+        self.wait_idle(&mut session, "the session's input line")?;
         Ok(session)
     }
 
