@@ -68,8 +68,9 @@ const STARTUP_QUESTION: &str = "Authentication required for MCP Server";
 const AUTH_STARTED: &str = "Starting OAuth authentication";
 
 const AUTH_SUCCESS_WORDS: &[&str] = &["successfully authenticated"];
-/// The line that ends a successful `/mcp auth` in 0.61.0.
-const AUTH_RELOADED: &str = "reloaded tools for";
+/// The line that ends a `/mcp auth`: "Successfully authenticated and reloaded tools for 'mock'"
+/// (0.61.0), "… and refreshed tools for 'mock'." (0.31.0).
+const AUTH_DONE_WORDS: &[&str] = &["reloaded tools for", "refreshed tools for"];
 const AUTH_FAILURE_WORDS: &[&str] = &[
     "failed to authenticate",
     "authentication failed",
@@ -397,28 +398,29 @@ impl AuthResult {
     }
 }
 
+/// The screen from the latest "Starting OAuth authentication" line on (all of it when there is
+/// none).
+fn since_auth_started(screen: &str) -> &str {
+    screen
+        .rfind(AUTH_STARTED)
+        .map_or(screen, |at| &screen[at..])
+}
+
 fn auth_result(screen: &str) -> AuthResult {
-    let lines: Vec<&str> = screen.lines().collect();
-    let start = lines
-        .iter()
-        .rposition(|l| l.contains(AUTH_STARTED))
-        .unwrap_or(0);
     let clean = |l: &str| line_with(l, "").unwrap_or_default();
-    let tail = &lines[start..];
+    let tail: Vec<&str> = since_auth_started(screen).lines().collect();
+    let done = |l: &str| contains_any(l, AUTH_DONE_WORDS);
     AuthResult {
         success: tail
             .iter()
-            .find(|l| contains_any(l, AUTH_SUCCESS_WORDS) && !l.contains(AUTH_RELOADED))
+            .find(|l| contains_any(l, AUTH_SUCCESS_WORDS) && !done(l))
             .map(|l| clean(l)),
         errors: tail
             .iter()
             .filter(|l| l.trim_start().starts_with('✕') || contains_any(l, AUTH_FAILURE_WORDS))
             .map(|l| clean(l))
             .collect(),
-        reloaded: tail
-            .iter()
-            .find(|l| l.contains(AUTH_RELOADED))
-            .map(|l| clean(l)),
+        reloaded: tail.iter().find(|l| done(l)).map(|l| clean(l)),
     }
 }
 
@@ -908,12 +910,16 @@ impl ClientUnderTest for GeminiCli {
         // the last even when the restart failed ("✕ Error during discovery for MCP server 'mock':
         // … HTTP 503" in between). So the result is read once the reload line (or a failure) is
         // there, and an error line after the start counts as a failure.
-        let mut words: Vec<&str> = vec![AUTH_RELOADED];
-        words.extend_from_slice(AUTH_FAILURE_WORDS);
-        let waited = session.wait_for_any(
+        // Only what follows this authentication's start counts: the screen may still show the
+        // start-up attempt's errors ("✕ Error during discovery for MCP server 'mock': Failed to
+        // handle automatic OAuth…", 0.31.0).
+        let waited = session.wait_for(
             "the client to report the authentication's result",
             AUTH_TIMEOUT,
-            &words,
+            |s| {
+                let tail = since_auth_started(s);
+                contains_any(tail, AUTH_DONE_WORDS) || contains_any(tail, AUTH_FAILURE_WORDS)
+            },
         );
         let screen = settled_screen(session);
         let message = auth_result(&screen);
@@ -969,6 +975,23 @@ mod tests {
             result.success.as_deref(),
             Some("✅ Successfully authenticated with MCP server 'mock'!")
         );
+    }
+
+    #[test]
+    fn errors_from_before_the_authentication_started_do_not_count() {
+        // 0.31.0: the declined start-up attempt's errors stay on screen above `/mcp auth`.
+        let screen = "✕ Error during discovery for MCP server 'mock': Failed to handle automatic OAuth for server 'mock'\n\
+                      > /mcp auth mock\n\
+                      ℹ Starting OAuth authentication for MCP server 'mock'...\n\
+                      ℹ ✅ Successfully authenticated with MCP server 'mock'!\n\
+                      ℹ Successfully authenticated and refreshed tools for 'mock'.\n";
+        let result = auth_result(screen);
+        assert!(result.errors.is_empty(), "{}", result.text());
+        assert!(result.success.is_some() && result.reloaded.is_some());
+        assert!(!contains_any(
+            since_auth_started(screen),
+            AUTH_FAILURE_WORDS
+        ));
     }
 
     #[test]
