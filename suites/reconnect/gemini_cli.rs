@@ -214,3 +214,34 @@ fn without_a_stored_token_print_mode_asks_and_fails() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Finding (0.61.0): when the `initialize` after the token exchange gets a 503, Gemini CLI prints
+/// the error and then "Successfully authenticated and reloaded tools for 'mock'" anyway, and does
+/// not try again; the harness reads the error line and judges the login a failure.
+#[test]
+fn gemini_does_not_retry_a_failed_reconnect_and_says_it_reloaded() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let (report, text) = run(
+        Scenario::TRANSIENT_ERROR_AT_RECONNECT,
+        &RunOptions::default(),
+    )?;
+    assert_verdicts(
+        &report,
+        &text,
+        &[
+            (TOKEN_EXCHANGED, Pass),
+            (REINITIALIZED_AFTER_TOKEN, Fail),
+            (TOOLS_LISTED_AFTER_TOKEN, Fail),
+            ("client-reported-success", Fail),
+        ],
+    );
+    let said = report
+        .check("client-reported-success")
+        .map(|c| c.evidence.join("\n"))
+        .unwrap_or_default();
+    assert!(
+        said.contains("503") && said.contains("reloaded tools"),
+        "{text}"
+    );
+    Ok(())
+}
