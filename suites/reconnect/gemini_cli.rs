@@ -19,7 +19,7 @@ use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
-use crate::support::{real_cli_slot, show};
+use crate::support::{assert_as_expected, real_cli_slot, show};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -32,6 +32,14 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
         .start_blocking()?;
     let report = scenarios::run_with(scenario, &client, &mock, options);
     let text = show(&report);
+    Ok((report, text))
+}
+
+/// A run of the scenario as it is (no harness-made fault), which must also match what
+/// `suites/expectations.toml` says of this client and version.
+fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
+    let (report, text) = run(scenario, &RunOptions::default())?;
+    assert_as_expected(&report, &text)?;
     Ok((report, text))
 }
 
@@ -58,7 +66,7 @@ fn assert_verdicts(report: &ScenarioReport, text: &str, want: &[(&str, Verdict)]
 #[test]
 fn gemini_signs_in_with_slash_mcp_auth_and_the_session_lists_tools() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::SLASH_MCP, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::SLASH_MCP)?;
     assert_verdicts(
         &report,
         &text,
@@ -76,7 +84,7 @@ fn gemini_signs_in_with_slash_mcp_auth_and_the_session_lists_tools() -> anyhow::
 #[test]
 fn gemini_has_no_login_command() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::LOGIN_THEN_LIST, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::LOGIN_THEN_LIST)?;
     assert_verdicts(&report, &text, &[("login-command", NotApplicable)]);
     let evidence = report
         .check("login-command")
@@ -89,7 +97,7 @@ fn gemini_has_no_login_command() -> anyhow::Result<()> {
 #[test]
 fn gemini_offers_no_authenticate_pseudo_tool() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::AUTHENTICATE_TOOL, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::AUTHENTICATE_TOOL)?;
     assert_verdicts(
         &report,
         &text,
@@ -101,7 +109,7 @@ fn gemini_offers_no_authenticate_pseudo_tool() -> anyhow::Result<()> {
 #[test]
 fn gemini_print_mode_uses_the_stored_token() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::PRINT_AFTER_AUTH, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::PRINT_AFTER_AUTH)?;
     assert_verdicts(
         &report,
         &text,
@@ -119,7 +127,7 @@ fn gemini_print_mode_uses_the_stored_token() -> anyhow::Result<()> {
 #[test]
 fn gemini_does_not_refresh_after_the_access_token_expires() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::TOKEN_EXPIRY, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::TOKEN_EXPIRY)?;
     assert_verdicts(
         &report,
         &text,
@@ -131,7 +139,7 @@ fn gemini_does_not_refresh_after_the_access_token_expires() -> anyhow::Result<()
 #[test]
 fn gemini_does_not_refresh_after_the_access_token_is_revoked() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::TOKEN_REVOKED, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::TOKEN_REVOKED)?;
     assert_verdicts(
         &report,
         &text,
@@ -145,7 +153,7 @@ fn gemini_does_not_refresh_after_the_access_token_is_revoked() -> anyhow::Result
 #[test]
 fn gemini_does_not_open_a_new_session_after_the_old_one_is_lost() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::SESSION_LOST, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::SESSION_LOST)?;
     assert_verdicts(
         &report,
         &text,
@@ -160,7 +168,7 @@ fn gemini_does_not_open_a_new_session_after_the_old_one_is_lost() -> anyhow::Res
 #[test]
 fn gemini_lists_again_after_tools_list_changed() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::TOOLS_CHANGED, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::TOOLS_CHANGED)?;
     assert_verdicts(
         &report,
         &text,
