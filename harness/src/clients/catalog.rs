@@ -33,7 +33,10 @@ impl std::fmt::Debug for ClientKind {
 }
 
 /// Every client, in the order tables show them.
-pub static ALL: &[&ClientKind] = &[&crate::clients::claude_code::KIND];
+pub static ALL: &[&ClientKind] = &[
+    &crate::clients::claude_code::KIND,
+    &crate::clients::codex::KIND,
+];
 
 /// The client named `name`, or an error that lists the ones there are.
 pub fn by_name(name: &str) -> Result<&'static ClientKind, String> {
