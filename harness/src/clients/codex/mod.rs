@@ -89,6 +89,9 @@ pub struct Codex {
     /// Every `$CODEX_HOME` a session ran in: the daemons recorded there are ended at the latest
     /// when the driver goes.
     homes: RefCell<Vec<PathBuf>>,
+    /// How the last session was started: a version without `/mcp login` signs in with
+    /// `codex mcp login` in the same environment and starts the session again.
+    session_spec: RefCell<Option<CommandSpec>>,
 }
 
 impl Codex {
@@ -96,6 +99,7 @@ impl Codex {
         Codex {
             install,
             homes: RefCell::new(Vec::new()),
+            session_spec: RefCell::new(None),
         }
     }
 
@@ -284,6 +288,61 @@ trust_level = "trusted"
             })
             .unwrap_or_default();
         Ok((keys, text))
+    }
+
+    /// Runs `codex mcp login` (`spec`), consents in the scripted browser, and reads its result.
+    fn login_with(
+        spec: &CommandSpec,
+        browser: &mut ScriptedBrowser,
+    ) -> Result<(AuthOutcome, String), DriveError> {
+        // `codex mcp login` needs no terminal; one is used so it can be ended whatever happens.
+        let mut session = TerminalSession::spawn(spec, ROWS, COLS)?;
+        let url = browser
+            .wait_for_url(BROWSER_TIMEOUT)
+            .map_err(|e| DriveError::Unexpected {
+                what: "`codex mcp login` did not open the browser".to_owned(),
+                detail: format!("{e}\nscreen:\n{}", session.screen()),
+            })?;
+        let consent = browser.complete_consent(&url)?;
+        let seen = session.wait_for_any(
+            "`codex mcp login` to report its result",
+            AUTH_TIMEOUT,
+            &[LOGIN_SUCCESS, LOGIN_FAILURE],
+        )?;
+        let status = session.wait_exit(Duration::from_secs(20))?;
+        let screen = session.screen();
+        let client_message = line_with(&screen, &seen).unwrap_or_else(|| seen.clone());
+        Ok((
+            AuthOutcome {
+                consent,
+                succeeded: seen == LOGIN_SUCCESS && status == "exit code 0",
+                client_message,
+            },
+            format!("{status}\n{screen}"),
+        ))
+    }
+
+    /// Starts the TUI from `spec` and waits for its composer.
+    fn spawn_tui(spec: &CommandSpec) -> Result<TerminalSession, DriveError> {
+        let mut session = TerminalSession::spawn(spec, ROWS, COLS)?;
+        let started = Instant::now();
+        loop {
+            let screen = session.wait_for(
+                "the Codex composer (`› Ask Codex to do anything`)",
+                STARTUP_TIMEOUT.saturating_sub(started.elapsed()),
+                |s| composer_ready(s) || s.contains(TRUST_QUESTION),
+            )?;
+            if screen.contains(TRUST_QUESTION) && !screen.contains(COMPOSER_READY[0]) {
+                // 0.100 asks unless the project is trusted in the config; the first answer is
+                // "Yes, allow".
+                session.press(Key::Enter)?;
+                session.wait_for("the trust question to close", INPUT_TIMEOUT, |s| {
+                    !s.contains(TRUST_QUESTION)
+                })?;
+                continue;
+            }
+            return Ok(session);
+        }
     }
 
     /// Types `text` into the composer and checks it shows; retyped when keys were dropped.
@@ -541,25 +600,8 @@ impl ClientUnderTest for Codex {
         // version asks one, is answered by `allow_pending_tool_call`).
         let spec = self.command::<&str>(env, &[]);
         self.homes.borrow_mut().push(Self::codex_home(env));
-        let mut session = TerminalSession::spawn(&spec, ROWS, COLS)?;
-        let started = Instant::now();
-        loop {
-            let screen = session.wait_for(
-                "the Codex composer (`› Ask Codex to do anything`)",
-                STARTUP_TIMEOUT.saturating_sub(started.elapsed()),
-                |s| composer_ready(s) || s.contains(TRUST_QUESTION),
-            )?;
-            if screen.contains(TRUST_QUESTION) && !screen.contains(COMPOSER_READY[0]) {
-                // 0.100 asks even with the project trusted in some layouts; the first answer is
-                // "Yes, allow".
-                session.press(Key::Enter)?;
-                session.wait_for("the trust question to close", INPUT_TIMEOUT, |s| {
-                    !s.contains(TRUST_QUESTION)
-                })?;
-                continue;
-            }
-            return Ok(session);
-        }
+        *self.session_spec.borrow_mut() = Some(spec.clone());
+        Self::spawn_tui(&spec)
     }
 
     fn send_prompt(&self, session: &mut TerminalSession, text: &str) -> Result<(), DriveError> {
@@ -736,10 +778,32 @@ impl ClientUnderTest for Codex {
     ) -> Result<AuthOutcome, DriveError> {
         let (present, evidence) = self.slash_mcp_login()?;
         if !present {
-            return Err(DriveError::NoSuchPath {
-                path: "slash-mcp",
-                evidence,
-            });
+            // A version without `/mcp login` (0.147.0 and older) cannot sign in from inside a
+            // session: it signs in with `codex mcp login` in the session's environment, and the
+            // session is started again, so the scenarios about what follows the login (expiry,
+            // revocation, a lost session) still run on it. The scenarios about the in-session
+            // login itself say "not applicable" first (`has_login_path`).
+            let Some(tui) = self.session_spec.borrow().clone() else {
+                return Err(DriveError::NoSuchPath {
+                    path: "slash-mcp",
+                    evidence,
+                });
+            };
+            let mut login = CommandSpec::new(&tui.program);
+            login.args(tui.args.iter().cloned());
+            login.args(["mcp".to_owned(), "login".to_owned(), server.to_owned()]);
+            login.envs(&tui.env);
+            if let Some(dir) = &tui.cwd {
+                login.cwd(dir);
+            }
+            session.terminate();
+            let (mut auth, _screen) = Self::login_with(&login, browser)?;
+            *session = Self::spawn_tui(&tui)?;
+            auth.client_message = format!(
+                "{} (this version has no `/mcp login`: signed in with `codex mcp login {server}` and started the session again)",
+                auth.client_message
+            );
+            return Ok(auth);
         }
         let command = format!("/mcp login {server}");
         Self::type_into_composer(session, &command)?;
@@ -787,32 +851,8 @@ impl ClientUnderTest for Codex {
                 evidence: absent.evidence,
             });
         }
-        // `codex mcp login` needs no terminal; one is used so it can be ended whatever happens.
         let spec = self.command(env, &["mcp", "login", server]);
-        let mut session = TerminalSession::spawn(&spec, ROWS, COLS)?;
-        let url = browser
-            .wait_for_url(BROWSER_TIMEOUT)
-            .map_err(|e| DriveError::Unexpected {
-                what: "`codex mcp login` did not open the browser".to_owned(),
-                detail: format!("{e}\nscreen:\n{}", session.screen()),
-            })?;
-        let consent = browser.complete_consent(&url)?;
-        let seen = session.wait_for_any(
-            "`codex mcp login` to report its result",
-            AUTH_TIMEOUT,
-            &[LOGIN_SUCCESS, LOGIN_FAILURE],
-        )?;
-        let status = session.wait_exit(Duration::from_secs(20))?;
-        let screen = session.screen();
-        let client_message = line_with(&screen, &seen).unwrap_or_else(|| seen.clone());
-        Ok((
-            AuthOutcome {
-                consent,
-                succeeded: seen == LOGIN_SUCCESS && status == "exit code 0",
-                client_message,
-            },
-            format!("{status}\n{screen}"),
-        ))
+        Self::login_with(&spec, browser)
     }
 }
 
