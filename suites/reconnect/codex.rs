@@ -205,3 +205,23 @@ fn control_exec_without_stored_tokens_fails_to_connect() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The bisected regression's bad side: 0.146.1 does not refresh on a 401 mid-session (fixed in
+/// 0.147.0, `harness --client codex bisect --scenario token_expiry --check refreshed-after-401
+/// --good 0.171.0 --bad 0.146.1 --find-fix`). It has no `/mcp login`: the driver signs in with
+/// `codex mcp login` and starts the session again.
+#[test]
+fn control_0_146_1_does_not_refresh_after_a_401() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let installed = VersionStore::from_env(&codex::PACKAGE).ensure("0.146.1")?;
+    let client = Codex::new(installed);
+    let mock = start_mock()?;
+    let report = scenarios::run(Scenario::TOKEN_EXPIRY, &client, mock.as_ref());
+    let text = show(&report);
+    assert_verdicts(
+        &report,
+        &text,
+        &[(scenarios::lifecycle::REFRESHED_AFTER_401, FAIL)],
+    );
+    Ok(())
+}

@@ -616,27 +616,29 @@ impl ClientUnderTest for Codex {
         &self,
         session: &mut TerminalSession,
     ) -> Result<Option<String>, DriveError> {
-        // Approval questions Codex may ask before a tool call; the harness is the user who
-        // started the flow and allows it once. 0.171.0 asked none in the runs measured.
+        // Approval questions Codex may ask before a tool call, as 0.171.0's binary words them
+        // (`Allow the <server> MCP server to run tool "<tool>"?`, `Approve app tool call?`); the
+        // harness is the user who started the flow and allows it once (the first answer). 0.171.0
+        // and 0.146.1 asked none in the runs measured.
         const QUESTIONS: &[&str] = &[
-            "Allow Codex to",
-            "Allow the ",
-            "Do you want to allow",
-            "Would you like to run",
-            "Approve",
+            "to run tool \"",
+            "Approve app tool call?",
+            "Would you like to run the following command",
         ];
         let screen = session.screen();
+        // A question answered earlier stays in the transcript; one still open has taken the
+        // composer's place.
         let Some(question) = QUESTIONS
             .iter()
-            .find(|q| screen.contains(**q) && screen.contains("Yes"))
+            .find(|q| screen.contains(**q) && !screen.contains(COMPOSER_READY[0]))
         else {
             return Ok(None);
         };
         let asked = line_with(&screen, question).unwrap_or_else(|| (*question).to_owned());
-        // The first answer is "Yes" in every approval menu seen; "y" selects it too.
+        // The first answer, selected when the question opens, allows the call.
         session.press(Key::Enter)?;
         let closed = session.wait_for("the question to close", Duration::from_secs(5), |s| {
-            !s.contains(question)
+            !s.contains(question) || s.contains(COMPOSER_READY[0])
         });
         if closed.is_err() {
             return Err(DriveError::Unexpected {
@@ -644,7 +646,7 @@ impl ClientUnderTest for Codex {
                 detail: session.screen(),
             });
         }
-        Ok(Some(format!("{asked} → Yes")))
+        Ok(Some(format!("{asked} → the first answer")))
     }
 
     fn exit_session(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
