@@ -66,7 +66,7 @@ const LOGIN_SUCCESS: &str = "Successfully logged in to MCP server";
 const LOGIN_FAILURE: &str = "Error:";
 
 /// The usage text of the TUI's in-session login command, as 0.171.0's binary holds it
-/// (`Usage: /mcp login <name> [--environment <id>]`); 0.147.0 and older have no such command.
+/// (`Usage: /mcp login <name> [--environment <id>]`); 0.161.0 has it, 0.157.0 and older do not.
 const SLASH_MCP_LOGIN_MARK: &[u8] = b"/mcp login <name>";
 /// The file, in the version's folder, caching whether the binary holds that text.
 const SLASH_MCP_CACHE: &str = "harness-codex-slash-mcp-login.txt";
@@ -780,7 +780,7 @@ impl ClientUnderTest for Codex {
     ) -> Result<AuthOutcome, DriveError> {
         let (present, evidence) = self.slash_mcp_login()?;
         if !present {
-            // A version without `/mcp login` (0.147.0 and older) cannot sign in from inside a
+            // A version without `/mcp login` (0.157.0 and older) cannot sign in from inside a
             // session: it signs in with `codex mcp login` in the session's environment, and the
             // session is started again, so the scenarios about what follows the login (expiry,
             // revocation, a lost session) still run on it. The scenarios about the in-session
