@@ -322,16 +322,49 @@ trust_level = "trusted"
         ))
     }
 
+    /// Answers the terminal's cursor-position queries (`ESC [ 6 n`) the TUI has sent since
+    /// `answered` of them were answered; the harness's terminal emulator does not. 0.50.0 gives
+    /// up at start-up without an answer ("The cursor position could not be read within a normal
+    /// duration"). The answer is the top-left corner: the TUI only needs one to go on.
+    fn answer_cursor_queries(
+        session: &mut TerminalSession,
+        answered: &mut usize,
+    ) -> Result<(), DriveError> {
+        const QUERY: &[u8] = b"\x1b[6n";
+        let transcript = session.transcript();
+        let asked = transcript
+            .windows(QUERY.len())
+            .filter(|w| *w == QUERY)
+            .count();
+        while *answered < asked {
+            session.type_text("\x1b[1;1R")?;
+            *answered += 1;
+        }
+        Ok(())
+    }
+
     /// Starts the TUI from `spec` and waits for its composer.
     fn spawn_tui(spec: &CommandSpec) -> Result<TerminalSession, DriveError> {
         let mut session = TerminalSession::spawn(spec, ROWS, COLS)?;
         let started = Instant::now();
+        let mut answered = 0;
         loop {
-            let screen = session.wait_for(
+            // Short waits, so that a cursor-position query is answered while the TUI waits.
+            let wait = session.wait_for(
                 "the Codex composer (`› Ask Codex to do anything`)",
-                STARTUP_TIMEOUT.saturating_sub(started.elapsed()),
+                Duration::from_millis(200).min(STARTUP_TIMEOUT.saturating_sub(started.elapsed())),
                 |s| composer_ready(s) || s.contains(TRUST_QUESTION),
-            )?;
+            );
+            Self::answer_cursor_queries(&mut session, &mut answered)?;
+            let screen = match wait {
+                Ok(screen) => screen,
+                Err(crate::drive::terminal::TerminalError::Timeout { .. })
+                    if started.elapsed() < STARTUP_TIMEOUT =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e.into()),
+            };
             if screen.contains(TRUST_QUESTION) && !screen.contains(COMPOSER_READY[0]) {
                 // 0.100 asks unless the project is trusted in the config; the first answer is
                 // "Yes, allow".
