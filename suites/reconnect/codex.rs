@@ -133,7 +133,38 @@ fn a_lost_session_is_initialized_again_and_used() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Codex does not list tools again after `notifications/tools/list_changed`.
+#[test]
+fn each_refresh_uses_the_rotated_refresh_token() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let (report, text) = run(Scenario::REFRESH_ROTATION, &RunOptions::default())?;
+    assert_verdicts(
+        &report,
+        &text,
+        &[
+            (scenarios::lifecycle::REFRESHED_AFTER_401, PASS),
+            (scenarios::lifecycle::NO_ROTATED_REFRESH_REUSE, PASS),
+        ],
+    );
+    Ok(())
+}
+
+#[test]
+fn two_503s_are_retried_through_and_the_next_call_works() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let (report, text) = run(Scenario::TRANSIENT_ERRORS, &RunOptions::default())?;
+    assert_verdicts(
+        &report,
+        &text,
+        &[
+            (scenarios::lifecycle::RECOVERED_OR_TOLD_AFTER_5XX, PASS),
+            (scenarios::lifecycle::TOOL_CALL_AFTER_FAULT, PASS),
+        ],
+    );
+    Ok(())
+}
+
+/// Codex receives the notification (its log, `$CODEX_HOME/logs_2.sqlite`, says "MCP server tool
+/// list changed") but does not list tools again: the added tool never reaches the model.
 #[test]
 fn a_changed_tool_list_is_not_listed_again() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
