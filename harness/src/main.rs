@@ -206,7 +206,7 @@ fn main() -> ExitCode {
         Command::Matrix(args) => cli::matrix::matrix_cmd(&store, &kinds, args),
         Command::Report(command) => cli::matrix::report_cmd(command),
         Command::Features { version, json } => {
-            cli::versions::features_cmd(&store, &pinned(version), json)
+            cli::versions::features_cmd(&store, kind, &pinned(version), json)
         }
         Command::Clients { json } => cli::versions::clients_cmd(json),
         Command::Scenarios => {

@@ -3,6 +3,10 @@
 //! It is the evidence the harness judges clients by ("did an authenticated `initialize` follow the
 //! token exchange?"), so it records what was asked and answered in protocol terms, and never a
 //! secret: tokens appear only as stable labels (`at-1`, `rt-1`).
+//!
+//! This module is the log itself (records, the store, the canonical rendering, and the notepad
+//! handlers write to); the middleware that fills it for every request is
+//! [`crate::middleware::record_access`].
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -10,18 +14,14 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
-use axum::middleware::Next;
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api_error::ErrorSummary;
-use crate::config::paths;
-use crate::state::{lock, AppState};
-use crate::MockServerError;
+use crate::error::MockServerError;
+use crate::paths;
+use crate::util::lock;
 
 /// Which part of the protocol a request belongs to, decided by its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,7 +201,7 @@ impl Notes {
         f(&mut lock(&self.0));
     }
 
-    fn take(&self) -> NoteData {
+    pub fn take(&self) -> NoteData {
         std::mem::take(&mut *lock(&self.0))
     }
 }
@@ -253,7 +253,7 @@ impl AccessLog {
 
     /// Numbers and stores the record; the file gets it at once so a crashed run still leaves
     /// evidence behind.
-    fn push(&self, mut record: AccessRecord) -> AccessRecord {
+    pub fn push(&self, mut record: AccessRecord) -> AccessRecord {
         let mut records = lock(&self.records);
         record.seq = records.len() as u64 + 1;
         records.push(record.clone());
@@ -271,105 +271,10 @@ impl AccessLog {
     }
 }
 
-fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-}
-
 /// Put on a response (as an extension) whose connection the server closes without sending it;
 /// the record then shows status 0.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnectionDropped;
-
-/// Middleware: records every request after its response is produced (for an SSE stream, when the
-/// stream opens), including 404s and admin requests.
-pub(crate) async fn record_access(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let at_ms = state.elapsed_ms();
-    let notes = Notes::default();
-    request.extensions_mut().insert(notes.clone());
-    let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
-    let headers = request.headers();
-    let request_session = header_string(headers, "mcp-session-id");
-    let protocol_version = header_string(headers, "mcp-protocol-version");
-    let accept = header_string(headers, header::ACCEPT.as_str());
-    let user_agent = header_string(headers, header::USER_AGENT.as_str());
-    let mcp_method_header = header_string(headers, "mcp-method");
-    let on_authorization_server = request
-        .extensions()
-        .get::<OnAuthorizationServer>()
-        .is_some();
-
-    let response = next.run(request).await;
-
-    let n = notes.take();
-    let issued_session = header_string(response.headers(), "mcp-session-id");
-    // A dropped connection sends nothing: the status the handler produced never left.
-    let dropped = response.extensions().get::<ConnectionDropped>().is_some();
-    let error = n.error.or_else(|| {
-        response
-            .extensions()
-            .get::<ErrorSummary>()
-            .map(|e| e.0.clone())
-    });
-    let record = state.access_log().push(AccessRecord {
-        seq: 0,
-        at_ms,
-        method,
-        phase: state.config().phase_of(&path, on_authorization_server),
-        path,
-        rpc_method: n.rpc_method,
-        rpc_id: n.rpc_id,
-        rpc_kind: n.rpc_kind,
-        tool_name: n.tool_name,
-        grant_type: n.grant_type,
-        client_id: n.client_id,
-        bearer: n.bearer,
-        session_id: request_session.or(issued_session),
-        protocol_version,
-        accept,
-        user_agent,
-        status: if dropped {
-            0
-        } else {
-            response.status().as_u16()
-        },
-        error,
-        meta_protocol_version: n.meta_protocol_version,
-        meta_client_capabilities: n.meta_client_capabilities,
-        mcp_method_header,
-        modern: n.modern,
-        negotiated: n.negotiated,
-        on_authorization_server,
-        resource: n.resource,
-        redirect_uri: n.redirect_uri,
-        fault: n.fault,
-    });
-    tracing::info!(
-        seq = record.seq,
-        "{} {} {}{} -> {}{}",
-        record.method,
-        record.path,
-        record.phase.as_str(),
-        record
-            .rpc_method
-            .as_deref()
-            .map(|m| format!(" {m}"))
-            .unwrap_or_default(),
-        record.status,
-        record
-            .error
-            .as_deref()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default(),
-    );
-    response
-}
 
 /// Renders records one per line in a form that is stable across runs, for snapshots:
 ///

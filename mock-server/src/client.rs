@@ -65,6 +65,9 @@ pub enum Misbehaviour {
     /// Speaking 2026-07-28: send requests without `_meta` (no protocol version, no client
     /// capabilities), as a client that treats the revision as a relabelled 2025-11-25 would.
     OmitMeta,
+    /// Take the authorization response without checking its RFC 9207 `iss` (a client open to
+    /// mix-up attacks).
+    IgnoreIss,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +112,18 @@ pub enum ClientError {
     },
     #[error("{step}: {detail}")]
     Protocol { step: &'static str, detail: String },
+    /// The authorization response's `iss` is not the issuer the request went to, or is missing
+    /// though the metadata promised it (RFC 9207 §2.4): the response is refused, error
+    /// responses too, and the grant goes no further.
+    #[error(
+        "{step}: authorization response iss {iss:?} is not the issuer {expected} (RFC 9207 §2.4)"
+    )]
+    WrongIssuer {
+        step: &'static str,
+        expected: String,
+        /// What the response carried (`None`: no `iss` at all).
+        iss: Option<String>,
+    },
 }
 
 impl ClientError {
@@ -119,7 +134,9 @@ impl ClientError {
             | ClientError::JsonRpc { status, .. }
             | ClientError::Http { status, .. } => Some(*status),
             ClientError::Redirected { .. } => Some(302),
-            ClientError::Transport { .. } | ClientError::Protocol { .. } => None,
+            ClientError::Transport { .. }
+            | ClientError::Protocol { .. }
+            | ClientError::WrongIssuer { .. } => None,
         }
     }
 
@@ -163,6 +180,9 @@ pub struct Discovery {
     pub token_endpoint: String,
     /// Absent when the server has no dynamic registration.
     pub registration_endpoint: Option<String>,
+    /// The metadata's `authorization_response_iss_parameter_supported` (RFC 9207 §3; false when
+    /// absent): then every authorization response must carry `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -481,6 +501,10 @@ impl StandInClient {
                 .get("registration_endpoint")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            authorization_response_iss_parameter_supported: asm
+                .get("authorization_response_iss_parameter_supported")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         };
         self.discovery = Some(discovery.clone());
         if let Some(client_id) = &self.pre_registered_client_id {
@@ -587,7 +611,13 @@ impl StandInClient {
             .await
             .map_err(|source| ClientError::Transport { step, source })?;
         if page.status() == StatusCode::FOUND {
-            return Err(redirect_error(step, &page));
+            let error = redirect_error(step, &page);
+            if let Some(location) = header(&page, LOCATION.as_str()) {
+                if let Ok(location) = Url::parse(&location) {
+                    self.check_iss(step, &discovery, &location)?;
+                }
+            }
+            return Err(error);
         }
         if page.status() != StatusCode::OK {
             return Err(unexpected(step, page).await);
@@ -621,6 +651,8 @@ impl StandInClient {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.into_owned())
         };
+        // RFC 9207 §2.4: before anything else in the response, error or not, is believed.
+        self.check_iss(step, &discovery, &location)?;
         if let Some(error) = param("error") {
             return Err(ClientError::Redirected {
                 step,
@@ -639,6 +671,30 @@ impl StandInClient {
             state,
             verifier: (!self.does(Misbehaviour::SkipPkce)).then_some(verifier),
         })
+    }
+
+    /// RFC 9207 §2.4 on an authorization response (`location`, the redirect to the client).
+    fn check_iss(&self, step: &'static str, discovery: &Discovery, location: &Url) -> Result<()> {
+        if self.does(Misbehaviour::IgnoreIss) {
+            return Ok(());
+        }
+        let iss = location
+            .query_pairs()
+            .find(|(k, _)| k == "iss")
+            .map(|(_, v)| v.into_owned());
+        if iss_is_acceptable(
+            &discovery.issuer,
+            discovery.authorization_response_iss_parameter_supported,
+            iss.as_deref(),
+        ) {
+            Ok(())
+        } else {
+            Err(ClientError::WrongIssuer {
+                step,
+                expected: discovery.issuer.clone(),
+                iss,
+            })
+        }
     }
 
     /// The authorization-code grant.
@@ -949,6 +1005,17 @@ impl StandInClient {
     }
 }
 
+/// RFC 9207 §2.4: an `iss` that is present must be the issuer the request went to, by simple
+/// string comparison (its form-encoding already undone); one that is absent is acceptable only
+/// from a server whose metadata does not say it sends one. (An `iss` from a server that does not
+/// advertise it, which §2.4 says a client SHOULD discard, is accepted when it matches.)
+fn iss_is_acceptable(issuer: &str, advertised: bool, iss: Option<&str>) -> bool {
+    match iss {
+        Some(iss) => iss == issuer,
+        None => !advertised,
+    }
+}
+
 fn protocol(step: &'static str, detail: String) -> ClientError {
     ClientError::Protocol { step, detail }
 }
@@ -1115,4 +1182,39 @@ fn random_token(step: &'static str) -> Result<String> {
         .try_fill_bytes(&mut bytes)
         .map_err(|e| protocol(step, format!("no randomness: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iss_is_checked_by_simple_string_comparison_rfc_9207() {
+        let issuer = "http://127.0.0.1:4000/tenant1";
+        assert!(iss_is_acceptable(issuer, true, Some(issuer)));
+        assert!(iss_is_acceptable(issuer, false, Some(issuer)));
+        assert!(iss_is_acceptable(issuer, false, None));
+        // Advertised but missing, another issuer on the same origin, a prefix, a normalised form.
+        assert!(!iss_is_acceptable(issuer, true, None));
+        assert!(!iss_is_acceptable(
+            issuer,
+            true,
+            Some("http://127.0.0.1:4000/tenant2")
+        ));
+        assert!(!iss_is_acceptable(
+            issuer,
+            true,
+            Some("http://127.0.0.1:4000")
+        ));
+        assert!(!iss_is_acceptable(
+            issuer,
+            true,
+            Some("http://127.0.0.1:4000/tenant1/")
+        ));
+        assert!(!iss_is_acceptable(
+            issuer,
+            false,
+            Some("https://elsewhere.example")
+        ));
+    }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::MockServerError;
+use crate::access_log::Phase;
+use crate::discovery::{AuthorizationResponseIss, WRONG_ISSUER_SUFFIX};
+use crate::error::MockServerError;
 
 /// MCP revisions offered by default, newest first. 2026-07-28 is deliberately absent: the mock
 /// plays a server of the initialize-handshake era, which is what the seed report's server was.
@@ -22,23 +24,9 @@ pub const DEFAULT_SCOPE: &str = "mcp";
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(60);
 
-/// Paths of the endpoints. Clients must learn them from the metadata; they are constants here
-/// only so that the server and its metadata cannot disagree.
-pub mod paths {
-    pub const PROTECTED_RESOURCE_METADATA: &str = "/.well-known/oauth-protected-resource";
-    pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server";
-    pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
-    /// An empty key set: OpenID Connect Discovery requires `jwks_uri`, and nothing here signs.
-    pub const JWKS: &str = "/oauth/jwks";
-    pub const REGISTER: &str = "/oauth/register";
-    pub const AUTHORIZE: &str = "/oauth/authorize";
-    pub const CONSENT: &str = "/oauth/consent";
-    pub const TOKEN: &str = "/oauth/token";
-    pub const MCP: &str = "/";
-    pub const ADMIN_ACCESS_LOG: &str = "/__admin/access-log";
-    /// `POST /__admin/<event>`: see `admin::EVENTS`.
-    pub const ADMIN_EVENT: &str = "/__admin/{event}";
-}
+/// Paths of the endpoints (defined in the leaf module [`crate::paths`], which the access log
+/// also reads).
+pub use crate::paths;
 
 /// The request header that carries the admin token (see [`ServerConfig::admin_token`]). Not
 /// `Authorization`, so that it can never be mistaken for an OAuth bearer token in the log.
@@ -122,6 +110,24 @@ impl ServerConfig {
             self.authorization_server_origin(),
             self.discovery.issuer_path_suffix()
         )
+    }
+
+    /// Whether the metadata advertises RFC 9207 `iss` on authorization responses
+    /// (`authorization_response_iss_parameter_supported`).
+    pub fn advertises_authorization_response_iss(&self) -> bool {
+        self.discovery.authorization_response_iss != AuthorizationResponseIss::Omitted
+    }
+
+    /// The `iss` an authorization response carries (RFC 9207 §2): the issuer, another one when
+    /// configured to send a wrong one, none when configured to leave it out.
+    pub fn authorization_response_iss(&self) -> Option<String> {
+        match self.discovery.authorization_response_iss {
+            AuthorizationResponseIss::Sent => Some(self.issuer()),
+            AuthorizationResponseIss::Omitted => None,
+            AuthorizationResponseIss::Wrong => {
+                Some(format!("{}{WRONG_ISSUER_SUFFIX}", self.issuer()))
+            }
+        }
     }
 
     /// The path of an OAuth endpoint (`paths::TOKEN`, ...) on the authorization server's
@@ -225,8 +231,7 @@ impl ServerConfig {
     /// Which part of the protocol a request on `path` belongs to, given where this server
     /// serves what; `on_authorization_server` when it arrived on the authorization server's own
     /// listener.
-    pub fn phase_of(&self, path: &str, on_authorization_server: bool) -> crate::Phase {
-        use crate::Phase;
+    pub fn phase_of(&self, path: &str, on_authorization_server: bool) -> Phase {
         let separate = self.authorization_server_url.is_some();
         let serves_oauth = !separate || on_authorization_server;
         let serves_mcp = !separate || !on_authorization_server;

@@ -52,6 +52,29 @@ pub enum Registration {
     ClientIdMetadata,
 }
 
+/// Whether the authorization response names its issuer (RFC 9207, OAuth 2.0 Authorization
+/// Server Issuer Identification): the `iss` parameter beside `code` and `state` (and `error`) on
+/// the redirect to the client, announced by the metadata's
+/// `authorization_response_iss_parameter_supported`, so a client can refuse a response from
+/// another authorization server (a mix-up attack).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorizationResponseIss {
+    /// Advertised, and every authorization response (errors too) carries `iss` = the metadata's
+    /// `issuer` (RFC 9207 §2, §2.3).
+    #[default]
+    Sent,
+    /// Neither advertised nor sent: a server from before RFC 9207.
+    Omitted,
+    /// Advertised, but `iss` names another issuer ([`WRONG_ISSUER_SUFFIX`] appended to the real
+    /// one): a conformant client must refuse the response (RFC 9207 §2.4).
+    Wrong,
+}
+
+/// What [`AuthorizationResponseIss::Wrong`] appends to the issuer for `iss`: another issuer on
+/// the same origin, so a client that compares only origins, or prefixes, is caught too.
+pub const WRONG_ISSUER_SUFFIX: &str = "/wrong-issuer";
+
 /// The one client a [`Registration::PreRegistered`] server knows. Its redirect URIs are loopback
 /// `/callback` URLs on any port, as RFC 8252 §7.3 asks of servers for native clients.
 pub const PRE_REGISTERED_CLIENT_ID: &str = "harness-pre-registered-client";
@@ -83,6 +106,8 @@ pub struct Discovery {
     /// The MCP endpoint's path, `/` or e.g. `/mcp`; it is also the resource identifier's path.
     pub mcp_path: String,
     pub registration: Registration,
+    /// RFC 9207 `iss` on authorization responses (and its metadata flag).
+    pub authorization_response_iss: AuthorizationResponseIss,
 }
 
 impl Default for Discovery {
@@ -95,6 +120,7 @@ impl Default for Discovery {
             separate_authorization_server: false,
             mcp_path: "/".to_owned(),
             registration: Registration::Dynamic,
+            authorization_response_iss: AuthorizationResponseIss::Sent,
         }
     }
 }
@@ -187,6 +213,11 @@ impl Discovery {
                 parts.push("registration=client-id-metadata".to_owned())
             }
         }
+        match self.authorization_response_iss {
+            AuthorizationResponseIss::Sent => {}
+            AuthorizationResponseIss::Omitted => parts.push("iss=omitted".to_owned()),
+            AuthorizationResponseIss::Wrong => parts.push("iss=wrong".to_owned()),
+        }
         parts.join(",")
     }
 
@@ -272,11 +303,12 @@ mod tests {
             separate_authorization_server: true,
             mcp_path: "/mcp".to_owned(),
             issuer_path: Some("/tenant1".to_owned()),
+            authorization_response_iss: AuthorizationResponseIss::Wrong,
             ..Discovery::default()
         };
         assert_eq!(
             discovery.label(),
-            "prm=challenge-only,issuer-path=/tenant1,as=separate-origin,mcp=/mcp"
+            "prm=challenge-only,issuer-path=/tenant1,as=separate-origin,mcp=/mcp,iss=wrong"
         );
     }
 

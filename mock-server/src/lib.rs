@@ -10,6 +10,13 @@
 //! # }
 //! ```
 
+// Import order: a file imports (`use crate::…`) only files listed before it here, so no file
+// imports one that imports it back:
+//   util, paths, error, discovery, faults, oauth::{pages, pkce, params}, mcp::{headers, jsonrpc,
+//   seed}, runtime, profile, access_log (the log), config, api_error, store::{clients, tokens,
+//   codes, sessions}, state, middleware (fills the log), admin, oauth::{metadata, register,
+//   authorize, token}, oauth (mounts them), mcp::{tools, dispatch, modern, cors}, mcp (the MCP
+//   endpoint), router, server; client, load, model_api::{view, script}, model_api.
 pub mod access_log;
 mod admin;
 mod api_error;
@@ -20,14 +27,17 @@ mod error;
 pub mod faults;
 pub mod load;
 mod mcp;
+mod middleware;
 pub mod model_api;
 mod oauth;
+pub mod paths;
 pub mod profile;
 mod router;
 pub mod runtime;
 mod server;
 mod state;
-mod tokens;
+mod store;
+mod util;
 
 pub use access_log::{render_canonical, AccessRecord, Bearer, Phase};
 pub use api_error::ApiError;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use mock_server::discovery::AuthorizationResponseIss;
 use mock_server::faults::{DropConnections, McpErrors, RefreshError};
 use mock_server::{MockConfig, MockServer, Profile, Quirk, Revision};
 use tracing_subscriber::EnvFilter;
@@ -83,6 +84,14 @@ struct Args {
     /// (harness-pre-registered-client, redirect URI any loopback /callback).
     #[arg(long, value_name = "HOW", help_heading = "Discovery")]
     registration: Option<mock_server::discovery::Registration>,
+    /// RFC 9207: leave `iss` out of authorization responses, and
+    /// authorization_response_iss_parameter_supported out of the metadata.
+    #[arg(long, help_heading = "Discovery", conflicts_with = "wrong_iss")]
+    omit_iss: bool,
+    /// RFC 9207: advertise `iss`, but name another issuer in authorization responses (the
+    /// issuer + /wrong-issuer); a conformant client refuses them.
+    #[arg(long, help_heading = "Discovery")]
+    wrong_iss: bool,
 
     /// Fault: forget every session as soon as it is made (404 "Session not found").
     #[arg(long, help_heading = "Faults")]
@@ -144,6 +153,12 @@ fn mock_config(args: &Args) -> Result<MockConfig, String> {
     }
     if let Some(registration) = args.registration {
         discovery.registration = registration;
+    }
+    if args.omit_iss {
+        discovery.authorization_response_iss = AuthorizationResponseIss::Omitted;
+    }
+    if args.wrong_iss {
+        discovery.authorization_response_iss = AuthorizationResponseIss::Wrong;
     }
     discovery.validate()?;
     let faults = &mut config.faults;
@@ -350,6 +365,31 @@ mod tests {
             ]
         );
         server.shutdown();
+        Ok(())
+    }
+
+    #[test]
+    fn the_iss_switches_have_flags_that_override_the_file() -> anyhow::Result<()> {
+        let iss = |args: &[&str]| -> anyhow::Result<AuthorizationResponseIss> {
+            Ok(config(args)?.discovery.authorization_response_iss)
+        };
+        assert_eq!(iss(&[])?, AuthorizationResponseIss::Sent);
+        assert_eq!(iss(&["--omit-iss"])?, AuthorizationResponseIss::Omitted);
+        assert_eq!(iss(&["--wrong-iss"])?, AuthorizationResponseIss::Wrong);
+        assert!(config(&["--omit-iss", "--wrong-iss"]).is_err());
+        let dir = std::env::temp_dir().join(format!("mock-iss-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join("mock.toml");
+        std::fs::write(
+            &file,
+            "[discovery]\nauthorization_response_iss = \"omitted\"\n",
+        )?;
+        let path = file.to_string_lossy().into_owned();
+        let from_file = iss(&["--config", &path]);
+        let overridden = iss(&["--config", &path, "--wrong-iss"]);
+        std::fs::remove_dir_all(&dir)?;
+        assert_eq!(from_file?, AuthorizationResponseIss::Omitted);
+        assert_eq!(overridden?, AuthorizationResponseIss::Wrong);
         Ok(())
     }
 

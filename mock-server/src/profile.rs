@@ -386,6 +386,7 @@ mod tests {
             separate_authorization_server = false
             mcp_path = "/mcp"
             registration = "client-id-metadata"
+            authorization_response_iss = "sent"
             "#,
         )
         .map_err(anyhow::Error::msg)?;
@@ -405,6 +406,40 @@ mod tests {
         .err()
         .unwrap_or_default();
         assert!(error.contains("needs a challenge"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_iss_switches_read_the_same_from_toml_and_json() -> anyhow::Result<()> {
+        use crate::discovery::AuthorizationResponseIss;
+        for (value, expected, label) in [
+            ("sent", AuthorizationResponseIss::Sent, "default"),
+            (
+                "omitted",
+                AuthorizationResponseIss::Omitted,
+                "default[iss=omitted]",
+            ),
+            (
+                "wrong",
+                AuthorizationResponseIss::Wrong,
+                "default[iss=wrong]",
+            ),
+        ] {
+            let toml = MockConfig::from_toml(&format!(
+                "[discovery]\nauthorization_response_iss = \"{value}\""
+            ))
+            .map_err(anyhow::Error::msg)?;
+            let json = MockConfig::from_json(&format!(
+                r#"{{"discovery": {{"authorization_response_iss": "{value}"}}}}"#
+            ))
+            .map_err(anyhow::Error::msg)?;
+            assert_eq!(toml.discovery.authorization_response_iss, expected);
+            assert_eq!(toml, json);
+            assert_eq!(toml.label(), label);
+        }
+        assert!(
+            MockConfig::from_toml("[discovery]\nauthorization_response_iss = \"maybe\"").is_err()
+        );
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::MockServerError;
+use crate::error::MockServerError;
 
 /// A server running in the background; stops when dropped.
 pub struct BackgroundServer {

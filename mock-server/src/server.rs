@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use crate::access_log::AccessRecord;
 use crate::config::ServerConfig;
+use crate::discovery::{AuthorizationResponseIss, Discovery};
+use crate::error::MockServerError;
+use crate::faults::{DropConnections, Faults, McpErrors};
 use crate::profile::{MockConfig, Profile, Quirk, Quirks, Revision};
 use crate::router::{authorization_server_router, router};
 use crate::runtime::{bind, BackgroundServer};
 use crate::state::AppState;
-use crate::MockServerError;
+use crate::util::lock;
 
 /// A running mock server. It keeps serving while the test thread blocks (on a child process, say),
 /// because it has a thread and a tokio runtime of its own. Dropping it, or [`MockServer::shutdown`],
@@ -74,7 +77,7 @@ impl MockServer {
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        crate::state::lock(&self.server).local_addr()
+        lock(&self.server).local_addr()
     }
 
     /// The names of the tools `tools/list` answers with (at the newest offered revision).
@@ -164,9 +167,9 @@ impl MockServer {
     /// Stops serving; the port is released and connections are refused until
     /// [`MockServer::restart`].
     pub fn stop_serving(&self) {
-        crate::state::lock(&self.server).stop();
+        lock(&self.server).stop();
         if let Some(server) = &self.authorization_server {
-            crate::state::lock(server).stop();
+            lock(server).stop();
         }
     }
 
@@ -174,7 +177,7 @@ impl MockServer {
     /// sessions survive) or lost (as a restarted process without a database). The access log
     /// carries on either way.
     pub fn restart(&self, keep_state: bool) -> Result<(), MockServerError> {
-        let mut server = crate::state::lock(&self.server);
+        let mut server = lock(&self.server);
         server.stop();
         if !keep_state {
             self.state.forget_everything();
@@ -182,7 +185,7 @@ impl MockServer {
         let addr = server.local_addr();
         *server = BackgroundServer::spawn("mock-server", addr, router(self.state.clone()))?;
         if let Some(authorization_server) = &self.authorization_server {
-            let mut authorization_server = crate::state::lock(authorization_server);
+            let mut authorization_server = lock(authorization_server);
             authorization_server.stop();
             let addr = authorization_server.local_addr();
             *authorization_server = BackgroundServer::spawn(
@@ -281,19 +284,19 @@ impl MockServerBuilder {
 
     /// Fault: the first `count` authenticated MCP `POST`s get HTTP `status` (a 5xx).
     pub fn mcp_errors(mut self, status: u16, count: u32) -> Self {
-        self.mock.faults.mcp_errors = Some(crate::faults::McpErrors { status, count });
+        self.mock.faults.mcp_errors = Some(McpErrors { status, count });
         self
     }
 
     /// Fault: the connections of the first `count` authenticated MCP `POST`s are closed
     /// without a response.
     pub fn drop_connections(mut self, count: u32) -> Self {
-        self.mock.faults.drop_connections = Some(crate::faults::DropConnections { count });
+        self.mock.faults.drop_connections = Some(DropConnections { count });
         self
     }
 
     /// Every fault at once, e.g. read from a file.
-    pub fn faults(mut self, faults: crate::faults::Faults) -> Self {
+    pub fn faults(mut self, faults: Faults) -> Self {
         self.mock.faults = faults;
         self
     }
@@ -314,9 +317,27 @@ impl MockServerBuilder {
     }
 
     /// Where metadata lives, where the authorization server runs and how clients register; see
-    /// [`crate::Discovery`].
-    pub fn discovery(mut self, discovery: crate::Discovery) -> Self {
+    /// [`Discovery`].
+    pub fn discovery(mut self, discovery: Discovery) -> Self {
         self.mock.discovery = discovery;
+        self
+    }
+
+    /// RFC 9207 `iss` left out of authorization responses, and
+    /// `authorization_response_iss_parameter_supported` out of the metadata (a server from before
+    /// RFC 9207). Sets [`Discovery::authorization_response_iss`], so call it after
+    /// [`MockServerBuilder::discovery`].
+    pub fn omit_iss(mut self) -> Self {
+        self.mock.discovery.authorization_response_iss = AuthorizationResponseIss::Omitted;
+        self
+    }
+
+    /// RFC 9207 `iss` advertised, but authorization responses name another issuer (the real one
+    /// with [`crate::discovery::WRONG_ISSUER_SUFFIX`]): a client must refuse them. Sets
+    /// [`Discovery::authorization_response_iss`], so call it after
+    /// [`MockServerBuilder::discovery`].
+    pub fn wrong_iss(mut self) -> Self {
+        self.mock.discovery.authorization_response_iss = AuthorizationResponseIss::Wrong;
         self
     }
 
@@ -431,5 +452,18 @@ impl MockServerBuilder {
             authorization_server,
             state,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_admin_token_is_never_configured() {
+        let empty = MockServer::builder().admin_token("");
+        assert!(format!("{empty:?}").contains("admin_token: None"));
+        let set = MockServer::builder().admin_token("s3cret");
+        assert!(format!("{set:?}").contains(r#"admin_token: Some("s3cret")"#));
     }
 }

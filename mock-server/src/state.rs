@@ -1,15 +1,18 @@
 //! The shared state behind every handler: configuration, the access log and the stores.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::access_log::{AccessLog, AccessRecord};
 use crate::config::ServerConfig;
-use crate::mcp::session::SessionStore;
-use crate::oauth::clients::ClientRegistry;
-use crate::oauth::codes::GrantStore;
-use crate::tokens::TokenStore;
-use crate::MockServerError;
+use crate::discovery::{Discovery, Registration};
+use crate::error::MockServerError;
+use crate::faults::Faults;
+use crate::store::clients::{ClientRegistry, RegisteredClient};
+use crate::store::codes::GrantStore;
+use crate::store::sessions::SessionStore;
+use crate::store::tokens::TokenStore;
+use crate::util::lock;
 
 /// Cheap to clone; every clone sees the same server.
 #[derive(Clone)]
@@ -64,32 +67,25 @@ impl AppState {
     /// A server without dynamic registration knows its one client from the start, and after a
     /// restart too (it is configuration, not state).
     fn add_pre_registered_client(&self) {
-        if self.inner.config.discovery.registration == crate::discovery::Registration::PreRegistered
-        {
+        if self.inner.config.discovery.registration == Registration::PreRegistered {
             self.inner
                 .clients
-                .insert(crate::oauth::clients::RegisteredClient::pre_registered());
+                .insert(RegisteredClient::pre_registered());
         }
     }
 
     /// The client `client_id` names: a registered (or pre-registered) one, or, on a server with
     /// client ID metadata documents, one of the mock's own documents.
-    pub(crate) fn client(
-        &self,
-        client_id: &str,
-    ) -> Option<crate::oauth::clients::RegisteredClient> {
+    pub(crate) fn client(&self, client_id: &str) -> Option<RegisteredClient> {
         if let Some(client) = self.inner.clients.get(client_id) {
             return Some(client);
         }
         let config = &self.inner.config;
-        if config.discovery.registration != crate::discovery::Registration::ClientIdMetadata {
+        if config.discovery.registration != Registration::ClientIdMetadata {
             return None;
         }
-        let name = crate::discovery::Discovery::own_client_metadata(
-            client_id,
-            config.authorization_server_origin(),
-        )?;
-        Some(crate::oauth::clients::RegisteredClient::from_metadata_document(client_id, &name))
+        let name = Discovery::own_client_metadata(client_id, config.authorization_server_origin())?;
+        Some(RegisteredClient::from_metadata_document(client_id, &name))
     }
 
     /// Forgets every dynamically registered client: their next authorization or token request
@@ -200,8 +196,9 @@ impl AppState {
         self.inner.log.after(seq)
     }
 
+    /// Milliseconds since the server started (the access log's clock).
     pub(crate) fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+        crate::util::elapsed_ms(self.inner.started)
     }
 
     pub(crate) fn access_log(&self) -> &AccessLog {
@@ -261,7 +258,7 @@ struct TransportFaults {
 }
 
 impl TransportFaults {
-    fn from_config(faults: &crate::faults::Faults) -> TransportFaults {
+    fn from_config(faults: &Faults) -> TransportFaults {
         TransportFaults {
             slow_ms: faults.slow_responses_ms,
             errors: faults
@@ -270,10 +267,4 @@ impl TransportFaults {
             drops: faults.drop_connections.and_then(|d| Budget::new(d.count)),
         }
     }
-}
-
-/// A handler that panicked while holding a lock leaves consistent-enough data behind for a mock;
-/// keep serving rather than poisoning every later request.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -14,6 +14,8 @@ use harness::clients::codex::{self, Codex};
 use harness::clients::ClientUnderTest;
 use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
+use mock_server::discovery::{AuthorizationResponseIss, Discovery};
+use mock_server::MockServer;
 
 use crate::support::{real_cli_slot, show, start_mock};
 
@@ -201,6 +203,28 @@ fn the_authenticate_pseudo_tool_is_not_applicable() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A version without `/mcp login` is "not applicable" for the in-session login, with the
+/// binary's evidence, never a driver failure.
+#[test]
+fn a_version_without_mcp_login_is_not_applicable_in_session() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let installed = VersionStore::from_env(&codex::PACKAGE).ensure("0.146.1")?;
+    let client = Codex::new(installed);
+    let mock = start_mock()?;
+    let report = scenarios::run(Scenario::SLASH_MCP, &client, mock.as_ref());
+    let text = show(&report);
+    assert!(report.check("driver").is_none(), "{text}");
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.verdict == Verdict::NotApplicable
+                && c.evidence.iter().any(|e| e.contains("/mcp login <name>"))),
+        "{text}"
+    );
+    Ok(())
+}
+
 #[test]
 fn exec_after_a_session_login_connects_with_the_stored_tokens() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
@@ -238,21 +262,53 @@ fn control_exec_without_stored_tokens_fails_to_connect() -> anyhow::Result<()> {
 }
 
 /// The bisected regression's bad side: 0.146.1 does not refresh on a 401 mid-session (fixed in
-/// 0.147.0, `harness --client codex bisect --scenario token_expiry --check refreshed-after-401
-/// --good 0.171.0 --bad 0.146.1 --find-fix`). It has no `/mcp login`: the driver signs in with
-/// `codex mcp login` and starts the session again.
+/// 0.147.0: `HARNESS_CODEX_LOGIN_RESTART=1 harness --client codex bisect --scenario token_expiry
+/// --check refreshed-after-401 --good 0.171.0 --bad 0.146.1 --find-fix`, measured against a mock
+/// without RFC 9207 `iss`). It has no `/mcp login`: the driver signs in with `codex mcp login`
+/// and starts the session again. The mock sends no `iss`, which 0.146.1 cannot take (below).
 #[test]
 fn control_0_146_1_does_not_refresh_after_a_401() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let installed = VersionStore::from_env(&codex::PACKAGE).ensure("0.146.1")?;
-    let client = Codex::new(installed);
-    let mock = start_mock()?;
-    let report = scenarios::run(Scenario::TOKEN_EXPIRY, &client, mock.as_ref());
+    let client = Codex::with_login_restart(installed);
+    let mock = MockServer::builder()
+        .discovery(Discovery {
+            authorization_response_iss: AuthorizationResponseIss::Omitted,
+            ..Discovery::default()
+        })
+        .start_blocking()?;
+    let report = scenarios::run(Scenario::TOKEN_EXPIRY, &client, &mock);
     let text = show(&report);
     assert_verdicts(
         &report,
         &text,
         &[(scenarios::lifecycle::REFRESHED_AFTER_401, FAIL)],
     );
+    Ok(())
+}
+
+/// 0.143.0 to 0.146.1 refuse the authorization response of a server that advertises and sends
+/// RFC 9207 `iss` ("Authorization server response missing required issuer", though the callback
+/// carries it): `codex mcp login` fails with "failed to handle OAuth callback". 0.142.5 and
+/// 0.147.0 take it (`harness --client codex bisect --scenario login_then_list --check
+/// login-succeeded --good 0.135.0 --bad 0.146.1`).
+#[test]
+fn codex_0_146_1_refuses_an_authorization_response_with_iss() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let installed = VersionStore::from_env(&codex::PACKAGE).ensure("0.146.1")?;
+    let client = Codex::new(installed);
+    let mock = start_mock()?;
+    let report = scenarios::run(Scenario::LOGIN_THEN_LIST, &client, mock.as_ref());
+    let text = show(&report);
+    assert_verdicts(
+        &report,
+        &text,
+        &[("login-succeeded", FAIL), (checks::TOKEN_EXCHANGED, FAIL)],
+    );
+    let said = report
+        .check("login-succeeded")
+        .map(|c| c.evidence.join("\n"))
+        .unwrap_or_default();
+    assert!(said.contains("failed to handle OAuth callback"), "{text}");
     Ok(())
 }

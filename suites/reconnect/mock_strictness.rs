@@ -5,11 +5,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mock_server::client::{ClientError, McpSession, Misbehaviour, StandInClient};
-use mock_server::{AccessRecord, Bearer, MockServer, Phase};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use mock_server::config::paths;
+use mock_server::discovery::{ResourceMetadataAt, WRONG_ISSUER_SUFFIX};
+use mock_server::{
+    s256_challenge, AccessRecord, Bearer, Discovery, MockConfig, MockServer, Phase, Revision,
+};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use rstest::rstest;
 use serde_json::{json, Value};
+use url::Url;
 
 /// Runs the client and returns its refusal; a run that succeeds fails the test.
 async fn refusal(server: &MockServer, misbehaviour: Misbehaviour) -> anyhow::Result<ClientError> {
@@ -445,6 +450,351 @@ async fn the_sse_stream_opens_with_a_session_and_get_without_accept_is_405() -> 
     )
     .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+/// Gemini CLI and Qwen Code probe the MCP endpoint with `HEAD` before connecting, and need the
+/// challenge a `POST` without a token gets (RFC 6750 §3, RFC 9728 §5.1) to find the resource
+/// metadata; a `HEAD` answer has no body (RFC 9110 §9.3.2). Each probe is logged.
+#[rstest]
+#[case::default(MockConfig::default())]
+#[case::bare_challenge_on_mcp_path(MockConfig {
+    discovery: Discovery {
+        resource_metadata_at: ResourceMetadataAt::PathSpecific,
+        challenge_names_metadata: false,
+        mcp_path: "/mcp".to_owned(),
+        ..Discovery::default()
+    },
+    ..MockConfig::default()
+})]
+#[case::only_2026_07_28(MockConfig {
+    revisions: vec![Revision::V2026_07_28],
+    ..MockConfig::default()
+})]
+#[tokio::test]
+async fn head_without_a_token_gets_the_challenge_a_post_gets_and_no_body(
+    #[case] config: MockConfig,
+) -> anyhow::Result<()> {
+    let server = MockServer::builder().config(config).start().await?;
+    let http = reqwest::Client::new();
+    let post = http
+        .post(server.mcp_url())
+        .header(CONTENT_TYPE, "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await?;
+    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
+    let head = http.head(server.mcp_url()).send().await?;
+    assert_eq!(head.status(), StatusCode::UNAUTHORIZED);
+    let challenge = head
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .context("HEAD 401 without WWW-Authenticate")?
+        .clone();
+    assert_eq!(Some(&challenge), post.headers().get(WWW_AUTHENTICATE));
+    assert!(head.bytes().await?.is_empty());
+    let record = last_mcp(&server.received_requests())?.clone();
+    assert_eq!(
+        (record.method.as_str(), record.status, record.bearer),
+        ("HEAD", 401, Bearer::None)
+    );
+    Ok(())
+}
+
+/// With a valid token, `HEAD` answers what `GET` answers for the revision, without a body: on a
+/// legacy server 405 (`Allow: GET, POST, DELETE`) without `Accept: text/event-stream`, 400
+/// without a session, the stream's headers with one (and no stream is held open); on a
+/// 2026-07-28-only server, which has no GET stream, 405 (`Allow: POST`).
+#[tokio::test]
+async fn head_with_a_valid_token_answers_what_get_answers_without_a_body() -> anyhow::Result<()> {
+    let legacy = MockServer::start().await;
+    let (_, token, session) = connected(&legacy).await?;
+    let modern = MockServer::builder()
+        .revisions(&[Revision::V2026_07_28])
+        .start()
+        .await?;
+    let modern_token = StandInClient::new(&modern.mcp_url())?
+        .authenticate()
+        .await?
+        .access_token;
+    let http = reqwest::Client::new();
+    let sse = Some("text/event-stream");
+    // (server, token, Accept, Mcp-Session-Id) and the answer expected: (status, Allow).
+    let cases = [
+        (
+            (&legacy, &token, None, Some(session.session_id.as_str())),
+            (405, Some("GET, POST, DELETE")),
+        ),
+        ((&legacy, &token, sse, None), (400, None)),
+        ((&legacy, &token, sse, Some("no-such-session")), (404, None)),
+        (
+            (&legacy, &token, sse, Some(session.session_id.as_str())),
+            (200, None),
+        ),
+        ((&modern, &modern_token, sse, None), (405, Some("POST"))),
+    ];
+    for ((server, token, accept, session), (status, allow)) in cases {
+        let mut answers = Vec::new();
+        for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+            let mut request = http.request(method, server.mcp_url()).bearer_auth(token);
+            if let Some(accept) = accept {
+                request = request.header(ACCEPT, accept);
+            }
+            if let Some(session) = session {
+                request = request.header("mcp-session-id", session);
+            }
+            answers.push(tokio::time::timeout(Duration::from_secs(5), request.send()).await??);
+        }
+        let head = answers.pop().context("HEAD")?;
+        let get = answers.pop().context("GET")?;
+        let case = format!("{accept:?} {session:?}");
+        assert_eq!(head.status().as_u16(), status, "{case}");
+        assert_eq!(get.status(), head.status(), "{case}");
+        assert_eq!(
+            head.headers()
+                .get("allow")
+                .map(|v| v.to_str())
+                .transpose()?,
+            allow,
+            "{case}"
+        );
+        // The header fields GET would send (RFC 9110 §9.3.2); no `Content-Length` a stream's
+        // GET would not have (§8.6).
+        for name in [CONTENT_TYPE, reqwest::header::CONTENT_LENGTH] {
+            assert_eq!(
+                get.headers().get(&name),
+                head.headers().get(&name),
+                "{case}: {name}"
+            );
+        }
+        let body = tokio::time::timeout(Duration::from_secs(5), head.bytes()).await??;
+        assert!(body.is_empty(), "{case}: {body:?}");
+        let record = last_mcp(&server.received_requests())?.clone();
+        assert_eq!(
+            (record.method.as_str(), record.status),
+            ("HEAD", status),
+            "{case}"
+        );
+        assert!(matches!(record.bearer, Bearer::Valid { .. }), "{case}");
+    }
+    Ok(())
+}
+
+/// The authorization-server metadata and the three authorization responses a client can get,
+/// each the redirect's `Location`: a code (consent approved), `access_denied` (denied), and an
+/// error from the authorization endpoint itself (no PKCE challenge).
+async fn authorization_responses(server: &MockServer) -> anyhow::Result<(Value, [Url; 3])> {
+    const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let issuer = Url::parse(&server.issuer())?;
+    let mut metadata_url = issuer.clone();
+    metadata_url.set_path(&format!(
+        "{}{}",
+        paths::AUTHORIZATION_SERVER_METADATA,
+        issuer.path().trim_end_matches('/')
+    ));
+    let asm: Value = http.get(metadata_url).send().await?.json().await?;
+    let registered: Value = http
+        .post(
+            asm["registration_endpoint"]
+                .as_str()
+                .context("registration")?,
+        )
+        .json(&json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let client_id = registered["client_id"].as_str().context("client_id")?;
+    let authorize = |pkce: bool| -> anyhow::Result<Url> {
+        let mut url = Url::parse(
+            asm["authorization_endpoint"]
+                .as_str()
+                .context("authorize")?,
+        )?;
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT_URI)
+            .append_pair("state", "st");
+        if pkce {
+            query
+                .append_pair("code_challenge", &s256_challenge("v".repeat(43).as_str()))
+                .append_pair("code_challenge_method", "S256");
+        }
+        drop(query);
+        Ok(url)
+    };
+    let location = |response: reqwest::Response| -> anyhow::Result<Url> {
+        anyhow::ensure!(
+            response.status() == StatusCode::FOUND,
+            "{}",
+            response.status()
+        );
+        let location = response.headers()[LOCATION].to_str()?;
+        anyhow::ensure!(location.starts_with(REDIRECT_URI), "{location}");
+        Ok(Url::parse(location)?)
+    };
+    let mut decided = Vec::new();
+    for decision in ["approve", "deny"] {
+        let page = http.get(authorize(true)?).send().await?.text().await?;
+        let request_id =
+            mock_server::client::hidden_input(&page, "request_id").context("request_id")?;
+        let answer = http
+            .post(server.config().oauth_url(paths::CONSENT))
+            .form(&[("request_id", request_id.as_str()), ("decision", decision)])
+            .send()
+            .await?;
+        decided.push(location(answer)?);
+    }
+    let refused = location(http.get(authorize(false)?).send().await?)?;
+    let [approved, denied]: [Url; 2] = decided
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("two decisions"))?;
+    Ok((asm, [approved, denied, refused]))
+}
+
+fn query_params(url: &Url) -> Vec<(String, String)> {
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// RFC 9207 §2, §2.3: the metadata advertises `iss`, and every authorization response, errors
+/// too, carries the metadata's exact `issuer` (form-encoded) after `code`/`error` and `state`.
+#[rstest]
+#[case::default(Discovery::default())]
+#[case::issuer_path(Discovery { issuer_path: Some("/tenant1".to_owned()), ..Discovery::default() })]
+#[case::separate_authorization_server(Discovery {
+    separate_authorization_server: true,
+    ..Discovery::default()
+})]
+#[tokio::test]
+async fn every_authorization_response_names_the_issuer_rfc_9207(
+    #[case] discovery: Discovery,
+) -> anyhow::Result<()> {
+    let server = MockServer::builder().discovery(discovery).start().await?;
+    let (asm, responses) = authorization_responses(&server).await?;
+    assert_eq!(
+        asm["authorization_response_iss_parameter_supported"],
+        json!(true)
+    );
+    let issuer = asm["issuer"].as_str().context("issuer")?;
+    assert_eq!(issuer, server.issuer());
+    let encoded: String = url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect();
+    for (response, first) in responses.iter().zip(["code", "error", "error"]) {
+        let params = query_params(response);
+        let names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        let expected: &[&str] = if first == "code" {
+            &["code", "state", "iss"]
+        } else {
+            &["error", "error_description", "state", "iss"]
+        };
+        assert_eq!(names, expected, "{response}");
+        assert_eq!(
+            params.last().map(|(_, v)| v.as_str()),
+            Some(issuer),
+            "{response}"
+        );
+        assert!(
+            response.as_str().ends_with(&format!("&iss={encoded}")),
+            "{response}"
+        );
+    }
+    Ok(())
+}
+
+/// The omit switch: a server from before RFC 9207, neither the metadata field nor `iss`.
+#[tokio::test]
+async fn with_iss_omitted_neither_the_metadata_nor_a_response_mentions_it() -> anyhow::Result<()> {
+    let server = MockServer::builder().omit_iss().start().await?;
+    let (asm, responses) = authorization_responses(&server).await?;
+    assert!(
+        asm.get("authorization_response_iss_parameter_supported")
+            .is_none(),
+        "{asm}"
+    );
+    for response in &responses {
+        assert!(
+            query_params(response).iter().all(|(k, _)| k != "iss"),
+            "{response}"
+        );
+    }
+    Ok(())
+}
+
+/// The wrong switch: `iss` advertised, but every response names another issuer, the real one
+/// with a path appended (what a client comparing origins or prefixes would let through).
+#[tokio::test]
+async fn with_a_wrong_iss_the_metadata_advertises_it_and_responses_name_another_issuer(
+) -> anyhow::Result<()> {
+    let server = MockServer::builder().wrong_iss().start().await?;
+    let (asm, responses) = authorization_responses(&server).await?;
+    assert_eq!(
+        asm["authorization_response_iss_parameter_supported"],
+        json!(true)
+    );
+    assert_eq!(asm["issuer"], json!(server.issuer()));
+    for response in &responses {
+        let iss = query_params(response)
+            .into_iter()
+            .find(|(k, _)| k == "iss")
+            .map(|(_, v)| v)
+            .context("no iss")?;
+        assert_ne!(iss, server.issuer());
+        assert_eq!(iss, format!("{}{WRONG_ISSUER_SUFFIX}", server.issuer()));
+    }
+    Ok(())
+}
+
+/// RFC 9207 §2.4 in the stand-in client: it refuses an authorization response naming another
+/// issuer and goes no further (no token request); told to ignore `iss`, it gets through, so the
+/// refusal is the check's doing. Without `iss` from a server that does not advertise it, it gets
+/// through too.
+#[tokio::test]
+async fn the_stand_in_client_refuses_a_wrong_iss_and_takes_a_missing_one_when_not_advertised(
+) -> anyhow::Result<()> {
+    let wrong = MockServer::builder().wrong_iss().start().await?;
+    let Err(refused) = StandInClient::new(&wrong.mcp_url())?.run().await else {
+        anyhow::bail!("a wrong iss was accepted");
+    };
+    let ClientError::WrongIssuer {
+        step,
+        expected,
+        iss,
+    } = &refused
+    else {
+        anyhow::bail!("expected WrongIssuer, got {refused}");
+    };
+    assert_eq!(*step, "authorize");
+    assert_eq!(expected, &wrong.issuer());
+    assert_eq!(
+        iss.as_deref(),
+        Some(format!("{}{WRONG_ISSUER_SUFFIX}", wrong.issuer()).as_str())
+    );
+    let log = wrong.received_requests();
+    assert!(
+        log.iter().all(|r| r.phase != Phase::Token),
+        "a grant after a wrong iss"
+    );
+    // An error response naming another issuer is not believed either (§2.4).
+    let Err(error) = StandInClient::new(&wrong.mcp_url())?
+        .misbehave(Misbehaviour::SkipPkce)
+        .run()
+        .await
+    else {
+        anyhow::bail!("a wrong iss on an error response was accepted");
+    };
+    assert!(matches!(error, ClientError::WrongIssuer { .. }), "{error}");
+    StandInClient::new(&wrong.mcp_url())?
+        .misbehave(Misbehaviour::IgnoreIss)
+        .run()
+        .await?;
+    let omitted = MockServer::builder().omit_iss().start().await?;
+    StandInClient::new(&omitted.mcp_url())?.run().await?;
     Ok(())
 }
 

@@ -18,9 +18,10 @@ use crate::bisect::{
 };
 use crate::checks::Verdict;
 use crate::clients::catalog::ClientKind;
+use crate::clients::kind::FeatureProbe;
 use crate::clients::LoginPath;
 use crate::scenarios::{self, Scenario, ScenarioReport};
-use crate::store::features::{self, Feature};
+use crate::store::features::Feature;
 use crate::store::registry::{self, Published, LISTING_MAX_AGE};
 use crate::store::version_number::compare_versions;
 use crate::store::versions::{InstalledVersion, VersionStore, CACHE_DIR_ENV};
@@ -126,12 +127,14 @@ impl Report {
     }
 }
 
-/// The feature a scenario's login path needs, as far as the feature cache can tell before a run.
-fn needed_feature(scenario: Scenario) -> Feature {
+/// The feature a scenario's login path needs, as far as the feature cache can tell before a run
+/// (none for a path no probe knows of: the run decides).
+fn needed_feature(scenario: Scenario) -> Option<Feature> {
     match scenario.login_path() {
-        LoginPath::SlashMcp => Feature::HttpTransport,
-        LoginPath::LoginCommand => Feature::McpLogin,
-        LoginPath::AuthenticateTool | LoginPath::PastedCallback => Feature::AuthenticateTool,
+        LoginPath::SlashMcp => Some(Feature::HttpTransport),
+        LoginPath::LoginCommand => Some(Feature::McpLogin),
+        LoginPath::AuthenticateTool | LoginPath::PastedCallback => Some(Feature::AuthenticateTool),
+        LoginPath::AutomaticAtConnect => None,
     }
 }
 
@@ -268,9 +271,8 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
         }
     };
     let install_secs = started.elapsed().as_secs_f64();
-    let feature = needed_feature(request.scenario);
     let known = request.client.features.map(|probe| probe(&install));
-    if let Some(Ok(found)) = known {
+    if let (Some(feature), Some(Ok(found))) = (needed_feature(request.scenario), known) {
         if let Some(seen) = found.get(feature).filter(|o| !o.present) {
             return SavedProbe {
                 observation: Observation::NotApplicable,
@@ -321,15 +323,18 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
 /// Installs versions in background threads, each once, and keeps their timings.
 struct Prefetcher {
     store: VersionStore,
+    /// The client's feature probe, run right after a prefetched install.
+    probe: Option<FeatureProbe>,
     started: Mutex<HashSet<String>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     done: Arc<Mutex<Vec<Prefetched>>>,
 }
 
 impl Prefetcher {
-    fn new(store: &VersionStore) -> Prefetcher {
+    fn new(store: &VersionStore, probe: Option<FeatureProbe>) -> Prefetcher {
         Prefetcher {
             store: store.clone(),
+            probe,
             started: Mutex::new(HashSet::new()),
             handles: Mutex::new(Vec::new()),
             done: Arc::new(Mutex::new(Vec::new())),
@@ -345,13 +350,16 @@ impl Prefetcher {
             return;
         }
         let (store, done, version) = (self.store.clone(), self.done.clone(), version.to_owned());
+        let probe = self.probe;
         eprintln!("harness: prefetching {version} in the background");
         let handle = std::thread::spawn(move || {
             let t = Instant::now();
             let ok = match store.ensure(&version) {
                 Ok(install) => {
                     // The help probe too: the feature cache is what lets a probe skip a version.
-                    let _ = features::features_of(&install);
+                    if let Some(probe) = probe {
+                        let _ = probe(&install);
+                    }
                     true
                 }
                 Err(_) => false,
@@ -575,7 +583,7 @@ pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String>
             String::new()
         }
     );
-    let prefetcher = Prefetcher::new(store);
+    let prefetcher = Prefetcher::new(store, request.client.features);
     let mut this_session = 0usize;
     let outcome = loop {
         match search.decide() {

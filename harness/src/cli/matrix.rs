@@ -190,7 +190,7 @@ fn versions(
 
 pub fn matrix_cmd(
     store: &VersionStore,
-    _kinds: &[&'static ClientKind],
+    kinds: &[&'static ClientKind],
     args: MatrixArgs,
 ) -> ExitCode {
     let mut scenarios = match scenarios(&args.scenarios) {
@@ -212,17 +212,29 @@ pub fn matrix_cmd(
             return ExitCode::from(2);
         }
     }
-    let versions = match versions(store, args.versions.as_deref(), args.last) {
-        Ok(v) if !v.is_empty() => v,
-        Ok(_) => {
-            eprintln!("harness: no versions selected");
-            return ExitCode::from(2);
+    if kinds.len() > 1 && args.versions.as_deref().is_some_and(|t| !t.contains("..")) {
+        eprintln!(
+            "harness: a --versions list names one client's versions; with several clients use \
+             --last N (each client's newest N) or a range"
+        );
+        return ExitCode::from(2);
+    }
+    let mut clients = Vec::new();
+    for kind in kinds {
+        let store = store.for_package(kind.package);
+        match versions(&store, args.versions.as_deref(), args.last) {
+            Ok(v) if !v.is_empty() => clients.push((*kind, v)),
+            Ok(_) => {
+                eprintln!("harness: no versions of {} selected", kind.name);
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("harness: {}: {e}", kind.name);
+                return ExitCode::from(2);
+            }
         }
-        Err(e) => {
-            eprintln!("harness: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    }
+    let version_count: usize = clients.iter().map(|(_, v)| v.len()).sum();
     let baseline = match args.out.baseline.as_deref().map(MatrixReport::read) {
         Some(Err(e)) => {
             eprintln!("harness: baseline: {e}");
@@ -232,8 +244,9 @@ pub fn matrix_cmd(
         None => None,
     };
     eprintln!(
-        "harness: matrix: {} version(s) × {} scenario(s){}, -j {}, --repeat {}; version store {} (set {CACHE_DIR_ENV} to move it)",
-        versions.len(),
+        "harness: matrix: {} client(s), {} version(s) × {} scenario(s){}, -j {}, --repeat {}; version store {} (set {CACHE_DIR_ENV} to move it)",
+        clients.len(),
+        version_count,
         scenarios.len(),
         args.shard.map(|s| format!(", shard {s}")).unwrap_or_default(),
         args.jobs,
@@ -241,7 +254,7 @@ pub fn matrix_cmd(
         store.root().display()
     );
     let request = MatrixRequest {
-        versions,
+        clients,
         scenarios,
         jobs: args.jobs.max(1),
         repeat: args.repeat,

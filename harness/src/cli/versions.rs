@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use harness::clients::catalog;
+use harness::clients::catalog::{self, ClientKind};
 use harness::store::features::{self, FeatureCache, Features};
 use harness::store::registry::{self, Selection, Source, LISTING_MAX_AGE};
 use harness::store::versions::{format_size, VersionStore};
@@ -200,7 +200,19 @@ fn installed(store: &VersionStore, json_out: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub fn features_cmd(store: &VersionStore, version: &str, json_out: bool) -> ExitCode {
+pub fn features_cmd(
+    store: &VersionStore,
+    kind: &'static ClientKind,
+    version: &str,
+    json_out: bool,
+) -> ExitCode {
+    let Some(probe) = kind.features else {
+        eprintln!(
+            "harness: {} has no feature probe; its scenarios find out what a version can do as they run",
+            kind.name
+        );
+        return ExitCode::from(2);
+    };
     let installed = match store.ensure(version) {
         Ok(i) => i,
         Err(e) => {
@@ -208,7 +220,7 @@ pub fn features_cmd(store: &VersionStore, version: &str, json_out: bool) -> Exit
             return ExitCode::from(2);
         }
     };
-    match features::features_of(&installed) {
+    match probe(&installed) {
         Ok(found) => {
             if json_out {
                 match serde_json::to_value(&found) {
@@ -246,6 +258,9 @@ pub fn clients_cmd(json_out: bool) -> ExitCode {
                     "pinned": k.package.pinned,
                     "version_env": k.package.version_env,
                     "login_paths": k.login_paths.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+                    "model_wire": k.model_wire,
+                    "configured_by": k.configured_by,
+                    "token_store": k.token_store,
                 })
             })
             .collect();
@@ -259,6 +274,10 @@ pub fn clients_cmd(json_out: bool) -> ExitCode {
         );
         let paths: Vec<&str> = k.login_paths.iter().map(|p| p.as_str()).collect();
         println!("{:<12} login paths: {}", "", paths.join(", "));
+        println!(
+            "{:<12} model API {:?}; servers configured by {}; tokens in ~/{}",
+            "", k.model_wire, k.configured_by, k.token_store
+        );
     }
     ExitCode::SUCCESS
 }

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod claude_code;
 pub mod codex;
+pub mod kind;
 
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ pub struct RunEnv<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoginPath {
-    /// Inside a running session, through the `/mcp` menu.
+    /// Inside a running session, through the client's in-session command: Claude Code's `/mcp`
+    /// menu, Codex's `/mcp login <server>`, Gemini CLI's `/mcp auth <server>`. (Named after the
+    /// first client's; reports and expectations files know it as `slash-mcp`.)
     SlashMcp,
     /// A separate `mcp login` command.
     LoginCommand,
@@ -31,6 +34,9 @@ pub enum LoginPath {
     AuthenticateTool,
     /// The agent calls the authenticate pseudo-tool; the callback URL is pasted back to it.
     PastedCallback,
+    /// The client starts OAuth by itself when it connects and meets the 401 (Gemini CLI with
+    /// `oauth.enabled`, in a headless run too).
+    AutomaticAtConnect,
 }
 
 impl LoginPath {
@@ -40,8 +46,19 @@ impl LoginPath {
             LoginPath::LoginCommand => "login-command",
             LoginPath::AuthenticateTool => "authenticate-tool",
             LoginPath::PastedCallback => "pasted-callback",
+            LoginPath::AutomaticAtConnect => "automatic-at-connect",
         }
     }
+}
+
+/// The wire API a client's model requests speak (the model stand-in answers all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelWire {
+    AnthropicMessages,
+    OpenaiResponses,
+    OpenaiChat,
+    Gemini,
 }
 
 /// A login path the client lacks, with the evidence that shows it.
@@ -129,6 +146,33 @@ pub struct PrintOutcome {
     pub output: String,
 }
 
+/// A step of a scenario as a person would type it, for the run's reproduce script. Each client
+/// words its own commands; the scenarios only say which step they took.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// Configure the server; `client_id` and a fixed callback port where it has no registration.
+    AddServer {
+        server: &'a str,
+        url: &'a str,
+        client_id: Option<(&'a str, u16)>,
+    },
+    /// Ask the client what it makes of the server (`mcp list`).
+    ServerStatus,
+    /// The separate login command; `note` says what differs this time.
+    LoginCommand { server: &'a str, note: &'a str },
+    /// An interactive session in which the person authenticates through the client's in-session
+    /// command; `then` says what follows.
+    InSessionLogin {
+        server: &'a str,
+        allow_tools: bool,
+        then: &'a str,
+    },
+    /// An interactive session with the server's tools allowed, and a prompt typed into it.
+    SessionPrompt { server: &'a str, prompt: &'a str },
+    /// A non-interactive run with one prompt.
+    Print { server: &'a str, prompt: &'a str },
+}
+
 /// How long a client may take to show its first screen.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -139,6 +183,15 @@ pub trait ClientUnderTest {
     fn version(&self) -> &str;
     /// The installed version being driven (its folder holds the feature cache).
     fn install(&self) -> &InstalledVersion;
+    /// Readies a fresh sandbox before the first command (config files that answer start-up
+    /// dialogs, say).
+    fn prepare(&self, _env: &RunEnv<'_>) -> Result<(), DriveError> {
+        Ok(())
+    }
+    /// `step` as this client's command line, for the run's reproduce script.
+    fn reproduce(&self, step: Step<'_>) -> String {
+        format!("# {} {step:?}", self.name())
+    }
     /// Adds an HTTP (Streamable HTTP) MCP server to the sandbox's user-level config.
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError>;
     /// As [`ClientUnderTest::add_http_server`], for a server without dynamic registration: the

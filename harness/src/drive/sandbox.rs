@@ -1,13 +1,11 @@
 //! A sandbox per run: a temporary HOME and working directory that the client under test owns,
-//! pre-seeded so no onboarding, trust or API-key dialog appears, and an environment cleaned of
-//! everything inherited except what a process needs to run.
+//! and an environment cleaned of everything inherited except what a process needs to run, with
+//! one scripted browser every client finds: `BROWSER`, and an `xdg-open` first on `PATH` running
+//! the same script, with `DISPLAY` set (some clients open a browser only through `xdg-open`, only
+//! when a display is set, and never when `CI` is set, which the cleaned environment drops). What a
+//! client needs besides (its config files, its API variables) is its own driver's business.
 
 use std::path::{Path, PathBuf};
-
-use serde_json::json;
-
-/// The API key the client is given. Only the model stand-in ever sees it.
-pub const SANDBOX_API_KEY: &str = "sk-ant-api03-harness-sandbox-key-0000000000000000000000000000";
 
 /// Where the scripted browser finds the URLs the client asked it to open.
 const BROWSER_LOG: &str = "browser-requests.log";
@@ -37,7 +35,6 @@ impl Sandbox {
             work,
             extra_env: std::sync::Mutex::new(Vec::new()),
         };
-        sandbox.seed_client_config()?;
         sandbox.write_browser_script()?;
         Ok(sandbox)
     }
@@ -62,30 +59,15 @@ impl Sandbox {
         self.root.path().join("scripted-browser.sh")
     }
 
+    /// First on the client's PATH: `xdg-open`, the scripted browser under the name desktop
+    /// programs call.
+    fn shim_dir(&self) -> PathBuf {
+        self.root.path().join("bin")
+    }
+
     /// Keep the directory after the run (for a failure bundle that points into it).
     pub fn keep(&mut self) {
         self.root.disable_cleanup(true);
-    }
-
-    /// `~/.claude.json` with the start-up dialogs already answered: onboarding done, a theme
-    /// chosen, the sandbox key approved, and the working directory trusted.
-    fn seed_client_config(&self) -> std::io::Result<()> {
-        let key_suffix = &SANDBOX_API_KEY[SANDBOX_API_KEY.len() - 20..];
-        let mut projects = serde_json::Map::new();
-        projects.insert(
-            self.work.to_string_lossy().into_owned(),
-            json!({"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}),
-        );
-        let config = json!({
-            "hasCompletedOnboarding": true,
-            "theme": "dark",
-            "customApiKeyResponses": {"approved": [key_suffix], "rejected": []},
-            "projects": projects,
-        });
-        std::fs::write(
-            self.home.join(".claude.json"),
-            serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?,
-        )
     }
 
     /// `BROWSER` points at this script: it only records the URL, and the harness's scripted
@@ -96,19 +78,26 @@ impl Sandbox {
             self.browser_log().display()
         );
         let path = self.browser_script();
-        std::fs::write(&path, script)?;
-        set_executable(&path)
+        std::fs::write(&path, &script)?;
+        set_executable(&path)?;
+        std::fs::create_dir_all(self.shim_dir())?;
+        let xdg_open = self.shim_dir().join("xdg-open");
+        std::fs::write(&xdg_open, script)?;
+        set_executable(&xdg_open)
     }
 
     /// The complete environment for the client: nothing inherited but a minimal PATH, and
     /// everything pointing at the sandbox and the run's loopback servers.
-    pub fn client_env(&self, model_api_url: &str) -> Vec<(String, String)> {
+    pub fn client_env(&self) -> Vec<(String, String)> {
         let home = self.home.to_string_lossy().into_owned();
         let tmp = self.root.path().join("tmp").to_string_lossy().into_owned();
         let mut env = vec![
             ("HOME".to_owned(), home.clone()),
             ("USER".to_owned(), "harness".to_owned()),
-            ("PATH".to_owned(), minimal_path()),
+            (
+                "PATH".to_owned(),
+                format!("{}:{}", self.shim_dir().display(), minimal_path()),
+            ),
             ("TERM".to_owned(), "xterm-256color".to_owned()),
             ("LANG".to_owned(), "C.UTF-8".to_owned()),
             ("TMPDIR".to_owned(), tmp),
@@ -120,14 +109,11 @@ impl Sandbox {
                 "BROWSER".to_owned(),
                 self.browser_script().to_string_lossy().into_owned(),
             ),
-            ("ANTHROPIC_BASE_URL".to_owned(), model_api_url.to_owned()),
-            ("ANTHROPIC_API_KEY".to_owned(), SANDBOX_API_KEY.to_owned()),
+            // No display is needed: the browser is a script. Some clients look for one first.
+            ("DISPLAY".to_owned(), ":99".to_owned()),
             ("NO_PROXY".to_owned(), "127.0.0.1,localhost,::1".to_owned()),
             ("no_proxy".to_owned(), "127.0.0.1,localhost,::1".to_owned()),
         ];
-        for (k, v) in HERMETIC_FLAGS {
-            env.push(((*k).to_owned(), (*v).to_owned()));
-        }
         env.extend(
             self.extra_env
                 .lock()
@@ -147,18 +133,6 @@ impl Sandbox {
             .push((name.to_owned(), value.to_owned()));
     }
 }
-
-/// Switches that keep the CLI from updating itself or reporting anywhere.
-const HERMETIC_FLAGS: &[(&str, &str)] = &[
-    ("DISABLE_AUTOUPDATER", "1"),
-    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
-    ("DISABLE_TELEMETRY", "1"),
-    ("DISABLE_ERROR_REPORTING", "1"),
-    ("DISABLE_BUG_COMMAND", "1"),
-    // 2.1.331 installs the official plugin marketplace from downloads.claude.ai at start-up even
-    // with nonessential traffic disabled (a DNS lookup seen by `harness run --isolate`).
-    ("CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"),
-];
 
 /// System directories plus wherever `node` lives (older versions run as `node cli.js`).
 fn minimal_path() -> String {
@@ -193,22 +167,29 @@ mod tests {
     fn the_client_environment_names_no_inherited_secret_and_points_home_at_the_sandbox(
     ) -> std::io::Result<()> {
         let sandbox = Sandbox::new("env-test")?;
-        let env = sandbox.client_env("http://127.0.0.1:1");
+        let env = sandbox.client_env();
         let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         assert_eq!(
             get("HOME").as_deref(),
             Some(&*sandbox.home().to_string_lossy())
         );
-        assert_eq!(
-            get("ANTHROPIC_BASE_URL").as_deref(),
-            Some("http://127.0.0.1:1")
-        );
-        assert!(env
-            .iter()
-            .all(|(k, _)| k != "ANTHROPIC_AUTH_TOKEN" && k != "CLAUDE_CONFIG_DIR"));
-        let config: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sandbox.home().join(".claude.json"))?)?;
-        assert_eq!(config["hasCompletedOnboarding"], true);
+        assert!(env.iter().all(|(k, _)| k != "CI"
+            && k != "DEBIAN_FRONTEND"
+            && k != "ANTHROPIC_AUTH_TOKEN"
+            && k != "CLAUDE_CONFIG_DIR"));
+        // Both browser entry points record the URL in the browser's log.
+        let path = get("PATH").unwrap_or_default();
+        let shim = Path::new(path.split(':').next().unwrap_or("")).join("xdg-open");
+        let browser = PathBuf::from(get("BROWSER").unwrap_or_default());
+        for opener in [shim, browser] {
+            let status = std::process::Command::new(&opener)
+                .arg("http://127.0.0.1:1/authorize?x=1")
+                .status()?;
+            assert!(status.success(), "{}", opener.display());
+        }
+        let log = std::fs::read_to_string(sandbox.browser_log())?;
+        assert_eq!(log.lines().count(), 2, "{log}");
+        assert_eq!(get("DISPLAY").as_deref(), Some(":99"));
         Ok(())
     }
 }

@@ -38,6 +38,9 @@ pub enum ExpectationError {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownFailure {
+    /// The client ([`crate::clients::catalog`] names them); Claude Code when left out.
+    #[serde(default = "default_client")]
+    pub client: String,
     pub scenario: String,
     pub check: String,
     pub login_path: LoginPath,
@@ -49,6 +52,10 @@ pub struct KnownFailure {
     pub note: String,
     /// Paths from the repository root to committed snapshots or log excerpts that show it.
     pub evidence: Vec<String>,
+}
+
+fn default_client() -> String {
+    crate::clients::catalog::default_kind().name.to_owned()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -73,6 +80,7 @@ impl Expectations {
                 check: f.check.clone(),
                 problem,
             };
+            crate::clients::catalog::by_name(&f.client).map_err(problem)?;
             let Some(scenario) = Scenario::parse(&f.scenario) else {
                 return Err(problem(format!("no scenario named `{}`", f.scenario)));
             };
@@ -135,6 +143,7 @@ impl Expectations {
     /// against a discovery variant names its scenario `<scenario>@<variant>`.
     pub fn expected(
         &self,
+        client: &str,
         scenario: &str,
         login_path: LoginPath,
         version: &str,
@@ -146,8 +155,9 @@ impl Expectations {
         self.failures
             .iter()
             .filter(|f| {
-                Scenario::parse(&f.scenario).map(|s| s.name())
-                    == Scenario::parse(scenario).map(|s| s.name())
+                f.client == client
+                    && Scenario::parse(&f.scenario).map(|s| s.name())
+                        == Scenario::parse(scenario).map(|s| s.name())
                     && f.discovery.as_deref() == discovery
                     && f.login_path == login_path
                     && f.versions.iter().any(|v| v == version)
@@ -158,12 +168,13 @@ impl Expectations {
     /// Compares a run's checks with the file.
     pub fn compare_checks(
         &self,
+        client: &str,
         scenario: &str,
         login_path: LoginPath,
         version: &str,
         checks: &[Check],
     ) -> Comparison {
-        let expected = self.expected(scenario, login_path, version);
+        let expected = self.expected(client, scenario, login_path, version);
         let mut comparison = Comparison {
             scenario: scenario.to_owned(),
             login_path: Some(login_path),
@@ -194,6 +205,7 @@ impl Expectations {
 
     pub fn compare(&self, report: &ScenarioReport) -> Comparison {
         self.compare_checks(
+            &report.client,
             &report.expectation_key(),
             report.login_path,
             &report.version,
@@ -310,6 +322,7 @@ evidence = ["snapshots/synthetic.snap"]
     #[test]
     fn a_known_failure_that_still_fails_matches_and_is_named_in_the_summary() {
         let c = synthetic().compare_checks(
+            "claude-code",
             "slash_mcp",
             LoginPath::SlashMcp,
             "9.9.9",
@@ -322,8 +335,45 @@ evidence = ["snapshots/synthetic.snap"]
     }
 
     #[test]
+    fn an_entry_for_one_client_says_nothing_of_another() -> Result<(), ExpectationError> {
+        let file = Expectations::parse(
+            r#"
+[[failure]]
+client = "claude-code"
+scenario = "slash_mcp"
+check = "reinitialized-after-token"
+login_path = "slash-mcp"
+versions = ["9.9.9"]
+note = "no initialize after the token exchange"
+evidence = ["x"]
+"#,
+            "test",
+        )?;
+        assert_eq!(
+            file.expected("claude-code", "slash_mcp", LoginPath::SlashMcp, "9.9.9")
+                .len(),
+            1
+        );
+        assert!(file
+            .expected(
+                "no-such-client-here",
+                "slash_mcp",
+                LoginPath::SlashMcp,
+                "9.9.9"
+            )
+            .is_empty());
+        let unknown = Expectations::parse(
+            "[[failure]]\nclient = \"nope\"\nscenario = \"slash_mcp\"\ncheck = \"c\"\nlogin_path = \"slash-mcp\"\nversions = [\"1.0.0\"]\nnote = \"n\"\nevidence = [\"x\"]\n",
+            "test",
+        );
+        assert!(unknown.is_err());
+        Ok(())
+    }
+
+    #[test]
     fn a_new_failure_is_reported_with_scenario_check_path_and_version() {
         let c = synthetic().compare_checks(
+            "claude-code",
             "slash_mcp",
             LoginPath::SlashMcp,
             "9.9.9",
@@ -338,6 +388,7 @@ evidence = ["snapshots/synthetic.snap"]
     #[test]
     fn a_failure_on_a_version_the_file_does_not_list_is_new() {
         let c = synthetic().compare_checks(
+            "claude-code",
             "slash_mcp",
             LoginPath::SlashMcp,
             "2.1.331",
@@ -350,7 +401,13 @@ evidence = ["snapshots/synthetic.snap"]
 
     #[test]
     fn a_known_failure_that_now_passes_is_reported() {
-        let c = synthetic().compare_checks("slash_mcp", LoginPath::SlashMcp, "9.9.8", &checks(&[]));
+        let c = synthetic().compare_checks(
+            "claude-code",
+            "slash_mcp",
+            LoginPath::SlashMcp,
+            "9.9.8",
+            &checks(&[]),
+        );
         assert!(!c.matches());
         assert_eq!(
             c.mismatch_message().lines().next(),
@@ -360,7 +417,13 @@ evidence = ["snapshots/synthetic.snap"]
 
     #[test]
     fn a_known_failure_whose_check_did_not_run_is_reported_too() {
-        let c = synthetic().compare_checks("slash_mcp", LoginPath::SlashMcp, "9.9.9", &[]);
+        let c = synthetic().compare_checks(
+            "claude-code",
+            "slash_mcp",
+            LoginPath::SlashMcp,
+            "9.9.9",
+            &[],
+        );
         assert!(c.mismatch_message().contains("but the check was not run"));
     }
 
@@ -368,6 +431,7 @@ evidence = ["snapshots/synthetic.snap"]
     fn a_clean_run_of_an_unlisted_version_matches_an_empty_file() {
         let empty = Expectations::parse("", "empty").expect("an empty file is valid");
         let c = empty.compare_checks(
+            "claude-code",
             "login_then_list",
             LoginPath::LoginCommand,
             "2.1.331",

@@ -19,7 +19,7 @@ use mock_server::{AccessRecord, MockServer};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Verdict;
-use crate::clients::claude_code::ClaudeCode;
+use crate::clients::catalog::{self, ClientKind};
 use crate::scenarios::variants::ScenarioSpec;
 use crate::scenarios::{self, Scenario, ScenarioReport};
 use crate::store::version_number::compare_versions;
@@ -197,6 +197,10 @@ pub fn combine(runs: &[RunRecord]) -> CellVerdict {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cell {
+    /// The client ([`ClientKind::name`]); reports from before clients were a dimension hold
+    /// Claude Code's cells only.
+    #[serde(default = "default_client")]
+    pub client: String,
     pub version: String,
     pub scenario: String,
     pub login_path: String,
@@ -206,12 +210,58 @@ pub struct Cell {
     pub runs: Vec<RunRecord>,
 }
 
+fn default_client() -> String {
+    catalog::default_kind().name.to_owned()
+}
+
+/// A report's column: the version for Claude Code (as reports have always named it),
+/// `client@version` for every other client.
+pub fn column_key(client: &str, version: &str) -> String {
+    if client == catalog::default_kind().name {
+        version.to_owned()
+    } else {
+        format!("{client}@{version}")
+    }
+}
+
+/// Orders columns: clients in the catalog's order, each client's versions in release order.
+pub fn sort_columns(columns: &mut [String]) {
+    fn split(column: &str) -> (usize, &str) {
+        match column.split_once('@') {
+            Some((client, version)) => (
+                catalog::ALL
+                    .iter()
+                    .position(|k| k.name == client)
+                    .unwrap_or(usize::MAX),
+                version,
+            ),
+            None => (0, column),
+        }
+    }
+    columns.sort_by(|a, b| {
+        let (ca, va) = split(a);
+        let (cb, vb) = split(b);
+        ca.cmp(&cb).then_with(|| compare_versions(va, vb))
+    });
+}
+
 impl Cell {
     pub fn new(version: &str, scenario: impl Into<ScenarioSpec>, runs: Vec<RunRecord>) -> Cell {
+        Cell::of(catalog::default_kind().name, version, scenario, runs)
+    }
+
+    /// A cell of any client.
+    pub fn of(
+        client: &str,
+        version: &str,
+        scenario: impl Into<ScenarioSpec>,
+        runs: Vec<RunRecord>,
+    ) -> Cell {
         let spec: ScenarioSpec = scenario.into();
         let verdict = combine(&runs);
         let summary = summarize(verdict, &runs);
         Cell {
+            client: client.to_owned(),
             version: version.to_owned(),
             scenario: spec.name(),
             login_path: spec.scenario.login_path().as_str().to_owned(),
@@ -222,7 +272,12 @@ impl Cell {
     }
 
     pub fn key(&self) -> (String, String) {
-        (self.version.clone(), self.scenario.clone())
+        (self.column(), self.scenario.clone())
+    }
+
+    /// The column the cell stands in ([`column_key`]).
+    pub fn column(&self) -> String {
+        column_key(&self.client, &self.version)
     }
 
     /// The run whose detail a report shows: the first failing one, else the first.
@@ -345,7 +400,8 @@ pub struct MatrixReport {
     /// When the run started, `YYYY-MM-DD HH:MM UTC`.
     pub started: String,
     pub command: String,
-    /// Release order.
+    /// The columns, in order: Claude Code's versions in release order, then `client@version`
+    /// for every other client ([`column_key`]).
     pub versions: Vec<String>,
     pub scenarios: Vec<String>,
     pub jobs: usize,
@@ -361,10 +417,11 @@ pub struct MatrixReport {
 }
 
 impl MatrixReport {
-    pub fn cell(&self, version: &str, scenario: &str) -> Option<&Cell> {
+    /// The cell of a column ([`column_key`]) and scenario.
+    pub fn cell(&self, column: &str, scenario: &str) -> Option<&Cell> {
         self.cells
             .iter()
-            .find(|c| c.version == version && c.scenario == scenario)
+            .find(|c| c.column() == column && c.scenario == scenario)
     }
 
     pub fn count(&self, verdict: CellVerdict) -> usize {
@@ -439,11 +496,11 @@ pub fn compare(report: &MatrixReport, baseline: &MatrixReport, name: &str) -> Co
         ..Comparison::default()
     };
     for cell in &report.cells {
-        let before = baseline.cell(&cell.version, &cell.scenario).or_else(|| {
+        let before = baseline.cell(&cell.column(), &cell.scenario).or_else(|| {
             baseline
                 .cells
                 .iter()
-                .filter(|c| c.scenario == cell.scenario)
+                .filter(|c| c.scenario == cell.scenario && c.client == cell.client)
                 .max_by(|a, b| compare_versions(&a.version, &b.version))
         });
         let Some(before) = before else {
@@ -508,10 +565,10 @@ pub fn merge(parts: &[MatrixReport]) -> Result<MatrixReport, String> {
             cells.insert(cell.key(), cell.clone());
         }
     }
-    versions.sort_by(|a, b| compare_versions(a, b));
+    sort_columns(&mut versions);
     let order = |c: &Cell| {
         (
-            versions.iter().position(|v| *v == c.version),
+            versions.iter().position(|v| *v == c.column()),
             scenarios.iter().position(|s| *s == c.scenario),
         )
     };
@@ -539,7 +596,8 @@ pub fn merge(parts: &[MatrixReport]) -> Result<MatrixReport, String> {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct MatrixRequest {
-    pub versions: Vec<String>,
+    /// Each client with its versions.
+    pub clients: Vec<(&'static ClientKind, Vec<String>)>,
     /// Scenarios, each on the default server or a discovery variant (`slash_mcp@mcp-path`).
     pub scenarios: Vec<ScenarioSpec>,
     pub jobs: usize,
@@ -559,17 +617,36 @@ pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
             .map(|d| d.as_secs())
             .unwrap_or(0),
     );
-    let all = plan(&request.versions, &request.scenarios);
+    let all: Vec<(&'static ClientKind, String, ScenarioSpec)> = request
+        .clients
+        .iter()
+        .flat_map(|(kind, versions)| {
+            plan(versions, &request.scenarios)
+                .into_iter()
+                .map(move |(v, s)| (*kind, v, s))
+        })
+        .collect();
     let cells = match request.shard {
         Some(shard) => shard.select(&all),
         None => all.clone(),
     };
-    let mut versions: Vec<String> = cells.iter().map(|(v, _)| v.clone()).collect();
+    let mut versions: Vec<String> = cells
+        .iter()
+        .map(|(k, v, _)| column_key(k.name, v))
+        .collect();
     versions.dedup();
     let mut installs: BTreeMap<String, Result<InstalledVersion, String>> = BTreeMap::new();
-    for v in &versions {
-        eprintln!("harness: matrix: installing claude-code {v} (no-op when in the store)");
-        installs.insert(v.clone(), store.ensure(v).map_err(|e| e.to_string()));
+    for (kind, v, _) in &cells {
+        let column = column_key(kind.name, v);
+        if installs.contains_key(&column) {
+            continue;
+        }
+        eprintln!(
+            "harness: matrix: installing {} {v} (no-op when in the store)",
+            kind.name
+        );
+        let store = store.for_package(kind.package);
+        installs.insert(column, store.ensure(v).map_err(|e| e.to_string()));
     }
     // One job per run; results land in their slot.
     let repeat = request.repeat.max(1) as usize;
@@ -586,15 +663,16 @@ pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, AtomicOrdering::SeqCst);
                 let Some(&(c, r)) = jobs.get(i) else { break };
-                let (version, scenario) = &cells[c];
-                let record = match &installs[version] {
+                let (kind, version, scenario) = &cells[c];
+                let record = match &installs[&column_key(kind.name, version)] {
                     Err(e) => RunRecord::setup_failure("install", e.clone()),
-                    Ok(installed) => run_one(installed, *scenario),
+                    Ok(installed) => run_one(kind, installed, *scenario),
                 };
                 let n = done.fetch_add(1, AtomicOrdering::SeqCst) + 1;
                 eprintln!(
-                    "harness: matrix: [{n}/{total}] {} on {version}{}: {} ({:.1} s)",
+                    "harness: matrix: [{n}/{total}] {} on {} {version}{}: {} ({:.1} s)",
                     scenario.name(),
+                    kind.name,
                     if repeat > 1 {
                         format!(" (run {}/{repeat})", r + 1)
                     } else {
@@ -613,9 +691,9 @@ pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
     let cells: Vec<Cell> = cells
         .iter()
         .zip(slots)
-        .map(|((version, scenario), runs)| {
+        .map(|((kind, version, scenario), runs)| {
             let runs: Vec<RunRecord> = runs.into_iter().flatten().collect();
-            Cell::new(version, *scenario, runs)
+            Cell::of(kind.name, version, *scenario, runs)
         })
         .collect();
     MatrixReport {
@@ -636,7 +714,7 @@ pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
     }
 }
 
-fn run_one(installed: &InstalledVersion, spec: ScenarioSpec) -> RunRecord {
+fn run_one(kind: &ClientKind, installed: &InstalledVersion, spec: ScenarioSpec) -> RunRecord {
     let mut builder = MockServer::builder().faults(spec.scenario.mock_faults());
     if let Some(variant) = spec.discovery {
         builder = builder.discovery(variant.discovery());
@@ -645,12 +723,12 @@ fn run_one(installed: &InstalledVersion, spec: ScenarioSpec) -> RunRecord {
         Ok(m) => m,
         Err(e) => return RunRecord::setup_failure("mock-server", e.to_string()),
     };
-    let client = ClaudeCode::new(installed.clone());
+    let client = (kind.make)(installed.clone());
     let options = scenarios::RunOptions {
         discovery: spec.discovery,
         ..Default::default()
     };
-    let report = scenarios::run_with(spec.scenario, &client, &mock, &options);
+    let report = scenarios::run_with(spec.scenario, client.as_ref(), &mock, &options);
     crate::scenarios::observe::record_report(installed, &report);
     RunRecord::from_report(&report)
 }

@@ -38,7 +38,7 @@ a.close{float:right}
 
 /// The fragment that opens a cell's detail.
 pub fn cell_id(cell: &Cell) -> String {
-    format!("cell-{}-{}", cell.version, cell.scenario)
+    format!("cell-{}-{}", cell.column(), cell.scenario)
 }
 
 pub fn render(report: &MatrixReport) -> String {
@@ -129,7 +129,7 @@ fn detail(out: &mut String, cell: &Cell) {
         "<section class=\"detail\" id=\"{}\"><a class=\"close\" href=\"#\">close ✕</a>\n<h2>{} on claude-code {} · login path {} · {}</h2>\n<p>{}</p>\n",
         escape(&cell_id(cell)),
         escape(&cell.scenario),
-        escape(&cell.version),
+        escape(&cell.column()),
         escape(&cell.login_path),
         verdict_span(cell.verdict),
         escape(&cell.summary)

@@ -15,7 +15,7 @@ pub fn render(report: &MatrixReport) -> String {
         report.wall_secs
     ));
     for v in &report.versions {
-        let cells: Vec<_> = report.cells.iter().filter(|c| &c.version == v).collect();
+        let cells: Vec<_> = report.cells.iter().filter(|c| &c.column() == v).collect();
         out.push_str(&format!(
             "  <testsuite name=\"claude-code {}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n",
             escape(v),
@@ -25,7 +25,7 @@ pub fn render(report: &MatrixReport) -> String {
             cells.iter().map(|c| c.mean_secs()).sum::<f64>()
         ));
         for cell in cells {
-            let classname = escape(&format!("{}.{}", cell.version, cell.scenario));
+            let classname = escape(&format!("{}.{}", cell.column(), cell.scenario));
             let Some(shown) = cell.shown_run() else {
                 continue;
             };

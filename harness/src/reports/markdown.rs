@@ -78,7 +78,7 @@ pub fn render(report: &MatrixReport) -> String {
                 "\n<details><summary>{} <code>{}</code> on {}: {}</summary>\n\n",
                 icon(c.verdict),
                 c.scenario,
-                c.version,
+                c.column(),
                 super::escape(&c.summary)
             ));
             if let Some(run) = c.shown_run() {

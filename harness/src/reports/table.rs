@@ -57,7 +57,7 @@ pub fn render(report: &MatrixReport) -> String {
             out.push_str(&format!(
                 "{:<6} {} {}: {}\n",
                 c.label(),
-                c.version,
+                c.column(),
                 c.scenario,
                 c.summary
             ));

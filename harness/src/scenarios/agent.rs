@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::checks::model;
 use crate::checks::{self, Check, Verdict};
-use crate::clients::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions};
+use crate::clients::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::steps::{
     add_server, client_reported_success, settle, slash_mcp_auth, status_check, Run, RunOptions,
@@ -100,7 +100,7 @@ pub(crate) fn authenticate_tool(
 ) -> Result<(), DriveError> {
     add_server(run, client, env)?;
     let before = client.server_status(env, SERVER_NAME)?;
-    run.commands.push("claude mcp list".to_owned());
+    run.commands.push(client.reproduce(Step::ServerStatus));
     let needs_auth_evidence = match &before {
         ServerStatus::NeedsAuth(line) => line.clone(),
         _ => {
@@ -121,9 +121,10 @@ pub(crate) fn authenticate_tool(
         allowed_servers: vec![SERVER_NAME.to_owned()],
     };
     let mut session = client.start_session_with(env, &session_options)?;
-    run.commands.push(format!(
-        "claude --allowedTools mcp__{SERVER_NAME}    # then type: {PROMPT_CONNECT}"
-    ));
+    run.commands.push(client.reproduce(Step::SessionPrompt {
+        server: SERVER_NAME,
+        prompt: PROMPT_CONNECT,
+    }));
     let result = (|| -> Result<(), DriveError> {
         client.send_prompt(&mut session, PROMPT_CONNECT)?;
         let first = wait_for_view(
@@ -295,8 +296,11 @@ pub(crate) fn print_after_auth(
 ) -> Result<(), DriveError> {
     add_server(run, client, env)?;
     let mut session = client.start_session(env)?;
-    run.commands
-        .push("claude    # then: /mcp → mock → Authenticate; leave with Ctrl-C Ctrl-C".to_owned());
+    run.commands.push(client.reproduce(Step::InSessionLogin {
+        server: SERVER_NAME,
+        allow_tools: false,
+        then: "leave the session",
+    }));
     let auth = slash_mcp_auth(run, client, env, &mut session);
     run.final_screen = session.screen();
     client.exit_session(&mut session)?;
@@ -339,9 +343,10 @@ pub(crate) fn print_after_auth(
         allowed_servers: vec![SERVER_NAME.to_owned()],
     };
     let print = client.print_mode(env, SERVER_NAME, "Say hello.", &session_options)?;
-    run.commands.push(format!(
-        "claude -p 'Say hello.' --output-format stream-json --verbose --allowedTools mcp__{SERVER_NAME}"
-    ));
+    run.commands.push(client.reproduce(Step::Print {
+        server: SERVER_NAME,
+        prompt: "Say hello.",
+    }));
     let log = run.mock.received_requests()?;
     let later: Vec<_> = log.iter().filter(|r| r.seq > boundary).collect();
     let init = later.iter().find(|r| {

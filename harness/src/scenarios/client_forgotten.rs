@@ -1,11 +1,11 @@
 //! `client_forgotten`: mcp login; the server forgets its registered clients and the tokens expire; mcp list meets invalid_client; a second mcp login must register a new client and connect
 
-use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, forget_clients_between_logins, login_check, login_path_absent,
-    refused_client_id_reused, status_check, Ctx, Run, SERVER_NAME,
+    add_server, forget_clients_between_logins, login_check, refused_client_id_reused, status_check,
+    Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -24,17 +24,15 @@ pub const DEF: ScenarioDef = ScenarioDef {
 /// client never sees (RFC 6749 §4.1.2.1).
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::LoginCommand)? {
-        return Ok(());
-    }
     // Fail early, before any login, when the server cannot be driven.
     run.in_process()?;
     add_server(run, client, env)?;
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     let (first, _) = client.login_command(env, SERVER_NAME, &mut browser)?;
-    run.commands.push(format!(
-        "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
-    ));
+    run.commands.push(client.reproduce(Step::LoginCommand {
+        server: SERVER_NAME,
+        note: "",
+    }));
     run.checks.push(login_check(
         "first-login-succeeded",
         "the first `mcp login`",
@@ -45,8 +43,10 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     // The first login's URL is still in the browser's log: wait for a new one.
     browser.skip_logged();
     let second = client.login_command(env, SERVER_NAME, &mut browser);
-    run.commands
-        .push(format!("claude mcp login {SERVER_NAME}    # again"));
+    run.commands.push(client.reproduce(Step::LoginCommand {
+        server: SERVER_NAME,
+        note: "again",
+    }));
     match second {
         Ok((auth, screen)) => {
             run.final_screen = screen;
@@ -63,7 +63,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         }
     }
     let after = client.server_status(env, SERVER_NAME)?;
-    run.commands.push("claude mcp list".to_owned());
+    run.commands.push(client.reproduce(Step::ServerStatus));
     run.checks
         .push(status_check("connected-after-second-login", &after, true));
     let log = run.mock.received_requests()?;

@@ -1,10 +1,10 @@
 //! `client_forgotten_in_session`: as client_forgotten through the /mcp menu: authenticate in a session; the server forgets its clients, tokens expire; a new session's /mcp → Authenticate must register a new client and connect
 
-use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, client_reported_success, forget_clients_between_logins, login_path_absent,
-    refused_client_id_reused, slash_mcp_auth, Ctx, Run,
+    add_server, client_reported_success, forget_clients_between_logins, refused_client_id_reused,
+    slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -19,14 +19,14 @@ pub const DEF: ScenarioDef = ScenarioDef {
 /// Class 5's other half through the `/mcp` menu (see [`client_forgotten`]).
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
-        return Ok(());
-    }
     run.in_process()?;
     add_server(run, client, env)?;
     let mut session = client.start_session(env)?;
-    run.commands
-        .push("claude    # /mcp → mock → Authenticate; consent; then quit".to_owned());
+    run.commands.push(client.reproduce(Step::InSessionLogin {
+        server: SERVER_NAME,
+        allow_tools: false,
+        then: "consent; then quit",
+    }));
     let first = slash_mcp_auth(run, client, env, &mut session);
     session.terminate();
     let first = first?;
@@ -35,8 +35,11 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     run.checks.push(check);
     forget_clients_between_logins(run, client, env)?;
     let mut session = client.start_session(env)?;
-    run.commands
-        .push("claude    # again: /mcp → mock → Authenticate".to_owned());
+    run.commands.push(client.reproduce(Step::InSessionLogin {
+        server: SERVER_NAME,
+        allow_tools: false,
+        then: "again",
+    }));
     let second = slash_mcp_auth(run, client, env, &mut session);
     run.final_screen = session.screen();
     session.terminate();

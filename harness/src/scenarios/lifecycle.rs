@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::checks::model;
 use crate::checks::{self, evidence_line, is_authenticated, Check, Verdict};
-use crate::clients::{ClientUnderTest, DriveError, RunEnv, SessionOptions};
+use crate::clients::{ClientUnderTest, DriveError, RunEnv, SessionOptions, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::drive::terminal::TerminalSession;
 use crate::scenarios::agent::{tool_result, turn_ended};
@@ -157,9 +157,11 @@ pub(crate) fn lifecycle(
         allowed_servers: vec![SERVER_NAME.to_owned()],
     };
     let mut session = client.start_session_with(env, &session_options)?;
-    run.commands.push(format!(
-        "claude --allowedTools mcp__{SERVER_NAME}    # then /mcp → {SERVER_NAME} → Authenticate"
-    ));
+    run.commands.push(client.reproduce(Step::InSessionLogin {
+        server: SERVER_NAME,
+        allow_tools: true,
+        then: "",
+    }));
     let result = (|| -> Result<(), DriveError> {
         let auth = slash_mcp_auth(run, client, env, &mut session)?;
         let log = run.mock.received_requests()?;

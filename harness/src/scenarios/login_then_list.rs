@@ -3,12 +3,10 @@
 use std::time::Duration;
 
 use crate::checks::{self, Check, Verdict};
-use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::def::{no_faults, ScenarioDef};
-use crate::scenarios::steps::{
-    add_server, login_path_absent, settle, status_check, Ctx, Run, SERVER_NAME,
-};
+use crate::scenarios::steps::{add_server, settle, status_check, Ctx, Run, SERVER_NAME};
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "login_then_list",
@@ -21,19 +19,17 @@ pub const DEF: ScenarioDef = ScenarioDef {
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::LoginCommand)? {
-        return Ok(());
-    }
     add_server(run, client, env)?;
     let before = client.server_status(env, SERVER_NAME)?;
-    run.commands.push("claude mcp list".to_owned());
+    run.commands.push(client.reproduce(Step::ServerStatus));
     run.checks
         .push(status_check("needs-auth-before-login", &before, false));
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     let (auth, screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
-    run.commands.push(format!(
-        "claude mcp login {SERVER_NAME}    # under a terminal; open the URL it prints"
-    ));
+    run.commands.push(client.reproduce(Step::LoginCommand {
+        server: SERVER_NAME,
+        note: "",
+    }));
     run.final_screen = screen;
     let log = run.mock.received_requests()?;
     run.checks.push(checks::token_exchanged(&log));
@@ -52,7 +48,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     });
     run.auth = Some(auth);
     let after = client.server_status(env, SERVER_NAME)?;
-    run.commands.push("claude mcp list".to_owned());
+    run.commands.push(client.reproduce(Step::ServerStatus));
     run.checks
         .push(status_check("connected-after-login", &after, true));
     settle(run.mock, Duration::from_secs(5), |log| {

@@ -14,7 +14,7 @@ use crate::clients::{AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintO
 use crate::drive::sandbox::Sandbox;
 use crate::mock::MockTarget;
 use crate::scenarios::def::Scenario;
-use crate::scenarios::steps::{Ctx, Run, RunOptions};
+use crate::scenarios::steps::{login_path_absent, Ctx, Run, RunOptions};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
@@ -130,6 +130,12 @@ pub fn run_with(
             sandbox: sb,
             model_api_url: model.uri(),
         };
+        client.prepare(&env)?;
+        // A client without the scenario's login path earns "not applicable", with the
+        // evidence it gave; every other story needs the path to mean anything.
+        if login_path_absent(&mut run, client, &env, scenario.login_path())? {
+            return Ok(());
+        }
         let ctx = Ctx {
             env: &env,
             model,
@@ -265,17 +271,23 @@ fn write_bundle(
             "# the client's sandbox (HOME is {}/home) was kept\n",
             sandbox.root().display()
         ));
-        copy_if_exists(
-            &sandbox.root().join("claude-debug.log"),
-            &dir.join("claude-debug.log"),
-        );
+        // The client's own logs (Claude Code's `claude-debug.log`, the scripted browser's),
+        // which the sandbox keeps beside HOME.
+        copy_logs(sandbox.root(), &dir);
     }
     std::fs::write(dir.join("reproduce.sh"), reproduce)?;
     Ok(dir)
 }
 
-fn copy_if_exists(from: &Path, to: &Path) {
-    if from.is_file() {
-        let _ = std::fs::copy(from, to);
+/// Copies every `*.log` file directly in `from` into `to` (best effort).
+fn copy_logs(from: &Path, to: &Path) {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "log") {
+            let _ = std::fs::copy(&path, to.join(entry.file_name()));
+        }
     }
 }

@@ -1,10 +1,10 @@
 //! `slash_mcp`: in-session reconnect: /mcp → Authenticate → consent; the same session must initialize and list tools
 
 use crate::checks;
-use crate::clients::{ClientUnderTest, DriveError, LoginPath};
+use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, client_reported_success, login_path_absent, slash_mcp_auth, Ctx, Run,
+    add_server, client_reported_success, slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -18,14 +18,13 @@ pub const DEF: ScenarioDef = ScenarioDef {
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
-    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
-        return Ok(());
-    }
     add_server(run, client, env)?;
     let mut session = client.start_session(env)?;
-    run.commands.push(
-        "claude    # then: /mcp → mock → Authenticate, and open the URL it prints".to_owned(),
-    );
+    run.commands.push(client.reproduce(Step::InSessionLogin {
+        server: SERVER_NAME,
+        allow_tools: false,
+        then: "open the URL it prints",
+    }));
     let result = slash_mcp_auth(run, client, env, &mut session);
     run.final_screen = session.screen();
     session.terminate();

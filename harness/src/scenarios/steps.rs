@@ -9,7 +9,7 @@ use mock_server::{AccessRecord, MockServer, Phase};
 
 use crate::checks::{self, Check, Verdict};
 use crate::clients::{
-    AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintOutcome, RunEnv, ServerStatus,
+    AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintOutcome, RunEnv, ServerStatus, Step,
 };
 use crate::drive::browser::ScriptedBrowser;
 use crate::mock::MockTarget;
@@ -161,14 +161,18 @@ pub(crate) fn add_server(
             .port();
         let client_id = mock_server::discovery::PRE_REGISTERED_CLIENT_ID;
         client.add_http_server_with_client_id(env, SERVER_NAME, &mcp_url, client_id, port)?;
-        run.commands.push(format!(
-            "claude mcp add --transport http -s user --client-id {client_id} --callback-port {port} {SERVER_NAME} {mcp_url}"
-        ));
+        run.commands.push(client.reproduce(Step::AddServer {
+            server: SERVER_NAME,
+            url: &mcp_url,
+            client_id: Some((client_id, port)),
+        }));
     } else {
         client.add_http_server(env, SERVER_NAME, &mcp_url)?;
-        run.commands.push(format!(
-            "claude mcp add --transport http -s user {SERVER_NAME} {mcp_url}"
-        ));
+        run.commands.push(client.reproduce(Step::AddServer {
+            server: SERVER_NAME,
+            url: &mcp_url,
+            client_id: None,
+        }));
     }
     Ok(mcp_url)
 }
@@ -255,7 +259,7 @@ pub(crate) fn forget_clients_between_logins(
         "# the server forgets its {forgotten} registered client(s); {expired} access token(s) expire"
     ));
     let between = client.server_status(env, SERVER_NAME)?;
-    run.commands.push("claude mcp list".to_owned());
+    run.commands.push(client.reproduce(Step::ServerStatus));
     run.checks.push(status_check(
         "needs-auth-after-client-loss",
         &between,

@@ -19,8 +19,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::drive::command::CommandSpec;
-use crate::drive::sandbox::Sandbox;
 use crate::store::package::Packaging;
 use crate::store::versions::InstalledVersion;
 
@@ -29,7 +27,7 @@ pub const FEATURES_FILE: &str = "harness-features.json";
 /// Bumped when the probe learns something new, so older caches are probed again.
 pub const FEATURES_FORMAT: u32 = 1;
 /// Bound on one help command.
-const HELP_TIMEOUT: Duration = Duration::from_secs(60);
+pub const HELP_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeatureError {
@@ -468,57 +466,6 @@ impl FeatureCache {
         }
         self.save(&features)
     }
-}
-
-/// Runs a help command of the real CLI in a throw-away sandbox.
-fn run_help(
-    install: &InstalledVersion,
-    sandbox: &Sandbox,
-    args: &[&str],
-) -> Result<String, FeatureError> {
-    let mut spec: CommandSpec = install.command(args.iter().map(|a| (*a).to_owned()));
-    // No model API is needed for help; the address is never contacted.
-    spec.envs(&sandbox.client_env("http://127.0.0.1:9"))
-        .cwd(sandbox.work_dir());
-    let out = spec.run(HELP_TIMEOUT).map_err(|e| FeatureError::Probe {
-        command: spec.shell_line(),
-        problem: "could not start".to_owned(),
-        output: e.to_string(),
-    })?;
-    let text = format!("{}{}", out.stdout, out.stderr);
-    if out.timed_out || out.status != Some(0) {
-        return Err(FeatureError::Probe {
-            command: spec.shell_line(),
-            problem: if out.timed_out {
-                format!("gave no answer within {} s", HELP_TIMEOUT.as_secs())
-            } else {
-                format!("exited with {:?}", out.status)
-            },
-            output: text,
-        });
-    }
-    Ok(text)
-}
-
-/// The features of an installed version: from its cache, else probed from its help and cached.
-pub fn features_of(install: &InstalledVersion) -> Result<Features, FeatureError> {
-    let cache = FeatureCache::for_install(install);
-    let mut sandbox: Option<Sandbox> = None;
-    cache.load_or_probe(&install.version, install.packaging, &mut |args| {
-        if sandbox.is_none() {
-            sandbox = Some(Sandbox::new("probe").map_err(|source| FeatureError::Io {
-                path: std::env::temp_dir(),
-                source,
-            })?);
-        }
-        let Some(sb) = sandbox.as_ref() else {
-            return Err(FeatureError::Io {
-                path: std::env::temp_dir(),
-                source: std::io::Error::other("no probe sandbox"),
-            });
-        };
-        run_help(install, sb, args)
-    })
 }
 
 #[cfg(test)]

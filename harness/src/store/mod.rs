@@ -3,6 +3,7 @@
 //! eviction), and what each installed version can do.
 
 pub mod features;
+pub mod node_runtime;
 pub mod package;
 pub mod registry;
 pub mod version_number;

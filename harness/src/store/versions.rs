@@ -57,6 +57,12 @@ pub enum VersionError {
         version: String,
         dir: PathBuf,
     },
+    #[error("{package}@{version} needs a Node.js the store could not provide: {message}")]
+    Node {
+        package: &'static str,
+        version: String,
+        message: String,
+    },
     #[error("`npm` was not found on PATH; install Node.js and npm (on Debian: apt-get install -y nodejs npm)")]
     NpmMissing,
     #[error("`{0}` is not a size: write it like 4G, 500M, 1.5G or `none` for no cap")]
@@ -535,14 +541,43 @@ impl VersionStore {
         self.locate(version, &final_dir)
     }
 
+    /// The node a script version runs with: the one its package's `engines.node` asks for,
+    /// from the store's own Node builds (the machine's node is never assumed). A package without
+    /// a package.json (a test's fake install) keeps the node it was located with.
+    fn node_for(&self, version: &str, dir: &Path) -> Result<PathBuf, VersionError> {
+        let manifest = dir
+            .join("node_modules")
+            .join(self.package.npm)
+            .join("package.json");
+        let node_error = |e: crate::store::node_runtime::NodeError| VersionError::Node {
+            package: self.package.npm,
+            version: version.to_owned(),
+            message: e.to_string(),
+        };
+        if !manifest.is_file() {
+            return Ok(crate::store::package::node_program());
+        }
+        let range = crate::store::node_runtime::engines_node(&manifest).map_err(node_error)?;
+        let runtime = crate::store::node_runtime::NodeRuntimes::new(&self.root)
+            .for_engines(range.as_deref())
+            .map_err(node_error)?;
+        if let Some(warning) = runtime.warning() {
+            eprintln!("harness: {}@{version}: {warning}", self.package.npm);
+        }
+        Ok(runtime.node)
+    }
+
     fn locate(&self, version: &str, dir: &Path) -> Result<InstalledVersion, VersionError> {
-        let Some(launch) = (self.package.locate)(dir) else {
+        let Some(mut launch) = (self.package.locate)(dir) else {
             return Err(VersionError::NoExecutable {
                 package: self.package.npm,
                 version: version.to_owned(),
                 dir: dir.to_owned(),
             });
         };
+        if launch.packaging == Packaging::NodeScript {
+            launch.program = self.node_for(version, dir)?;
+        }
         Ok(InstalledVersion {
             client: self.package.client,
             version: version.to_owned(),

@@ -9,10 +9,11 @@
 //! Compatibility with Initialization-Based Versions", dual-era server).
 
 pub(crate) mod cors;
+pub(crate) mod dispatch;
+pub(crate) mod headers;
 pub(crate) mod jsonrpc;
 pub(crate) mod modern;
 pub(crate) mod seed;
-pub(crate) mod session;
 pub(crate) mod tools;
 
 use std::convert::Infallible;
@@ -25,35 +26,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream::{self, StreamExt};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::access_log::{Bearer, ConnectionDropped, Notes};
 use crate::api_error::{unreadable_body, ApiError, RequestBody};
-use crate::config::ServerConfig;
-use crate::mcp::jsonrpc::{
-    Incoming, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RESOURCE_NOT_FOUND,
-    SERVER_ERROR,
-};
-use crate::profile::{Profile, Quirk};
+use crate::config::{ServerConfig, DEFAULT_SCOPE};
+use crate::mcp::dispatch::{capabilities, dispatch, instructions, server_info, Authenticated};
+use crate::mcp::headers::{header_str, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
+use crate::mcp::jsonrpc::{Incoming, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR};
+use crate::profile::{Quirk, Revision};
 use crate::runtime::KillSwitch;
 use crate::state::{AppState, TransportFault};
-use crate::tokens::GrantInfo;
 
-pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
-pub(crate) const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-pub(crate) fn routes(config: &crate::config::ServerConfig) -> Router<AppState> {
+pub(crate) fn routes(config: &ServerConfig) -> Router<AppState> {
     Router::new().route(
         config.mcp_path(),
-        get(open_stream).post(post).delete(delete),
+        get(open_stream).head(head).post(post).delete(delete),
     )
-}
-
-/// The caller, once its bearer token is accepted.
-pub(crate) struct Authenticated {
-    grant: GrantInfo,
-    token_id: String,
 }
 
 /// RFC 6750 §2.1 header credentials only (the resource metadata says `["header"]`); every
@@ -93,10 +84,6 @@ fn authenticate(
             description: description.to_owned(),
         }),
     }
-}
-
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn bad_request(message: impl Into<String>) -> ApiError {
@@ -307,7 +294,7 @@ async fn post(
                     if !caller.grant.scope.split(' ').any(|s| s == needed) {
                         return Err(ApiError::InsufficientScope {
                             resource_metadata: state.config().challenge_resource_metadata(),
-                            scope: format!("{} {needed}", crate::config::DEFAULT_SCOPE),
+                            scope: format!("{DEFAULT_SCOPE} {needed}"),
                         });
                     }
                 }
@@ -367,55 +354,6 @@ fn commit_transport_fault(
     }
 }
 
-/// serverInfo for the configuration (profile, then quirks).
-pub(crate) fn server_info(config: &ServerConfig) -> Value {
-    let mut info = match config.profile {
-        Profile::Default => {
-            json!({"name": "mock-server", "version": env!("CARGO_PKG_VERSION")})
-        }
-        Profile::Seed => seed::server_info(),
-    };
-    if config.has_quirk(Quirk::EmptyServerInfoAsArray) {
-        // An empty map member, as PHP's json_encode writes one.
-        info["_meta"] = json!([]);
-    }
-    info
-}
-
-/// The server's capabilities for the configuration (profile, then quirks).
-pub(crate) fn capabilities(config: &ServerConfig) -> Value {
-    let mut capabilities = match config.profile {
-        Profile::Default => json!({"tools": {"listChanged": true}}),
-        Profile::Seed => seed::capabilities(),
-    };
-    if config.has_quirk(Quirk::EmptyCapabilitiesAsArray) {
-        if let Some(entries) = capabilities.as_object_mut() {
-            // The default profile has no entry without sub-fields; it gains `logging`, which
-            // it then answers (`logging/setLevel`), so the quirk has something to encode.
-            entries.entry("logging").or_insert_with(|| json!({}));
-            for entry in entries.values_mut() {
-                if entry.as_object().is_some_and(Map::is_empty) {
-                    *entry = json!([]);
-                }
-            }
-        }
-    }
-    capabilities
-}
-
-fn has_capability(config: &ServerConfig, name: &str) -> bool {
-    capabilities(config).get(name).is_some()
-}
-
-pub(crate) fn instructions(config: &ServerConfig) -> Option<&'static str> {
-    match config.profile {
-        Profile::Default => {
-            Some("A mock MCP server for OAuth reconnection tests. Try the hello tool.")
-        }
-        Profile::Seed => None,
-    }
-}
-
 /// Lifecycle › "Version Negotiation": the client's revision if offered, else the server's latest
 /// legacy one. A server with no legacy revision (2026-07-28 only) refuses the handshake with
 /// `UnsupportedProtocolVersionError` (MCP 2026-07-28, Basic › Versioning › "Protocol Version
@@ -444,13 +382,12 @@ fn initialize(
     let Some(latest_legacy) = config.latest_legacy_protocol_version() else {
         return Err(modern::unsupported_version(config, id.clone(), requested));
     };
-    let negotiated = if config.offers_protocol_version(requested)
-        && !crate::profile::Revision::is_modern_id(requested)
-    {
-        requested
-    } else {
-        latest_legacy
-    };
+    let negotiated =
+        if config.offers_protocol_version(requested) && !Revision::is_modern_id(requested) {
+            requested
+        } else {
+            latest_legacy
+        };
     notes.update(|n| n.negotiated = Some(negotiated.to_owned()));
     let mut result = json!({
         "protocolVersion": negotiated,
@@ -471,127 +408,6 @@ fn initialize(
     Ok(response)
 }
 
-/// A request's result, for either era (the modern handler refuses the methods 2026-07-28
-/// removed before it gets here). Methods beyond tools are answered when the configuration
-/// declares the capability they belong to.
-pub(crate) fn dispatch(
-    state: &AppState,
-    method: &str,
-    params: Option<&Value>,
-    negotiated: &str,
-    caller: &Authenticated,
-) -> Result<Value, (i64, String)> {
-    let config = state.config();
-    let extra_tools = state.extra_tools();
-    let empty = Map::new();
-    let params = match params {
-        None => &empty,
-        Some(Value::Object(p)) => p,
-        Some(_) => {
-            return Err((
-                INVALID_PARAMS,
-                "Invalid params: expected an object".to_owned(),
-            ))
-        }
-    };
-    match method {
-        "ping" => Ok(json!({})),
-        "tools/list" => {
-            // Everything fits one page, so no cursor this server handed out can exist.
-            if params.contains_key("cursor") {
-                return Err((INVALID_PARAMS, "Invalid params: unknown cursor".to_owned()));
-            }
-            let mut listed = tools::list_for(config, negotiated);
-            listed.extend(extra_tools.iter().map(|name| tools::extra_tool(name)));
-            Ok(json!({"tools": listed}))
-        }
-        "tools/call" => {
-            let Some(name) = params.get("name").and_then(Value::as_str) else {
-                return Err((
-                    INVALID_PARAMS,
-                    "Invalid params: name must be a string".to_owned(),
-                ));
-            };
-            let arguments = match params.get("arguments") {
-                None => &empty,
-                Some(Value::Object(arguments)) => arguments,
-                Some(_) => {
-                    return Err((
-                        INVALID_PARAMS,
-                        "Invalid params: arguments must be an object".to_owned(),
-                    ))
-                }
-            };
-            let who = tools::Caller {
-                grant: &caller.grant,
-                token_id: &caller.token_id,
-            };
-            if extra_tools.iter().any(|t| t == name) {
-                return Ok(tools::call_extra_tool(name, arguments));
-            }
-            // Tools › "Error Handling": an unknown tool is a protocol error.
-            tools::call_for(config, name, arguments, negotiated, &who)
-                .ok_or_else(|| (INVALID_PARAMS, format!("Unknown tool: {name}")))
-        }
-        // Server › Utilities › "Logging": levels are RFC 5424's.
-        "logging/setLevel" if has_capability(config, "logging") => {
-            const LEVELS: [&str; 8] = [
-                "debug",
-                "info",
-                "notice",
-                "warning",
-                "error",
-                "critical",
-                "alert",
-                "emergency",
-            ];
-            match params.get("level").and_then(Value::as_str) {
-                Some(level) if LEVELS.contains(&level) => Ok(json!({})),
-                _ => Err((
-                    INVALID_PARAMS,
-                    "Invalid params: level must be an RFC 5424 level".to_owned(),
-                )),
-            }
-        }
-        "prompts/list" if has_capability(config, "prompts") => {
-            Ok(json!({"prompts": seed::prompts()}))
-        }
-        "prompts/get" if has_capability(config, "prompts") => {
-            let name = params.get("name").and_then(Value::as_str).unwrap_or("");
-            let arguments = params
-                .get("arguments")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            seed::get_prompt(name, &arguments)
-                .map_err(|message| (INVALID_PARAMS, format!("Invalid params: {message}")))
-        }
-        "resources/list" if has_capability(config, "resources") => {
-            Ok(json!({"resources": seed::resources()}))
-        }
-        "resources/templates/list" if has_capability(config, "resources") => {
-            Ok(json!({"resourceTemplates": seed::resource_templates()}))
-        }
-        "resources/read" if has_capability(config, "resources") => {
-            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
-            seed::read_resource(uri).ok_or_else(|| {
-                // 2025-11-25, Server › Resources › "Error Handling": -32002 Resource not
-                // found; 2026-07-28 folds it into -32602 Invalid params.
-                let code = if crate::profile::Revision::is_modern_id(negotiated) {
-                    INVALID_PARAMS
-                } else {
-                    RESOURCE_NOT_FOUND
-                };
-                (code, format!("Resource not found: {uri}"))
-            })
-        }
-        "completion/complete" if has_capability(config, "completions") => {
-            seed::complete(params).map_err(|m| (INVALID_PARAMS, format!("Invalid params: {m}")))
-        }
-        _ => Err((METHOD_NOT_FOUND, format!("Method not found: {method}"))),
-    }
-}
-
 /// GET opens the session's server-to-client SSE stream (Streamable HTTP › "Listening for
 /// Messages from the Server"). Nothing is ever sent on it but keep-alive comments; it ends when
 /// the session is deleted or the server stops.
@@ -600,22 +416,7 @@ async fn open_stream(
     notes: Notes,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &notes, &headers)?;
-    if no_stream(&state, &headers) {
-        return Err(ApiError::method_not_allowed("POST"));
-    }
-    if !accepts(&headers, "text/event-stream") {
-        return Err(ApiError::method_not_allowed("GET, POST, DELETE"));
-    }
-    let (id, _) = require_session(&state, &headers)?;
-    let Some(closed) = state.sessions().watch_closed(&id) else {
-        return Err(ApiError::rpc(
-            StatusCode::NOT_FOUND,
-            Value::Null,
-            SERVER_ERROR,
-            "Session not found",
-        ));
-    };
+    let closed = stream_session(&state, &notes, &headers)?;
     let opened =
         stream::once(async { Ok::<Event, Infallible>(Event::default().comment("stream open")) });
     // Notifications the server pushes (e.g. `notifications/tools/list_changed`), as `message`
@@ -647,6 +448,57 @@ async fn open_stream(
     Ok(response)
 }
 
+/// What GET and HEAD check before a stream: the bearer token (401 with the challenge), whether
+/// the server and the request have a stream at all (405), `Accept: text/event-stream` (405), and
+/// the session (400 / 404). Gives the session's closing signal.
+fn stream_session(
+    state: &AppState,
+    notes: &Notes,
+    headers: &HeaderMap,
+) -> Result<tokio::sync::watch::Receiver<bool>, ApiError> {
+    authenticate(state, notes, headers)?;
+    if no_stream(state, headers) {
+        return Err(ApiError::method_not_allowed("POST"));
+    }
+    if !accepts(headers, "text/event-stream") {
+        return Err(ApiError::method_not_allowed("GET, POST, DELETE"));
+    }
+    let (id, _) = require_session(state, headers)?;
+    state.sessions().watch_closed(&id).ok_or_else(|| {
+        ApiError::rpc(
+            StatusCode::NOT_FOUND,
+            Value::Null,
+            SERVER_ERROR,
+            "Session not found",
+        )
+    })
+}
+
+/// HEAD answers what GET would, without a body (RFC 9110 §9.3.2) and without opening a stream.
+/// Clients probe the endpoint this way before connecting (Gemini CLI, Qwen Code): without a
+/// token they get the 401 and `WWW-Authenticate` challenge a POST gets; with one, GET's 405, 400
+/// or 404 for the revision and request, or the stream's headers.
+async fn head(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    stream_session(&state, &notes, &headers)?;
+    // A body of unknown length, as the stream's would be: axum then sets no `Content-Length`
+    // (a `0` would claim the stream is empty, RFC 9110 §8.6) and sends no body for HEAD.
+    let unknown_length =
+        axum::body::Body::from_stream(stream::empty::<Result<axum::body::Bytes, Infallible>>());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        unknown_length,
+    )
+        .into_response())
+}
+
 /// Whether GET and DELETE have nothing to act on: MCP 2026-07-28 removed the GET stream and
 /// sessions (changelog; Streamable HTTP: such a server answers GET with 405), so a server without
 /// a legacy revision, or a request declaring a modern one, gets 405; so does a sessionless
@@ -655,8 +507,7 @@ async fn open_stream(
 fn no_stream(state: &AppState, headers: &HeaderMap) -> bool {
     let config = state.config();
     config.latest_legacy_protocol_version().is_none()
-        || header_str(headers, PROTOCOL_VERSION_HEADER)
-            .is_some_and(crate::profile::Revision::is_modern_id)
+        || header_str(headers, PROTOCOL_VERSION_HEADER).is_some_and(Revision::is_modern_id)
         || (config.has_quirk(Quirk::NoSessionId) && header_str(headers, SESSION_HEADER).is_none())
 }
 

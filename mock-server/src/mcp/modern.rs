@@ -20,12 +20,10 @@ use serde_json::{json, Map, Value};
 use crate::access_log::Notes;
 use crate::api_error::ApiError;
 use crate::config::ServerConfig;
+use crate::mcp::dispatch::{capabilities, dispatch, instructions, server_info, Authenticated};
+use crate::mcp::headers::{header_str, PROTOCOL_VERSION_HEADER};
 use crate::mcp::jsonrpc::{
     self, Incoming, HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION,
-};
-use crate::mcp::{
-    capabilities, dispatch, header_str, instructions, server_info, Authenticated,
-    PROTOCOL_VERSION_HEADER,
 };
 use crate::profile::Revision;
 use crate::state::AppState;

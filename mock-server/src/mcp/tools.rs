@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use crate::config::ServerConfig;
 use crate::mcp::seed;
 use crate::profile::{Profile, Quirk};
-use crate::tokens::GrantInfo;
+use crate::store::tokens::GrantInfo;
 
 /// The provider each default-profile tool belongs to, for dotted names.
 fn default_provider(name: &str) -> &'static str {

@@ -46,8 +46,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::error::MockServerError;
 use crate::runtime::BackgroundServer;
-use crate::MockServerError;
 
 /// One request the client made to the model API.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -8,10 +8,13 @@ use url::Url;
 
 use crate::access_log::Notes;
 use crate::api_error::{redirect, unreadable_body, ApiError, RequestBody};
-use crate::config::{DEFAULT_SCOPE, SCOPES_SUPPORTED};
-use crate::oauth::codes::Authorization;
-use crate::oauth::{is_valid_resource, pages, pkce, same_resource, Params};
+use crate::config::{paths, DEFAULT_SCOPE, SCOPES_SUPPORTED};
+use crate::oauth::params::Params;
+use crate::oauth::{pages, pkce};
 use crate::state::AppState;
+use crate::store::clients::unknown_client;
+use crate::store::codes::Authorization;
+use crate::util::{is_valid_resource, same_resource};
 
 pub(crate) async fn authorize(
     State(state): State<AppState>,
@@ -37,10 +40,7 @@ pub(crate) async fn authorize(
         ));
     }
     let Some(client) = state.client(client_id) else {
-        return Err(ApiError::page(
-            "invalid_client",
-            crate::oauth::clients::unknown_client(client_id),
-        ));
+        return Err(ApiError::page("invalid_client", unknown_client(client_id)));
     };
     let (redirect_uri, redirect_uri_sent) =
         match params.get("redirect_uri") {
@@ -62,8 +62,15 @@ pub(crate) async fn authorize(
         };
 
     let state_param = params.get("state").map(str::to_owned);
+    let iss = state.config().authorization_response_iss();
     let fail = |error: &'static str, description: &str| {
-        error_redirect(&redirect_uri, error, description, state_param.as_deref())
+        error_redirect(
+            &redirect_uri,
+            error,
+            description,
+            state_param.as_deref(),
+            iss.as_deref(),
+        )
     };
     if let Some(name) = params.duplicates.first() {
         return Err(fail(
@@ -162,7 +169,7 @@ pub(crate) async fn authorize(
             &shown_scope,
             &shown_resource,
             &request_id,
-            &state.config().oauth_path(crate::config::paths::CONSENT),
+            &state.config().oauth_path(paths::CONSENT),
         ),
     )
         .into_response())
@@ -211,12 +218,14 @@ pub(crate) async fn consent(
             "unknown or already decided authorization request",
         ));
     };
+    let iss = state.config().authorization_response_iss();
     if !approve {
         return Err(error_redirect(
             &authorization.redirect_uri,
             "access_denied",
             "the user denied the request",
             authorization.state.as_deref(),
+            iss.as_deref(),
         ));
     }
     let redirect_uri = authorization.redirect_uri.clone();
@@ -228,6 +237,10 @@ pub(crate) async fn consent(
     if let Some(s) = state_param.as_deref() {
         pairs.push(("state", s));
     }
+    // RFC 9207 §2: the issuer, after `code` and `state` as in its example.
+    if let Some(iss) = iss.as_deref() {
+        pairs.push(("iss", iss));
+    }
     match with_query(&redirect_uri, &pairs) {
         Some(location) => Ok(redirect(&location)),
         None => Err(ApiError::page(
@@ -237,15 +250,21 @@ pub(crate) async fn consent(
     }
 }
 
+/// An error sent back to the client (RFC 6749 §4.1.2.1), with its issuer when the server names
+/// it (RFC 9207 §2: error responses too).
 fn error_redirect(
     redirect_uri: &str,
     error: &'static str,
     description: &str,
     state: Option<&str>,
+    iss: Option<&str>,
 ) -> ApiError {
     let mut pairs = vec![("error", error), ("error_description", description)];
     if let Some(s) = state {
         pairs.push(("state", s));
+    }
+    if let Some(iss) = iss {
+        pairs.push(("iss", iss));
     }
     match with_query(redirect_uri, &pairs) {
         Some(location) => ApiError::Redirect { location, error },

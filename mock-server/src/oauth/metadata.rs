@@ -46,6 +46,10 @@ pub(crate) async fn authorization_server(State(state): State<AppState>) -> Json<
     if config.discovery.registration == Registration::ClientIdMetadata {
         metadata["client_id_metadata_document_supported"] = json!(true);
     }
+    // RFC 9207 §3 (default false when absent); §2.3: set when `iss` is sent.
+    if config.advertises_authorization_response_iss() {
+        metadata["authorization_response_iss_parameter_supported"] = json!(true);
+    }
     if config.discovery.server_metadata_by == ServerMetadataBy::Openid {
         metadata["jwks_uri"] = json!(config.oauth_url(paths::JWKS));
         metadata["subject_types_supported"] = json!(["public"]);

@@ -12,8 +12,8 @@ use url::{Host, Url};
 
 use crate::access_log::Notes;
 use crate::api_error::{unreadable_body, ApiError, RequestBody};
-use crate::oauth::clients::RegisteredClient;
 use crate::state::AppState;
+use crate::store::clients::RegisteredClient;
 
 const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
 

@@ -9,11 +9,15 @@ use serde_json::json;
 
 use crate::access_log::Notes;
 use crate::api_error::{unreadable_body, ApiError, RequestBody};
-use crate::oauth::clients::RegisteredClient;
-use crate::oauth::codes::Redemption;
-use crate::oauth::{is_valid_resource, pkce, same_resource, Params};
+use crate::faults::RefreshError;
+use crate::oauth::params::Params;
+use crate::oauth::pkce;
+use crate::profile::Profile;
 use crate::state::AppState;
-use crate::tokens::{GrantInfo, IssuedTokens, RefreshRefusal};
+use crate::store::clients::{unknown_client, RegisteredClient};
+use crate::store::codes::Redemption;
+use crate::store::tokens::{GrantInfo, IssuedTokens, RefreshRefusal};
+use crate::util::{is_valid_resource, same_resource};
 
 pub(crate) async fn token(
     State(state): State<AppState>,
@@ -74,10 +78,7 @@ pub(crate) async fn token(
         return Err(ApiError::token("invalid_client", "client_id is missing"));
     };
     let Some(client) = state.client(client_id) else {
-        return Err(ApiError::token(
-            "invalid_client",
-            crate::oauth::clients::unknown_client(client_id),
-        ));
+        return Err(ApiError::token("invalid_client", unknown_client(client_id)));
     };
     if !client.may_use_grant(grant_type) {
         return Err(ApiError::token(
@@ -206,12 +207,12 @@ fn refresh(
         check_own_resource(state, requested)?;
     }
     match state.config().faults.refresh_error {
-        Some(crate::faults::RefreshError::ServerError) => {
+        Some(RefreshError::ServerError) => {
             return Err(ApiError::server_error(
                 "fault: refresh is failing on purpose",
             ))
         }
-        Some(crate::faults::RefreshError::InvalidGrant) => {
+        Some(RefreshError::InvalidGrant) => {
             return Err(ApiError::token(
                 "invalid_grant",
                 "fault: every refresh token is refused on purpose",
@@ -271,7 +272,7 @@ fn check_own_resource(state: &AppState, requested: &str) -> Result<(), ApiError>
 /// RFC 6749 §5.1: `Cache-Control: no-store` and `Pragma: no-cache`. The seed profile sends what
 /// the report's server did instead: `Cache-Control: no-cache, private` and no `Pragma` (the
 /// report's own "known minor non-conformance").
-fn token_response(issued: &IssuedTokens, profile: crate::profile::Profile) -> Response {
+fn token_response(issued: &IssuedTokens, profile: Profile) -> Response {
     let mut response = Json(json!({
             "access_token": issued.access_token,
             "token_type": "Bearer",
@@ -281,7 +282,7 @@ fn token_response(issued: &IssuedTokens, profile: crate::profile::Profile) -> Re
     }))
     .into_response();
     let headers = response.headers_mut();
-    if profile == crate::profile::Profile::Seed {
+    if profile == Profile::Seed {
         headers.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache, private"),

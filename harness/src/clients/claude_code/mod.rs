@@ -6,17 +6,20 @@
 //! features are detected from the CLI's own help, never from version ranges.
 
 pub mod package;
+pub mod probe;
+pub mod sandbox;
 
 pub use package::PACKAGE;
 
-use crate::clients::catalog::ClientKind;
+use crate::clients::kind::ClientKind;
+use crate::clients::ModelWire;
 
 use std::cell::OnceCell;
 use std::time::Duration;
 
 use crate::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
-    RunEnv, ServerStatus, SessionOptions, STARTUP_TIMEOUT,
+    RunEnv, ServerStatus, SessionOptions, Step, STARTUP_TIMEOUT,
 };
 use crate::drive::browser::ScriptedBrowser;
 use crate::drive::command::{CommandOutput, CommandSpec};
@@ -80,8 +83,11 @@ pub static KIND: ClientKind = ClientKind {
         LoginPath::AuthenticateTool,
         LoginPath::PastedCallback,
     ],
+    model_wire: ModelWire::AnthropicMessages,
+    configured_by: "`claude mcp add --transport http -s user`",
+    token_store: ".claude/.credentials.json (key mcpOAuth)",
     make: |install| Box::new(ClaudeCode::new(install)),
-    features: Some(features::features_of),
+    features: Some(probe::features_of),
 };
 
 pub struct ClaudeCode {
@@ -118,7 +124,7 @@ impl ClaudeCode {
 
     fn command(&self, env: &RunEnv<'_>, args: &[&str]) -> CommandSpec {
         let mut spec = self.install.command(args.iter().map(|a| (*a).to_owned()));
-        spec.envs(&env.sandbox.client_env(&env.model_api_url))
+        spec.envs(&sandbox::client_env(env.sandbox, &env.model_api_url))
             .cwd(env.sandbox.work_dir());
         spec
     }
@@ -145,7 +151,7 @@ impl ClaudeCode {
         if let Some(found) = self.features.get() {
             return Ok(found);
         }
-        let found = features::features_of(&self.install)
+        let found = probe::features_of(&self.install)
             .map_err(|e| DriveError::Setup(format!("feature probe: {e}")))?;
         Ok(self.features.get_or_init(|| found))
     }
@@ -263,6 +269,54 @@ impl ClientUnderTest for ClaudeCode {
         &self.install
     }
 
+    fn prepare(&self, env: &RunEnv<'_>) -> Result<(), DriveError> {
+        sandbox::seed_config(env.sandbox)
+            .map_err(|e| DriveError::Setup(format!("seeding ~/.claude.json: {e}")))
+    }
+
+    fn reproduce(&self, step: Step<'_>) -> String {
+        match step {
+            Step::AddServer {
+                server,
+                url,
+                client_id: Some((id, port)),
+            } => format!(
+                "claude mcp add --transport http -s user --client-id {id} --callback-port {port} {server} {url}"
+            ),
+            Step::AddServer { server, url, .. } => {
+                format!("claude mcp add --transport http -s user {server} {url}")
+            }
+            Step::ServerStatus => "claude mcp list".to_owned(),
+            Step::LoginCommand { server, note: "" } => {
+                format!("claude mcp login {server}    # under a terminal; open the URL it prints")
+            }
+            Step::LoginCommand { server, note } => format!("claude mcp login {server}    # {note}"),
+            Step::InSessionLogin {
+                server,
+                allow_tools,
+                then,
+            } => format!(
+                "claude{}    # then: /mcp → {server} → Authenticate{}",
+                if allow_tools {
+                    format!(" --allowedTools mcp__{server}")
+                } else {
+                    String::new()
+                },
+                if then.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {then}")
+                }
+            ),
+            Step::SessionPrompt { server, prompt } => {
+                format!("claude --allowedTools mcp__{server}    # then type: {prompt}")
+            }
+            Step::Print { server, prompt } => format!(
+                "claude -p '{prompt}' --output-format stream-json --verbose --allowedTools mcp__{server}"
+            ),
+        }
+    }
+
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
         self.add_http(env, server, url, &[])
     }
@@ -323,6 +377,14 @@ impl ClientUnderTest for ClaudeCode {
             // Whether the agent is offered the pseudo-tools is only known from a live session's
             // model requests; the agent scenarios earn "not applicable" there, with that evidence.
             LoginPath::AuthenticateTool | LoginPath::PastedCallback => Ok(Ok(())),
+            // A server that needs authentication is reported as such, never logged into, when
+            // a session or `mcp list` meets its 401: the person must choose a login path.
+            LoginPath::AutomaticAtConnect => Ok(Err(Absent {
+                evidence: "Claude Code lists a server that answers 401 as needing \
+                           authentication (`mcp list`: \"Needs authentication\") and waits for \
+                           /mcp, `mcp login` or the authenticate tool"
+                    .to_owned(),
+            })),
             LoginPath::LoginCommand => {
                 match self.features()?.get(Feature::McpLogin) {
                     Some(seen) if seen.present => Ok(Ok(())),
@@ -352,7 +414,7 @@ impl ClientUnderTest for ClaudeCode {
             args.push(allowed_tools(options));
         }
         let mut spec = self.install.command(args);
-        spec.envs(&env.sandbox.client_env(&env.model_api_url))
+        spec.envs(&sandbox::client_env(env.sandbox, &env.model_api_url))
             .cwd(env.sandbox.work_dir());
         let mut session = TerminalSession::spawn(&spec, ROWS, COLS)?;
         session.wait_for_any(

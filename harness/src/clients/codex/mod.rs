@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use crate::clients::catalog::ClientKind;
 use crate::clients::{
-    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
-    RunEnv, ServerStatus, SessionOptions, STARTUP_TIMEOUT,
+    Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, ModelWire, NeedsAuthState,
+    PrintOutcome, RunEnv, ServerStatus, SessionOptions, Step, STARTUP_TIMEOUT,
 };
 use crate::drive::browser::ScriptedBrowser;
 use crate::drive::command::{CommandOutput, CommandSpec};
@@ -80,6 +80,9 @@ pub static KIND: ClientKind = ClientKind {
     summary: "OpenAI's Codex CLI (OpenAI Responses API)",
     package: &package::PACKAGE,
     login_paths: &[LoginPath::LoginCommand, LoginPath::SlashMcp],
+    model_wire: ModelWire::OpenaiResponses,
+    configured_by: "$CODEX_HOME/config.toml written by the harness (`codex mcp add` would start OAuth and block)",
+    token_store: ".codex/.credentials.json (mcp_oauth_credentials_store = \"file\")",
     make: |install| Box::new(Codex::new(install)),
     features: None,
 };
@@ -92,15 +95,35 @@ pub struct Codex {
     /// How the last session was started: a version without `/mcp login` signs in with
     /// `codex mcp login` in the same environment and starts the session again.
     session_spec: RefCell<Option<CommandSpec>>,
+    /// Whether a version without `/mcp login` counts as having the in-session path, signing in
+    /// with `codex mcp login` and a restarted session instead ([`LOGIN_RESTART_ENV`]).
+    login_restart: bool,
 }
+
+/// `1` lets a version without `/mcp login` (0.157.0 and older) run the scenarios that log in
+/// inside a session: it signs in with `codex mcp login` and the session is started again. What
+/// follows the login (expiry, revocation, a lost session) is then judged as usual, which is what
+/// bisecting the 0.147.0 refresh fix needs; the in-session login itself (`slash_mcp`) is not, as
+/// the session that reconnects is a new one. Off, such a version is "not applicable" there.
+pub const LOGIN_RESTART_ENV: &str = "HARNESS_CODEX_LOGIN_RESTART";
 
 impl Codex {
     pub fn new(install: InstalledVersion) -> Codex {
+        let login_restart = std::env::var(LOGIN_RESTART_ENV).is_ok_and(|v| v.trim() == "1");
         Codex {
             install,
             homes: RefCell::new(Vec::new()),
             session_spec: RefCell::new(None),
+            login_restart,
         }
+    }
+
+    /// As [`Codex::new`], with a version that lacks `/mcp login` signing in by `codex mcp login`
+    /// and a restarted session where a scenario logs in inside one ([`LOGIN_RESTART_ENV`]).
+    pub fn with_login_restart(install: InstalledVersion) -> Codex {
+        let mut codex = Codex::new(install);
+        codex.login_restart = true;
+        codex
     }
 
     fn codex_home(env: &RunEnv<'_>) -> PathBuf {
@@ -109,7 +132,7 @@ impl Codex {
 
     /// The sandbox's environment plus what Codex needs: its home and the provider's key.
     fn client_env(env: &RunEnv<'_>) -> Vec<(String, String)> {
-        let mut vars = env.sandbox.client_env(&env.model_api_url);
+        let mut vars = env.sandbox.client_env();
         vars.push((
             "CODEX_HOME".to_owned(),
             Self::codex_home(env).to_string_lossy().into_owned(),
@@ -555,6 +578,46 @@ impl ClientUnderTest for Codex {
         &self.install
     }
 
+    fn prepare(&self, env: &RunEnv<'_>) -> Result<(), DriveError> {
+        let home = Self::codex_home(env);
+        let path = home.join("config.toml");
+        std::fs::create_dir_all(&home)
+            .and_then(|()| std::fs::write(&path, Self::base_config(env)))
+            .map_err(|e| DriveError::Setup(format!("writing {}: {e}", path.display())))
+    }
+
+    fn reproduce(&self, step: Step<'_>) -> String {
+        const ENV: &str = "CODEX_HOME=$HOME/.codex MOCK_API_KEY=sk-mock";
+        match step {
+            Step::AddServer { server, url, .. } => format!(
+                "printf '\\n[mcp_servers.{}]\\nurl = \"%s\"\\n' '{url}' >> \"$HOME/.codex/config.toml\"    # the harness writes the config (model provider: the model stand-in)",
+                toml_key(server)
+            ),
+            Step::ServerStatus => format!("{ENV} codex mcp list"),
+            Step::LoginCommand { server, note: "" } => {
+                format!("{ENV} codex mcp login {server}    # open the URL it prints")
+            }
+            Step::LoginCommand { server, note } => {
+                format!("{ENV} codex mcp login {server}    # {note}")
+            }
+            Step::InSessionLogin { server, then, .. } => format!(
+                "{ENV} codex    # then: /mcp login {server}{}",
+                if then.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {then}")
+                }
+            ),
+            Step::SessionPrompt { prompt, .. } => {
+                format!("{ENV} codex    # then type: {prompt}")
+            }
+            Step::Print { server, prompt } => format!(
+                "{ENV} codex exec --skip-git-repo-check --json -c mcp_servers.{}.required=true '{prompt}'",
+                toml_key(server)
+            ),
+        }
+    }
+
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
         let home = Self::codex_home(env);
         let path = home.join("config.toml");
@@ -608,19 +671,28 @@ impl ClientUnderTest for Codex {
             }
             LoginPath::SlashMcp => {
                 let (present, evidence) = self.slash_mcp_login()?;
-                Ok(if present {
+                Ok(if present || self.login_restart {
                     Ok(())
                 } else {
-                    Err(Absent { evidence })
+                    Err(Absent {
+                        evidence: format!(
+                            "{evidence}; {LOGIN_RESTART_ENV}=1 signs in with `codex mcp login` and restarts the session instead"
+                        ),
+                    })
                 })
             }
-            LoginPath::AuthenticateTool | LoginPath::PastedCallback => Ok(Err(Absent {
-                evidence: "Codex offers the model no authenticate pseudo-tool: a server that needs \
-                           login is dropped at start-up (`The mock MCP server is not logged in. Run \
-                           `codex mcp login mock`.`), and the model request's tools hold none of \
-                           its tools, pseudo or real (measured with 0.171.0)"
+            LoginPath::AutomaticAtConnect => Ok(Err(Absent {
+                evidence: "Codex never starts OAuth by itself: without stored tokens it sends one \
+                           `initialize`, meets the 401 and drops the server (`The mock MCP server \
+                           is not logged in. Run `codex mcp login mock`.`), opening no browser \
+                           (measured with 0.171.0)"
                     .to_owned(),
             })),
+            // Codex offers the model no authenticate pseudo-tool (0.171.0 drops a server that
+            // needs login at start-up: "The mock MCP server is not logged in. Run `codex mcp
+            // login mock`."). The agent scenarios earn "not applicable" from a live session's
+            // model request, whose tool list is the evidence, so the path is not ruled out here.
+            LoginPath::AuthenticateTool | LoginPath::PastedCallback => Ok(Ok(())),
         }
     }
 
@@ -814,11 +886,12 @@ impl ClientUnderTest for Codex {
         let (present, evidence) = self.slash_mcp_login()?;
         if !present {
             // A version without `/mcp login` (0.157.0 and older) cannot sign in from inside a
-            // session: it signs in with `codex mcp login` in the session's environment, and the
-            // session is started again, so the scenarios about what follows the login (expiry,
-            // revocation, a lost session) still run on it. The scenarios about the in-session
-            // login itself say "not applicable" first (`has_login_path`).
-            let Some(tui) = self.session_spec.borrow().clone() else {
+            // session. With `LOGIN_RESTART_ENV` it signs in with `codex mcp login` in the
+            // session's environment and the session is started again, so what follows the login
+            // (expiry, revocation, a lost session) can still be judged on it; without it
+            // `has_login_path` has already made the scenario "not applicable".
+            let tui = self.session_spec.borrow().clone();
+            let Some(tui) = tui.filter(|_| self.login_restart) else {
                 return Err(DriveError::NoSuchPath {
                     path: "slash-mcp",
                     evidence,

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::state::lock;
+use crate::discovery::{Discovery, PRE_REGISTERED_CLIENT_ID};
+use crate::util::lock;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RegisteredClient {
@@ -21,7 +22,7 @@ impl RegisteredClient {
     /// The client known without registration when the server has no registration endpoint.
     pub fn pre_registered() -> RegisteredClient {
         RegisteredClient {
-            client_id: crate::discovery::PRE_REGISTERED_CLIENT_ID.to_owned(),
+            client_id: PRE_REGISTERED_CLIENT_ID.to_owned(),
             client_name: Some("pre-registered client".to_owned()),
             redirect_uris: Vec::new(),
             grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
@@ -44,8 +45,7 @@ impl RegisteredClient {
     /// normalisation; for the pre-registered client, any loopback `/callback`.
     pub fn accepts_redirect_uri(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|r| r == uri)
-            || (self.any_loopback_callback
-                && crate::discovery::Discovery::is_pre_registered_redirect(uri))
+            || (self.any_loopback_callback && Discovery::is_pre_registered_redirect(uri))
     }
 
     pub fn may_use_grant(&self, grant_type: &str) -> bool {

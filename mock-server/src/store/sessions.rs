@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use tokio::sync::{broadcast, watch};
 
-use crate::state::lock;
+use crate::util::lock;
 
 #[derive(Debug)]
 struct Session {

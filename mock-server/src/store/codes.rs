@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::api_error::ApiError;
-use crate::state::lock;
-use crate::tokens::random_secret;
+use crate::store::tokens::random_secret;
+use crate::util::lock;
 
 /// A validated authorization request, kept until the user decides.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +62,7 @@ pub(crate) struct GrantStore {
 impl GrantStore {
     /// Forgets every pending authorization and code (a restart without persistence).
     pub fn clear(&self) {
-        *crate::state::lock(&self.grants) = Grants::default();
+        *lock(&self.grants) = Grants::default();
     }
 
     pub fn add_pending(&self, authorization: Authorization) -> Result<String, ApiError> {

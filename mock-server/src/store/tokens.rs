@@ -16,8 +16,7 @@ use rand::TryRngCore;
 
 use crate::access_log::Bearer;
 use crate::api_error::ApiError;
-use crate::oauth::same_resource;
-use crate::state::lock;
+use crate::util::{lock, same_resource};
 
 /// 256 bits from the operating system's generator, base64url without padding (43 characters).
 pub(crate) fn random_secret() -> Result<String, ApiError> {
