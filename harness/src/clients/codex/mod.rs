@@ -541,7 +541,10 @@ fn exec_server_status(
     {
         let lower = line.to_lowercase();
         return Some(
-            if lower.contains("login") || lower.contains("auth") || lower.contains("401") {
+            if ["login", "logged in", "auth", "401"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
                 "needs-auth"
             } else {
                 "failed"
@@ -999,7 +1002,7 @@ mod tests {
         assert_eq!(
             exec_server_status(
                 "",
-                "Error: required MCP servers failed to initialize: mock: not logged in",
+                "Error: required MCP servers failed to initialize: mock: handshaking with MCP server failed: … error: Auth required, when send initialize request",
                 "mock",
                 Some(1)
             )
