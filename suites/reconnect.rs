@@ -21,6 +21,8 @@ mod discovery;
 mod discovery_controls;
 #[path = "reconnect/era.rs"]
 mod era;
+#[path = "reconnect/gemini_cli.rs"]
+mod gemini_cli;
 #[path = "reconnect/inproc.rs"]
 mod inproc;
 #[path = "reconnect/lifecycle.rs"]

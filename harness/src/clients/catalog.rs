@@ -7,6 +7,7 @@ pub use crate::clients::kind::ClientKind;
 pub static ALL: &[&ClientKind] = &[
     &crate::clients::claude_code::KIND,
     &crate::clients::codex::KIND,
+    &crate::clients::gemini_cli::KIND,
 ];
 
 /// The client named `name`, or an error that lists the ones there are.
