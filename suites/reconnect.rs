@@ -11,6 +11,8 @@ mod bisect;
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
 mod claude_code;
+#[path = "reconnect/codex.rs"]
+mod codex;
 #[path = "reconnect/container.rs"]
 mod container;
 #[path = "reconnect/discovery.rs"]

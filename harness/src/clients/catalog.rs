@@ -6,6 +6,7 @@ pub use crate::clients::kind::ClientKind;
 /// Every client, in the order tables show them.
 pub static ALL: &[&ClientKind] = &[
     &crate::clients::claude_code::KIND,
+    &crate::clients::codex::KIND,
     &crate::clients::gemini_cli::KIND,
 ];
 

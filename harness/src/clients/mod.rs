@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod claude_code;
+pub mod codex;
 pub mod gemini_cli;
 pub mod kind;
 
