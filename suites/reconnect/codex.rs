@@ -17,7 +17,7 @@ use harness::store::versions::VersionStore;
 use mock_server::discovery::{AuthorizationResponseIss, Discovery};
 use mock_server::MockServer;
 
-use crate::support::{real_cli_slot, show, start_mock};
+use crate::support::{assert_as_expected, real_cli_slot, show, start_mock};
 
 /// Codex at the version under test, installed into the harness's cache on first use.
 fn codex_client() -> anyhow::Result<Codex> {
@@ -36,6 +36,14 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
 }
 
 /// The run was driven (no driver failure) and each named check has the verdict given.
+/// A run of the scenario as it is (no harness-made fault), which must also match what
+/// `suites/expectations.toml` says of this client and version.
+fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
+    let (report, text) = run(scenario, &RunOptions::default())?;
+    assert_as_expected(&report, &text)?;
+    Ok((report, text))
+}
+
 fn assert_verdicts(report: &ScenarioReport, text: &str, want: &[(&str, Verdict)]) {
     assert!(
         report.check("driver").is_none(),
@@ -55,7 +63,7 @@ const FAIL: Verdict = Verdict::Fail;
 #[test]
 fn slash_mcp_login_reconnects_in_the_same_session() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::SLASH_MCP, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::SLASH_MCP)?;
     assert_verdicts(
         &report,
         &text,
@@ -74,7 +82,7 @@ fn slash_mcp_login_reconnects_in_the_same_session() -> anyhow::Result<()> {
 #[test]
 fn mcp_login_stores_tokens_that_mcp_list_reports() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::LOGIN_THEN_LIST, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::LOGIN_THEN_LIST)?;
     assert_verdicts(
         &report,
         &text,
@@ -93,7 +101,7 @@ fn mcp_login_stores_tokens_that_mcp_list_reports() -> anyhow::Result<()> {
 #[test]
 fn an_expired_token_is_refreshed_and_the_call_retried() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::TOKEN_EXPIRY, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::TOKEN_EXPIRY)?;
     assert_verdicts(
         &report,
         &text,
@@ -108,7 +116,7 @@ fn an_expired_token_is_refreshed_and_the_call_retried() -> anyhow::Result<()> {
 #[test]
 fn a_revoked_token_is_refreshed_and_the_call_retried() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::TOKEN_REVOKED, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::TOKEN_REVOKED)?;
     assert_verdicts(
         &report,
         &text,
@@ -123,7 +131,7 @@ fn a_revoked_token_is_refreshed_and_the_call_retried() -> anyhow::Result<()> {
 #[test]
 fn a_lost_session_is_initialized_again_and_used() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::SESSION_LOST, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::SESSION_LOST)?;
     assert_verdicts(
         &report,
         &text,
@@ -138,7 +146,7 @@ fn a_lost_session_is_initialized_again_and_used() -> anyhow::Result<()> {
 #[test]
 fn each_refresh_uses_the_rotated_refresh_token() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::REFRESH_ROTATION, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::REFRESH_ROTATION)?;
     assert_verdicts(
         &report,
         &text,
@@ -153,7 +161,7 @@ fn each_refresh_uses_the_rotated_refresh_token() -> anyhow::Result<()> {
 #[test]
 fn two_503s_are_retried_through_and_the_next_call_works() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::TRANSIENT_ERRORS, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::TRANSIENT_ERRORS)?;
     assert_verdicts(
         &report,
         &text,
@@ -170,7 +178,7 @@ fn two_503s_are_retried_through_and_the_next_call_works() -> anyhow::Result<()> 
 #[test]
 fn a_changed_tool_list_is_not_listed_again() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::TOOLS_CHANGED, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::TOOLS_CHANGED)?;
     assert_verdicts(
         &report,
         &text,
@@ -186,7 +194,7 @@ fn a_changed_tool_list_is_not_listed_again() -> anyhow::Result<()> {
 #[test]
 fn the_authenticate_pseudo_tool_is_not_applicable() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::AUTHENTICATE_TOOL, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::AUTHENTICATE_TOOL)?;
     assert_verdicts(
         &report,
         &text,
@@ -228,7 +236,7 @@ fn a_version_without_mcp_login_is_not_applicable_in_session() -> anyhow::Result<
 #[test]
 fn exec_after_a_session_login_connects_with_the_stored_tokens() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run(Scenario::PRINT_AFTER_AUTH, &RunOptions::default())?;
+    let (report, text) = run_as_expected(Scenario::PRINT_AFTER_AUTH)?;
     assert_verdicts(
         &report,
         &text,
