@@ -116,11 +116,13 @@ pub(crate) fn read(body: &Value) -> Conversation {
                     .unwrap_or_default()
                     .to_owned();
                 let output = item.get("output").unwrap_or(&Value::Null);
+                let text = output_text(output);
                 results.push(ResultRead {
                     tool: calls.iter().find(|(c, _)| *c == id).map(|(_, t)| t.clone()),
                     id,
-                    is_error: output.get("success").and_then(Value::as_bool) == Some(false),
-                    text: output_text(output),
+                    is_error: output.get("success").and_then(Value::as_bool) == Some(false)
+                        || reports_tool_error(&text),
+                    text,
                 });
             }
             "message" if item.get("role").and_then(Value::as_str) == Some("user") => {
@@ -167,6 +169,14 @@ fn push_lines(out: &mut String, content: &Value) {
 
 /// A `function_call_output`'s text: a string, or its parts' texts one per line (Codex 0.171.0
 /// sends `[{"type":"input_text","text":"Wall time: …\nOutput:"},{"type":"input_text","text":…}]`).
+/// Codex tells the model of a failed MCP call in the output's text only (`tool call error: tool
+/// call failed for `mock/hello`…`, after its `Wall time` header), with no flag: that is an error
+/// result too.
+fn reports_tool_error(text: &str) -> bool {
+    text.lines()
+        .any(|line| line.trim_start().starts_with("tool call error:"))
+}
+
 fn output_text(output: &Value) -> String {
     match output {
         Value::String(s) => s.clone(),
@@ -287,4 +297,19 @@ pub(crate) fn render(outcome: &Outcome) -> Response {
         })
         .collect();
     event_stream(body)
+}
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::reports_tool_error;
+
+    #[test]
+    fn a_codex_tool_call_error_line_makes_the_result_an_error() {
+        assert!(reports_tool_error(
+            "Wall time: 0.1 seconds\nOutput:\ntool call error: tool call failed for `mock/hello`"
+        ));
+        assert!(!reports_tool_error(
+            "Wall time: 0.1 seconds\nOutput:\nHello, harness!"
+        ));
+    }
 }
