@@ -20,7 +20,7 @@ docker: ## Make sure a Docker engine answers (installs docker.io, starts dockerd
 build: ## Build everything
 	$(CARGO) build --workspace --all-targets
 
-test: setup ## The README's test command: unit tests, then `cargo test --test reconnect` (real CLI: 2.1.331 and 2.1.81)
+test: setup ## The README's test command: unit tests, then `cargo test --test reconnect` (real clients: Claude Code 2.1.331 and 2.1.81, Codex 0.171.0, Gemini CLI 0.61.0)
 	$(CARGO) test --workspace --lib --bins
 	$(CARGO) test --test reconnect
 
@@ -79,5 +79,5 @@ lint-workflows: setup ## Validate .github/workflows (actionlint when installed, 
 soak: setup ## The core scenarios on the pinned CLI back to back, 30 runs or 30 minutes (SOAK_RUNS, SOAK_MINUTES, SOAK_SCENARIOS, SOAK_ISOLATE=1): failures and snapshot differences by scenario
 	$(CARGO) run -q -p harness -- soak
 
-clean-cache: ## Forget installed CLI versions
+clean-cache: ## Forget installed client versions (and the Node runtimes)
 	rm -rf "$(HARNESS_CACHE_DIR)"

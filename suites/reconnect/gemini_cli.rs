@@ -253,3 +253,41 @@ fn gemini_does_not_retry_a_failed_reconnect_and_says_it_reloaded() -> anyhow::Re
     );
     Ok(())
 }
+
+#[test]
+fn gemini_logs_in_by_itself_at_connect_and_the_same_run_lists_tools() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let (report, text) = run_as_expected(Scenario::LOGIN_AT_CONNECT)?;
+    assert_verdicts(
+        &report,
+        &text,
+        &[
+            (TOKEN_EXCHANGED, Pass),
+            (REINITIALIZED_AFTER_TOKEN, Pass),
+            (TOOLS_LISTED_AFTER_TOKEN, Pass),
+            (BEARER_ON_EVERY_REQUEST, Pass),
+        ],
+    );
+    Ok(())
+}
+
+/// Negative control: a server that leaves RFC 9207 `iss` out of its authorization response.
+/// Gemini CLI refuses the callback ("Missing "iss" parameter"), so no token is ever exchanged and
+/// the login at connect must fail.
+#[test]
+fn control_without_iss_the_login_at_connect_fails() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let version = gemini_cli::PACKAGE.version_under_test();
+    let installed = VersionStore::from_env(&gemini_cli::PACKAGE).ensure(&version)?;
+    let client = GeminiCli::new(installed);
+    let mock = MockServer::builder().omit_iss().start_blocking()?;
+    let report = scenarios::run(Scenario::LOGIN_AT_CONNECT, &client, &mock);
+    let text = show(&report);
+    assert_eq!(
+        report.check(TOKEN_EXCHANGED).map(|c| c.verdict),
+        Some(Fail),
+        "{text}"
+    );
+    assert!(report.check("driver").is_none(), "{text}");
+    Ok(())
+}

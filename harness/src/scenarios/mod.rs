@@ -18,6 +18,7 @@ pub mod def;
 pub mod dropped_connection;
 pub mod isolated;
 pub mod lifecycle;
+pub mod login_at_connect;
 pub mod login_then_list;
 pub mod observe;
 pub mod print_after_auth;
@@ -61,9 +62,10 @@ impl Scenario {
     pub const DROPPED_CONNECTION: Scenario = Scenario::new(&dropped_connection::DEF);
     pub const TRANSIENT_ERROR_AT_RECONNECT: Scenario =
         Scenario::new(&transient_error_at_reconnect::DEF);
+    pub const LOGIN_AT_CONNECT: Scenario = Scenario::new(&login_at_connect::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
         Scenario::AUTHENTICATE_TOOL,
@@ -82,6 +84,7 @@ impl Scenario {
         Scenario::SLOW_SERVER,
         Scenario::DROPPED_CONNECTION,
         Scenario::TRANSIENT_ERROR_AT_RECONNECT,
+        Scenario::LOGIN_AT_CONNECT,
     ];
 
     /// The scenario named `name` (`slash_mcp`, or `slash-mcp`).
