@@ -7,6 +7,7 @@ use std::time::Instant;
 use harness::clients::catalog::{self, ClientKind};
 use harness::store::features::{self, FeatureCache, Features};
 use harness::store::registry::{self, Selection, Source, LISTING_MAX_AGE};
+use harness::store::usage::now_secs;
 use harness::store::versions::{format_size, VersionStore};
 use serde_json::json;
 
@@ -119,13 +120,6 @@ pub fn versions(store: &VersionStore, args: VersionsArgs) -> ExitCode {
         listing.versions.len()
     );
     ExitCode::SUCCESS
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn installed(store: &VersionStore, json_out: bool) -> ExitCode {

@@ -5,7 +5,8 @@
 use crate::checks;
 use crate::scenarios::run::ScenarioReport;
 use crate::scenarios::Scenario;
-use crate::store::features::{now_secs, Feature, FeatureCache, Observation};
+use crate::store::features::{Feature, FeatureCache, Observation};
+use crate::store::usage::now_secs;
 use crate::store::versions::InstalledVersion;
 
 /// What a finished scenario shows about session-only features.

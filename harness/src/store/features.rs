@@ -15,11 +15,12 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::store::package::Packaging;
+use crate::store::usage::now_secs;
 use crate::store::versions::InstalledVersion;
 
 /// The cache file, inside the version's folder (evicted with it).
@@ -200,13 +201,6 @@ impl Features {
         }
         out
     }
-}
-
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// `2026-11-25 13:20 UTC`.

@@ -6,5 +6,6 @@ pub mod features;
 pub mod node_runtime;
 pub mod package;
 pub mod registry;
+pub mod usage;
 pub mod version_number;
 pub mod versions;

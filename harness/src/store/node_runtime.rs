@@ -43,11 +43,14 @@
 //!
 //! This module uses nothing else of the crate, so it can move as it is.
 
+use crate::store::usage::{
+    disk_usage, last_use, read_number, record_last_use, COMPLETE_MARKER, SIZE_FILE,
+};
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use nodejs_semver::{Range, Version};
@@ -101,10 +104,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Bound on `node --version` of a fresh install.
 const RUN_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
-
-const COMPLETE_MARKER: &str = ".harness-install-complete";
-const SIZE_FILE: &str = ".harness-size";
-const LAST_USE_FILE: &str = ".harness-last-use";
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -944,56 +943,6 @@ fn is_complete(dir: &Path) -> bool {
 fn compare(a: &str, b: &str) -> std::cmp::Ordering {
     let key = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
     key(a).cmp(&key(b))
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn record_last_use(dir: &Path) {
-    // Best effort: a read-only cache still works.
-    let _ = fs::write(dir.join(LAST_USE_FILE), now_secs().to_string());
-}
-
-fn read_number(path: &Path) -> Option<u64> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-fn last_use(dir: &Path) -> Option<u64> {
-    read_number(&dir.join(LAST_USE_FILE)).or_else(|| {
-        fs::metadata(dir.join(COMPLETE_MARKER))
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs())
-    })
-}
-
-/// Bytes on disk under `dir` (allocated blocks, symlinks not followed, hard links once).
-fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(read) = fs::read_dir(&d) else { continue };
-        for item in read.flatten() {
-            let Ok(meta) = item.path().symlink_metadata() else {
-                continue;
-            };
-            if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
-                continue;
-            }
-            total += meta.blocks() * 512;
-            if meta.is_dir() {
-                stack.push(item.path());
-            }
-        }
-    }
-    total
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::store::package::ClientPackage;
+use crate::store::usage::now_secs;
 use crate::store::version_number::{compare_versions, is_exact_version};
 
 /// The registry when npm's own setting is absent.
@@ -91,13 +92,6 @@ struct PackageDocument {
     time: serde_json::Map<String, serde_json::Value>,
     #[serde(rename = "dist-tags", default)]
     dist_tags: serde_json::Map<String, serde_json::Value>,
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The registry npm would use: `npm_config_registry` (either case), else the public one.

@@ -9,10 +9,13 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::drive::command::CommandSpec;
 use crate::store::package::{ClientPackage, Packaging};
+use crate::store::usage::{
+    disk_usage, last_use, record_last_use, recorded_size, COMPLETE_MARKER, SIZE_FILE,
+};
 use crate::store::version_number::is_exact_version;
 
 /// Environment variable that moves the store.
@@ -590,70 +593,6 @@ impl VersionStore {
     }
 }
 
-const SIZE_FILE: &str = ".harness-size";
-const LAST_USE_FILE: &str = ".harness-last-use";
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn record_last_use(dir: &Path) {
-    // Best effort: a read-only store still works, it only evicts less well.
-    let _ = fs::write(dir.join(LAST_USE_FILE), now_secs().to_string());
-}
-
-fn read_number(path: &Path) -> Option<u64> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// The last recorded use, else the install time (the completion marker's mtime).
-fn last_use(dir: &Path) -> Option<u64> {
-    read_number(&dir.join(LAST_USE_FILE)).or_else(|| {
-        fs::metadata(dir.join(COMPLETE_MARKER))
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs())
-    })
-}
-
-/// The size recorded at install, else measured now (versions installed by older harnesses).
-fn recorded_size(dir: &Path) -> u64 {
-    read_number(&dir.join(SIZE_FILE)).unwrap_or_else(|| {
-        let size = disk_usage(dir);
-        let _ = fs::write(dir.join(SIZE_FILE), size.to_string());
-        size
-    })
-}
-
-/// Bytes on disk under `dir` (allocated blocks, not following symlinks, each hard-linked file
-/// once: native versions hard-link the same 380 MB binary under two names).
-pub fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(read) = fs::read_dir(&d) else { continue };
-        for item in read.flatten() {
-            let Ok(meta) = item.path().symlink_metadata() else {
-                continue;
-            };
-            if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
-                continue;
-            }
-            total += meta.blocks() * 512;
-            if meta.is_dir() {
-                stack.push(item.path());
-            }
-        }
-    }
-    total
-}
-
 /// `4G`, `500M`, `1.5GiB`, `800000000` (bytes), `none` (no cap).
 pub fn parse_size(text: &str) -> Result<Option<u64>, VersionError> {
     let t = text.trim();
@@ -690,8 +629,6 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
-const COMPLETE_MARKER: &str = ".harness-install-complete";
-
 /// Accepts exact versions only (`2.1.331`, `1.0.0-beta.3`): ranges and tags would make runs
 /// irreproducible, and the string becomes a path.
 pub fn check_version_syntax(version: &str) -> Result<(), VersionError> {
@@ -705,6 +642,8 @@ pub fn check_version_syntax(version: &str) -> Result<(), VersionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::store::usage::LAST_USE_FILE;
 
     /// A package laid out like Claude Code's older versions: `cli.js`, run with node.
     static TEST_PACKAGE: ClientPackage = ClientPackage {
