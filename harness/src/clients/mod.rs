@@ -241,11 +241,20 @@ pub trait ClientUnderTest {
     /// The name the agent sees for an MCP server's tool.
     fn mcp_tool_name(&self, server: &str, tool: &str) -> String;
     /// The pseudo-tool that starts authentication from the agent, where the client has one.
-    fn authenticate_tool(&self, server: &str) -> String;
+    /// (Claude Code's naming, `mcp__<server>__authenticate`, unless a client says otherwise: the
+    /// agent scenarios look for it in the model's requests and earn "not applicable" without it.)
+    fn authenticate_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "authenticate")
+    }
     /// The pseudo-tool that takes a pasted callback URL, where the client has one.
-    fn complete_authentication_tool(&self, server: &str) -> String;
-    /// The input for the complete-authentication pseudo-tool.
-    fn complete_authentication_input(&self, callback_url: &str) -> serde_json::Value;
+    fn complete_authentication_tool(&self, server: &str) -> String {
+        self.mcp_tool_name(server, "complete_authentication")
+    }
+    /// The input for the complete-authentication pseudo-tool (Claude Code 2.1.331's schema:
+    /// `{"callback_url": string}`, required, nothing else).
+    fn complete_authentication_input(&self, callback_url: &str) -> serde_json::Value {
+        serde_json::json!({ "callback_url": callback_url })
+    }
     /// The client's persisted needs-authentication state for `server`.
     fn needs_auth_state(
         &self,

@@ -554,19 +554,6 @@ impl ClientUnderTest for ClaudeCode {
         format!("mcp__{}__{}", normalise(server), normalise(tool))
     }
 
-    fn authenticate_tool(&self, server: &str) -> String {
-        self.mcp_tool_name(server, "authenticate")
-    }
-
-    fn complete_authentication_tool(&self, server: &str) -> String {
-        self.mcp_tool_name(server, "complete_authentication")
-    }
-
-    fn complete_authentication_input(&self, callback_url: &str) -> serde_json::Value {
-        // The input schema 2.1.331 sends: {"callback_url": string}, required, nothing else.
-        serde_json::json!({ "callback_url": callback_url })
-    }
-
     fn needs_auth_state(
         &self,
         env: &RunEnv<'_>,

@@ -785,18 +785,6 @@ impl ClientUnderTest for Codex {
         format!("mcp__{server}__{tool}")
     }
 
-    fn authenticate_tool(&self, server: &str) -> String {
-        self.mcp_tool_name(server, "authenticate")
-    }
-
-    fn complete_authentication_tool(&self, server: &str) -> String {
-        self.mcp_tool_name(server, "complete_authentication")
-    }
-
-    fn complete_authentication_input(&self, callback_url: &str) -> serde_json::Value {
-        serde_json::json!({ "callback_url": callback_url })
-    }
-
     fn needs_auth_state(
         &self,
         env: &RunEnv<'_>,

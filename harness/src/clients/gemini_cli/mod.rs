@@ -640,18 +640,6 @@ impl ClientUnderTest for GeminiCli {
         format!("mcp__{server}__{tool}")
     }
 
-    fn authenticate_tool(&self, server: &str) -> String {
-        self.mcp_tool_name(server, "authenticate")
-    }
-
-    fn complete_authentication_tool(&self, server: &str) -> String {
-        self.mcp_tool_name(server, "complete_authentication")
-    }
-
-    fn complete_authentication_input(&self, callback_url: &str) -> Value {
-        json!({ "callback_url": callback_url })
-    }
-
     fn needs_auth_state(
         &self,
         env: &RunEnv<'_>,
