@@ -17,7 +17,7 @@ use harness::store::versions::VersionStore;
 use mock_server::discovery::{AuthorizationResponseIss, Discovery};
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected, real_cli_slot, show, start_mock};
+use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, show, start_mock};
 
 /// Codex at the version under test, installed into the harness's cache on first use.
 fn codex_client() -> anyhow::Result<Codex> {
@@ -35,26 +35,12 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
     Ok((report, text))
 }
 
-/// The run was driven (no driver failure) and each named check has the verdict given.
 /// A run of the scenario as it is (no harness-made fault), which must also match what
 /// `suites/expectations.toml` says of this client and version.
 fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
     let (report, text) = run(scenario, &RunOptions::default())?;
     assert_as_expected(&report, &text)?;
     Ok((report, text))
-}
-
-fn assert_verdicts(report: &ScenarioReport, text: &str, want: &[(&str, Verdict)]) {
-    assert!(
-        report.check("driver").is_none(),
-        "the harness could not drive Codex:\n{text}"
-    );
-    for (name, verdict) in want {
-        let check = report
-            .check(name)
-            .unwrap_or_else(|| panic!("check {name} did not run:\n{text}"));
-        assert_eq!(check.verdict, *verdict, "check {name}:\n{text}");
-    }
 }
 
 const PASS: Verdict = Verdict::Pass;

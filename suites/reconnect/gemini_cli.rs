@@ -19,7 +19,7 @@ use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected, real_cli_slot, show};
+use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, show};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -41,26 +41,6 @@ fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String
     let (report, text) = run(scenario, &RunOptions::default())?;
     assert_as_expected(&report, &text)?;
     Ok((report, text))
-}
-
-/// Every named check has the verdict measured, and no check failed that is not named.
-fn assert_verdicts(report: &ScenarioReport, text: &str, want: &[(&str, Verdict)]) {
-    for (name, verdict) in want {
-        assert_eq!(
-            report.check(name).map(|c| c.verdict),
-            Some(*verdict),
-            "check {name}:\n{text}"
-        );
-    }
-    for check in &report.checks {
-        if check.verdict == Fail {
-            assert!(
-                want.iter().any(|(n, v)| *n == check.name && *v == Fail),
-                "unexpected failure of {}:\n{text}",
-                check.name
-            );
-        }
-    }
 }
 
 #[test]

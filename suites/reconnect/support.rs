@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
+use harness::checks::Verdict;
 use harness::clients::claude_code;
 use harness::clients::claude_code::ClaudeCode;
 use harness::matrix::expectations::Expectations;
@@ -137,4 +138,21 @@ pub fn start_mock() -> anyhow::Result<Box<dyn MockTarget>> {
         }
     }
     Ok(mode.start()?)
+}
+
+/// The run was driven (no `driver` check) and each named check has the verdict given. (A run
+/// without harness-made faults is also held against the expectations file, which catches a
+/// failure nobody named.)
+pub fn assert_verdicts(report: &ScenarioReport, text: &str, want: &[(&str, Verdict)]) {
+    assert!(
+        report.check("driver").is_none(),
+        "the harness could not drive {}:\n{text}",
+        report.client
+    );
+    for (name, verdict) in want {
+        let check = report
+            .check(name)
+            .unwrap_or_else(|| panic!("check {name} did not run:\n{text}"));
+        assert_eq!(check.verdict, *verdict, "check {name}:\n{text}");
+    }
 }
