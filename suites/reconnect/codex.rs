@@ -17,7 +17,9 @@ use harness::store::versions::VersionStore;
 use mock_server::discovery::{AuthorizationResponseIss, Discovery};
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, show, start_mock};
+use crate::support::{
+    assert_as_expected, assert_verdicts, real_cli_slot, show, snapshot_settings, start_mock,
+};
 
 /// Codex at the version under test, installed into the harness's cache on first use.
 fn codex_client() -> anyhow::Result<Codex> {
@@ -36,10 +38,18 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
 }
 
 /// A run of the scenario as it is (no harness-made fault), which must also match what
-/// `suites/expectations.toml` says of this client and version.
+/// `suites/expectations.toml` says of this client and version, and whose access log must match
+/// the version's snapshot.
 fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
     let (report, text) = run(scenario, &RunOptions::default())?;
     assert_as_expected(&report, &text)?;
+    // The server's view of the whole path, against the version's reviewed snapshot.
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(
+            format!("codex__{}__{}", scenario.name(), report.version),
+            report.canonical_log()
+        )
+    });
     Ok((report, text))
 }
 
