@@ -18,7 +18,7 @@ use mock_server::discovery::{AuthorizationResponseIss, Discovery};
 use mock_server::MockServer;
 
 use crate::support::{
-    assert_as_expected, assert_verdicts, real_cli_slot, show, snapshot_settings, start_mock,
+    assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, show, start_mock,
 };
 
 /// Codex at the version under test, installed into the harness's cache on first use.
@@ -42,14 +42,7 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
 /// the version's snapshot.
 fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
     let (report, text) = run(scenario, &RunOptions::default())?;
-    assert_as_expected(&report, &text)?;
-    // The server's view of the whole path, against the version's reviewed snapshot.
-    snapshot_settings().bind(|| {
-        insta::assert_snapshot!(
-            format!("codex__{}__{}", scenario.name(), report.version),
-            report.canonical_log()
-        )
-    });
+    assert_as_expected_and_snapshot(&report, &text)?;
     Ok((report, text))
 }
 

@@ -19,7 +19,7 @@ use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, show, snapshot_settings};
+use crate::support::{assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, show};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -40,14 +40,7 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
 /// the version's snapshot.
 fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
     let (report, text) = run(scenario, &RunOptions::default())?;
-    assert_as_expected(&report, &text)?;
-    // The server's view of the whole path, against the version's reviewed snapshot.
-    snapshot_settings().bind(|| {
-        insta::assert_snapshot!(
-            format!("gemini_cli__{}__{}", scenario.name(), report.version),
-            report.canonical_log()
-        )
-    });
+    assert_as_expected_and_snapshot(&report, &text)?;
     Ok((report, text))
 }
 

@@ -96,6 +96,25 @@ pub fn assert_as_expected(report: &ScenarioReport, text: &str) -> anyhow::Result
     }
 }
 
+/// A run without harness-made faults: it must match what `suites/expectations.toml` says of its
+/// client and version, and its access log (the server's view of the whole path) the version's
+/// reviewed snapshot, `<client>__<scenario>__<version>`.
+pub fn assert_as_expected_and_snapshot(report: &ScenarioReport, text: &str) -> anyhow::Result<()> {
+    assert_as_expected(report, text)?;
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(
+            format!(
+                "{}__{}__{}",
+                report.client.replace('-', "_"),
+                report.scenario.name(),
+                report.version
+            ),
+            report.canonical_log()
+        )
+    });
+    Ok(())
+}
+
 /// Prints the report (shown by the test runner on failure) and returns it as text for messages.
 pub fn show(report: &ScenarioReport) -> String {
     let text = format!(
