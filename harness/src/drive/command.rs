@@ -110,6 +110,9 @@ impl CommandSpec {
             source,
         })?;
         let deadline = std::time::Instant::now() + timeout;
+        // Polls that start fine and grow: a quick command is seen to end within a millisecond
+        // or two, a slow one costs a wake-up every 25 ms.
+        let mut pause = Duration::from_millis(1);
         loop {
             match handle.try_wait() {
                 Ok(Some(output)) => {
@@ -129,7 +132,10 @@ impl CommandSpec {
                         timed_out: true,
                     });
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(25));
+                }
                 Err(source) => {
                     return Err(CommandError::Start {
                         command: this.shell_line(),

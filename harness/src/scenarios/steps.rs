@@ -32,8 +32,49 @@ pub const SERVER_NAME: &str = "mock";
 /// that should trigger it.
 pub(crate) const RECONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The log counts as settled when nothing arrived for this long.
-pub(crate) const QUIET: Duration = Duration::from_millis(1500);
+/// What may still reach the server once its log shows what a check needs, and so how long
+/// [`settle`] goes on watching. It watches for what must *not* happen: a second `initialize`, a
+/// duplicate registration, a retry storm.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Grace {
+    /// The client's process has exited: everything it sent is in the log already (a request is
+    /// logged before its response is written), so there is nothing to wait for.
+    ProcessEnded,
+    /// The client still runs: the log must stay silent this long ([`FOLLOW_UP_QUIET`] or
+    /// [`RETRY_QUIET`]).
+    Quiet(Duration),
+}
+
+/// A client's follow-ups to a response (the `tools/list` after an `initialize`, a racing second
+/// `initialize`, a retried call) come from the same event loop as soon as it reads the response.
+/// Measured 2026-12-01 with a 3 s window after every settle point of all 19 scenarios on
+/// Claude Code 2.1.331, Codex 0.171.0 and Gemini CLI 0.61.0 (88 points): the only request after
+/// what the check needed came 242 ms later (Gemini, `session_lost`), apart from the retries below.
+pub(crate) const FOLLOW_UP_QUIET: Duration = Duration::from_millis(400);
+
+/// Before the harness acts on a client again after it reconnected (the next prompt, or ending
+/// the session to go on with other steps). The client applies what it listed some time after
+/// the response, out of the log's sight: with 400 ms here, Claude Code 2.1.331 sent the next
+/// model request with the authenticate pseudo-tool still in it (the empty-properties profile),
+/// and 2.1.81, ended that soon after connecting, sent one more `initialize` while it shut down;
+/// with the 1.5 s the suite's snapshots were recorded with, neither happens.
+pub(crate) const BEFORE_NEXT_STEP_QUIET: Duration = Duration::from_millis(1500);
+
+/// After a failed recovery a client may go on retrying on a timer: Codex 0.171.0 reopened its
+/// stream 1.65 s after the last answer, Gemini CLI 0.61.0 1.5 s after, each time with a new round
+/// of discovery and registration. A quiet longer than that cadence tells a client that stopped
+/// from one that keeps trying (which then runs into [`GRACE_BOUND`], and the log shows the loop).
+pub(crate) const RETRY_QUIET: Duration = Duration::from_secs(2);
+
+/// The longest a [`Grace::Quiet`] goes on: a client that never stops talking (a storm) ends the
+/// wait here, and the checks judge what it sent.
+const GRACE_BOUND: Duration = Duration::from_secs(10);
+
+/// Under [`Grace::ProcessEnded`], the longest wait for `done`: only the log's own bookkeeping.
+const PROCESS_ENDED_BOUND: Duration = Duration::from_millis(250);
+
+/// How often the log is read while waiting.
+const LOG_POLL: Duration = Duration::from_millis(20);
 
 /// Faults the harness itself injects, for negative controls.
 #[derive(Debug, Clone, Default)]
@@ -78,44 +119,54 @@ impl Run<'_> {
     }
 }
 
-/// Waits until `done(log)` holds or `timeout` passes, then until the log is quiet.
+/// Waits until `done(log)` holds or `timeout` passes, then gives the client its [`Grace`].
 pub(crate) fn settle(
     mock: &dyn MockTarget,
     timeout: Duration,
+    grace: Grace,
     done: impl Fn(&[AccessRecord]) -> bool,
 ) -> Result<(), DriveError> {
     let started = Instant::now();
+    let timeout = match grace {
+        // Not done by now means never done; the bound only covers the log's own bookkeeping.
+        Grace::ProcessEnded => timeout.min(PROCESS_ENDED_BOUND),
+        Grace::Quiet(_) => timeout,
+    };
     while started.elapsed() < timeout && !done(&mock.received_requests()?) {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(LOG_POLL);
     }
-    let mut last = mock.received_requests()?.len();
-    let mut quiet_since = Instant::now();
-    let bound = Instant::now() + Duration::from_secs(10);
-    while quiet_since.elapsed() < QUIET && Instant::now() < bound {
-        std::thread::sleep(Duration::from_millis(100));
-        let now = mock.received_requests()?.len();
-        if now != last {
-            last = now;
-            quiet_since = Instant::now();
+    if let Grace::Quiet(quiet) = grace {
+        let mut last = mock.received_requests()?.len();
+        let mut quiet_since = Instant::now();
+        let bound = Instant::now() + GRACE_BOUND;
+        while quiet_since.elapsed() < quiet && Instant::now() < bound {
+            std::thread::sleep(LOG_POLL);
+            let now = mock.received_requests()?.len();
+            if now != last {
+                last = now;
+                quiet_since = Instant::now();
+            }
         }
     }
     Ok(())
 }
 
 /// `/mcp` → the server → Authenticate, consent through the scripted browser, then the client's
-/// chance to reconnect.
+/// chance to reconnect, and a quiet of `quiet` ([`FOLLOW_UP_QUIET`] when the session ends with
+/// it, [`BEFORE_NEXT_STEP_QUIET`] when the harness goes on).
 pub(crate) fn slash_mcp_auth(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,
     session: &mut crate::drive::terminal::TerminalSession,
+    quiet: Duration,
 ) -> Result<AuthOutcome, DriveError> {
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     // Only a URL opened from now on: an earlier authentication's URL is stale.
     browser.skip_logged();
     let result = client.authenticate_in_session(session, SERVER_NAME, &mut browser);
     // Whatever the screen said, the server's log is the judge: give the client its chance.
-    settle(run.mock, RECONNECT_TIMEOUT, |log| {
+    settle(run.mock, RECONNECT_TIMEOUT, Grace::Quiet(quiet), |log| {
         checks::tools_listed_after_token(log).verdict == Verdict::Pass
     })?;
     result
