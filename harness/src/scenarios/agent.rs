@@ -13,7 +13,7 @@ use crate::clients::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionO
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::steps::{
     add_server, client_reported_success, settle, slash_mcp_auth, status_check, Grace, Run,
-    RunOptions, BEFORE_NEXT_STEP_QUIET, FOLLOW_UP_QUIET, RECONNECT_TIMEOUT, SERVER_NAME,
+    RunOptions, FOLLOW_UP_QUIET, RECONNECT_TIMEOUT, SERVER_NAME,
 };
 
 /// Bound on the model receiving something the harness waits for (a prompt, a tool result).
@@ -234,7 +234,7 @@ pub(crate) fn authenticate_tool(
         settle(
             run.mock,
             RECONNECT_TIMEOUT,
-            Grace::Quiet(BEFORE_NEXT_STEP_QUIET),
+            Grace::Quiet(FOLLOW_UP_QUIET),
             |log| checks::tools_listed_after_token(log).verdict == Verdict::Pass,
         )?;
 
@@ -309,7 +309,7 @@ pub(crate) fn print_after_auth(
         allow_tools: false,
         then: "leave the session",
     }));
-    let auth = slash_mcp_auth(run, client, env, &mut session, BEFORE_NEXT_STEP_QUIET);
+    let auth = slash_mcp_auth(run, client, env, &mut session);
     run.final_screen = session.screen();
     client.exit_session(&mut session)?;
     session.terminate();

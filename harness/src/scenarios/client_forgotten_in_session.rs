@@ -4,7 +4,7 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
     add_server, client_reported_success, forget_clients_between_logins, refused_client_id_reused,
-    slash_mcp_auth, Ctx, Run, BEFORE_NEXT_STEP_QUIET, FOLLOW_UP_QUIET, SERVER_NAME,
+    slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -27,7 +27,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         allow_tools: false,
         then: "consent; then quit",
     }));
-    let first = slash_mcp_auth(run, client, env, &mut session, BEFORE_NEXT_STEP_QUIET);
+    let first = slash_mcp_auth(run, client, env, &mut session);
     session.terminate();
     let first = first?;
     let mut check = client_reported_success(&first);
@@ -40,7 +40,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         allow_tools: false,
         then: "again",
     }));
-    let second = slash_mcp_auth(run, client, env, &mut session, FOLLOW_UP_QUIET);
+    let second = slash_mcp_auth(run, client, env, &mut session);
     run.final_screen = session.screen();
     session.terminate();
     match second {

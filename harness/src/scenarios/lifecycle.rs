@@ -15,8 +15,8 @@ use crate::drive::browser::ScriptedBrowser;
 use crate::drive::terminal::TerminalSession;
 use crate::scenarios::agent::{tool_result, turn_ended};
 use crate::scenarios::steps::{
-    add_server, settle, slash_mcp_auth, Grace, Run, RunOptions, BEFORE_NEXT_STEP_QUIET,
-    FOLLOW_UP_QUIET, RETRY_QUIET, SERVER_NAME,
+    add_server, settle, slash_mcp_auth, Grace, Run, RunOptions, FOLLOW_UP_QUIET, RETRY_QUIET,
+    SERVER_NAME,
 };
 
 /// Bound on one scripted turn (prompt typed → the model's closing text).
@@ -166,7 +166,7 @@ pub(crate) fn lifecycle(
         then: "",
     }));
     let result = (|| -> Result<(), DriveError> {
-        let auth = slash_mcp_auth(run, client, env, &mut session, BEFORE_NEXT_STEP_QUIET)?;
+        let auth = slash_mcp_auth(run, client, env, &mut session)?;
         let log = run.mock.received_requests()?;
         let listed = checks::tools_listed_after_token(&log);
         if !auth.succeeded || listed.verdict != Verdict::Pass {

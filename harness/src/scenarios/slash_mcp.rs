@@ -4,7 +4,7 @@ use crate::checks;
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, client_reported_success, slash_mcp_auth, Ctx, Run, FOLLOW_UP_QUIET, SERVER_NAME,
+    add_server, client_reported_success, slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -25,7 +25,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         allow_tools: false,
         then: "open the URL it prints",
     }));
-    let result = slash_mcp_auth(run, client, env, &mut session, FOLLOW_UP_QUIET);
+    let result = slash_mcp_auth(run, client, env, &mut session);
     run.final_screen = session.screen();
     session.terminate();
     let auth = result?;
