@@ -9,8 +9,6 @@ use harness::clients::catalog::ClientKind;
 use harness::clients::LoginPath;
 use harness::scenarios::Scenario;
 use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -136,20 +134,12 @@ pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs)
         request.command_line
     );
     let state = run::state_path(store, &request);
-    match Signals::new([SIGINT, SIGTERM]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                if let Some(signal) = signals.forever().next() {
-                    eprintln!(
-                        "\nharness: interrupted; the finished probes are saved in {}\nharness: resume with:\n  {resume}",
-                        state.display()
-                    );
-                    std::process::exit(128 + signal);
-                }
-            });
-        }
-        Err(e) => eprintln!("harness: cannot watch for Ctrl-C ({e}); an interrupted search still resumes from its saved probes"),
-    }
+    super::interrupt::on_interrupt(move |out| {
+        out.say(&format!(
+            "harness: the finished probes are saved in {}\nharness: resume with:\n  {resume}",
+            state.display()
+        ));
+    });
 
     let report = match run::bisect(store, &request) {
         Ok(r) => r,

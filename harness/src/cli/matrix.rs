@@ -243,7 +243,7 @@ pub fn matrix_cmd(
         Some(Ok(b)) => Some(b),
         None => None,
     };
-    eprintln!(
+    harness::say!(
         "harness: matrix: {} client(s), {} version(s) × {} scenario(s){}, -j {}, --repeat {}; version store {} (set {CACHE_DIR_ENV} to move it)",
         clients.len(),
         version_count,
@@ -261,7 +261,24 @@ pub fn matrix_cmd(
         shard: args.shard,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let report = matrix::run(store, &request);
+    let run = std::sync::Arc::new(matrix::MatrixRun::new(&request));
+    {
+        let run = run.clone();
+        super::interrupt::on_interrupt(move |out| {
+            let finished = run.finished();
+            let (done, total) = run.runs_finished();
+            if !finished.cells.is_empty() {
+                out.print(&reports::table::render(&finished));
+            }
+            // The report files are not written: a partial matrix is easy to take for a whole one.
+            out.say(&format!(
+                "harness: matrix interrupted: {done} of {total} run(s) finished, {} cell(s) \
+                 complete (shown above); no report files written",
+                finished.cells.len()
+            ));
+        });
+    }
+    let report = run.run(store);
     finish(report, baseline, &args.out)
 }
 
@@ -355,7 +372,7 @@ fn finish(mut report: MatrixReport, baseline: Option<MatrixReport>, out: &Output
         result = result.and(write(p, &reports::html::render(&report)));
         written.push(p);
     }
-    print!("{}", reports::table::render(&report));
+    harness::console::print(&reports::table::render(&report));
     if let Err(e) = result {
         eprintln!("harness: {e}");
         return ExitCode::from(2);
