@@ -18,6 +18,10 @@ use signal_hook::iterator::Signals;
 /// How long clients get to end after SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// The most the whole stop may take (a container removal is the slowest part); past it the
+/// process exits anyway rather than hang on the way out.
+const STOP_LIMIT: Duration = Duration::from_secs(60);
+
 /// Watches for Ctrl-C and SIGTERM from now on; when one comes, stops the run and calls
 /// `finish` to print what finished (and how to go on), then exits with 128 + the signal.
 pub fn on_interrupt(finish: impl FnOnce(&mut Frozen) + Send + 'static) {
@@ -43,6 +47,18 @@ pub fn on_interrupt(finish: impl FnOnce(&mut Frozen) + Send + 'static) {
             } else {
                 "SIGTERM"
             };
+            let code = 128 + signal;
+            std::thread::spawn(move || {
+                std::thread::sleep(STOP_LIMIT);
+                // The console is held by the stuck stop: straight to stderr.
+                eprintln!(
+                    "\nharness: stopping took over {} s; exiting with {code} without finishing it \
+                     (look for harness-* folders in {})",
+                    STOP_LIMIT.as_secs(),
+                    std::env::temp_dir().display()
+                );
+                std::process::exit(code);
+            });
             let mut out = console::freeze();
             out.say(&format!(
                 "\nharness: interrupted by {name}: ending the clients and removing the sandboxes…"
@@ -58,11 +74,11 @@ pub fn on_interrupt(finish: impl FnOnce(&mut Frozen) + Send + 'static) {
                     String::new()
                 },
                 stopped.dirs,
-                128 + signal
+                code
             ));
             // A client that was being started as the stop began.
             live::end_descendants(nix::unistd::Pid::this(), Duration::ZERO);
-            std::process::exit(128 + signal);
+            std::process::exit(code);
         });
     if let Err(e) = spawned {
         harness::say!("harness: cannot watch for Ctrl-C ({e})");
