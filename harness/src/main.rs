@@ -269,7 +269,7 @@ fn cmd_soak(
             match Scenario::parse(name.trim()) {
                 Some(s) => chosen.push(s),
                 None => {
-                    eprintln!("harness: soak: no scenario `{name}` (see `harness scenarios`)");
+                    harness::say!("harness: soak: no scenario `{name}` (see `harness scenarios`)");
                     return ExitCode::from(2);
                 }
             }
@@ -278,14 +278,14 @@ fn cmd_soak(
     };
     if plan.isolate {
         if let Err(e) = harness::drive::isolation::available() {
-            eprintln!("harness: soak --isolate: {e}");
+            harness::say!("harness: soak --isolate: {e}");
             return ExitCode::from(2);
         }
     }
     let installed = match store.ensure(version) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("harness: {e}");
+            harness::say!("harness: {e}");
             return ExitCode::from(2);
         }
     };
@@ -300,12 +300,12 @@ fn cmd_soak(
     let summary = match harness::matrix::soak::soak(client.as_ref(), kind, &plan) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("harness: soak: {e}");
+            harness::say!("harness: soak: {e}");
             return ExitCode::from(2);
         }
     };
     let text = summary.render();
-    print!("{text}");
+    harness::console::print(&text);
     let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
     let _ = std::fs::write(plan.out.join("summary.json"), json);
     let _ = std::fs::write(plan.out.join("summary.txt"), &text);

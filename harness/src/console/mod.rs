@@ -1,10 +1,11 @@
 //! What the harness tells people, and how: every line it prints, on stderr or stdout, from any
 //! thread, goes through one [`Console`].
 //!
-//! - **One writer.** A line (or a block of lines) is written under the console's lock with a
-//!   single `write_all`, so lines of parallel runs (`harness matrix -j N`) never interleave
-//!   mid-line, and a progress bar is never drawn across a line: while one is shown, lines go
-//!   above it.
+//! - **One writer.** A line (or a block of lines) is written whole, in one write and flushed,
+//!   while the console's lock is held; every command that runs clients prints only through it,
+//!   and the clients' own output is captured or goes to their terminal: so lines of parallel runs
+//!   (`harness matrix -j N`) never interleave mid-line, nor with stdout's tables, and a progress
+//!   bar is never drawn across a line: while one is shown, lines go above it.
 //! - **Quiet by default.** [`say`] is for what a person watching needs (progress, verdicts);
 //!   [`detail`] and [`command`] only show with `-v` ([`set_verbose`]). The commands the harness
 //!   starts, with their whole environment, are long and matter only when a run fails: each is
