@@ -92,10 +92,10 @@ impl TerminalSession {
         // Inside an isolated run the client is started under strace (see `isolation`).
         let launched = crate::drive::command::launch(spec);
         let spec = &launched;
-        eprintln!(
-            "harness: running under a terminal ({cols}x{rows}): {}",
+        crate::console::command(&format!(
+            "{}    # under a {cols}x{rows} terminal",
             spec.shell_line()
-        );
+        ));
         let start_err = |reason: String| TerminalError::Start {
             command: spec.shell_line(),
             reason,

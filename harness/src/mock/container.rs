@@ -240,7 +240,7 @@ pub fn static_mock_binary() -> Result<PathBuf, ContainerError> {
         .stderr_to_stdout()
         .stdout_capture()
         .unchecked();
-    eprintln!(
+    crate::say!(
         "harness: building the static mock-server for the container image (a no-op when unchanged; minutes the first time): {command}"
     );
     let output = wait_bounded(expression, &command, BUILD_TIMEOUT)?;
@@ -392,6 +392,8 @@ pub struct MockContainer {
     fault_flags: Vec<String>,
     http: reqwest::blocking::Client,
     start_to_ready: Duration,
+    /// Lets an interrupted run remove the container (its drop never runs then).
+    _on_stop: crate::drive::live::Tracked,
 }
 
 impl MockContainer {
@@ -420,8 +422,16 @@ impl MockContainer {
                 .unwrap_or_else(|| format!("http://127.0.0.1:{host_port}"));
             // Built before `docker run`, so that a container created but not started (a port
             // conflict) is removed too.
+            let name = unique_name();
+            let on_stop = {
+                let name = name.clone();
+                crate::drive::live::on_stop(&format!("mock container {name}"), move || {
+                    let _ = remove_container(&name);
+                })
+                .map_err(|e| ContainerError::Io(e.to_string()))?
+            };
             let mut container = MockContainer {
-                name: unique_name(),
+                name,
                 image: image.clone(),
                 host_port,
                 public_url,
@@ -429,6 +439,7 @@ impl MockContainer {
                 fault_flags: options.faults.flags(),
                 http: http.clone(),
                 start_to_ready: Duration::ZERO,
+                _on_stop: on_stop,
             };
             let started = Instant::now();
             match container.run() {
@@ -672,7 +683,7 @@ impl MockContainer {
 impl Drop for MockContainer {
     fn drop(&mut self) {
         if let Err(e) = remove_container(&self.name) {
-            eprintln!(
+            crate::say!(
                 "harness: could not remove the mock container {}: {e}",
                 self.name
             );
