@@ -326,7 +326,7 @@ fn a_container_whose_handle_is_never_dropped_outlives_its_test() -> anyhow::Resu
     Ok(())
 }
 
-/// The README's start-to-ready figure: `docker run` to the ready line, over ten starts, once the
+/// The start-to-ready figure in docs/mock-modes.md: `docker run` to the ready line, over ten starts, once the
 /// image exists. Run with `cargo test --test reconnect container_start_to_ready -- --ignored
 /// --nocapture`.
 #[test]
