@@ -12,10 +12,20 @@ bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(mktemp -d "${TMPDIR:-/tmp}/by-hand-XXXXXX")
 mock_pid=
 cleanup() {
-  if [[ -n ${tmux_socket:-} ]]; then tmux -L "${tmux_socket}" kill-server 2>/dev/null || true; fi
+  if [[ -n ${tmux_socket:-} ]]; then
+    # End the client and wait for it (bounded), as quitting it would: only then is its HOME
+    # free to remove.
+    local pane
+    pane=$(tmux -L "${tmux_socket}" list-panes -F '#{pane_pid}' 2>/dev/null | head -n 1)
+    if [[ -n ${pane} ]]; then
+      kill "${pane}" 2>/dev/null || true
+      for _ in $(seq 300); do kill -0 "${pane}" 2>/dev/null || break; sleep 0.01; done
+    fi
+    tmux -L "${tmux_socket}" kill-server 2>/dev/null || true
+  fi
   if [[ -n ${mock_pid} ]]; then kill "${mock_pid}" 2>/dev/null || true; fi
   wait 2>/dev/null || true
-  rm -rf "${root}"
+  rm -rf "${root}" 2>/dev/null || { sleep 0.2; rm -rf "${root}" || true; }
 }
 trap cleanup EXIT
 die() {

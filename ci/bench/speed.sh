@@ -25,7 +25,8 @@ done
 command -v /usr/bin/time >/dev/null || { echo "speed.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 cargo build -q -p harness -p mock-server
-harness=target/debug/harness
+# HARNESS_BIN: another build of the harness to measure (an older one, for a before-and-after).
+harness=${HARNESS_BIN:-target/debug/harness}
 CLAUDE=$("${harness}" install | awk '{print $NF}')
 export CLAUDE MOCK_SERVER=target/debug/mock-server
 work=$(mktemp -d)
