@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context};
 use harness::mock::container::{
-    self, build_image, container_exists, remove_container, static_mock_binary, ContainerError,
-    MockContainer, StartOptions, DOCKERFILE,
+    self, build_image, container_exists, containers_on_host_port, remove_container,
+    static_mock_binary, ContainerError, MockContainer, StartOptions, DOCKERFILE,
 };
 use harness::scenarios::{self, Scenario};
 use mock_server::config::{paths, ADMIN_TOKEN_HEADER};
@@ -193,6 +193,50 @@ fn a_container_advertising_an_unmapped_port_fails_the_url_check() -> anyhow::Res
         "only {} of {} URLs were caught: {failures:#?}",
         failures.len(),
         urls.len()
+    );
+    Ok(())
+}
+
+/// A host port taken between the harness picking it and the engine binding it fails the start
+/// (the engine's 500) and leaves a created container behind: the start removes that container and
+/// retries on another port, whose URLs answer.
+#[test]
+fn a_start_whose_host_port_is_taken_retries_on_another_and_leaves_nothing_behind(
+) -> anyhow::Result<()> {
+    if !docker_engine()? {
+        return Ok(());
+    }
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = taken.local_addr()?.port();
+    let mock = MockContainer::start_with(StartOptions {
+        host_port: Some(port),
+        ..StartOptions::default()
+    })?;
+    ensure!(mock.host_port() != port, "started on the taken port {port}");
+    let left = containers_on_host_port(port)?;
+    ensure!(left.is_empty(), "left behind on port {port}: {left:?}");
+    let failures = unanswered(&mock, &advertised_urls(&mock)?)?;
+    ensure!(failures.is_empty(), "unanswered: {failures:#?}");
+    drop(taken);
+    Ok(())
+}
+
+/// Negative control for the clean-up half: the lookup does see a container published on a port
+/// (the running one).
+#[test]
+fn the_port_lookup_finds_a_running_container_on_its_port() -> anyhow::Result<()> {
+    if !docker_engine()? {
+        return Ok(());
+    }
+    let mock = MockContainer::start()?;
+    let found = containers_on_host_port(mock.host_port())?;
+    ensure!(
+        found
+            .iter()
+            .any(|n| n.trim_start_matches('/') == mock.name()),
+        "{} not found on port {}: {found:?}",
+        mock.name(),
+        mock.host_port()
     );
     Ok(())
 }

@@ -420,6 +420,50 @@ pub fn remove_container(name: &str) -> Result<(), ContainerError> {
     )
 }
 
+/// The names of this process's containers, in any state, whose port is published on `host_port`
+/// (what a start that failed on a taken port would leave).
+pub fn containers_on_host_port(host_port: u16) -> Result<Vec<String>, ContainerError> {
+    let pid_label = format!("{LABEL}.pid={}", std::process::id());
+    let port = host_port.to_string();
+    engine_call(
+        &format!("listing this process's containers on port {host_port}"),
+        |docker| async move {
+            let filters = HashMap::from([("label", vec![pid_label.as_str()])]);
+            let options = ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build();
+            let mut names = Vec::new();
+            for summary in docker.list_containers(Some(options)).await? {
+                let Some(id) = summary.id else { continue };
+                // The summary lists ports of running containers only; a created one has its
+                // bindings in its host config.
+                let inspected = match docker
+                    .inspect_container(&id, None::<InspectContainerOptions>)
+                    .await
+                {
+                    Ok(inspected) => inspected,
+                    // Removed meanwhile.
+                    Err(e) if is_not_found(&e) => continue,
+                    Err(e) => return Err(e),
+                };
+                let bound = inspected
+                    .host_config
+                    .and_then(|h| h.port_bindings)
+                    .into_iter()
+                    .flat_map(|bindings| bindings.into_values())
+                    .flatten()
+                    .flatten()
+                    .any(|binding| binding.host_port.as_deref() == Some(port.as_str()));
+                if bound {
+                    names.push(inspected.name.unwrap_or(id));
+                }
+            }
+            Ok(names)
+        },
+    )
+}
+
 /// How to start a container; the defaults are what the harness uses.
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
@@ -430,6 +474,9 @@ pub struct StartOptions {
     pub public_url: Option<String>,
     /// Faults the server commits, passed as its flags (`Faults::flags`).
     pub faults: mock_server::Faults,
+    /// The host port to try first instead of a free one. Only for tests of the clash path: a
+    /// port someone else holds makes the start retry on a free one.
+    pub host_port: Option<u16>,
 }
 
 /// How a stop went.
@@ -564,7 +611,10 @@ impl MockContainer {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let host_port = free_loopback_port()?;
+            let host_port = match options.host_port {
+                Some(port) if attempt == 1 => port,
+                _ => free_loopback_port()?,
+            };
             let public_url = options
                 .public_url
                 .clone()
