@@ -255,12 +255,21 @@ pub fn static_mock_binary() -> Result<PathBuf, ContainerError> {
         target_dir.display(),
         args.join(" ")
     );
-    let expression = duct::cmd(&cargo, args)
+    let mut expression = duct::cmd(&cargo, args)
         .dir(&root)
         .env("CARGO_TARGET_DIR", &target_dir)
         // The encoded form wins over RUSTFLAGS; a user's RUSTFLAGS are not for this binary.
         .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+crt-static")
-        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTFLAGS");
+    // What cargo sets for the crate it runs (`cargo test`, `cargo run`): inherited, ring's build
+    // script records CARGO_MANIFEST_DIR, so the build went stale, a minute or more of rebuilding,
+    // whenever the harness was started another way than the time before.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_cargo_crate_variable) {
+            expression = expression.env_remove(name);
+        }
+    }
+    let expression = expression
         .stdin_null()
         .stderr_to_stdout()
         .stdout_capture()
@@ -290,6 +299,21 @@ pub fn static_mock_binary() -> Result<PathBuf, ContainerError> {
         });
     }
     Ok(target_dir.join(&triple).join("release").join("mock-server"))
+}
+
+/// Whether cargo sets `name` for the crate it builds or runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`,
+/// …), as opposed to configuring cargo itself (`CARGO_HOME`, `CARGO_NET_OFFLINE`, …).
+fn is_cargo_crate_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_MANIFEST_")
+        || [
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ]
+        .contains(&name)
 }
 
 /// `mcp-reconnect-mock:<hash>`, the hash covering the Dockerfile and the binary: the tag changes
@@ -908,6 +932,28 @@ mod tests {
             "driver failed programming external connectivity on endpoint x: Error starting userland proxy: listen tcp4 127.0.0.1:4000: bind: address already in use"
         ));
         assert!(!is_port_conflict("No such image: mcp-reconnect-mock:0"));
+    }
+
+    #[test]
+    fn the_static_build_drops_what_cargo_set_for_the_harness_and_keeps_cargo_s_own_settings() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_PKG_NAME",
+            "CARGO_CRATE_NAME",
+            "CARGO_TARGET_TMPDIR",
+        ] {
+            assert!(is_cargo_crate_variable(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_NET_OFFLINE",
+            "CARGO_ENCODED_RUSTFLAGS",
+        ] {
+            assert!(!is_cargo_crate_variable(name), "{name}");
+        }
     }
 
     #[test]
