@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bisect-demo matrix-demo nightly report-screenshot lint-workflows
+.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bench bisect-demo matrix-demo nightly report-screenshot lint-workflows
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,8 +20,9 @@ docker: ## Make sure a Docker engine answers (installs docker.io, starts dockerd
 build: ## Build everything
 	$(CARGO) build --workspace --all-targets
 
-test: setup ## The README's test command: unit tests, then `cargo test --test reconnect` (real clients: Claude Code 2.1.331 and 2.1.81, Codex 0.171.0, Gemini CLI 0.61.0)
+test: setup ## The README's test command: unit tests, the harness binary's own (`-p harness --test cli`), then `cargo test --test reconnect` (real clients: Claude Code 2.1.331 and 2.1.81, Codex 0.171.0, Gemini CLI 0.61.0)
 	$(CARGO) test --workspace --lib --bins
+	$(CARGO) test -p harness --test cli
 	$(CARGO) test --test reconnect
 
 test-reconnect: ## Only the integration suite (real CLI + mock server)
@@ -52,6 +53,9 @@ fuzz: ## Property tests of the mock at full size: 100,000+ generated inputs (MOC
 
 load: ## 200 concurrent MCP sessions against the mock (release build, own process): throughput, p50/p99, peak memory
 	$(CARGO) run --release -q -p mock-server --example load -- $(LOAD_ARGS)
+
+bench: setup ## The harness against the same client by hand (ci/bench/speed.sh): median pairwise wall and CPU ratios on login_then_list and slash_mcp (BENCH_ARGS='-n 7 slash_mcp')
+	bash ci/bench/speed.sh $(BENCH_ARGS)
 
 bisect-demo: setup ## A real bisect (not in `make test`; ~2-5 min, installs ~10 versions): where 2.1.81's lost-session failure was fixed
 	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) run -q -p harness -- bisect \

@@ -2,8 +2,8 @@
 //! server's access log and the client's own screens, whether they reconnect after the token
 //! exchange.
 //!
-//! Each concept has a folder, and imports run one way, from low to high:
-//! `drive` (processes, terminals, browser, sandbox) and `checks` (verdicts from evidence) at the
+//! Each concept has a folder, and imports run one way, from low to high: `console` (everything
+//! the harness prints, one writer, `-v`), then `drive` (processes, terminals, browser, sandbox) and `checks` (verdicts from evidence) at the
 //! bottom; `store` (versions, installs, features) and `mock` (the server a run talks to); `clients`
 //! (the trait and one folder per client); `scenarios` (one file per story, written against client
 //! capabilities); `bisect` and `matrix` (many runs); `reports` (tables, JUnit, HTML) on top. The
@@ -12,6 +12,7 @@
 pub mod bisect;
 pub mod checks;
 pub mod clients;
+pub mod console;
 pub mod drive;
 pub mod matrix;
 pub mod mock;

@@ -8,17 +8,15 @@ mod cli;
 use clap::{Parser, Subcommand};
 use harness::clients::catalog::{self, ClientKind};
 use harness::clients::ClientUnderTest;
-use harness::mock::{MockMode, MOCK_MODE_ENV};
-use harness::reports::run_table::render_table;
-use harness::scenarios::{self, Scenario, ScenarioReport};
-use harness::store::versions::{parse_size, VersionStore, CACHE_DIR_ENV, CACHE_SIZE_ENV};
+use harness::scenarios::Scenario;
+use harness::store::versions::{parse_size, VersionStore, CACHE_SIZE_ENV};
 
 #[derive(Parser)]
 #[command(
     name = "harness",
     version,
     about = "Runs real MCP clients (Claude Code first; `harness clients` lists them) headlessly against a strict mock OAuth 2.1 + MCP server and checks that it reconnects (initialize, tools/list) after the token exchange.",
-    after_help = "Each client is installed from the npm registry into the harness's own cache (HARNESS_CACHE_DIR, default ~/.cache/mcp-reconnect-harness) and run with a throw-away HOME; it talks only to loopback servers the harness starts.\n\nExit status: 0 when every check passed (or was not applicable with evidence), 1 when a check failed, 2 when the run could not be set up."
+    after_help = "Each client is installed from the npm registry into the harness's own cache (HARNESS_CACHE_DIR, default ~/.cache/mcp-reconnect-harness) and run with a throw-away HOME; it talks only to loopback servers the harness starts.\n\nExit status: 0 when every check passed (or was not applicable with evidence), 1 when a check failed, 2 when the run could not be set up, 128 + the signal (130, 143) when interrupted: Ctrl-C or SIGTERM ends the clients, removes the sandboxes and prints what finished."
 )]
 struct Cli {
     /// Cap on the version store's size (4G, 500M, none); least recently used versions are
@@ -34,6 +32,11 @@ struct Cli {
         default_value = "claude-code"
     )]
     client: String,
+    /// Also print every command the harness starts (with its whole environment, so it can be
+    /// rerun by hand), each check's evidence, the server-side timelines and the harness's own
+    /// steps. Without it, these are in a failing run's bundle only.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,35 +51,9 @@ fn cache_size(text: &str) -> Result<CacheSize, String> {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run scenarios and print the verdict table and the server-side timeline.
-    Run {
-        /// Scenario to run (see `harness scenarios`), or `all`.
-        #[arg(long, short, default_value = "all")]
-        scenario: String,
-        /// Exact version from the npm registry (default: the client\'s pinned version, or its
-        /// version variable: CLAUDE_CODE_VERSION, CODEX_VERSION, GEMINI_CLI_VERSION).
-        #[arg(long = "cli-version")]
-        cli_version: Option<String>,
-        /// Print the reports as JSON on stdout (progress still goes to stderr).
-        #[arg(long)]
-        json: bool,
-        /// Where the mock server runs: in-process, or in a container of the locally built image
-        /// (needs a Docker engine; `make docker` starts one).
-        #[arg(long, value_enum, env = MOCK_MODE_ENV, default_value_t = MockMode::InProcess)]
-        mock: MockMode,
-        /// Run client, mock and model stand-in in a network namespace with only loopback (needs
-        /// root), every client process under strace: any connect() that is not to the run's own
-        /// loopback servers fails the `no-traffic-off-machine` check. The version is installed
-        /// first, outside.
-        #[arg(long)]
-        isolate: bool,
-        /// Run against a discovery/registration variant of the server and add the discovery
-        /// checks (failure classes before the token): challenge-only, bare-challenge,
-        /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered. In-process
-        /// mock only.
-        #[arg(long, value_enum, value_name = "VARIANT")]
-        discovery: Option<harness::scenarios::variants::DiscoveryVariant>,
-    },
+    /// Run scenarios and print a verdict table per scenario and a summary grid (with -v, also
+    /// the commands started and the server-side timelines).
+    Run(cli::run::RunArgs),
     /// Install a CLI version into the harness's cache (no-op when present) and print where.
     Install {
         /// Exact version (default: the client's pinned version).
@@ -159,6 +136,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    harness::console::set_verbose(cli.verbose);
     let kinds = match catalog::parse_list(&cli.client) {
         Ok(kinds) if !kinds.is_empty() => kinds,
         Ok(_) => {
@@ -269,171 +247,10 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Run {
-            scenario,
-            cli_version,
-            json,
-            mock,
-            isolate,
-            discovery,
-        } => run(
-            &store,
-            kind,
-            &scenario,
-            &pinned(cli_version),
-            json,
-            mock,
-            isolate,
-            discovery,
-        ),
-    }
-}
-
-#[allow(clippy::too_many_arguments)] // one per `run` option; a struct would only rename them
-fn run(
-    store: &VersionStore,
-    kind: &'static ClientKind,
-    scenario: &str,
-    version: &str,
-    json: bool,
-    mock_mode: MockMode,
-    isolate: bool,
-    discovery: Option<harness::scenarios::variants::DiscoveryVariant>,
-) -> ExitCode {
-    if discovery.is_some() && (isolate || mock_mode != MockMode::InProcess) {
-        eprintln!(
-            "harness: --discovery runs on the in-process mock only (the separate authorization \
-             server is a second loopback listener); drop --isolate and --mock container"
-        );
-        return ExitCode::from(2);
-    }
-    let scenarios: Vec<Scenario> = if scenario == "all" {
-        Scenario::ALL.to_vec()
-    } else {
-        match Scenario::parse(scenario) {
-            Some(s) => vec![s],
-            None => {
-                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-                eprintln!(
-                    "harness: no scenario `{scenario}`; choose one of: {} (or all)",
-                    names.join(", ")
-                );
-                return ExitCode::from(2);
-            }
+        Command::Run(args) => {
+            let version = pinned(args.cli_version.clone());
+            cli::run::run(&store, kind, &version, args)
         }
-    };
-    eprintln!(
-        "harness: version store {} (set {CACHE_DIR_ENV} to move it)",
-        store.root().display()
-    );
-    let installed = match store.ensure(version) {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("harness: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if isolate {
-        if let Err(e) = harness::drive::isolation::available() {
-            eprintln!("harness: --isolate: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    let client = (kind.make)(installed);
-    let mut reports: Vec<ScenarioReport> = Vec::new();
-    for (i, s) in scenarios.iter().enumerate() {
-        eprintln!(
-            "harness: [{}/{}] {} on {} {version}: {}",
-            i + 1,
-            scenarios.len(),
-            s.name(),
-            kind.name,
-            s.describe()
-        );
-        if isolate {
-            match harness::scenarios::isolated::run_scenario_isolated(
-                *s,
-                {
-                    let install = client.install().clone();
-                    move || (kind.make)(install)
-                },
-                s.mock_faults(),
-                &Default::default(),
-            ) {
-                Ok((report, connects)) => {
-                    harness::scenarios::observe::record_report(client.install(), &report);
-                    if !json {
-                        println!("{}", render_table(std::slice::from_ref(&report)));
-                        println!("  connections: {}", connects.summary());
-                        for (destination, n) in &connects.foreign {
-                            println!("    NOT the run's: {destination} ×{n}");
-                        }
-                    }
-                    reports.push(report);
-                }
-                Err(e) => {
-                    eprintln!("harness: --isolate: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            continue;
-        }
-        let mock: Box<dyn harness::mock::MockTarget> = match discovery {
-            Some(variant) => match mock_server::MockServer::builder()
-                .faults(s.mock_faults())
-                .discovery(variant.discovery())
-                .start_blocking()
-            {
-                Ok(m) => Box::new(m),
-                Err(e) => {
-                    eprintln!("harness: cannot start the mock server: {e}");
-                    return ExitCode::from(2);
-                }
-            },
-            None => match mock_mode.start_with(s.mock_faults()) {
-                Ok(m) => m,
-                Err(e) => {
-                    eprintln!("harness: cannot start the mock server: {e}");
-                    return ExitCode::from(2);
-                }
-            },
-        };
-        eprintln!("harness: {}", mock.describe());
-        let options = scenarios::RunOptions {
-            discovery,
-            ..Default::default()
-        };
-        let report = scenarios::run_with(*s, client.as_ref(), mock.as_ref(), &options);
-        harness::scenarios::observe::record_report(client.install(), &report);
-        if !json {
-            println!("{}", render_table(std::slice::from_ref(&report)));
-            println!("  server-side timeline ({}):", mock.uri());
-            for line in report.timeline().lines() {
-                println!("    {line}");
-            }
-        }
-        reports.push(report);
-    }
-    if json {
-        match serde_json::to_string_pretty(&reports) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("harness: cannot write JSON: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let failed = reports.iter().filter(|r| !r.passed()).count();
-    eprintln!(
-        "harness: {} scenario(s), {} passed, {} failed",
-        reports.len(),
-        reports.len() - failed,
-        failed
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     }
 }
 
@@ -452,7 +269,7 @@ fn cmd_soak(
             match Scenario::parse(name.trim()) {
                 Some(s) => chosen.push(s),
                 None => {
-                    eprintln!("harness: soak: no scenario `{name}` (see `harness scenarios`)");
+                    harness::say!("harness: soak: no scenario `{name}` (see `harness scenarios`)");
                     return ExitCode::from(2);
                 }
             }
@@ -461,27 +278,34 @@ fn cmd_soak(
     };
     if plan.isolate {
         if let Err(e) = harness::drive::isolation::available() {
-            eprintln!("harness: soak --isolate: {e}");
+            harness::say!("harness: soak --isolate: {e}");
             return ExitCode::from(2);
         }
     }
     let installed = match store.ensure(version) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("harness: {e}");
+            harness::say!("harness: {e}");
             return ExitCode::from(2);
         }
     };
     let client: Box<dyn ClientUnderTest> = (kind.make)(installed);
+    let out = plan.out.clone();
+    cli::interrupt::on_interrupt(move |console| {
+        console.say(&format!(
+            "harness: soak interrupted; the differences found so far are in {}",
+            out.display()
+        ));
+    });
     let summary = match harness::matrix::soak::soak(client.as_ref(), kind, &plan) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("harness: soak: {e}");
+            harness::say!("harness: soak: {e}");
             return ExitCode::from(2);
         }
     };
     let text = summary.render();
-    print!("{text}");
+    harness::console::print(&text);
     let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
     let _ = std::fs::write(plan.out.join("summary.json"), json);
     let _ = std::fs::write(plan.out.join("summary.txt"), &text);

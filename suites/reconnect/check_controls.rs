@@ -2,6 +2,7 @@
 //! on the access log of a stand-in client that is made to break each rule on purpose. A check
 //! that passes here cannot be trusted when it passes for the CLI.
 
+use anyhow::Context as _;
 use harness::checks::{self, Check, Verdict};
 use harness::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
@@ -145,16 +146,30 @@ async fn tools_listed_in_an_unknown_session_do_not_count() -> anyhow::Result<()>
 
 /// A client the harness cannot drive: every interactive step times out. Such a run must fail with
 /// a `driver` check and never report "not applicable", which only positive evidence earns.
-struct UndrivableClient(InstalledVersion);
+struct UndrivableClient {
+    install: InstalledVersion,
+    /// It says it has no login path at all: every run is then not applicable, which passes.
+    pathless: bool,
+}
 
 impl UndrivableClient {
     fn new() -> UndrivableClient {
-        UndrivableClient(InstalledVersion::unmanaged(
-            "undrivable",
-            "0.0.0",
-            std::env::temp_dir().join("harness-undrivable-client"),
-            Launch::native("/nonexistent/undrivable".into()),
-        ))
+        UndrivableClient {
+            install: InstalledVersion::unmanaged(
+                "undrivable",
+                "0.0.0",
+                std::env::temp_dir().join("harness-undrivable-client"),
+                Launch::native("/nonexistent/undrivable".into()),
+            ),
+            pathless: false,
+        }
+    }
+
+    fn pathless() -> UndrivableClient {
+        UndrivableClient {
+            pathless: true,
+            ..UndrivableClient::new()
+        }
     }
 }
 
@@ -174,7 +189,7 @@ impl ClientUnderTest for UndrivableClient {
         "0.0.0"
     }
     fn install(&self) -> &InstalledVersion {
-        &self.0
+        &self.install
     }
     fn add_http_server(&self, _: &RunEnv<'_>, _: &str, _: &str) -> Result<(), DriveError> {
         Ok(())
@@ -189,6 +204,11 @@ impl ClientUnderTest for UndrivableClient {
         _: &RunEnv<'_>,
         _: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
+        if self.pathless {
+            return Ok(Err(Absent {
+                evidence: "negative control: this client has no login path".to_owned(),
+            }));
+        }
         Err(stuck("the help text"))
     }
     fn start_session_with(
@@ -283,7 +303,51 @@ fn a_driver_timeout_fails_the_scenario_and_is_never_not_applicable(
         "{:#?}",
         report.checks
     );
+    assert_sandbox_in_bundle_only(&report)
+}
+
+/// A failed run's sandbox (the client's config and loopback tokens) is in its failure bundle and
+/// no longer in the temporary folder.
+fn assert_sandbox_in_bundle_only(
+    report: &harness::scenarios::ScenarioReport,
+) -> anyhow::Result<()> {
+    let sandbox = report
+        .sandbox
+        .as_ref()
+        .context("the report names no sandbox")?;
+    assert!(!sandbox.exists(), "{} outlived the run", sandbox.display());
+    let bundle = report
+        .bundle
+        .as_ref()
+        .context("a failed run without a bundle")?;
+    assert!(bundle.join("sandbox/home").is_dir(), "{}", bundle.display());
+    assert!(bundle.join("commands.sh").is_file(), "{}", bundle.display());
+    std::fs::remove_dir_all(bundle)?;
     Ok(())
+}
+
+#[rstest]
+fn a_run_leaves_no_sandbox_in_temp_whether_it_passes_or_fails(
+    #[values(false, true)] passes: bool,
+) -> anyhow::Result<()> {
+    let mock = MockServer::builder().start_blocking()?;
+    let report = if passes {
+        scenarios::run(Scenario::SLASH_MCP, &UndrivableClient::pathless(), &mock)
+    } else {
+        scenarios::run(Scenario::SLASH_MCP, &UndrivableClient::new(), &mock)
+    };
+    assert_eq!(report.passed(), passes, "{:#?}", report.checks);
+    if passes {
+        let sandbox = report
+            .sandbox
+            .as_ref()
+            .context("the report names no sandbox")?;
+        assert!(!sandbox.exists(), "{} outlived the run", sandbox.display());
+        assert_eq!(report.bundle, None);
+        Ok(())
+    } else {
+        assert_sandbox_in_bundle_only(&report)
+    }
 }
 
 /// Failure class 4: a client that keeps its tokens but stops sending them. The first MCP

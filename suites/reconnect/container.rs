@@ -419,8 +419,8 @@ fn a_container_whose_server_refuses_its_arguments_fails_with_the_server_s_words(
     Ok(())
 }
 
-/// The README's start-to-ready figure: asking for the container (create, start) to its ready
-/// line, over ten starts, once the image exists. Run with
+/// The start-to-ready figure in docs/mock-modes.md: asking for the container (create, start) to
+/// its ready line, over ten starts, once the image exists. Run with
 /// `cargo test --test reconnect container_start_to_ready -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement, not a check"]

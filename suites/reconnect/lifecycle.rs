@@ -197,7 +197,7 @@ fn the_client_copes_with_a_transport_fault_after_the_login(
 
 /// Not a test of its own: the transport faults at the reconnect itself, armed from the server's
 /// start so that they hit the first authenticated requests after the token exchange (the
-/// reported bug's place), in `slash_mcp`. Prints one verdict line per fault, for the README:
+/// reported bug's place), in `slash_mcp`. Prints one verdict line per fault, for docs/profiles-and-faults.md:
 /// `CLAUDE_CODE_VERSION=<v> cargo test --test reconnect survey_transport -- --ignored
 /// --nocapture`. Nothing is asserted: MCP sets no retry rule for these, so the outcome is a
 /// measurement, read with the run's evidence.

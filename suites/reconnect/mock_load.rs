@@ -1,7 +1,7 @@
 //! The mock under 200 concurrent MCP sessions, each with its own token from the OAuth flow. This
 //! test asserts only that nothing failed: timings depend on the machine and on what else runs,
 //! so they are measured by `make load` (release build, mock in its own process) and written in
-//! the README, never asserted.
+//! docs/trust.md, never asserted.
 
 use std::time::Duration;
 

@@ -2,9 +2,9 @@
 //! encoding quirk, a 2026-07-28-only server and a dual-era one, in the in-session scenarios
 //! (`/mcp`, the authenticate pseudo-tool, the pasted callback).
 //!
-//! The assertions state what the pinned version was measured to do (README, "Profiles,
-//! revisions and quirks"); where that is a client failure, the test says so and asserts the
-//! failing verdict with its evidence rather than loosening the check.
+//! The assertions state what the pinned version was measured to do (docs/profiles-and-faults.md,
+//! "Profiles, revisions and quirks"); where that is a client failure, the test says so and asserts
+//! the failing verdict with its evidence rather than loosening the check.
 
 use harness::checks::model::{PSEUDO_TOOLS_WITHDRAWN, TOOLS_OFFERED_TO_MODEL, TOOL_CALL_ROUNDTRIP};
 use harness::checks::{self, Verdict};
@@ -106,7 +106,7 @@ fn snapshot(label: &str, report: &ScenarioReport) {
 }
 
 /// Not a test of its own: runs every configuration × in-session scenario on the version under
-/// test and prints one verdict line each, for the README's table and for versions other than
+/// test and prints one verdict line each, for the table in docs/profiles-and-faults.md and for versions other than
 /// the pinned one: `CLAUDE_CODE_VERSION=2.1.149 cargo test --test reconnect survey -- --ignored
 /// --nocapture`.
 #[test]
@@ -149,7 +149,7 @@ fn measured_version() -> bool {
         return true;
     }
     eprintln!(
-        "profiles: outcomes are recorded for the pinned version only; for {version} run the survey (see README)"
+        "profiles: outcomes are recorded for the pinned version only; for {version} run the survey (see docs/profiles-and-faults.md)"
     );
     false
 }

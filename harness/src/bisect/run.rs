@@ -351,7 +351,7 @@ impl Prefetcher {
         }
         let (store, done, version) = (self.store.clone(), self.done.clone(), version.to_owned());
         let probe = self.probe;
-        eprintln!("harness: prefetching {version} in the background");
+        crate::say!("harness: prefetching {version} in the background");
         let handle = std::thread::spawn(move || {
             let t = Instant::now();
             let ok = match store.ensure(&version) {
@@ -538,7 +538,7 @@ pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String>
         .map_err(|e| e.to_string())?;
     let (line, config, notes) = plan(request, &listing.versions)?;
     for n in notes {
-        eprintln!("harness: {n}");
+        crate::say!("harness: {n}");
     }
     let versions: Vec<String> = line.iter().map(|p| p.version.clone()).collect();
     let mut search = Bisection::new(line.len(), config)?;
@@ -559,7 +559,7 @@ pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String>
         Direction::Regression => ("good", "bad"),
         Direction::Fix => ("bad", "good"),
     };
-    eprintln!(
+    crate::say!(
         "harness: bisect {} · {} · {} · {} versions {}..{} in release order{}",
         request.scenario.name(),
         request
@@ -585,6 +585,7 @@ pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String>
     );
     let prefetcher = Prefetcher::new(store, request.client.features);
     let mut this_session = 0usize;
+    let progress = crate::console::progress("bisect", line.len().max(1).ilog2() as u64 + 2);
     let outcome = loop {
         match search.decide() {
             Decision::Done(outcome) => break outcome,
@@ -595,22 +596,33 @@ pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String>
                         prefetcher.fetch(&versions[i]);
                     }
                 }
-                eprintln!(
-                    "harness: probe {} of ~{}: version {version} ({}, published {})",
-                    search.known().len() + 1,
+                let (known, estimate) = (
+                    search.known().len(),
                     next.estimated_total.max(search.known().len() + 1),
+                );
+                let probing = format!(
+                    "harness: probe {} of ~{estimate}: version {version} ({}, published {})",
+                    known + 1,
                     next.purpose.as_str(),
                     line[next.index].date().unwrap_or("?")
                 );
+                progress.set_length(estimate as u64);
+                progress.set_position(known as u64);
+                progress.now(probing.trim_start_matches("harness: "));
+                if progress.is_plain() {
+                    crate::console::say(&probing);
+                }
                 let mut result = probe(store, request, version);
+                // Interrupted under it, the probe's verdict means nothing: never saved.
+                crate::drive::live::hold_if_stopping();
                 result.purpose = Some(next.purpose);
-                eprintln!(
+                progress.step(&format!(
                     "harness:   {version}: {} ({}; install {:.1} s, runs {:.1} s)",
                     result.observation.as_str(),
                     result.detail,
                     result.install_secs,
                     result.run_secs
-                );
+                ));
                 search.record_probe(next.index, next.purpose, result.observation);
                 saved.probes.insert(version.clone(), result);
                 this_session += 1;
@@ -620,6 +632,7 @@ pub fn bisect(store: &VersionStore, request: &Request) -> Result<Report, String>
             }
         }
     };
+    drop(progress);
     let prefetched = prefetcher.finish();
 
     let named = |i: usize| -> Named {

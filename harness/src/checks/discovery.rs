@@ -3,7 +3,7 @@
 //! endpoint. Each reads the mock's access log, knowing how the server was configured, and cites
 //! the rule it enforces.
 //!
-//! One check per failure class (see the README's discovery table):
+//! One check per failure class (see the discovery table in docs/discovery.md):
 //! 1. `resource-metadata-found`: MCP 2025-11-25 Authorization › Protected Resource Metadata
 //!    Discovery Requirements; RFC 9728 §5.1 (use the challenge's `resource_metadata`; else the
 //!    path-specific, then the root well-known location, §3.1).

@@ -9,8 +9,6 @@ use harness::clients::catalog::ClientKind;
 use harness::clients::LoginPath;
 use harness::scenarios::Scenario;
 use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -81,7 +79,7 @@ fn login_path(name: &str) -> Option<LoginPath> {
 pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs) -> ExitCode {
     let Some(scenario) = Scenario::parse(&args.scenario) else {
         let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-        eprintln!(
+        harness::say!(
             "harness: no scenario `{}`; choose one of: {}",
             args.scenario,
             names.join(", ")
@@ -92,7 +90,7 @@ pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs)
         match login_path(path) {
             Some(p) if p == scenario.login_path() => {}
             Some(p) => {
-                eprintln!(
+                harness::say!(
                     "harness: scenario {} logs in through {}, not {}; each scenario has one login path (see `harness scenarios`)",
                     scenario.name(),
                     scenario.login_path().as_str(),
@@ -101,7 +99,7 @@ pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs)
                 return ExitCode::from(2);
             }
             None => {
-                eprintln!("harness: `{path}` is not a login path: slash-mcp, login-command, authenticate-tool or pasted-callback");
+                harness::say!("harness: `{path}` is not a login path: slash-mcp, login-command, authenticate-tool or pasted-callback");
                 return ExitCode::from(2);
             }
         }
@@ -136,38 +134,30 @@ pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs)
         request.command_line
     );
     let state = run::state_path(store, &request);
-    match Signals::new([SIGINT, SIGTERM]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                if let Some(signal) = signals.forever().next() {
-                    eprintln!(
-                        "\nharness: interrupted; the finished probes are saved in {}\nharness: resume with:\n  {resume}",
-                        state.display()
-                    );
-                    std::process::exit(128 + signal);
-                }
-            });
-        }
-        Err(e) => eprintln!("harness: cannot watch for Ctrl-C ({e}); an interrupted search still resumes from its saved probes"),
-    }
+    super::interrupt::on_interrupt(move |out| {
+        out.say(&format!(
+            "harness: the finished probes are saved in {}\nharness: resume with:\n  {resume}",
+            state.display()
+        ));
+    });
 
     let report = match run::bisect(store, &request) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("harness: {e}");
+            harness::say!("harness: {e}");
             return ExitCode::from(2);
         }
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => harness::console::print(&format!("{text}\n")),
             Err(e) => {
-                eprintln!("harness: cannot write JSON: {e}");
+                harness::say!("harness: cannot write JSON: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        print!("{}", run::render(&report));
+        harness::console::print(&run::render(&report));
     }
     if report.found() {
         ExitCode::SUCCESS

@@ -196,7 +196,7 @@ pub fn matrix_cmd(
     let mut scenarios = match scenarios(&args.scenarios) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("harness: {e}");
+            harness::say!("harness: {e}");
             return ExitCode::from(2);
         }
     };
@@ -208,12 +208,12 @@ pub fn matrix_cmd(
             .collect();
         scenarios.retain(|s| wanted.iter().any(|p| p == s.scenario.login_path().as_str()));
         if scenarios.is_empty() {
-            eprintln!("harness: no scenario of --scenarios logs in through {paths}");
+            harness::say!("harness: no scenario of --scenarios logs in through {paths}");
             return ExitCode::from(2);
         }
     }
     if kinds.len() > 1 && args.versions.as_deref().is_some_and(|t| !t.contains("..")) {
-        eprintln!(
+        harness::say!(
             "harness: a --versions list names one client's versions; with several clients use \
              --last N (each client's newest N) or a range"
         );
@@ -225,11 +225,11 @@ pub fn matrix_cmd(
         match versions(&store, args.versions.as_deref(), args.last) {
             Ok(v) if !v.is_empty() => clients.push((*kind, v)),
             Ok(_) => {
-                eprintln!("harness: no versions of {} selected", kind.name);
+                harness::say!("harness: no versions of {} selected", kind.name);
                 return ExitCode::from(2);
             }
             Err(e) => {
-                eprintln!("harness: {}: {e}", kind.name);
+                harness::say!("harness: {}: {e}", kind.name);
                 return ExitCode::from(2);
             }
         }
@@ -237,13 +237,13 @@ pub fn matrix_cmd(
     let version_count: usize = clients.iter().map(|(_, v)| v.len()).sum();
     let baseline = match args.out.baseline.as_deref().map(MatrixReport::read) {
         Some(Err(e)) => {
-            eprintln!("harness: baseline: {e}");
+            harness::say!("harness: baseline: {e}");
             return ExitCode::from(2);
         }
         Some(Ok(b)) => Some(b),
         None => None,
     };
-    eprintln!(
+    harness::say!(
         "harness: matrix: {} client(s), {} version(s) × {} scenario(s){}, -j {}, --repeat {}; version store {} (set {CACHE_DIR_ENV} to move it)",
         clients.len(),
         version_count,
@@ -261,7 +261,24 @@ pub fn matrix_cmd(
         shard: args.shard,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let report = matrix::run(store, &request);
+    let run = std::sync::Arc::new(matrix::MatrixRun::new(&request));
+    {
+        let run = run.clone();
+        super::interrupt::on_interrupt(move |out| {
+            let finished = run.finished();
+            let (done, total) = run.runs_finished();
+            if !finished.cells.is_empty() {
+                out.print(&reports::table::render(&finished));
+            }
+            // The report files are not written: a partial matrix is easy to take for a whole one.
+            out.say(&format!(
+                "harness: matrix interrupted: {done} of {total} run(s) finished, {} cell(s) \
+                 complete (shown above); no report files written",
+                finished.cells.len()
+            ));
+        });
+    }
+    let report = run.run(store);
     finish(report, baseline, &args.out)
 }
 
@@ -277,7 +294,7 @@ pub fn report_cmd(command: ReportCommand) -> ExitCode {
                 match MatrixReport::read(p) {
                     Ok(r) => read.push(r),
                     Err(e) => {
-                        eprintln!("harness: {e}");
+                        harness::say!("harness: {e}");
                         return ExitCode::from(2);
                     }
                 }
@@ -285,15 +302,15 @@ pub fn report_cmd(command: ReportCommand) -> ExitCode {
             let merged = match matrix::merge(&read) {
                 Ok(m) => m,
                 Err(e) => {
-                    eprintln!("harness: merge: {e}");
+                    harness::say!("harness: merge: {e}");
                     return ExitCode::from(2);
                 }
             };
             if let Err(e) = write_json(&out, &merged) {
-                eprintln!("harness: {e}");
+                harness::say!("harness: {e}");
                 return ExitCode::from(2);
             }
-            eprintln!(
+            harness::say!(
                 "harness: merged {} part(s), {} cells, into {}",
                 parts.len(),
                 merged.cells.len(),
@@ -304,14 +321,14 @@ pub fn report_cmd(command: ReportCommand) -> ExitCode {
         ReportCommand::Render { report, outputs } => match MatrixReport::read(&report) {
             Ok(r) => (r, outputs),
             Err(e) => {
-                eprintln!("harness: {e}");
+                harness::say!("harness: {e}");
                 return ExitCode::from(2);
             }
         },
     };
     let baseline = match outputs.baseline.as_deref().map(MatrixReport::read) {
         Some(Err(e)) => {
-            eprintln!("harness: baseline: {e}");
+            harness::say!("harness: baseline: {e}");
             return ExitCode::from(2);
         }
         Some(Ok(b)) => Some(b),
@@ -355,13 +372,13 @@ fn finish(mut report: MatrixReport, baseline: Option<MatrixReport>, out: &Output
         result = result.and(write(p, &reports::html::render(&report)));
         written.push(p);
     }
-    print!("{}", reports::table::render(&report));
+    harness::console::print(&reports::table::render(&report));
     if let Err(e) = result {
-        eprintln!("harness: {e}");
+        harness::say!("harness: {e}");
         return ExitCode::from(2);
     }
     for p in written {
-        eprintln!("harness: wrote {}", p.display());
+        harness::say!("harness: wrote {}", p.display());
     }
     if report.regressed() {
         ExitCode::FAILURE

@@ -81,13 +81,16 @@ impl ScriptedBrowser {
                     log: self.log.clone(),
                 });
             }
-            std::thread::sleep(Duration::from_millis(100));
+            // Reading a small file is cheap; a coarse poll would add its period to every login.
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
     fn next_logged_url(&mut self) -> Option<String> {
         let text = std::fs::read_to_string(&self.log).ok()?;
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        // Only whole lines: the shim may be half-way through writing the last one.
+        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        let lines: Vec<&str> = complete.lines().filter(|l| !l.trim().is_empty()).collect();
         let line = lines.get(self.seen)?;
         self.seen += 1;
         // BROWSER may be called as `BROWSER URL` or with extra words; take the URL.

@@ -90,12 +90,13 @@ impl CommandSpec {
         line
     }
 
-    /// Runs to completion (no terminal), killing it after `timeout`. Prints the command first.
+    /// Runs to completion (no terminal), killing it after `timeout`. The command is logged first
+    /// ([`crate::console::command`]: printed with `-v`, kept for a failure bundle).
     pub fn run(&self, timeout: Duration) -> Result<CommandOutput, CommandError> {
         // Inside an isolated run the client is started under strace (see `isolation`).
         let launched = launch(self);
         let this = &launched;
-        eprintln!("harness: running {}", this.shell_line());
+        crate::console::command(&this.shell_line());
         let mut expression = duct::cmd(&this.program, &this.args)
             .full_env(this.env.iter().cloned())
             .stdin_null()
@@ -110,6 +111,9 @@ impl CommandSpec {
             source,
         })?;
         let deadline = std::time::Instant::now() + timeout;
+        // Polls that start fine and grow: a quick command is seen to end within a millisecond
+        // or two, a slow one costs a wake-up every 25 ms.
+        let mut pause = Duration::from_millis(1);
         loop {
             match handle.try_wait() {
                 Ok(Some(output)) => {
@@ -129,7 +133,10 @@ impl CommandSpec {
                         timed_out: true,
                     });
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(25));
+                }
                 Err(source) => {
                     return Err(CommandError::Start {
                         command: this.shell_line(),
@@ -163,8 +170,11 @@ pub fn with_launch_wrapper<T>(wrapper: LaunchWrapper, f: impl FnOnce() -> T) -> 
 }
 
 /// The command to start for `spec`: `spec` itself, or what this thread's launch wrapper makes of
-/// it. Called by everything that starts a client process.
+/// it. Called by everything that starts a client process, just before it does: once an
+/// interrupted run is being stopped, the calling thread waits here instead (see
+/// [`crate::drive::live::hold_if_stopping`]).
 pub fn launch(spec: &CommandSpec) -> CommandSpec {
+    crate::drive::live::hold_if_stopping();
     LAUNCH_WRAPPER.with(|cell| match cell.borrow_mut().as_mut() {
         Some(wrap) => wrap(spec),
         None => spec.clone(),

@@ -218,9 +218,15 @@ pub fn isolated<T: Send>(f: impl FnOnce() -> T + Send) -> Result<(T, ConnectLog)
     available()?;
     let strace = find_program("strace").ok_or(IsolationError::Missing("strace"))?;
     let ip = find_program("ip").ok_or(IsolationError::Missing("ip"))?;
-    let traces = tempfile::Builder::new()
-        .prefix("harness-connect-trace-")
-        .tempdir()?;
+    // Registered, so that an interrupted run removes it too.
+    let (traces, _tracked) = crate::drive::live::make_dir(
+        || {
+            tempfile::Builder::new()
+                .prefix("harness-connect-trace-")
+                .tempdir()
+        },
+        |dir| dir.path().to_owned(),
+    )?;
     let host_netns = netns_of("/proc/thread-self/ns/net");
     let dir = traces.path().to_owned();
     let (value, mut log) = std::thread::scope(|scope| {

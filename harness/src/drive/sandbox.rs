@@ -4,8 +4,15 @@
 //! the same script, with `DISPLAY` set (some clients open a browser only through `xdg-open`, only
 //! when a display is set, and never when `CI` is set, which the cleaned environment drops). What a
 //! client needs besides (its config files, its API variables) is its own driver's business.
+//!
+//! A sandbox holds the client's config and its (loopback) tokens, so nothing of it outlives the
+//! run: it is removed when dropped, moved into the failure bundle when the run failed
+//! ([`Sandbox::move_into`]), and removed by the interrupt handler when the run is interrupted
+//! ([`crate::drive::live`]).
 
 use std::path::{Path, PathBuf};
+
+use crate::drive::live;
 
 /// Where the scripted browser finds the URLs the client asked it to open.
 const BROWSER_LOG: &str = "browser-requests.log";
@@ -16,14 +23,21 @@ pub struct Sandbox {
     work: PathBuf,
     /// Variables a scenario adds for its server (all pointing at the run's own servers).
     extra_env: std::sync::Mutex<Vec<(String, String)>>,
+    /// Lets an interrupt handler remove the directory.
+    _tracked: live::Tracked,
 }
 
 impl Sandbox {
     /// A fresh sandbox under the system temporary directory.
     pub fn new(label: &str) -> std::io::Result<Sandbox> {
-        let root = tempfile::Builder::new()
-            .prefix(&format!("harness-{label}-"))
-            .tempdir()?;
+        let (root, tracked) = live::make_dir(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&format!("harness-{label}-"))
+                    .tempdir()
+            },
+            |root| root.path().to_owned(),
+        )?;
         let home = root.path().join("home");
         let work = root.path().join("work");
         for dir in [&home, &work, &root.path().join("tmp")] {
@@ -34,6 +48,7 @@ impl Sandbox {
             home,
             work,
             extra_env: std::sync::Mutex::new(Vec::new()),
+            _tracked: tracked,
         };
         sandbox.write_browser_script()?;
         Ok(sandbox)
@@ -65,9 +80,25 @@ impl Sandbox {
         self.root.path().join("bin")
     }
 
-    /// Keep the directory after the run (for a failure bundle that points into it).
-    pub fn keep(&mut self) {
-        self.root.disable_cleanup(true);
+    /// Moves everything in the sandbox to `dest` (which must not exist yet), a failure bundle's
+    /// folder: renamed when both are on one file system, else copied (symbolic links as links;
+    /// sockets, pipes and files over [`LARGEST_KEPT_FILE`] left out and listed in
+    /// `dest/LEFT-OUT.txt`). The sandbox is gone afterwards either way.
+    pub fn move_into(self, dest: &Path) -> std::io::Result<()> {
+        if std::fs::rename(self.root.path(), dest).is_ok() {
+            return Ok(());
+        }
+        let mut left_out = Vec::new();
+        copy_tree(self.root.path(), dest, &mut left_out)?;
+        if !left_out.is_empty() {
+            let list: String = left_out
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            std::fs::write(dest.join("LEFT-OUT.txt"), list)?;
+        }
+        Ok(())
+        // `self` drops here and removes the original.
     }
 
     /// `BROWSER` points at this script: it only records the URL, and the harness's scripted
@@ -134,6 +165,29 @@ impl Sandbox {
     }
 }
 
+/// Bigger files are left out of a failure bundle's copy of the sandbox (a client's cache is no
+/// evidence).
+pub const LARGEST_KEPT_FILE: u64 = 64 * 1024 * 1024;
+
+fn copy_tree(from: &Path, to: &Path, left_out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&source, &target, left_out)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&source)?, &target)?;
+        } else if kind.is_file() && entry.metadata()?.len() <= LARGEST_KEPT_FILE {
+            std::fs::copy(&source, &target)?;
+        } else {
+            left_out.push(source);
+        }
+    }
+    Ok(())
+}
+
 /// System directories plus wherever `node` lives (older versions run as `node cli.js`).
 fn minimal_path() -> String {
     let mut dirs: Vec<String> = ["/usr/local/bin", "/usr/bin", "/bin"]
@@ -190,6 +244,42 @@ mod tests {
         let log = std::fs::read_to_string(sandbox.browser_log())?;
         assert_eq!(log.lines().count(), 2, "{log}");
         assert_eq!(get("DISPLAY").as_deref(), Some(":99"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_sandbox_moved_into_a_bundle_is_there_and_gone_from_temp() -> std::io::Result<()> {
+        let sandbox = Sandbox::new("move-test")?;
+        let root = sandbox.root().to_owned();
+        std::fs::write(sandbox.home().join(".client.json"), "{\"token\":\"at-1\"}")?;
+        let bundle = tempfile::tempdir()?;
+        let dest = bundle.path().join("sandbox");
+        sandbox.move_into(&dest)?;
+        assert!(!root.exists(), "{} is still there", root.display());
+        assert_eq!(
+            std::fs::read_to_string(dest.join("home/.client.json"))?,
+            "{\"token\":\"at-1\"}"
+        );
+        assert!(dest.join("bin/xdg-open").is_file());
+        Ok(())
+    }
+
+    #[test]
+    fn a_copied_sandbox_keeps_its_links_and_lists_what_it_left_out() -> std::io::Result<()> {
+        let from = tempfile::tempdir()?;
+        std::fs::create_dir_all(from.path().join("home/.config"))?;
+        std::fs::write(from.path().join("home/.config/settings.json"), "{}")?;
+        std::os::unix::fs::symlink("settings.json", from.path().join("home/.config/link"))?;
+        let _socket = std::os::unix::net::UnixListener::bind(from.path().join("home/agent.sock"))?;
+        let to = tempfile::tempdir()?;
+        let mut left_out = Vec::new();
+        copy_tree(from.path(), &to.path().join("copy"), &mut left_out)?;
+        let copy = to.path().join("copy/home");
+        assert_eq!(std::fs::read_to_string(copy.join(".config/link"))?, "{}");
+        assert!(std::fs::symlink_metadata(copy.join(".config/link"))?
+            .file_type()
+            .is_symlink());
+        assert_eq!(left_out, vec![from.path().join("home/agent.sock")]);
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! fails with the screen as it was, which is what a person debugging the run needs first.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
@@ -58,20 +58,30 @@ struct Shared {
     parser: vt100::Parser,
     raw: Vec<u8>,
     eof: bool,
+    /// Counts the reader's changes (each chunk, and the end of the output).
+    generation: u64,
+}
+
+/// The screen state and the signal the reader thread gives whenever it changed, so that a wait
+/// wakes on the program's output instead of on a timer.
+struct Screen {
+    state: Mutex<Shared>,
+    changed: Condvar,
 }
 
 pub struct TerminalSession {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Screen>,
     pid: Option<u32>,
     // Dropping the master closes the terminal; keep it for the session's life.
     _master: Box<dyn portable_pty::MasterPty + Send>,
     exit_status: Option<String>,
 }
 
-/// How often waits look at the screen again.
-const POLL: Duration = Duration::from_millis(100);
+/// The longest a wait sleeps without looking: output wakes it at once, but the program's exit
+/// (which prints nothing) is only seen by looking.
+const POLL: Duration = Duration::from_millis(50);
 
 impl TerminalSession {
     pub fn spawn(
@@ -82,10 +92,10 @@ impl TerminalSession {
         // Inside an isolated run the client is started under strace (see `isolation`).
         let launched = crate::drive::command::launch(spec);
         let spec = &launched;
-        eprintln!(
-            "harness: running under a terminal ({cols}x{rows}): {}",
+        crate::console::command(&format!(
+            "{}    # under a {cols}x{rows} terminal",
             spec.shell_line()
-        );
+        ));
         let start_err = |reason: String| TerminalError::Start {
             command: spec.shell_line(),
             reason,
@@ -121,11 +131,15 @@ impl TerminalSession {
             .master
             .take_writer()
             .map_err(|e| start_err(e.to_string()))?;
-        let shared = Arc::new(Mutex::new(Shared {
-            parser: vt100::Parser::new(rows, cols, 0),
-            raw: Vec::new(),
-            eof: false,
-        }));
+        let shared = Arc::new(Screen {
+            state: Mutex::new(Shared {
+                parser: vt100::Parser::new(rows, cols, 0),
+                raw: Vec::new(),
+                eof: false,
+                generation: 0,
+            }),
+            changed: Condvar::new(),
+        });
         let sink = shared.clone();
         std::thread::Builder::new()
             .name("pty-reader".into())
@@ -135,13 +149,20 @@ impl TerminalSession {
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            let mut s = lock(&sink);
+                            let mut s = lock(&sink.state);
                             s.parser.process(&buf[..n]);
                             s.raw.extend_from_slice(&buf[..n]);
+                            s.generation += 1;
+                            drop(s);
+                            sink.changed.notify_all();
                         }
                     }
                 }
-                lock(&sink).eof = true;
+                let mut s = lock(&sink.state);
+                s.eof = true;
+                s.generation += 1;
+                drop(s);
+                sink.changed.notify_all();
             })
             .map_err(|e| start_err(e.to_string()))?;
         Ok(TerminalSession {
@@ -156,14 +177,29 @@ impl TerminalSession {
 
     /// The screen's text, trailing blank lines trimmed.
     pub fn screen(&self) -> String {
-        let s = lock(&self.shared);
+        self.screen_and_generation().0
+    }
+
+    /// The screen and the reader's change count it was read at, read together.
+    fn screen_and_generation(&self) -> (String, u64) {
+        let s = lock(&self.shared.state);
         let contents = s.parser.screen().contents();
-        contents.trim_end().to_owned()
+        (contents.trim_end().to_owned(), s.generation)
+    }
+
+    /// Sleeps until the reader has seen more output than at `generation` (or the end of it), at
+    /// most `max`.
+    fn wait_for_output(&self, generation: u64, max: Duration) {
+        let guard = lock(&self.shared.state);
+        let _ = self
+            .shared
+            .changed
+            .wait_timeout_while(guard, max, |s| s.generation == generation);
     }
 
     /// Everything the program wrote, escape sequences included.
     pub fn transcript(&self) -> Vec<u8> {
-        lock(&self.shared).raw.clone()
+        lock(&self.shared.state).raw.clone()
     }
 
     /// Types text as if on the keyboard.
@@ -190,7 +226,7 @@ impl TerminalSession {
     ) -> Result<String, TerminalError> {
         let started = Instant::now();
         loop {
-            let screen = self.screen();
+            let (screen, generation) = self.screen_and_generation();
             if predicate(&screen) {
                 return Ok(screen);
             }
@@ -217,7 +253,10 @@ impl TerminalSession {
                     screen,
                 });
             }
-            std::thread::sleep(POLL);
+            self.wait_for_output(
+                generation,
+                POLL.min(timeout.saturating_sub(started.elapsed())),
+            );
         }
     }
 
@@ -246,8 +285,15 @@ impl TerminalSession {
     /// process the program left behind may hold the terminal open).
     fn wait_for_eof(&self, timeout: Duration) {
         let started = Instant::now();
-        while !lock(&self.shared).eof && started.elapsed() < timeout {
-            std::thread::sleep(Duration::from_millis(20));
+        loop {
+            let (eof, generation) = {
+                let s = lock(&self.shared.state);
+                (s.eof, s.generation)
+            };
+            if eof || started.elapsed() >= timeout {
+                break;
+            }
+            self.wait_for_output(generation, timeout.saturating_sub(started.elapsed()));
         }
     }
 

@@ -171,15 +171,17 @@ impl RunRecord {
 /// A run fails when any check fails; it is not applicable when no check passed and one said so
 /// (the scenarios stop at a missing feature with that one check); otherwise it passes.
 pub fn run_verdict(checks: &[CheckRecord]) -> CellVerdict {
-    if checks.iter().any(|c| c.verdict == CheckVerdict::Fail) {
+    verdict_of(checks.iter().map(|c| c.verdict))
+}
+
+/// [`run_verdict`] of the checks' verdicts alone (a scenario report's, for its summary row).
+pub fn verdict_of(verdicts: impl Iterator<Item = CheckVerdict> + Clone) -> CellVerdict {
+    let any = |wanted: CheckVerdict| verdicts.clone().any(|v| v == wanted);
+    if any(CheckVerdict::Fail) {
         CellVerdict::Fail
-    } else if checks
-        .iter()
-        .any(|c| c.verdict == CheckVerdict::NotApplicable)
-        && !checks.iter().any(|c| c.verdict == CheckVerdict::Pass)
-    {
+    } else if any(CheckVerdict::NotApplicable) && !any(CheckVerdict::Pass) {
         CellVerdict::NotApplicable
-    } else if checks.is_empty() {
+    } else if verdicts.clone().next().is_none() {
         CellVerdict::Fail
     } else {
         CellVerdict::Pass
@@ -610,107 +612,182 @@ pub struct MatrixRequest {
 /// the cells' runs on `jobs` worker threads, each run with a fresh in-process mock server (and,
 /// inside [`scenarios::run`], a fresh sandbox and model stand-in).
 pub fn run(store: &VersionStore, request: &MatrixRequest) -> MatrixReport {
-    let started_wall = Instant::now();
-    let started = crate::store::features::format_epoch(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    );
-    let all: Vec<(&'static ClientKind, String, ScenarioSpec)> = request
-        .clients
-        .iter()
-        .flat_map(|(kind, versions)| {
-            plan(versions, &request.scenarios)
-                .into_iter()
-                .map(move |(v, s)| (*kind, v, s))
-        })
-        .collect();
-    let cells = match request.shard {
-        Some(shard) => shard.select(&all),
-        None => all.clone(),
-    };
-    let mut versions: Vec<String> = cells
-        .iter()
-        .map(|(k, v, _)| column_key(k.name, v))
-        .collect();
-    versions.dedup();
-    let mut installs: BTreeMap<String, Result<InstalledVersion, String>> = BTreeMap::new();
-    for (kind, v, _) in &cells {
-        let column = column_key(kind.name, v);
-        if installs.contains_key(&column) {
-            continue;
-        }
-        eprintln!(
-            "harness: matrix: installing {} {v} (no-op when in the store)",
-            kind.name
+    MatrixRun::new(request).run(store)
+}
+
+/// A matrix being run: what has finished can be read at any time ([`MatrixRun::finished`]; an
+/// interrupted matrix prints it).
+pub struct MatrixRun {
+    request: MatrixRequest,
+    started: String,
+    started_wall: Instant,
+    /// The cells of this shard, in matrix order.
+    cells: Vec<(&'static ClientKind, String, ScenarioSpec)>,
+    /// The columns, in order.
+    versions: Vec<String>,
+    /// Each cell's runs, as they finish.
+    slots: Mutex<Vec<Vec<Option<RunRecord>>>>,
+}
+
+impl MatrixRun {
+    pub fn new(request: &MatrixRequest) -> MatrixRun {
+        let started = crate::store::features::format_epoch(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
         );
-        let store = store.for_package(kind.package);
-        installs.insert(column, store.ensure(v).map_err(|e| e.to_string()));
-    }
-    // One job per run; results land in their slot.
-    let repeat = request.repeat.max(1) as usize;
-    let jobs: Vec<(usize, usize)> = (0..cells.len())
-        .flat_map(|c| (0..repeat).map(move |r| (c, r)))
-        .collect();
-    let slots: Mutex<Vec<Vec<Option<RunRecord>>>> =
-        Mutex::new(vec![vec![None; repeat]; cells.len()]);
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let total = jobs.len();
-    std::thread::scope(|scope| {
-        for _ in 0..request.jobs.max(1).min(total.max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, AtomicOrdering::SeqCst);
-                let Some(&(c, r)) = jobs.get(i) else { break };
-                let (kind, version, scenario) = &cells[c];
-                let record = match &installs[&column_key(kind.name, version)] {
-                    Err(e) => RunRecord::setup_failure("install", e.clone()),
-                    Ok(installed) => run_one(kind, installed, *scenario),
-                };
-                let n = done.fetch_add(1, AtomicOrdering::SeqCst) + 1;
-                eprintln!(
-                    "harness: matrix: [{n}/{total}] {} on {} {version}{}: {} ({:.1} s)",
-                    scenario.name(),
-                    kind.name,
-                    if repeat > 1 {
-                        format!(" (run {}/{repeat})", r + 1)
-                    } else {
-                        String::new()
-                    },
-                    record.verdict.as_str(),
-                    record.duration_secs
-                );
-                if let Ok(mut slots) = slots.lock() {
-                    slots[c][r] = Some(record);
-                }
-            });
+        let all: Vec<(&'static ClientKind, String, ScenarioSpec)> = request
+            .clients
+            .iter()
+            .flat_map(|(kind, versions)| {
+                plan(versions, &request.scenarios)
+                    .into_iter()
+                    .map(move |(v, s)| (*kind, v, s))
+            })
+            .collect();
+        let cells = match request.shard {
+            Some(shard) => shard.select(&all),
+            None => all,
+        };
+        let mut versions: Vec<String> = cells
+            .iter()
+            .map(|(k, v, _)| column_key(k.name, v))
+            .collect();
+        versions.dedup();
+        let repeat = request.repeat.max(1) as usize;
+        MatrixRun {
+            request: request.clone(),
+            started,
+            started_wall: Instant::now(),
+            slots: Mutex::new(vec![vec![None; repeat]; cells.len()]),
+            cells,
+            versions,
         }
-    });
-    let slots = slots.into_inner().unwrap_or_default();
-    let cells: Vec<Cell> = cells
-        .iter()
-        .zip(slots)
-        .map(|((kind, version, scenario), runs)| {
-            let runs: Vec<RunRecord> = runs.into_iter().flatten().collect();
-            Cell::of(kind.name, version, *scenario, runs)
-        })
-        .collect();
-    MatrixReport {
-        schema: SCHEMA,
-        started,
-        command: request.command.clone(),
-        versions,
-        scenarios: request.scenarios.iter().map(|s| s.name()).collect(),
-        jobs: request.jobs,
-        repeat: request.repeat,
-        shards: request
-            .shard
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default(),
-        wall_secs: started_wall.elapsed().as_secs_f64(),
-        cells,
-        comparison: None,
+    }
+
+    /// Runs every cell; the report holds them all.
+    pub fn run(&self, store: &VersionStore) -> MatrixReport {
+        let request = &self.request;
+        let cells = &self.cells;
+        let mut installs: BTreeMap<String, Result<InstalledVersion, String>> = BTreeMap::new();
+        for (kind, v, _) in cells {
+            let column = column_key(kind.name, v);
+            if installs.contains_key(&column) {
+                continue;
+            }
+            crate::detail!(
+                "harness: matrix: installing {} {v} (no-op when in the store)",
+                kind.name
+            );
+            let store = store.for_package(kind.package);
+            installs.insert(column, store.ensure(v).map_err(|e| e.to_string()));
+        }
+        // One job per run; results land in their slot.
+        let repeat = request.repeat.max(1) as usize;
+        let jobs: Vec<(usize, usize)> = (0..cells.len())
+            .flat_map(|c| (0..repeat).map(move |r| (c, r)))
+            .collect();
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let total = jobs.len();
+        let progress = crate::console::progress("matrix", total as u64);
+        // What runs now, for the bar's message.
+        let running: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        let show_running = |running: &[String]| progress.now(&running.join(", "));
+        std::thread::scope(|scope| {
+            for _ in 0..request.jobs.max(1).min(total.max(1)) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, AtomicOrdering::SeqCst);
+                    let Some(&(c, r)) = jobs.get(i) else { break };
+                    let (kind, version, scenario) = &cells[c];
+                    let label = format!("{}@{}", scenario.name(), column_key(kind.name, version));
+                    if let Ok(mut now) = running.lock() {
+                        now.push(label.clone());
+                        show_running(&now);
+                    }
+                    // With -v, each cell's commands say which cell they belong to.
+                    let record = crate::console::with_label(&label, || {
+                        match &installs[&column_key(kind.name, version)] {
+                            Err(e) => RunRecord::setup_failure("install", e.clone()),
+                            Ok(installed) => run_one(kind, installed, *scenario),
+                        }
+                    });
+                    // Interrupted under it, the run's verdict means nothing: not recorded.
+                    crate::drive::live::hold_if_stopping();
+                    let n = done.fetch_add(1, AtomicOrdering::SeqCst) + 1;
+                    progress.step(&format!(
+                        "harness: matrix: [{n}/{total}] {} on {} {version}{}: {} ({:.1} s){}",
+                        scenario.name(),
+                        kind.name,
+                        if repeat > 1 {
+                            format!(" (run {}/{repeat})", r + 1)
+                        } else {
+                            String::new()
+                        },
+                        record.verdict.as_str(),
+                        record.duration_secs,
+                        record
+                            .bundle
+                            .as_ref()
+                            .map(|b| format!("; bundle {b}"))
+                            .unwrap_or_default()
+                    ));
+                    if let Ok(mut now) = running.lock() {
+                        now.retain(|l| *l != label);
+                        show_running(&now);
+                    }
+                    if let Ok(mut slots) = self.slots.lock() {
+                        slots[c][r] = Some(record);
+                    }
+                });
+            }
+        });
+        drop(progress);
+        self.report(false)
+    }
+
+    /// The cells whose runs have all finished so far, as a report.
+    pub fn finished(&self) -> MatrixReport {
+        self.report(true)
+    }
+
+    /// Runs finished so far, and in all.
+    pub fn runs_finished(&self) -> (usize, usize) {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let done = slots.iter().flatten().filter(|r| r.is_some()).count();
+        (done, slots.iter().map(Vec::len).sum())
+    }
+
+    fn report(&self, complete_only: bool) -> MatrixReport {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let cells: Vec<Cell> = self
+            .cells
+            .iter()
+            .zip(slots)
+            .filter(|(_, runs)| !complete_only || runs.iter().all(Option::is_some))
+            .map(|((kind, version, scenario), runs)| {
+                let runs: Vec<RunRecord> = runs.into_iter().flatten().collect();
+                Cell::of(kind.name, version, *scenario, runs)
+            })
+            .collect();
+        MatrixReport {
+            schema: SCHEMA,
+            started: self.started.clone(),
+            command: self.request.command.clone(),
+            versions: self.versions.clone(),
+            scenarios: self.request.scenarios.iter().map(|s| s.name()).collect(),
+            jobs: self.request.jobs,
+            repeat: self.request.repeat,
+            shards: self
+                .request
+                .shard
+                .map(|s| vec![s.to_string()])
+                .unwrap_or_default(),
+            wall_secs: self.started_wall.elapsed().as_secs_f64(),
+            cells,
+            comparison: None,
+        }
     }
 }
 

@@ -207,7 +207,7 @@ pub fn soak(
     while rounds < plan.runs && started.elapsed() < plan.budget {
         rounds += 1;
         for &s in &plan.scenarios {
-            eprintln!(
+            crate::say!(
                 "soak: round {rounds}/{} · {} · {:.0} s elapsed",
                 plan.runs,
                 s.name(),
@@ -220,7 +220,7 @@ pub fn soak(
                 tally.foreign_connects += c.foreign.values().sum::<usize>();
             }
             record(tally, &report, plan, rounds, &version)?;
-            eprintln!(
+            crate::say!(
                 "soak: round {rounds} · {} · {} in {:.1} s",
                 s.name(),
                 if report.passed() { "pass" } else { "FAIL" },

@@ -274,7 +274,7 @@ pub fn static_mock_binary() -> Result<PathBuf, ContainerError> {
         .stderr_to_stdout()
         .stdout_capture()
         .unchecked();
-    eprintln!(
+    crate::say!(
         "harness: building the static mock-server for the container image (a no-op when unchanged; minutes the first time): {command}"
     );
     let spawn_error = |source| ContainerError::Spawn {
@@ -551,6 +551,8 @@ pub struct MockContainer {
     fault_flags: Vec<String>,
     output: Output,
     start_to_ready: Duration,
+    /// Lets an interrupted run remove the container (its drop never runs then).
+    _on_stop: crate::drive::live::Tracked,
 }
 
 /// What must be dropped outside any tokio runtime, together.
@@ -644,6 +646,15 @@ impl MockContainer {
                 .clone()
                 .unwrap_or_else(|| format!("http://127.0.0.1:{host_port}"));
             let name = unique_name();
+            // Registered before the container exists, so that one an interrupt catches mid-start
+            // goes too.
+            let on_stop = {
+                let name = name.clone();
+                crate::drive::live::on_stop(&format!("mock container {name}"), move || {
+                    let _ = remove_container(&name);
+                })
+                .map_err(|e| ContainerError::Io(e.to_string()))?
+            };
             let admin_token = random_token()?;
             let output = Output::default();
             let request = Launch {
@@ -669,6 +680,7 @@ impl MockContainer {
                         fault_flags,
                         output,
                         start_to_ready: started.elapsed(),
+                        _on_stop: on_stop,
                     })
                 }
                 Err(error) => error,
@@ -677,7 +689,7 @@ impl MockContainer {
             // port was taken, or still there when the timeout struck before testcontainers held
             // a handle to it. Its name is known, so it goes now rather than at the next run.
             if let Err(e) = remove_container(&name) {
-                eprintln!(
+                crate::say!(
                     "harness: could not remove the mock container {name} after a failed start: {e}"
                 );
             }
@@ -852,7 +864,7 @@ impl Drop for MockContainer {
             drop(http);
             container.rm()
         }) {
-            eprintln!(
+            crate::say!(
                 "harness: could not remove the mock container {}: {e}",
                 self.name
             );

@@ -12,8 +12,8 @@ use crate::checks::{self, Check, Verdict};
 use crate::clients::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::steps::{
-    add_server, client_reported_success, settle, slash_mcp_auth, status_check, Run, RunOptions,
-    RECONNECT_TIMEOUT, SERVER_NAME,
+    add_server, client_reported_success, settle, slash_mcp_auth, status_check, Grace, Run,
+    RunOptions, FOLLOW_UP_QUIET, RECONNECT_TIMEOUT, SERVER_NAME,
 };
 
 /// Bound on the model receiving something the harness waits for (a prompt, a tool result).
@@ -52,7 +52,7 @@ pub(crate) fn wait_for_view<T>(
                 detail: format!("model requests so far:\n{}", seen.join("\n")),
             });
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 
@@ -204,7 +204,7 @@ pub(crate) fn authenticate_tool(
                         detail: session.screen(),
                     });
                 }
-                std::thread::sleep(Duration::from_millis(200));
+                std::thread::sleep(Duration::from_millis(25));
             };
             let line = format!(
                 "model request #{seq}: result of {complete_tool} (is_error {}): {}",
@@ -231,9 +231,12 @@ pub(crate) fn authenticate_tool(
                 consent.callback_url
             ));
         }
-        settle(run.mock, RECONNECT_TIMEOUT, |log| {
-            checks::tools_listed_after_token(log).verdict == Verdict::Pass
-        })?;
+        settle(
+            run.mock,
+            RECONNECT_TIMEOUT,
+            Grace::Quiet(FOLLOW_UP_QUIET),
+            |log| checks::tools_listed_after_token(log).verdict == Verdict::Pass,
+        )?;
 
         // The second turn: every listed tool must reach the agent, the pseudo-tools must be gone,
         // and a real call must go through.
@@ -264,7 +267,12 @@ pub(crate) fn authenticate_tool(
             MODEL_TIMEOUT,
             |views| turn_ended(views, PROMPT_USE),
         )?;
-        settle(run.mock, Duration::from_secs(3), |_| true)?;
+        settle(
+            run.mock,
+            Duration::ZERO,
+            Grace::Quiet(FOLLOW_UP_QUIET),
+            |_| true,
+        )?;
         let log = run.mock.received_requests()?;
         let views = model.views();
         let script = model.script_report();

@@ -14,7 +14,10 @@ use crate::clients::{ClientUnderTest, DriveError, RunEnv, SessionOptions, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::drive::terminal::TerminalSession;
 use crate::scenarios::agent::{tool_result, turn_ended};
-use crate::scenarios::steps::{add_server, settle, slash_mcp_auth, Run, RunOptions, SERVER_NAME};
+use crate::scenarios::steps::{
+    add_server, settle, slash_mcp_auth, Grace, Run, RunOptions, FOLLOW_UP_QUIET, RETRY_QUIET,
+    SERVER_NAME,
+};
 
 /// Bound on one scripted turn (prompt typed → the model's closing text).
 const TURN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -197,10 +200,16 @@ pub(crate) fn lifecycle(
                         "# pushed tools/list_changed to {heard} open stream(s)"
                     ));
                 }
-                settle(run.mock, Duration::from_secs(10), |log| {
-                    log.iter()
-                        .any(|r| r.seq > boundary && r.rpc_method.as_deref() == Some("tools/list"))
-                })?;
+                settle(
+                    run.mock,
+                    Duration::from_secs(10),
+                    Grace::Quiet(FOLLOW_UP_QUIET),
+                    |log| {
+                        log.iter().any(|r| {
+                            r.seq > boundary && r.rpc_method.as_deref() == Some("tools/list")
+                        })
+                    },
+                )?;
             }
             LifecycleEvent::ScopeStepUp => {}
             LifecycleEvent::TransientErrors => {
@@ -285,7 +294,12 @@ pub(crate) fn lifecycle(
         // was told never to end).
         let mut second_turn = None;
         if event.is_transient_fault() {
-            settle(run.mock, Duration::from_secs(3), |_| true)?;
+            settle(
+                run.mock,
+                Duration::ZERO,
+                Grace::Quiet(FOLLOW_UP_QUIET),
+                |_| true,
+            )?;
             if !options.fault_never_ends {
                 // Whatever of the fault the client did not meet is called off: the server is
                 // well for the second call.
@@ -302,7 +316,14 @@ pub(crate) fn lifecycle(
             play_turn(client, &mut session, model, run, "Once more, please.", None)?;
             second_turn = Some((mid, mid_views));
         }
-        settle(run.mock, Duration::from_secs(3), |_| true)?;
+        // A server that lost its state leaves a client retrying on a timer, or not: long enough
+        // to tell which.
+        let quiet = if event == LifecycleEvent::ServerRestart {
+            RETRY_QUIET
+        } else {
+            FOLLOW_UP_QUIET
+        };
+        settle(run.mock, Duration::ZERO, Grace::Quiet(quiet), |_| true)?;
 
         let log = run.mock.received_requests()?;
         let views = model.views();

@@ -6,7 +6,9 @@
 use crate::checks::{self, Verdict};
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, SessionOptions, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
-use crate::scenarios::steps::{add_server, settle, Ctx, Run, RECONNECT_TIMEOUT, SERVER_NAME};
+use crate::scenarios::steps::{
+    add_server, settle, Ctx, Grace, Run, RECONNECT_TIMEOUT, SERVER_NAME,
+};
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "login_at_connect",
@@ -30,8 +32,8 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         server: SERVER_NAME,
         prompt: PROMPT,
     }));
-    // The run has ended; whatever it did is in the log (the bound only covers a late write).
-    settle(run.mock, RECONNECT_TIMEOUT, |log| {
+    // The run has ended; whatever it did is in the log.
+    settle(run.mock, RECONNECT_TIMEOUT, Grace::ProcessEnded, |log| {
         checks::tools_listed_after_token(log).verdict == Verdict::Pass
     })?;
     let log = run.mock.received_requests()?;

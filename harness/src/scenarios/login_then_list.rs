@@ -6,7 +6,7 @@ use crate::checks::{self, Check, Verdict};
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::def::{no_faults, ScenarioDef};
-use crate::scenarios::steps::{add_server, settle, status_check, Ctx, Run, SERVER_NAME};
+use crate::scenarios::steps::{add_server, settle, status_check, Ctx, Grace, Run, SERVER_NAME};
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "login_then_list",
@@ -51,9 +51,13 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     run.commands.push(client.reproduce(Step::ServerStatus));
     run.checks
         .push(status_check("connected-after-login", &after, true));
-    settle(run.mock, Duration::from_secs(5), |log| {
-        checks::tools_listed_after_token(log).verdict == Verdict::Pass
-    })?;
+    // `mcp list` has exited: its requests are all in the log.
+    settle(
+        run.mock,
+        Duration::from_secs(5),
+        Grace::ProcessEnded,
+        |log| checks::tools_listed_after_token(log).verdict == Verdict::Pass,
+    )?;
     let log = run.mock.received_requests()?;
     // Stored tokens used by a new process: evidence that the tokens work, not a reconnect.
     let mut stored = checks::reinitialized_after_token(&log);

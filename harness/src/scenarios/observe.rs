@@ -98,6 +98,6 @@ pub fn observe_report(report: &ScenarioReport, now: u64) -> Vec<(Feature, Observ
 pub fn record_report(install: &InstalledVersion, report: &ScenarioReport) {
     let observations = observe_report(report, now_secs());
     if let Err(e) = FeatureCache::for_install(install).record(&observations) {
-        eprintln!("harness: could not record features observed by the run: {e}");
+        crate::say!("harness: could not record features observed by the run: {e}");
     }
 }

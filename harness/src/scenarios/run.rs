@@ -42,6 +42,14 @@ pub struct ScenarioReport {
     /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
     #[serde(skip)]
     pub model_requests: Vec<ModelRequest>,
+    /// Every command the run started, exactly as started (a shell line with the whole
+    /// environment): long, so only in the failure bundle (`commands.sh`) and `-v`.
+    #[serde(skip)]
+    pub launched: Vec<String>,
+    /// Where the run's sandbox was. It is gone when the report is returned: removed, or moved
+    /// into the failure bundle.
+    #[serde(skip)]
+    pub sandbox: Option<PathBuf>,
 }
 
 impl ScenarioReport {
@@ -105,6 +113,7 @@ pub fn run_with(
     options: &RunOptions,
 ) -> ScenarioReport {
     let started = Instant::now();
+    let launched = crate::console::CommandLog::start();
     let mut run = Run {
         print: None,
         commands: vec![format!(
@@ -117,7 +126,7 @@ pub fn run_with(
         final_screen: String::new(),
         mock,
     };
-    let mut sandbox = None;
+    let mut sandbox: Option<Sandbox> = None;
     let mut model_api = None;
     let outcome = (|| -> Result<(), DriveError> {
         let sb = Sandbox::new(scenario.name())
@@ -204,27 +213,35 @@ pub fn run_with(
             .as_ref()
             .map(|m| m.received_requests())
             .unwrap_or_default(),
+        launched: launched.finish(),
+        sandbox: sandbox.as_ref().map(|s| s.root().to_owned()),
     };
-    if !report.passed() {
-        match write_bundle(&report, sandbox.as_mut()) {
+    // An interrupted run's verdict means nothing (its client was ended under it): no bundle.
+    if !report.passed() && !crate::drive::live::stopping() {
+        match write_bundle(&report, sandbox.take()) {
             Ok(dir) => {
-                eprintln!(
+                crate::detail!(
                     "harness: {} failed; bundle saved in {}",
                     scenario.name(),
                     dir.display()
                 );
                 report.bundle = Some(dir);
             }
-            Err(e) => eprintln!("harness: could not save the failure bundle: {e}"),
+            Err(e) => crate::say!(
+                "harness: could not save the failure bundle of {}: {e}",
+                scenario.name()
+            ),
         }
     }
+    // A passing run's sandbox goes here (a failing one's moved into its bundle).
+    drop(sandbox);
     report
 }
 
-fn write_bundle(
-    report: &ScenarioReport,
-    sandbox: Option<&mut Sandbox>,
-) -> std::io::Result<PathBuf> {
+/// Writes the failure bundle: what the server, the model and the screen saw, how to reproduce
+/// the run, and the run's sandbox itself (moved in, so nothing of it stays in the temporary
+/// directory).
+fn write_bundle(report: &ScenarioReport, sandbox: Option<Sandbox>) -> std::io::Result<PathBuf> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -265,17 +282,32 @@ fn write_bundle(
         reproduce.push_str(c);
         reproduce.push('\n');
     }
+    let mut exact = String::from(
+        "#!/bin/sh\n# Every command this run started, exactly as started: `env -i` and the whole environment.\n",
+    );
     if let Some(sandbox) = sandbox {
-        sandbox.keep();
-        reproduce.push_str(&format!(
-            "# the client's sandbox (HOME is {}/home) was kept\n",
-            sandbox.root().display()
-        ));
+        let was = sandbox.root().to_owned();
         // The client's own logs (Claude Code's `claude-debug.log`, the scripted browser's),
-        // which the sandbox keeps beside HOME.
-        copy_logs(sandbox.root(), &dir);
+        // which the sandbox keeps beside HOME, where people look first.
+        copy_logs(&was, &dir);
+        let note = match sandbox.move_into(&dir.join("sandbox")) {
+            Ok(()) => format!(
+                "# The client's sandbox (HOME was {}/home) is in ./sandbox; the commands point into\n\
+                 # it where it was: to rerun one, copy it back first: cp -a sandbox {}\n",
+                was.display(),
+                crate::drive::command::quote(&was.to_string_lossy())
+            ),
+            Err(e) => format!("# The client's sandbox could not be kept: {e}\n"),
+        };
+        reproduce.push_str(&note);
+        exact.push_str(&note);
+    }
+    for line in &report.launched {
+        exact.push_str(line);
+        exact.push('\n');
     }
     std::fs::write(dir.join("reproduce.sh"), reproduce)?;
+    std::fs::write(dir.join("commands.sh"), exact)?;
     Ok(dir)
 }
 

@@ -56,7 +56,7 @@ impl DiscoveryVariant {
         }
     }
 
-    /// The failure class (1–6 in the README) the variant is built to expose.
+    /// The failure class (1–6 in docs/discovery.md) the variant is built to expose.
     pub fn class(self) -> u8 {
         match self {
             DiscoveryVariant::ChallengeOnly | DiscoveryVariant::BareChallenge => 1,

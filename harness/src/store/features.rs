@@ -422,7 +422,7 @@ impl FeatureCache {
         if let Some(found) = self.load()? {
             return Ok(found); // probed by someone else while we waited
         }
-        eprintln!(
+        crate::say!(
             "harness: probing claude-code {version}'s features (once; cached in {})…",
             self.path.display()
         );

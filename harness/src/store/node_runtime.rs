@@ -424,7 +424,7 @@ impl NodeRuntimes {
     pub fn for_engines(&self, range: Option<&str>) -> Result<NodeRuntime, NodeError> {
         let choice = choose(range)?;
         if let Some(warning) = &choice.warning {
-            eprintln!("harness: {warning}");
+            crate::say!("harness: {warning}");
         }
         let version = match choice.pinned {
             Some(pinned) => pinned.to_owned(),
@@ -543,7 +543,7 @@ impl NodeRuntimes {
         let lock_path = dir.join(format!(".{version}.lock"));
         let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
         if lock.try_lock().is_err() {
-            eprintln!("harness: waiting for another process installing Node {version}…");
+            crate::say!("harness: waiting for another process installing Node {version}…");
             let deadline = Instant::now() + LOCK_WAIT;
             loop {
                 std::thread::sleep(Duration::from_millis(200));
@@ -573,7 +573,7 @@ impl NodeRuntimes {
         let started = Instant::now();
         let package = platform_package()?;
         let final_dir = self.version_dir(version);
-        eprintln!(
+        crate::say!(
             "harness: installing Node {version} ({package} from {}) into {} (first use)…",
             self.registry,
             final_dir.display()
@@ -659,7 +659,7 @@ impl NodeRuntimes {
             unpacked_bytes: size,
             total_secs: started.elapsed().as_secs_f64(),
         };
-        eprintln!(
+        crate::say!(
             "harness: installed Node {version}: {:.1} MB downloaded in {:.1} s, {:.1} MB on disk, {:.1} s in all",
             stats.download_bytes as f64 / 1e6,
             stats.download_secs,

@@ -252,7 +252,7 @@ pub fn listing(
         }
         Err(error) => match cached {
             Some(listing) => {
-                eprintln!("harness: {error}; using the listing cached {}", {
+                crate::say!("harness: {error}; using the listing cached {}", {
                     let age = now_secs().saturating_sub(listing.fetched_at);
                     format!("{} min ago", age / 60)
                 });

@@ -192,7 +192,7 @@ impl VersionStore {
         let root = std::path::absolute(&root).unwrap_or(root);
         let cap = match std::env::var(CACHE_SIZE_ENV) {
             Ok(text) => parse_size(&text).unwrap_or_else(|e| {
-                eprintln!(
+                crate::say!(
                     "harness: {CACHE_SIZE_ENV}: {e}; using the default cap of {}",
                     format_size(DEFAULT_CACHE_SIZE)
                 );
@@ -280,7 +280,7 @@ impl VersionStore {
             None => {
                 let installed = self.install(version)?;
                 if let Err(e) = self.evict_to_cap(Some(version)) {
-                    eprintln!("harness: could not bring the version store under its cap: {e}");
+                    crate::say!("harness: could not bring the version store under its cap: {e}");
                 }
                 installed
             }
@@ -298,7 +298,7 @@ impl VersionStore {
         let lock_path = versions_dir.join(format!(".{version}.lock"));
         let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
         if lock.try_lock().is_err() {
-            eprintln!(
+            crate::say!(
                 "harness: waiting for another process installing {}@{version}…",
                 self.package.npm
             );
@@ -388,7 +388,7 @@ impl VersionStore {
                 report.kept_in_use.push(entry.version);
                 continue;
             }
-            eprintln!(
+            crate::say!(
                 "harness: version store is over its cap ({} > {}): evicting {} ({}, least recently used)",
                 format_size(report.total_after),
                 format_size(cap),
@@ -409,7 +409,7 @@ impl VersionStore {
             report.evicted.push(entry);
         }
         if report.total_after > cap {
-            eprintln!(
+            crate::say!(
                 "harness: version store stays over its cap ({} > {}): the rest is in use ({})",
                 format_size(report.total_after),
                 format_size(cap),
@@ -439,11 +439,16 @@ impl VersionStore {
             )
             .map_err(io_err(&npmrc))?;
         }
-        eprintln!(
+        let installing = format!(
             "harness: installing {}@{version} into {} (first use of this version)…",
             self.package.npm,
             final_dir.display()
         );
+        // A spinner on a terminal; plain lines elsewhere (this one, then one every 30 s).
+        let progress = crate::console::spinner(&installing);
+        if progress.is_plain() {
+            crate::console::say(&installing);
+        }
         let started = Instant::now();
         let package = format!("{}@{version}", self.package.npm);
         let expression = duct::cmd(
@@ -489,8 +494,8 @@ impl VersionStore {
                     });
                 }
                 Ok(None) => {
-                    if started.elapsed() > next_progress {
-                        eprintln!(
+                    if progress.is_plain() && started.elapsed() > next_progress {
+                        crate::say!(
                             "harness: still installing {}@{version} ({} s)…",
                             self.package.npm,
                             started.elapsed().as_secs()
@@ -535,7 +540,7 @@ impl VersionStore {
             fs::remove_dir_all(&final_dir).map_err(io_err(&final_dir))?;
         }
         fs::rename(&staging, &final_dir).map_err(io_err(&final_dir))?;
-        eprintln!(
+        crate::say!(
             "harness: installed {}@{version} ({}) in {:.1} s",
             self.package.npm,
             format_size(size),
@@ -565,7 +570,7 @@ impl VersionStore {
             .for_engines(range.as_deref())
             .map_err(node_error)?;
         if let Some(warning) = runtime.warning() {
-            eprintln!("harness: {}@{version}: {warning}", self.package.npm);
+            crate::say!("harness: {}@{version}: {warning}", self.package.npm);
         }
         Ok(runtime.node)
     }

@@ -705,7 +705,7 @@ impl ClientUnderTest for GeminiCli {
         let mut args = vec!["-p", prompt, "-m", MODEL, "--yolo", "-o", "json"];
         args.extend(self.trust_args(env)?);
         let spec = crate::drive::command::launch(&self.command(env, &args)?);
-        eprintln!("harness: running {}", spec.shell_line());
+        crate::console::command(&spec.shell_line());
         // stdin stays an open pipe with nothing on it: the CLI asks `[Y/n]` there when the server
         // needs authentication (and waits forever on a closed one), and it reads anything written
         // before the question as more prompt, until end of input. So the answer is written only

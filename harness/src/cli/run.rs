@@ -1,0 +1,284 @@
+//! `harness run`: scenarios one after another on one client version; a progress line and a
+//! verdict table per scenario, a summary grid at the end (or, with `--json`, the reports on
+//! stdout). Interrupted, it ends its clients, removes its sandboxes and prints the grid of what
+//! finished.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use harness::clients::catalog::ClientKind;
+use harness::console;
+use harness::mock::{MockMode, MOCK_MODE_ENV};
+use harness::reports::run_table::{self, Evidence};
+use harness::scenarios::variants::DiscoveryVariant;
+use harness::scenarios::{self, Scenario, ScenarioReport};
+use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Output: a progress line per scenario (a bar on a terminal) on stderr; on \
+stdout each scenario's verdict table (evidence under the checks that did not pass) and a summary \
+grid. With -v also every command started, with its whole environment, each check's evidence and \
+the server-side timeline. A failing scenario's bundle (target/harness-failures, or \
+HARNESS_ARTIFACTS_DIR) holds all of that and the client's sandbox.
+
+Ctrl-C or SIGTERM ends the clients, removes the sandboxes, prints the summary of the scenarios that \
+finished and exits with 130 or 143."
+)]
+pub struct RunArgs {
+    /// Scenario to run (see `harness scenarios`), or `all`.
+    #[arg(long, short, default_value = "all")]
+    scenario: String,
+    /// Exact version from the npm registry (default: the client\'s pinned version, or its
+    /// version variable: CLAUDE_CODE_VERSION, CODEX_VERSION, GEMINI_CLI_VERSION).
+    #[arg(long = "cli-version")]
+    pub cli_version: Option<String>,
+    /// Print the reports as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Where the mock server runs: in-process, or in a container of the locally built image
+    /// (needs a Docker engine; `make docker` starts one).
+    #[arg(long, value_enum, env = MOCK_MODE_ENV, default_value_t = MockMode::InProcess)]
+    mock: MockMode,
+    /// Run client, mock and model stand-in in a network namespace with only loopback (needs
+    /// root), every client process under strace: any connect() that is not to the run's own
+    /// loopback servers fails the `no-traffic-off-machine` check. The version is installed
+    /// first, outside.
+    #[arg(long)]
+    isolate: bool,
+    /// Run against a discovery/registration variant of the server and add the discovery
+    /// checks (failure classes before the token): challenge-only, bare-challenge,
+    /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered. In-process
+    /// mock only.
+    #[arg(long, value_enum, value_name = "VARIANT")]
+    discovery: Option<DiscoveryVariant>,
+}
+
+/// What has finished, for the interrupt handler.
+#[derive(Default)]
+struct Finished {
+    reports: Vec<ScenarioReport>,
+    /// The scenario running now.
+    running: Option<String>,
+}
+
+pub fn run(
+    store: &VersionStore,
+    kind: &'static ClientKind,
+    version: &str,
+    args: RunArgs,
+) -> ExitCode {
+    let RunArgs {
+        scenario,
+        json,
+        mock: mock_mode,
+        isolate,
+        discovery,
+        ..
+    } = args;
+    if discovery.is_some() && (isolate || mock_mode != MockMode::InProcess) {
+        console::say(
+            "harness: --discovery runs on the in-process mock only (the separate authorization \
+             server is a second loopback listener); drop --isolate and --mock container",
+        );
+        return ExitCode::from(2);
+    }
+    let scenarios: Vec<Scenario> = if scenario == "all" {
+        Scenario::ALL.to_vec()
+    } else {
+        match Scenario::parse(&scenario) {
+            Some(s) => vec![s],
+            None => {
+                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                harness::say!(
+                    "harness: no scenario `{scenario}`; choose one of: {} (or all)",
+                    names.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    };
+    harness::say!(
+        "harness: version store {} (set {CACHE_DIR_ENV} to move it)",
+        store.root().display()
+    );
+    let finished = Arc::new(Mutex::new(Finished::default()));
+    {
+        let finished = finished.clone();
+        let total = scenarios.len();
+        super::interrupt::on_interrupt(move |out| {
+            let finished = finished.lock().unwrap_or_else(|p| p.into_inner());
+            let reports = &finished.reports;
+            if json {
+                match to_json(reports) {
+                    Ok(text) => out.print(&format!("{text}\n")),
+                    Err(e) => out.say(&format!("harness: cannot write JSON: {e}")),
+                }
+            } else if !reports.is_empty() {
+                out.print(&run_table::render_summary(reports));
+            }
+            let failed = reports.iter().filter(|r| !r.passed()).count();
+            out.say(&format!(
+                "harness: interrupted{}: {} of {total} scenario(s) finished, {} passed, {failed} \
+                 failed; the rest were not judged",
+                finished
+                    .running
+                    .as_deref()
+                    .map(|s| format!(" during {s}"))
+                    .unwrap_or_default(),
+                reports.len(),
+                reports.len() - failed,
+            ));
+        });
+    }
+    let installed = match store.ensure(version) {
+        Ok(i) => i,
+        Err(e) => {
+            harness::say!("harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if isolate {
+        if let Err(e) = harness::drive::isolation::available() {
+            harness::say!("harness: --isolate: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let client = (kind.make)(installed);
+    let evidence = if console::verbose() {
+        Evidence::All
+    } else {
+        Evidence::NotPassing
+    };
+    let progress = console::progress("run", scenarios.len() as u64);
+    for (i, s) in scenarios.iter().enumerate() {
+        let counter = format!("[{}/{}]", i + 1, scenarios.len());
+        progress.now(&format!("{} on {} {version}", s.name(), kind.name));
+        harness::detail!(
+            "harness: {counter} {} on {} {version}: {}",
+            s.name(),
+            kind.name,
+            s.describe()
+        );
+        finished.lock().unwrap_or_else(|p| p.into_inner()).running = Some(s.name().to_owned());
+        let mut text = String::new();
+        let report = if isolate {
+            match harness::scenarios::isolated::run_scenario_isolated(
+                *s,
+                {
+                    let install = client.install().clone();
+                    move || (kind.make)(install)
+                },
+                s.mock_faults(),
+                &Default::default(),
+            ) {
+                Ok((report, connects)) => {
+                    text.push_str(&run_table::render_table_with(
+                        std::slice::from_ref(&report),
+                        evidence,
+                    ));
+                    text.push_str(&format!("  connections: {}\n", connects.summary()));
+                    for (destination, n) in &connects.foreign {
+                        text.push_str(&format!("    NOT the run's: {destination} ×{n}\n"));
+                    }
+                    report
+                }
+                Err(e) => {
+                    harness::say!("harness: --isolate: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            let mock: Box<dyn harness::mock::MockTarget> = match discovery {
+                Some(variant) => match mock_server::MockServer::builder()
+                    .faults(s.mock_faults())
+                    .discovery(variant.discovery())
+                    .start_blocking()
+                {
+                    Ok(m) => Box::new(m),
+                    Err(e) => {
+                        harness::say!("harness: cannot start the mock server: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => match mock_mode.start_with(s.mock_faults()) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        harness::say!("harness: cannot start the mock server: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            harness::detail!("harness: {}", mock.describe());
+            let options = scenarios::RunOptions {
+                discovery,
+                ..Default::default()
+            };
+            let report = scenarios::run_with(*s, client.as_ref(), mock.as_ref(), &options);
+            text.push_str(&run_table::render_table_with(
+                std::slice::from_ref(&report),
+                evidence,
+            ));
+            if console::verbose() {
+                text.push_str(&format!("\n  server-side timeline ({}):\n", mock.uri()));
+                for line in report.timeline().lines() {
+                    text.push_str(&format!("    {line}\n"));
+                }
+            }
+            report
+        };
+        // Interrupted under it, the scenario's verdict means nothing: not recorded, not shown.
+        harness::drive::live::hold_if_stopping();
+        harness::scenarios::observe::record_report(client.install(), &report);
+        progress.step(&format!(
+            "harness: {counter} {}: {} ({:.1} s)",
+            report.expectation_key(),
+            run_table::verdict(&report).as_str(),
+            report.duration_secs
+        ));
+        if !json {
+            console::print(&text);
+        }
+        let mut finished = finished.lock().unwrap_or_else(|p| p.into_inner());
+        finished.running = None;
+        finished.reports.push(report);
+        drop(finished);
+    }
+    drop(progress);
+    // A copy: the interrupt handler locks `finished` after taking the console, so printing
+    // while holding it could wait on the handler forever.
+    let reports = finished
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .reports
+        .clone();
+    let reports = &reports;
+    if json {
+        match to_json(reports) {
+            Ok(text) => console::print(&format!("{text}\n")),
+            Err(e) => {
+                harness::say!("harness: cannot write JSON: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        console::print(&run_table::render_summary(reports));
+    }
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    harness::say!(
+        "harness: {} scenario(s), {} passed, {} failed",
+        reports.len(),
+        reports.len() - failed,
+        failed
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn to_json(reports: &[ScenarioReport]) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(reports)
+}
