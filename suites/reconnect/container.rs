@@ -1,8 +1,8 @@
 //! Container mode: the mock server's image (its statically linked binary `FROM scratch`, built
 //! locally) runs the real CLI's core scenarios, and is checked for what a container adds: the
 //! advertised URLs must answer from the host, SIGTERM must stop it promptly, the access log must
-//! be readable from the host only with the admin token, and containers must go away with their
-//! test, passing or panicking.
+//! be readable from the host only with the admin token, a server that cannot start must fail with
+//! its own words, and containers must go away with their test, passing or panicking.
 //!
 //! Where no Docker engine answers, these tests return early after one line saying so, unless
 //! `HARNESS_REQUIRE_DOCKER=1` (as in CI), which makes that a failure.
@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context};
 use harness::mock::container::{
-    self, build_image, container_exists, remove_container, static_mock_binary, MockContainer,
-    StartOptions, DOCKERFILE,
+    self, build_image, container_exists, containers_on_host_port, remove_container,
+    static_mock_binary, ContainerError, MockContainer, StartOptions, DOCKERFILE,
 };
 use harness::scenarios::{self, Scenario};
 use mock_server::config::{paths, ADMIN_TOKEN_HEADER};
@@ -197,8 +197,52 @@ fn a_container_advertising_an_unmapped_port_fails_the_url_check() -> anyhow::Res
     Ok(())
 }
 
-/// `docker stop` sends SIGTERM; the server must end by itself (exit 0, not docker's SIGKILL
-/// after the grace period) and within a second.
+/// A host port taken between the harness picking it and the engine binding it fails the start
+/// (the engine's 500) and leaves a created container behind: the start removes that container and
+/// retries on another port, whose URLs answer.
+#[test]
+fn a_start_whose_host_port_is_taken_retries_on_another_and_leaves_nothing_behind(
+) -> anyhow::Result<()> {
+    if !docker_engine()? {
+        return Ok(());
+    }
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = taken.local_addr()?.port();
+    let mock = MockContainer::start_with(StartOptions {
+        host_port: Some(port),
+        ..StartOptions::default()
+    })?;
+    ensure!(mock.host_port() != port, "started on the taken port {port}");
+    let left = containers_on_host_port(port)?;
+    ensure!(left.is_empty(), "left behind on port {port}: {left:?}");
+    let failures = unanswered(&mock, &advertised_urls(&mock)?)?;
+    ensure!(failures.is_empty(), "unanswered: {failures:#?}");
+    drop(taken);
+    Ok(())
+}
+
+/// Negative control for the clean-up half: the lookup does see a container published on a port
+/// (the running one).
+#[test]
+fn the_port_lookup_finds_a_running_container_on_its_port() -> anyhow::Result<()> {
+    if !docker_engine()? {
+        return Ok(());
+    }
+    let mock = MockContainer::start()?;
+    let found = containers_on_host_port(mock.host_port())?;
+    ensure!(
+        found
+            .iter()
+            .any(|n| n.trim_start_matches('/') == mock.name()),
+        "{} not found on port {}: {found:?}",
+        mock.name(),
+        mock.host_port()
+    );
+    Ok(())
+}
+
+/// A stop sends SIGTERM; the server must end by itself (exit 0, not the engine's SIGKILL after
+/// the grace period) and within a second.
 #[test]
 fn the_container_stops_within_a_second_of_sigterm() -> anyhow::Result<()> {
     if !docker_engine()? {
@@ -210,7 +254,7 @@ fn the_container_stops_within_a_second_of_sigterm() -> anyhow::Result<()> {
     let stopped = mock.stop(Duration::from_secs(10))?;
     ensure!(
         stopped.exit_code == 0,
-        "exit code {} (137 is docker's SIGKILL)\n{}",
+        "exit code {} (137 is the engine's SIGKILL)\n{}",
         stopped.exit_code,
         mock.logs()
     );
@@ -284,6 +328,25 @@ fn the_container_access_log_answers_the_host_only_with_the_admin_token() -> anyh
     Ok(())
 }
 
+/// testcontainers' blocking runner panics inside a tokio runtime; a test with one (here a
+/// `#[tokio::test]`) starts, reads, stops and drops a container all the same, and leaves none.
+#[tokio::test]
+async fn a_container_is_driven_from_inside_a_tokio_runtime_like_from_a_plain_thread(
+) -> anyhow::Result<()> {
+    if !docker_engine()? {
+        return Ok(());
+    }
+    let mock = MockContainer::start()?;
+    let name = mock.name().to_owned();
+    ensure!(mock.access_log()?.is_empty());
+    ensure!(mock.running()?);
+    let stopped = mock.stop(Duration::from_secs(5))?;
+    ensure!(stopped.exit_code == 0, "exit code {}", stopped.exit_code);
+    drop(mock);
+    ensure!(!container_exists(&name)?, "{name} is still there");
+    Ok(())
+}
+
 #[test]
 fn the_container_is_removed_when_its_test_panics() -> anyhow::Result<()> {
     if !docker_engine()? {
@@ -326,9 +389,39 @@ fn a_container_whose_handle_is_never_dropped_outlives_its_test() -> anyhow::Resu
     Ok(())
 }
 
-/// The start-to-ready figure in docs/mock-modes.md: `docker run` to the ready line, over ten starts, once the
-/// image exists. Run with `cargo test --test reconnect container_start_to_ready -- --ignored
-/// --nocapture`.
+/// A server that refuses its arguments ends at once: the start fails when its output ends, not at
+/// the ready timeout, with what the server said, and leaves no container behind.
+#[test]
+fn a_container_whose_server_refuses_its_arguments_fails_with_the_server_s_words(
+) -> anyhow::Result<()> {
+    if !docker_engine()? {
+        return Ok(());
+    }
+    let outcome = MockContainer::start_with(StartOptions {
+        public_url: Some("nonsense".to_owned()),
+        ..StartOptions::default()
+    });
+    let error = match outcome {
+        Ok(mock) => bail!(
+            "{} started although its public URL is nonsense",
+            mock.name()
+        ),
+        Err(error) => error,
+    };
+    let ContainerError::Ended { name, logs } = &error else {
+        bail!("not an early end: {error}");
+    };
+    ensure!(
+        logs.contains(r#"invalid public URL "nonsense""#),
+        "the server's words are missing: {error}"
+    );
+    ensure!(!container_exists(name)?, "{name} is still there");
+    Ok(())
+}
+
+/// The start-to-ready figure in docs/mock-modes.md: asking for the container (create, start) to
+/// its ready line, over ten starts, once the image exists. Run with
+/// `cargo test --test reconnect container_start_to_ready -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement, not a check"]
 fn container_start_to_ready_over_ten_starts() -> anyhow::Result<()> {

@@ -70,7 +70,7 @@ impl MockTarget for MockContainer {
 
     fn describe(&self) -> String {
         format!(
-            "mock server in container {} (image {}) at {}, ready {} ms after `docker run`",
+            "mock server in container {} (image {}) at {}, ready {} ms after it was asked for",
             self.name(),
             self.image(),
             self.public_url(),
