@@ -125,6 +125,10 @@ enum Command {
         /// The committed snapshots to compare with.
         #[arg(long, default_value = "snapshots")]
         snapshots: std::path::PathBuf,
+        /// The known failures per client and version: a run counts as a failure when it does
+        /// not match them (without the file, when any check fails).
+        #[arg(long, default_value = "suites/expectations.toml")]
+        expectations: std::path::PathBuf,
         /// Where diffs and the JSON summary go.
         #[arg(long, default_value = "target/soak")]
         out: std::path::PathBuf,
@@ -216,6 +220,7 @@ fn main() -> ExitCode {
             scenarios,
             cli_version,
             snapshots,
+            expectations,
             out,
             isolate,
         } => cmd_soak(
@@ -228,9 +233,11 @@ fn main() -> ExitCode {
                 runs,
                 budget: std::time::Duration::from_secs_f64(minutes.max(0.0) * 60.0),
                 snapshots,
+                expectations: None,
                 out,
                 isolate,
             },
+            &expectations,
         ),
         Command::Install { version } => match store.ensure(&pinned(version)) {
             Ok(installed) => {
@@ -260,7 +267,22 @@ fn cmd_soak(
     version: &str,
     names: &[String],
     mut plan: harness::matrix::soak::SoakPlan,
+    expectations: &std::path::Path,
 ) -> ExitCode {
+    if expectations.is_file() {
+        match harness::matrix::expectations::Expectations::load(expectations) {
+            Ok(known) => plan.expectations = Some(known),
+            Err(e) => {
+                harness::say!("harness: soak: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        harness::say!(
+            "harness: soak: no expectations file at {} (every failing check counts as a failure)",
+            expectations.display()
+        );
+    }
     plan.scenarios = if names.is_empty() {
         harness::matrix::soak::CORE_SCENARIOS.to_vec()
     } else {

@@ -30,6 +30,9 @@ pub struct SoakPlan {
     /// No new round starts after this long.
     pub budget: Duration,
     pub snapshots: PathBuf,
+    /// The known failures: a run is a failure when it does not match them (when absent, when a
+    /// check fails). A client's known failures are not flakes; a change in them is.
+    pub expectations: Option<crate::matrix::expectations::Expectations>,
     /// Where differing texts and diffs are written.
     pub out: PathBuf,
     /// Run each scenario in the loopback-only namespace (see `isolation`).
@@ -186,9 +189,18 @@ pub fn line_diff(expected: &str, actual: &str) -> String {
     out
 }
 
-fn snapshot_path(dir: &Path, scenario: Scenario, what: &str, version: &str) -> PathBuf {
+/// `<client>__<scenario>__[<what>]<version>.snap`, the client's name with `_` for `-`, as the
+/// suite names them.
+fn snapshot_path(
+    dir: &Path,
+    client: &str,
+    scenario: Scenario,
+    what: &str,
+    version: &str,
+) -> PathBuf {
     dir.join(format!(
-        "claude_code__{}__{what}{version}.snap",
+        "{}__{}__{what}{version}.snap",
+        client.replace('-', "_"),
         scenario.name()
     ))
 }
@@ -275,7 +287,11 @@ fn record(
     let s = report.scenario;
     tally.runs += 1;
     tally.durations.push(report.duration_secs);
-    if !report.passed() {
+    let as_expected = match &plan.expectations {
+        Some(known) => known.compare(report).matches(),
+        None => report.passed(),
+    };
+    if !as_expected {
         tally.failures += 1;
         for c in report
             .checks
@@ -288,7 +304,13 @@ fn record(
     let log = report.canonical_log().trim_end().to_owned();
     *tally.logs_seen.entry(log.clone()).or_default() += 1;
     tally.log_variants = tally.logs_seen.len();
-    let expected = read_snapshot(&snapshot_path(&plan.snapshots, s, "", version));
+    let expected = read_snapshot(&snapshot_path(
+        &plan.snapshots,
+        &report.client,
+        s,
+        "",
+        version,
+    ));
     tally.log_snapshot = expected.is_some();
     if let Some(expected) = expected.filter(|e| *e != log) {
         tally.log_diffs += 1;
@@ -298,7 +320,13 @@ fn record(
         std::fs::write(&path, line_diff(&expected, &log))?;
         tally.diff_files.push(path);
     }
-    let view_snapshot = read_snapshot(&snapshot_path(&plan.snapshots, s, "model_view__", version));
+    let view_snapshot = read_snapshot(&snapshot_path(
+        &plan.snapshots,
+        &report.client,
+        s,
+        "model_view__",
+        version,
+    ));
     tally.model_view_snapshot = view_snapshot.is_some();
     if let Some(expected) = view_snapshot {
         let view = report.canonical_model_view().trim_end().to_owned();
@@ -319,6 +347,20 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_client_is_compared_with_its_own_snapshots() {
+        let dir = Path::new("snapshots");
+        let session_lost = Scenario::SESSION_LOST;
+        assert_eq!(
+            snapshot_path(dir, "gemini-cli", session_lost, "", "0.61.0"),
+            dir.join("gemini_cli__session_lost__0.61.0.snap")
+        );
+        assert_eq!(
+            snapshot_path(dir, "claude-code", session_lost, "model_view__", "2.1.331"),
+            dir.join("claude_code__session_lost__model_view__2.1.331.snap")
+        );
+    }
 
     #[test]
     fn a_snapshot_body_is_what_follows_the_header() -> std::io::Result<()> {
