@@ -68,6 +68,7 @@ pub struct Tally {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SoakSummary {
+    pub client: String,
     pub version: String,
     pub rounds: usize,
     pub elapsed_secs: f64,
@@ -83,7 +84,8 @@ impl SoakSummary {
 
     pub fn render(&self) -> String {
         let mut out = format!(
-            "soak: claude-code {} · {} round(s) in {:.0} s\n{:<20} {:>5} {:>8} {:>9} {:>10} {:>9}  {}\n",
+            "soak: {} {} · {} round(s) in {:.0} s\n{:<20} {:>5} {:>8} {:>9} {:>10} {:>9}  {}\n",
+            self.client,
             self.version,
             self.rounds,
             self.elapsed_secs,
@@ -241,6 +243,7 @@ pub fn soak(
         }
     }
     Ok(SoakSummary {
+        client: kind.name.to_owned(),
         version,
         rounds,
         elapsed_secs: started.elapsed().as_secs_f64(),

@@ -37,8 +37,10 @@ pub(crate) const RECONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// duplicate registration, a retry storm.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Grace {
-    /// The client's process has exited: everything it sent is in the log already (a request is
-    /// logged before its response is written), so there is nothing to wait for.
+    /// The client's process has exited: what it waited for is in the log already (a request is
+    /// logged before its response is written). Only a request it sent without waiting, just
+    /// before it exited (a closing `DELETE` of its session, say), may still be on its way:
+    /// [`IN_FLIGHT_QUIET`] of silence sees it.
     ProcessEnded,
     /// The client still runs: the log must stay silent this long ([`FOLLOW_UP_QUIET`] or
     /// [`RETRY_QUIET`]).
@@ -64,6 +66,10 @@ pub(crate) const RETRY_QUIET: Duration = Duration::from_secs(2);
 /// The longest a [`Grace::Quiet`] goes on: a client that never stops talking (a storm) ends the
 /// wait here, and the checks judge what it sent.
 const GRACE_BOUND: Duration = Duration::from_secs(10);
+
+/// Under [`Grace::ProcessEnded`], how long the log must be silent: a request on loopback that
+/// left before the process exited arrives within milliseconds.
+pub(crate) const IN_FLIGHT_QUIET: Duration = Duration::from_millis(150);
 
 /// Under [`Grace::ProcessEnded`], the longest wait for `done`: only the log's own bookkeeping.
 const PROCESS_ENDED_BOUND: Duration = Duration::from_millis(250);
@@ -130,17 +136,19 @@ pub(crate) fn settle(
     while started.elapsed() < timeout && !done(&mock.received_requests()?) {
         std::thread::sleep(LOG_POLL);
     }
-    if let Grace::Quiet(quiet) = grace {
-        let mut last = mock.received_requests()?.len();
-        let mut quiet_since = Instant::now();
-        let bound = Instant::now() + GRACE_BOUND;
-        while quiet_since.elapsed() < quiet && Instant::now() < bound {
-            std::thread::sleep(LOG_POLL);
-            let now = mock.received_requests()?.len();
-            if now != last {
-                last = now;
-                quiet_since = Instant::now();
-            }
+    let quiet = match grace {
+        Grace::ProcessEnded => IN_FLIGHT_QUIET,
+        Grace::Quiet(quiet) => quiet,
+    };
+    let mut last = mock.received_requests()?.len();
+    let mut quiet_since = Instant::now();
+    let bound = Instant::now() + GRACE_BOUND;
+    while quiet_since.elapsed() < quiet && Instant::now() < bound {
+        std::thread::sleep(LOG_POLL);
+        let now = mock.received_requests()?.len();
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
         }
     }
     Ok(())
