@@ -79,9 +79,11 @@ pub struct TerminalSession {
     exit_status: Option<String>,
 }
 
-/// The longest a wait sleeps without looking: output wakes it at once, but the program's exit
-/// (which prints nothing) is only seen by looking.
-const POLL: Duration = Duration::from_millis(50);
+/// How often a wait looks at the screen. Not on every frame: a TUI drops a key pressed the
+/// moment its frame appears (Claude Code 2.1.120's `/mcp` menu lost the Enter that should open
+/// the server's menu when waits woke on output and answered within a millisecond); looking every
+/// 100 ms leaves it the moment a person would.
+const POLL: Duration = Duration::from_millis(100);
 
 impl TerminalSession {
     pub fn spawn(
@@ -226,7 +228,7 @@ impl TerminalSession {
     ) -> Result<String, TerminalError> {
         let started = Instant::now();
         loop {
-            let (screen, generation) = self.screen_and_generation();
+            let screen = self.screen();
             if predicate(&screen) {
                 return Ok(screen);
             }
@@ -253,10 +255,7 @@ impl TerminalSession {
                     screen,
                 });
             }
-            self.wait_for_output(
-                generation,
-                POLL.min(timeout.saturating_sub(started.elapsed())),
-            );
+            std::thread::sleep(POLL);
         }
     }
 
@@ -321,7 +320,8 @@ impl TerminalSession {
                     screen: self.screen(),
                 });
             }
-            std::thread::sleep(POLL);
+            // An exit is not a frame a key answers: look often.
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
