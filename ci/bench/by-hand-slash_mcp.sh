@@ -24,6 +24,14 @@ wait_screen() {
   return 1
 }
 selected_line() { screen | grep '❯' | grep -v '❯ /' | head -n 1; }
+# Moves the menu's pointer down until it sits on a line matching `pattern` (a menu is short).
+select_line() {
+  for _ in $(seq 12); do
+    selected_line | grep -q "$1" && return 0
+    keys Down
+    sleep 0.05
+  done
+}
 
 wait_screen "the first screen" 'Claude Code' || die "no first screen: $(screen)"
 # Keys typed before the prompt is ready are lost: type again until the menu opens.
@@ -39,18 +47,10 @@ for _ in 1 2 3 4; do
   keys Escape C-u
 done
 [[ -n ${opened} ]] || die "the /mcp menu did not open: $(screen)"
-for _ in $(seq 12); do
-  selected_line | grep -q 'mock' && break
-  keys Down
-  sleep 0.05
-done
+select_line 'mock'
 keys Enter
 wait_screen "the server's menu" 'Authenticate' 10 || die "no Authenticate entry: $(screen)"
-for _ in $(seq 12); do
-  selected_line | grep -q 'Authenticate' && break
-  keys Down
-  sleep 0.05
-done
+select_line 'Authenticate'
 keys Enter
 wait_screen "the sign-in result" 'signed in and connected|authentication successful|authenticated with|successfully authenticated' 60 ||
   die "the client did not report signing in: $(screen)"

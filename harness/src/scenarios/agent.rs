@@ -8,12 +8,12 @@ use mock_server::model_api::{ModelApi, ModelView, RequestKind, ToolResultSeen, T
 use serde_json::json;
 
 use crate::checks::model;
-use crate::checks::{self, Check, Verdict};
+use crate::checks::{self, Check};
 use crate::clients::{ClientUnderTest, DriveError, RunEnv, ServerStatus, SessionOptions, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::steps::{
-    add_server, client_reported_success, settle, slash_mcp_auth, status_check, Grace, Run,
-    RunOptions, FOLLOW_UP_QUIET, RECONNECT_TIMEOUT, SERVER_NAME,
+    add_server, client_reported_success, settle_quiet, settle_reconnect, slash_mcp_auth,
+    status_check, Run, RunOptions, FOLLOW_UP_QUIET, SERVER_NAME,
 };
 
 /// Bound on the model receiving something the harness waits for (a prompt, a tool result).
@@ -231,12 +231,7 @@ pub(crate) fn authenticate_tool(
                 consent.callback_url
             ));
         }
-        settle(
-            run.mock,
-            RECONNECT_TIMEOUT,
-            Grace::Quiet(FOLLOW_UP_QUIET),
-            |log| checks::tools_listed_after_token(log).verdict == Verdict::Pass,
-        )?;
+        settle_reconnect(run.mock)?;
 
         // The second turn: every listed tool must reach the agent, the pseudo-tools must be gone,
         // and a real call must go through.
@@ -267,12 +262,7 @@ pub(crate) fn authenticate_tool(
             MODEL_TIMEOUT,
             |views| turn_ended(views, PROMPT_USE),
         )?;
-        settle(
-            run.mock,
-            Duration::ZERO,
-            Grace::Quiet(FOLLOW_UP_QUIET),
-            |_| true,
-        )?;
+        settle_quiet(run.mock, FOLLOW_UP_QUIET)?;
         let log = run.mock.received_requests()?;
         let views = model.views();
         let script = model.script_report();

@@ -15,8 +15,8 @@ use crate::drive::browser::ScriptedBrowser;
 use crate::drive::terminal::TerminalSession;
 use crate::scenarios::agent::{tool_result, turn_ended};
 use crate::scenarios::steps::{
-    add_server, settle, slash_mcp_auth, Grace, Run, RunOptions, FOLLOW_UP_QUIET, RETRY_QUIET,
-    SERVER_NAME,
+    add_server, settle, settle_quiet, slash_mcp_auth, Grace, Run, RunOptions, FOLLOW_UP_QUIET,
+    RETRY_QUIET, SERVER_NAME,
 };
 
 /// Bound on one scripted turn (prompt typed → the model's closing text).
@@ -294,12 +294,7 @@ pub(crate) fn lifecycle(
         // was told never to end).
         let mut second_turn = None;
         if event.is_transient_fault() {
-            settle(
-                run.mock,
-                Duration::ZERO,
-                Grace::Quiet(FOLLOW_UP_QUIET),
-                |_| true,
-            )?;
+            settle_quiet(run.mock, FOLLOW_UP_QUIET)?;
             if !options.fault_never_ends {
                 // Whatever of the fault the client did not meet is called off: the server is
                 // well for the second call.
@@ -323,7 +318,7 @@ pub(crate) fn lifecycle(
         } else {
             FOLLOW_UP_QUIET
         };
-        settle(run.mock, Duration::ZERO, Grace::Quiet(quiet), |_| true)?;
+        settle_quiet(run.mock, quiet)?;
 
         let log = run.mock.received_requests()?;
         let views = model.views();

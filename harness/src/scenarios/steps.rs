@@ -154,6 +154,22 @@ pub(crate) fn settle(
     Ok(())
 }
 
+/// The client's chance to reconnect after an authentication: until the log shows an
+/// authenticated `tools/list` after the token (at most [`RECONNECT_TIMEOUT`]), then the quiet.
+pub(crate) fn settle_reconnect(mock: &dyn MockTarget) -> Result<(), DriveError> {
+    settle(
+        mock,
+        RECONNECT_TIMEOUT,
+        Grace::Quiet(FOLLOW_UP_QUIET),
+        |log| checks::tools_listed_after_token(log).verdict == Verdict::Pass,
+    )
+}
+
+/// Only the quiet: nothing to wait for first, only what may still arrive.
+pub(crate) fn settle_quiet(mock: &dyn MockTarget, quiet: Duration) -> Result<(), DriveError> {
+    settle(mock, Duration::ZERO, Grace::Quiet(quiet), |_| true)
+}
+
 /// `/mcp` → the server → Authenticate, consent through the scripted browser, then the client's
 /// chance to reconnect.
 pub(crate) fn slash_mcp_auth(
@@ -167,12 +183,7 @@ pub(crate) fn slash_mcp_auth(
     browser.skip_logged();
     let result = client.authenticate_in_session(session, SERVER_NAME, &mut browser);
     // Whatever the screen said, the server's log is the judge: give the client its chance.
-    settle(
-        run.mock,
-        RECONNECT_TIMEOUT,
-        Grace::Quiet(FOLLOW_UP_QUIET),
-        |log| checks::tools_listed_after_token(log).verdict == Verdict::Pass,
-    )?;
+    settle_reconnect(run.mock)?;
     result
 }
 
