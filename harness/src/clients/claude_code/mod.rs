@@ -15,7 +15,7 @@ use crate::clients::kind::ClientKind;
 use crate::clients::ModelWire;
 
 use std::cell::OnceCell;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
@@ -241,6 +241,67 @@ fn settled_screen(session: &TerminalSession) -> String {
     screen
 }
 
+/// What a session's debug log says when it is done with a server at start-up: skipped (cached
+/// needs-auth, where the pseudo-tools come from), connected, or refused. Until then the session
+/// has not decided which of the server's tools (or authenticate pseudo-tools) the model is
+/// offered, and a prompt typed earlier goes to the model without them (seen 1 in 30 soak rounds
+/// of `authenticate_paste` on 2.1.331).
+const SERVER_STARTUP_OUTCOMES: &[&str] = &[
+    "Skipping connection",
+    "Successfully connected",
+    "Authentication required",
+    "Connection failed",
+    "Connection error",
+];
+
+/// Bound on a session deciding about its servers: 2.1.331 logs its outcome ~0.1 s after its
+/// first screen here; a connection attempt is bounded by the client's own 30 s timeout, and a
+/// session that is still undecided after this bound gets the prompt anyway (the scenario's checks
+/// then see what the client did with it).
+const SERVER_STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The MCP servers in the sandbox's user config (`~/.claude.json`), by name.
+fn configured_servers(env: &RunEnv<'_>) -> Vec<String> {
+    std::fs::read(env.sandbox.home().join(".claude.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|config| {
+            config["mcpServers"]
+                .as_object()
+                .map(|servers| servers.keys().cloned().collect())
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until the debug log shows a start-up outcome for every configured server (see
+/// [`SERVER_STARTUP_OUTCOMES`]), or the session exits, or the bound passes.
+fn wait_for_server_startup(
+    debug_log: &std::path::Path,
+    servers: &[String],
+    session: &mut TerminalSession,
+) -> Result<(), DriveError> {
+    let decided = |log: &str, server: &str| {
+        let prefix = format!("MCP server \"{server}\": ");
+        log.lines().any(|line| {
+            line.split_once(&prefix)
+                .is_some_and(|(_, rest)| SERVER_STARTUP_OUTCOMES.iter().any(|o| rest.contains(o)))
+        })
+    };
+    let deadline = Instant::now() + SERVER_STARTUP_TIMEOUT;
+    while Instant::now() < deadline && session.try_exit_status().is_none() {
+        let log = std::fs::read_to_string(debug_log).unwrap_or_default();
+        if servers.iter().all(|s| decided(&log, s)) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tracing::debug!(
+        ?servers,
+        "start-up outcome not in the debug log within the bound"
+    );
+    Ok(())
+}
+
 /// `--allowedTools` takes `mcp__<server>` for all of a server's tools.
 fn allowed_tools(options: &SessionOptions) -> String {
     options
@@ -403,7 +464,8 @@ impl ClientUnderTest for ClaudeCode {
     ) -> Result<TerminalSession, DriveError> {
         let debug_log = env.sandbox.root().join("claude-debug.log");
         let mut args: Vec<String> = Vec::new();
-        if self.supports_debug_file(env)? {
+        let has_debug_log = self.supports_debug_file(env)?;
+        if has_debug_log {
             args.push("--debug-file".into());
             args.push(debug_log.to_string_lossy().into_owned());
         }
@@ -422,6 +484,9 @@ impl ClientUnderTest for ClaudeCode {
             STARTUP_TIMEOUT,
             &["Claude Code"],
         )?;
+        if has_debug_log {
+            wait_for_server_startup(&debug_log, &configured_servers(env), &mut session)?;
+        }
         Ok(session)
     }
 
