@@ -28,12 +28,15 @@ flaky, never failing.
 Exit status: 0 when nothing regressed (with --baseline: no new failure; without: no failing cell),
 1 when something did, 2 when the matrix could not be set up.")]
 pub struct MatrixArgs {
-    /// Versions: a comma-separated list, or FROM..TO over the published versions (inclusive).
-    #[arg(long)]
-    versions: Option<String>,
-    /// Only the newest N published versions (after --versions when that is a range).
-    #[arg(long)]
-    last: Option<usize>,
+    /// Versions: a comma-separated list, or FROM..TO over the published versions (inclusive);
+    /// `CLIENT=…` gives one client's (repeat the option for each). A client given neither
+    /// versions nor --last runs its pinned version.
+    #[arg(long, value_name = "[CLIENT=]LIST|FROM..TO")]
+    versions: Vec<String>,
+    /// Only the newest N published versions (after --versions when that is a range); `CLIENT=N`
+    /// for one client (repeatable).
+    #[arg(long, value_name = "[CLIENT=]N")]
+    last: Vec<String>,
     /// Scenarios: a comma-separated list, `core` (slash_mcp, session_lost, print_after_auth,
     /// token_expiry, authenticate_tool), `discovery` (the three login paths on every discovery
     /// variant) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant of the
@@ -149,6 +152,89 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
     Ok(out)
 }
 
+/// `--versions` and `--last`, each either for every client or as `CLIENT=…` for one.
+#[derive(Debug, Default)]
+struct PerClient {
+    versions: (Option<String>, Vec<(String, String)>),
+    last: (Option<usize>, Vec<(String, usize)>),
+}
+
+impl PerClient {
+    fn parse(
+        kinds: &[&'static ClientKind],
+        versions: &[String],
+        last: &[String],
+    ) -> Result<PerClient, String> {
+        let mut out = PerClient::default();
+        // `claude-code=2.1.81,2.1.331`: a name before `=` must be a client of the run.
+        let split = |value: &str| -> Result<(Option<String>, String), String> {
+            match value.split_once('=') {
+                Some((name, rest)) => {
+                    let name = name.trim();
+                    harness::clients::catalog::by_name(name)?;
+                    if !kinds.iter().any(|k| k.name == name) {
+                        return Err(format!(
+                            "`{name}=` names a client that is not in --client ({})",
+                            kinds.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    Ok((Some(name.to_owned()), rest.trim().to_owned()))
+                }
+                None => Ok((None, value.trim().to_owned())),
+            }
+        };
+        for value in versions {
+            match split(value)? {
+                (Some(name), spec) => out.versions.1.push((name, spec)),
+                (None, spec) if out.versions.0.is_some() => return Err(format!(
+                    "--versions given twice for every client ({spec}); name the client: CLIENT=…"
+                )),
+                (None, spec) => {
+                    if kinds.len() > 1 && !spec.contains("..") {
+                        return Err(
+                            "a --versions list names one client's versions; with several \
+                                    clients say whose (`--versions codex=0.171.0,0.160.0`), or use \
+                                    a range or --last N (each client's newest N)"
+                                .to_owned(),
+                        );
+                    }
+                    out.versions.0 = Some(spec)
+                }
+            }
+        }
+        for value in last {
+            let (name, n) = split(value)?;
+            let n: usize = n
+                .parse()
+                .map_err(|_| format!("--last takes a number of versions, not `{n}`"))?;
+            match name {
+                Some(name) => out.last.1.push((name, n)),
+                None => out.last.0 = Some(n),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The selection for one client: its own entries, else the ones for every client.
+    fn for_client(&self, kind: &ClientKind) -> (Option<&str>, Option<usize>) {
+        let versions = self
+            .versions
+            .1
+            .iter()
+            .find(|(name, _)| name == kind.name)
+            .map(|(_, v)| v.as_str())
+            .or(self.versions.0.as_deref());
+        let last = self
+            .last
+            .1
+            .iter()
+            .find(|(name, _)| name == kind.name)
+            .map(|(_, n)| *n)
+            .or(self.last.0);
+        (versions, last)
+    }
+}
+
 fn versions(
     store: &VersionStore,
     text: Option<&str>,
@@ -172,9 +258,6 @@ fn versions(
             list.drain(..skip);
         }
         return Ok(list);
-    }
-    if text.is_none() && last.is_none() {
-        return Err("say which versions: --versions LIST|FROM..TO and/or --last N".to_owned());
     }
     let (listing, _) = registry::listing(store.root(), store.package(), LISTING_MAX_AGE, false)
         .map_err(|e| e.to_string())?;
@@ -212,17 +295,23 @@ pub fn matrix_cmd(
             return ExitCode::from(2);
         }
     }
-    if kinds.len() > 1 && args.versions.as_deref().is_some_and(|t| !t.contains("..")) {
-        harness::say!(
-            "harness: a --versions list names one client's versions; with several clients use \
-             --last N (each client's newest N) or a range"
-        );
-        return ExitCode::from(2);
-    }
+    let selections = match PerClient::parse(kinds, &args.versions, &args.last) {
+        Ok(s) => s,
+        Err(e) => {
+            harness::say!("harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut clients = Vec::new();
     for kind in kinds {
         let store = store.for_package(kind.package);
-        match versions(&store, args.versions.as_deref(), args.last) {
+        let (text, last) = selections.for_client(kind);
+        let picked = if text.is_none() && last.is_none() {
+            Ok(vec![kind.package.version_under_test()])
+        } else {
+            versions(&store, text, last)
+        };
+        match picked {
             Ok(v) if !v.is_empty() => clients.push((*kind, v)),
             Ok(_) => {
                 harness::say!("harness: no versions of {} selected", kind.name);
@@ -384,5 +473,57 @@ fn finish(mut report: MatrixReport, baseline: Option<MatrixReport>, out: &Output
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(names: &[&str]) -> Vec<&'static ClientKind> {
+        names
+            .iter()
+            .map(|n| harness::clients::catalog::by_name(n).expect("a client"))
+            .collect()
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
+
+    #[test]
+    fn each_client_takes_its_own_versions_and_the_shared_ones_otherwise() {
+        let all = kinds(&["claude-code", "codex", "gemini-cli"]);
+        let picked = PerClient::parse(
+            &all,
+            &strings(&["codex=0.160.0,0.171.0"]),
+            &strings(&["2", "gemini-cli=5"]),
+        )
+        .expect("parses");
+        assert_eq!(picked.for_client(all[0]), (None, Some(2)));
+        assert_eq!(
+            picked.for_client(all[1]),
+            (Some("0.160.0,0.171.0"), Some(2))
+        );
+        assert_eq!(picked.for_client(all[2]), (None, Some(5)));
+    }
+
+    #[test]
+    fn a_shared_version_list_is_refused_with_several_clients_but_a_range_is_not() {
+        let two = kinds(&["claude-code", "codex"]);
+        let err = PerClient::parse(&two, &strings(&["2.1.81"]), &[]).expect_err("refused");
+        assert!(err.contains("say whose"), "{err}");
+        assert!(PerClient::parse(&two, &strings(&["1.0.0..9.0.0"]), &[]).is_ok());
+    }
+
+    #[test]
+    fn a_client_prefix_outside_the_run_or_unknown_is_refused() {
+        let one = kinds(&["codex"]);
+        let err = PerClient::parse(&one, &strings(&["gemini-cli=0.61.0"]), &[]).expect_err("x");
+        assert!(err.contains("not in --client"), "{err}");
+        let err = PerClient::parse(&one, &strings(&["nope=1.0.0"]), &[]).expect_err("x");
+        assert!(err.contains("harness clients"), "{err}");
+        let err = PerClient::parse(&one, &[], &strings(&["many"])).expect_err("x");
+        assert!(err.contains("number"), "{err}");
     }
 }
