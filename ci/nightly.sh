@@ -7,13 +7,18 @@
 #                               write every report form       -> $OUT/matrix.{json,md,xml,html}
 #   ci/nightly.sh all           every shard on this machine, then merge (make nightly)
 #
-# Settings (environment): NIGHTLY_LAST (versions, default 10), NIGHTLY_SCENARIOS (default core;
+# Settings (environment): NIGHTLY_CLIENTS (default all: every client `harness clients` lists),
+# NIGHTLY_LAST (each client's newest versions, default 3), NIGHTLY_CLAUDE_LAST (Claude Code's,
+# default 10: the first client, with the longest history of regressions), NIGHTLY_VERSIONS (pins
+# them instead: space-separated `--versions` values, `CLIENT=LIST` each), NIGHTLY_SCENARIOS (default core;
 # core,discovery adds every discovery variant through every login path),
 # NIGHTLY_JOBS (-j, default 2), NIGHTLY_REPEAT (default 2), OUT (default target/nightly),
 # BASELINE (default $OUT/baseline/matrix.json), HARNESS (the harness command).
 set -euo pipefail
 
-LAST=${NIGHTLY_LAST:-10}
+CLIENTS=${NIGHTLY_CLIENTS:-all}
+LAST=${NIGHTLY_LAST:-3}
+CLAUDE_LAST=${NIGHTLY_CLAUDE_LAST:-10}
 SCENARIOS=${NIGHTLY_SCENARIOS:-core}
 JOBS=${NIGHTLY_JOBS:-2}
 REPEAT=${NIGHTLY_REPEAT:-2}
@@ -27,9 +32,13 @@ shard() {
   # Every shard must pick the same versions: the listing is fetched once per run and cached in
   # the store; NIGHTLY_VERSIONS pins them when set.
   local pick=(--last "$LAST")
-  if [[ -n ${NIGHTLY_VERSIONS:-} ]]; then pick=(--versions "$NIGHTLY_VERSIONS"); fi
+  if [[ $CLIENTS == all || ,$CLIENTS, == *,claude-code,* ]]; then pick+=(--last "claude-code=$CLAUDE_LAST"); fi
+  if [[ -n ${NIGHTLY_VERSIONS:-} ]]; then
+    pick=()
+    for v in $NIGHTLY_VERSIONS; do pick+=(--versions "$v"); done
+  fi
   # Exit 1 (a failing cell) is the report's business, not the shard's.
-  $HARNESS matrix "${pick[@]}" --scenarios "$SCENARIOS" -j "$JOBS" --repeat "$REPEAT" \
+  $HARNESS matrix --client "$CLIENTS" "${pick[@]}" --scenarios "$SCENARIOS" -j "$JOBS" --repeat "$REPEAT" \
     --shard "$k/$n" --json "$OUT/shard-$k.json" || [[ $? == 1 ]]
 }
 
