@@ -186,9 +186,11 @@ impl PerClient {
         for value in versions {
             match split(value)? {
                 (Some(name), spec) => out.versions.1.push((name, spec)),
-                (None, spec) if out.versions.0.is_some() => return Err(format!(
+                (None, spec) if out.versions.0.is_some() => {
+                    return Err(format!(
                     "--versions given twice for every client ({spec}); name the client: CLIENT=…"
-                )),
+                ))
+                }
                 (None, spec) => {
                     if kinds.len() > 1 && !spec.contains("..") {
                         return Err(

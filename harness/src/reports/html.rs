@@ -114,7 +114,7 @@ pub fn render(report: &MatrixReport) -> String {
     }
     out.push_str("</tbody></table>\n");
     for cell in &report.cells {
-        detail(&mut out, cell);
+        detail(&mut out, cell, &report.cells);
     }
     out.push_str("</body></html>\n");
     out
@@ -124,16 +124,20 @@ fn verdict_span(v: CellVerdict) -> String {
     format!("<span class=\"v {}\">{}</span>", v.css(), v.as_str())
 }
 
-fn detail(out: &mut String, cell: &Cell) {
+fn detail(out: &mut String, cell: &Cell, cells: &[Cell]) {
     out.push_str(&format!(
-        "<section class=\"detail\" id=\"{}\"><a class=\"close\" href=\"#\">close ✕</a>\n<h2>{} on claude-code {} · login path {} · {}</h2>\n<p>{}</p>\n",
+        "<section class=\"detail\" id=\"{}\"><a class=\"close\" href=\"#\">close ✕</a>\n<h2>{} on {} {} · login path {} · {}</h2>\n<p>{}</p>\n",
         escape(&cell_id(cell)),
         escape(&cell.scenario),
-        escape(&cell.column()),
+        escape(&cell.client),
+        escape(&cell.version),
         escape(&cell.login_path),
         verdict_span(cell.verdict),
         escape(&cell.summary)
     ));
+    for sentence in super::blame::for_cell(cells, cell) {
+        out.push_str(&format!("<p class=\"blame\">{}</p>\n", escape(&sentence)));
+    }
     if cell.runs.len() > 1 {
         out.push_str("<p>runs: ");
         for (i, r) in cell.runs.iter().enumerate() {

@@ -81,6 +81,9 @@ pub fn render(report: &MatrixReport) -> String {
                 c.column(),
                 super::escape(&c.summary)
             ));
+            for sentence in super::blame::for_cell(&report.cells, c) {
+                out.push_str(&format!("> {}\n\n", super::escape(&sentence)));
+            }
             if let Some(run) = c.shown_run() {
                 out.push_str("| check | verdict | summary |\n|---|---|---|\n");
                 for ch in &run.checks {

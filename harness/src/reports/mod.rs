@@ -2,6 +2,7 @@
 //! a terminal table, Markdown (pull-request comments, issues), JUnit XML (CI dashboards) and a
 //! self-contained HTML page with a sequence diagram per cell.
 
+pub mod blame;
 pub mod run_table;
 
 pub mod html;

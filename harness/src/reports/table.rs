@@ -61,6 +61,9 @@ pub fn render(report: &MatrixReport) -> String {
                 c.scenario,
                 c.summary
             ));
+            for sentence in super::blame::for_cell(&report.cells, c) {
+                out.push_str(&format!("       {sentence}\n"));
+            }
             for run in c.runs.iter().filter_map(|r| r.bundle.as_ref()) {
                 out.push_str(&format!("       bundle {run}\n"));
             }
