@@ -4,5 +4,6 @@
 pub mod bisect;
 pub mod interrupt;
 pub mod matrix;
+pub mod reference;
 pub mod run;
 pub mod versions;

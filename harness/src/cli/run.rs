@@ -53,6 +53,13 @@ pub struct RunArgs {
     /// mock only.
     #[arg(long, value_enum, value_name = "VARIANT")]
     discovery: Option<DiscoveryVariant>,
+    /// Do not run the reference clients after a failure. By default, when a scenario fails,
+    /// each reference client's pinned version (`harness clients`) runs the failing scenarios and
+    /// `login_at_connect` against the same kind of server, and each failing check they judged
+    /// gets a line saying whose fault it likely is: the client's (every reference client passes
+    /// it) or the server's (one fails it too).
+    #[arg(long)]
+    no_reference: bool,
 }
 
 /// What has finished, for the interrupt handler.
@@ -75,6 +82,7 @@ pub fn run(
         mock: mock_mode,
         isolate,
         discovery,
+        no_reference,
         ..
     } = args;
     if discovery.is_some() && (isolate || mock_mode != MockMode::InProcess) {
@@ -190,25 +198,12 @@ pub fn run(
                 }
             }
         } else {
-            let mock: Box<dyn harness::mock::MockTarget> = match discovery {
-                Some(variant) => match mock_server::MockServer::builder()
-                    .faults(s.mock_faults())
-                    .discovery(variant.discovery())
-                    .start_blocking()
-                {
-                    Ok(m) => Box::new(m),
-                    Err(e) => {
-                        harness::say!("harness: cannot start the mock server: {e}");
-                        return ExitCode::from(2);
-                    }
-                },
-                None => match mock_mode.start_with(s.mock_faults()) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        harness::say!("harness: cannot start the mock server: {e}");
-                        return ExitCode::from(2);
-                    }
-                },
+            let mock = match start_mock(*s, discovery, mock_mode) {
+                Ok(m) => m,
+                Err(e) => {
+                    harness::say!("harness: cannot start the mock server: {e}");
+                    return ExitCode::from(2);
+                }
             };
             harness::detail!("harness: {}", mock.describe());
             let options = scenarios::RunOptions {
@@ -266,6 +261,22 @@ pub fn run(
         console::print(&run_table::render_summary(reports));
     }
     let failed = reports.iter().filter(|r| !r.passed()).count();
+    // Not under --isolate: the reference runs would leave the namespace the failure was seen in.
+    if failed > 0 && !no_reference && !isolate {
+        let lines = super::reference::compare(store, kind, reports, discovery, mock_mode);
+        if !lines.is_empty() {
+            let mut text =
+                String::from("\nwhose fault (the reference clients on the same server):\n");
+            for line in &lines {
+                text.push_str(&format!("  {line}\n"));
+            }
+            if json {
+                console::say(text.trim_end());
+            } else {
+                console::print(&text);
+            }
+        }
+    }
     harness::say!(
         "harness: {} scenario(s), {} passed, {} failed",
         reports.len(),
@@ -277,6 +288,24 @@ pub fn run(
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The scenario's server: on the discovery variant when one is given (in-process), else where
+/// `--mock` says.
+pub(crate) fn start_mock(
+    scenario: Scenario,
+    discovery: Option<DiscoveryVariant>,
+    mock_mode: MockMode,
+) -> Result<Box<dyn harness::mock::MockTarget>, harness::mock::MockError> {
+    Ok(match discovery {
+        Some(variant) => Box::new(
+            mock_server::MockServer::builder()
+                .faults(scenario.mock_faults())
+                .discovery(variant.discovery())
+                .start_blocking()?,
+        ),
+        None => mock_mode.start_with(scenario.mock_faults())?,
+    })
 }
 
 fn to_json(reports: &[ScenarioReport]) -> Result<String, serde_json::Error> {

@@ -1,0 +1,94 @@
+//! After a run with failing checks, the reference clients (model-less clients that only connect,
+//! authenticate and list) run against the same server, so the report can say whose fault each
+//! failing check likely is (`reports::blame`).
+
+use harness::clients::catalog::{self, ClientKind};
+use harness::matrix::{Cell, RunRecord};
+use harness::mock::MockMode;
+use harness::reports::blame;
+use harness::scenarios::variants::{DiscoveryVariant, ScenarioSpec};
+use harness::scenarios::{self, Scenario, ScenarioReport};
+use harness::store::versions::VersionStore;
+
+/// The scenario every reference client runs when none of the failing ones applies to it: the
+/// login at connect, then the stored token, on the same server.
+const BASELINE: Scenario = Scenario::LOGIN_AT_CONNECT;
+
+fn cell(report: &ScenarioReport) -> Cell {
+    Cell::of(
+        &report.client,
+        &report.version,
+        ScenarioSpec {
+            scenario: report.scenario,
+            discovery: report.discovery,
+        },
+        vec![RunRecord::from_report(report)],
+    )
+}
+
+/// Runs each reference client's pinned version on the failing scenarios of `reports` (and the
+/// baseline scenario) against a server like theirs, and returns one line per failing check the
+/// reference clients judged, naming the scenario. Empty when nothing failed, the client is a
+/// reference client itself, or the catalog has none; a reference client that cannot be
+/// installed or run is said and skipped.
+pub fn compare(
+    store: &VersionStore,
+    kind: &ClientKind,
+    reports: &[ScenarioReport],
+    discovery: Option<DiscoveryVariant>,
+    mock_mode: MockMode,
+) -> Vec<String> {
+    let failing: Vec<&ScenarioReport> = reports.iter().filter(|r| !r.passed()).collect();
+    let references: Vec<&ClientKind> = catalog::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.reference)
+        .collect();
+    if failing.is_empty() || kind.reference || references.is_empty() {
+        return Vec::new();
+    }
+    let mut to_run: Vec<Scenario> = failing.iter().map(|r| r.scenario).collect();
+    if !to_run.contains(&BASELINE) {
+        to_run.push(BASELINE);
+    }
+    let mut cells: Vec<Cell> = reports.iter().map(cell).collect();
+    for reference in references {
+        let version = reference.package.version_under_test();
+        let installed = match store.for_package(reference.package).ensure(&version) {
+            Ok(i) => i,
+            Err(e) => {
+                harness::say!("harness: reference client {}: {e}", reference.name);
+                continue;
+            }
+        };
+        let client = (reference.make)(installed);
+        for s in &to_run {
+            harness::say!(
+                "harness: reference client {} {version} on {}",
+                reference.name,
+                s.name()
+            );
+            let mock = match super::run::start_mock(*s, discovery, mock_mode) {
+                Ok(m) => m,
+                Err(e) => {
+                    harness::say!("harness: cannot start the mock server: {e}");
+                    continue;
+                }
+            };
+            let options = scenarios::RunOptions {
+                discovery,
+                ..Default::default()
+            };
+            let report = scenarios::run_with(*s, client.as_ref(), mock.as_ref(), &options);
+            harness::drive::live::hold_if_stopping();
+            cells.push(cell(&report));
+        }
+    }
+    let mut lines = Vec::new();
+    for agent in cells.iter().filter(|c| c.client == kind.name) {
+        for sentence in blame::for_cell(&cells, agent) {
+            lines.push(format!("{}: {sentence}", agent.scenario));
+        }
+    }
+    lines
+}
