@@ -69,5 +69,9 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     let log = run.mock.received_requests()?;
     run.checks
         .push(crate::checks::discovery::registration_reused(&log));
+    run.checks
+        .push(crate::scenarios::lifecycle::no_retry_loop_after_refusal(
+            &log, 0,
+        ));
     Ok(())
 }

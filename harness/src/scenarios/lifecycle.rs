@@ -32,6 +32,18 @@ pub const RECOVERED_OR_TOLD_AFTER_5XX: &str = "recovered-or-told-after-5xx";
 pub const RECOVERED_OR_TOLD_AFTER_DROPPED_CONNECTION: &str =
     "recovered-or-told-after-dropped-connection";
 pub const TOOL_CALL_AFTER_FAULT: &str = "tool-call-after-fault";
+pub const ONE_SESSION_AFTER_LOSS: &str = "one-session-after-loss";
+pub const NO_REFRESH_STORM: &str = "no-refresh-storm";
+pub const NO_RETRY_LOOP_AFTER_REFUSAL: &str = "no-retry-loop-after-refusal";
+
+/// Requests bound to fail a client may send after its refresh was refused, before it stops or
+/// authorizes again: the MCP request that learns the token is gone (401), one more from a
+/// concurrent stream, and one retry of the refresh.
+const DOOMED_REQUESTS_ALLOWED: usize = 3;
+
+/// Requests a client may still send to a session after the server said it is gone (404): the
+/// request that met the 404 and one concurrent stream (the SSE `GET`) meeting it too.
+const LOST_SESSION_404S_ALLOWED: usize = 2;
 
 /// `transient_errors`: what the server answers, and how many authenticated MCP requests get it.
 pub const TRANSIENT_STATUS: u16 = 503;
@@ -326,14 +338,17 @@ pub(crate) fn lifecycle(
         match event {
             LifecycleEvent::TokenExpiry | LifecycleEvent::TokenRevoked => {
                 run.checks.push(refreshed_after_401(&log, boundary));
+                run.checks.push(no_refresh_storm(&log, boundary, 1));
             }
             LifecycleEvent::RefreshRotation => {
                 run.checks.push(refreshed_after_401(&log, boundary));
                 run.checks.push(no_rotated_refresh_reuse(&log, boundary));
+                run.checks.push(no_refresh_storm(&log, boundary, 2));
             }
             LifecycleEvent::SessionLost => {
                 run.checks
                     .push(reinitialized_after_session_loss(&log, boundary));
+                run.checks.push(one_session_after_loss(&log, boundary));
             }
             LifecycleEvent::ToolsChanged => {
                 run.checks.push(relisted_after_list_changed(&log, boundary));
@@ -536,6 +551,188 @@ pub fn reinitialized_after_session_loss(log: &[AccessRecord], after: u64) -> Che
                 .chain(mcp_after(log, lost.seq).take(12).map(evidence_line))
                 .collect(),
         ),
+    }
+}
+
+/// Streamable HTTP › "Session Management", judged over the whole recovery: after the 404 the
+/// client opens exactly one new session (one successful `initialize`) and sends everything after
+/// it in that session. Two `initialize`s racing each other, work in a third session, or the dead
+/// session retried (more 404s than the request that met it and one concurrent stream) are wasted
+/// work and fail. A client that opens no new session fails too (as
+/// `reinitialized-after-session-loss` does).
+pub fn one_session_after_loss(log: &[AccessRecord], after: u64) -> Check {
+    let Some(lost) = mcp_after(log, after).find(|r| r.status == 404 && r.session_id.is_some())
+    else {
+        return Check::fail(
+            ONE_SESSION_AFTER_LOSS,
+            "the client never used the lost session, so its recovery could not be judged",
+            mcp_after(log, after).map(evidence_line).collect(),
+        );
+    };
+    let after_loss: Vec<&AccessRecord> = mcp_after(log, lost.seq - 1).collect();
+    let inits: Vec<&&AccessRecord> = after_loss
+        .iter()
+        .filter(|r| {
+            r.rpc_method.as_deref() == Some("initialize") && is_authenticated(r) && r.status == 200
+        })
+        .collect();
+    let evidence = || {
+        after_loss
+            .iter()
+            .take(16)
+            .map(|r| evidence_line(r))
+            .collect()
+    };
+    let [init] = inits.as_slice() else {
+        let summary = if inits.is_empty() {
+            "after a 404 for its session the client opened no new session".to_owned()
+        } else {
+            format!(
+                "after a 404 for its session the client opened {} new sessions (successful \
+                 initialize requests), where one is enough",
+                inits.len()
+            )
+        };
+        return Check::fail(ONE_SESSION_AFTER_LOSS, summary, evidence());
+    };
+    let dead_retries = after_loss
+        .iter()
+        .filter(|r| r.session_id == lost.session_id && r.status == 404 && r.method != "DELETE")
+        .count();
+    let elsewhere: Vec<&&AccessRecord> = after_loss
+        .iter()
+        .filter(|r| r.seq > init.seq && r.method != "DELETE")
+        .filter(|r| r.session_id.is_some() && r.session_id != init.session_id)
+        .collect();
+    if dead_retries > LOST_SESSION_404S_ALLOWED {
+        Check::fail(
+            ONE_SESSION_AFTER_LOSS,
+            format!(
+                "the client kept sending to the lost session: {dead_retries} requests met its 404 \
+                 (at most {LOST_SESSION_404S_ALLOWED}: the request that found it gone and one \
+                 concurrent stream)"
+            ),
+            evidence(),
+        )
+    } else if !elsewhere.is_empty() {
+        Check::fail(
+            ONE_SESSION_AFTER_LOSS,
+            format!(
+                "after opening its new session the client sent {} request(s) in another one",
+                elsewhere.len()
+            ),
+            std::iter::once(evidence_line(init))
+                .chain(elsewhere.iter().map(|r| evidence_line(r)))
+                .collect(),
+        )
+    } else {
+        Check::pass(
+            ONE_SESSION_AFTER_LOSS,
+            "after the 404 the client opened one new session and sent everything after it there",
+            vec![evidence_line(lost), evidence_line(init)],
+        )
+    }
+}
+
+/// OAuth 2.1 §4.3 (refreshing an access token), judged for waste: each expiry the server
+/// committed after `after` is worth one `refresh_token` grant, and one more is tolerated (a
+/// client may refresh early, or retry one that failed in transit). More is a refresh storm:
+/// concurrent requests each refreshing for themselves, or a refresh before every request. A
+/// client that never refreshes passes here (`refreshed-after-401` judges that).
+pub fn no_refresh_storm(log: &[AccessRecord], after: u64, expiries: usize) -> Check {
+    let grants: Vec<&AccessRecord> = log
+        .iter()
+        .filter(|r| {
+            r.seq > after
+                && r.phase == Phase::Token
+                && r.grant_type.as_deref() == Some("refresh_token")
+        })
+        .collect();
+    let allowed = expiries + 1;
+    let evidence: Vec<String> = grants.iter().map(|r| evidence_line(r)).collect();
+    if grants.len() > allowed {
+        Check::fail(
+            NO_REFRESH_STORM,
+            format!(
+                "{} refresh grants for {expiries} expir{} (at most {allowed})",
+                grants.len(),
+                if expiries == 1 { "y" } else { "ies" }
+            ),
+            evidence,
+        )
+    } else {
+        Check::pass(
+            NO_REFRESH_STORM,
+            format!(
+                "{} refresh grant(s) for {expiries} expir{}",
+                grants.len(),
+                if expiries == 1 { "y" } else { "ies" }
+            ),
+            evidence,
+        )
+    }
+}
+
+/// OAuth 2.1 §4.3 and §5.3 (error responses), judged for waste: once the authorization server
+/// has refused a refresh (`invalid_grant`, `invalid_client`), requests that must fail — MCP
+/// requests without a valid token (401) and the refused refresh again — are counted until the
+/// client authorizes anew (an `authorization_code` grant) or the log ends. More than
+/// [`DOOMED_REQUESTS_ALLOWED`] is a retry loop. A client that never had a refresh refused passes
+/// with that said.
+pub fn no_retry_loop_after_refusal(log: &[AccessRecord], after: u64) -> Check {
+    let refused = log.iter().find(|r| {
+        r.seq > after
+            && r.phase == Phase::Token
+            && r.grant_type.as_deref() == Some("refresh_token")
+            && r.status >= 400
+    });
+    let Some(refused) = refused else {
+        return Check::pass(
+            NO_RETRY_LOOP_AFTER_REFUSAL,
+            "no refresh was refused, so no retry loop could follow one",
+            Vec::new(),
+        );
+    };
+    let doomed: Vec<&AccessRecord> = log
+        .iter()
+        .filter(|r| r.seq > refused.seq)
+        .take_while(|r| {
+            !(r.phase == Phase::Token
+                && r.grant_type.as_deref() == Some("authorization_code")
+                && r.status == 200)
+        })
+        .filter(|r| {
+            (r.phase == Phase::Mcp && r.status == 401)
+                || (r.phase == Phase::Token
+                    && r.grant_type.as_deref() == Some("refresh_token")
+                    && r.status >= 400)
+        })
+        .collect();
+    let evidence: Vec<String> = std::iter::once(refused)
+        .chain(doomed.iter().copied())
+        .take(16)
+        .map(evidence_line)
+        .collect();
+    if doomed.len() > DOOMED_REQUESTS_ALLOWED {
+        Check::fail(
+            NO_RETRY_LOOP_AFTER_REFUSAL,
+            format!(
+                "after its refresh was refused the client sent {} more requests bound to fail \
+                 (at most {DOOMED_REQUESTS_ALLOWED}) instead of stopping or authorizing again",
+                doomed.len()
+            ),
+            evidence,
+        )
+    } else {
+        Check::pass(
+            NO_RETRY_LOOP_AFTER_REFUSAL,
+            format!(
+                "after its refresh was refused the client sent {} request(s) bound to fail, then \
+                 stopped or authorized again",
+                doomed.len()
+            ),
+            evidence,
+        )
     }
 }
 
@@ -925,6 +1122,107 @@ mod tests {
         ];
         assert_eq!(no_rotated_refresh_reuse(&reused, 0).verdict, Verdict::Fail);
         assert_eq!(no_rotated_refresh_reuse(&ok[..1], 0).verdict, Verdict::Fail);
+    }
+
+    fn in_session(mut r: AccessRecord, session: &str) -> AccessRecord {
+        r.session_id = Some(session.to_owned());
+        r
+    }
+
+    fn init(seq: u64, session: &str) -> AccessRecord {
+        in_session(
+            record(seq, Phase::Mcp, Some("initialize"), valid("at-1"), 200),
+            session,
+        )
+    }
+
+    fn call(seq: u64, session: &str, status: u16) -> AccessRecord {
+        in_session(
+            record(seq, Phase::Mcp, Some("tools/call"), valid("at-1"), status),
+            session,
+        )
+    }
+
+    #[test]
+    fn one_new_session_used_for_everything_after_the_loss_passes() {
+        let log = vec![call(1, "old", 404), init(2, "new"), call(3, "new", 200)];
+        assert_eq!(one_session_after_loss(&log, 0).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn racing_initializes_a_third_session_or_retrying_the_dead_one_fail() {
+        // Two initializes racing each other.
+        let racing = vec![
+            call(1, "old", 404),
+            init(2, "a"),
+            init(3, "b"),
+            call(4, "b", 200),
+        ];
+        let check = one_session_after_loss(&racing, 0);
+        assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
+        assert!(check.summary.contains("2 new sessions"), "{check:?}");
+        // The call retried in another session while the new one runs.
+        let elsewhere = vec![
+            call(1, "old", 404),
+            init(2, "new"),
+            call(3, "other", 200),
+            call(4, "new", 200),
+        ];
+        assert_eq!(one_session_after_loss(&elsewhere, 0).verdict, Verdict::Fail);
+        // The dead session retried over and over.
+        let mut retried = vec![call(1, "old", 404)];
+        retried.extend((2..=4).map(|seq| call(seq, "old", 404)));
+        retried.extend([init(5, "new"), call(6, "new", 200)]);
+        let check = one_session_after_loss(&retried, 0);
+        assert!(check.summary.contains("kept sending"), "{check:?}");
+        // No new session at all.
+        let none = vec![call(1, "old", 404), call(2, "old", 404)];
+        assert_eq!(one_session_after_loss(&none, 0).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_refresh_per_expiry_and_one_more_pass_and_a_storm_fails() {
+        let refresh = |seq| record(seq, Phase::Token, None, Bearer::None, 200);
+        let two = vec![refresh(1), refresh(2)];
+        assert_eq!(no_refresh_storm(&two, 0, 1).verdict, Verdict::Pass);
+        assert_eq!(no_refresh_storm(&[], 0, 1).verdict, Verdict::Pass);
+        let four: Vec<AccessRecord> = (1..=4).map(refresh).collect();
+        let check = no_refresh_storm(&four, 0, 1);
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(
+            check.summary.contains("4 refresh grants for 1 expiry"),
+            "{check:?}"
+        );
+        assert_eq!(no_refresh_storm(&four[..3], 0, 2).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn after_a_refused_refresh_a_few_doomed_requests_pass_and_a_loop_fails() {
+        let refused = |seq| record(seq, Phase::Token, None, Bearer::None, 400);
+        let dead = |seq| record(seq, Phase::Mcp, Some("tools/list"), Bearer::None, 401);
+        let mut reauthorized = record(9, Phase::Token, None, Bearer::None, 200);
+        reauthorized.grant_type = Some("authorization_code".to_owned());
+        let stopped = vec![refused(1), dead(2)];
+        assert_eq!(
+            no_retry_loop_after_refusal(&stopped, 0).verdict,
+            Verdict::Pass
+        );
+        let mut looping = vec![refused(1)];
+        looping.extend((2..=6).flat_map(|seq| [dead(seq * 2), refused(seq * 2 + 1)]));
+        let check = no_retry_loop_after_refusal(&looping, 0);
+        assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
+        assert!(check.summary.contains("10 more requests"), "{check:?}");
+        // What follows a new authorization is not counted.
+        let mut after_login = vec![refused(1), dead(2), reauthorized];
+        after_login.extend((10..=14).map(dead));
+        assert_eq!(
+            no_retry_loop_after_refusal(&after_login, 0).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            no_retry_loop_after_refusal(&[dead(1)], 0).verdict,
+            Verdict::Pass
+        );
     }
 
     fn result_view(seq: u64, is_error: bool) -> mock_server::model_api::ModelView {
