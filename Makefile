@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bench bisect-demo matrix-demo nightly report-screenshot lint-workflows
+.PHONY: help setup docker build test test-clients test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bench bisect-demo matrix-demo nightly report-screenshot lint-workflows
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -24,6 +24,13 @@ test: setup ## The README's test command: unit tests, the harness binary's own (
 	$(CARGO) test --workspace --lib --bins
 	$(CARGO) test -p harness --test cli
 	$(CARGO) test --test reconnect
+
+# The per-client test modules; `make test` runs each client's default tests, `make test-clients`
+# the rest of them (the tests marked `#[ignore = "make test-clients"]`).
+CLIENT_MODULES := claude_code:: codex:: gemini_cli:: opencode:: kilo:: copilot_cli:: qwen_code:: mcp_inspector:: mcp_remote::
+
+test-clients: setup ## Every client's tests that `make test` leaves out for time (more scenarios, more versions); CI runs it after `make test`
+	$(CARGO) test --test reconnect -- --ignored $(CLIENT_MODULES)
 
 test-reconnect: ## Only the integration suite (real CLI + mock server)
 	$(CARGO) test --test reconnect
