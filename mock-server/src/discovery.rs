@@ -108,6 +108,10 @@ pub struct Discovery {
     pub registration: Registration,
     /// RFC 9207 `iss` on authorization responses (and its metadata flag).
     pub authorization_response_iss: AuthorizationResponseIss,
+    /// Compare a loopback IP redirect URI's port too (off: any port, as RFC 8252 §7.3 says a
+    /// server MUST allow; on: the strict servers seen in the field, where a client that
+    /// registered one port and listens on another fails).
+    pub strict_redirect_port: bool,
 }
 
 impl Default for Discovery {
@@ -121,6 +125,7 @@ impl Default for Discovery {
             mcp_path: "/".to_owned(),
             registration: Registration::Dynamic,
             authorization_response_iss: AuthorizationResponseIss::Sent,
+            strict_redirect_port: false,
         }
     }
 }

@@ -92,6 +92,10 @@ struct Args {
     /// issuer + /wrong-issuer); a conformant client refuses them.
     #[arg(long, help_heading = "Discovery")]
     wrong_iss: bool,
+    /// Refuse a loopback redirect URI whose port differs from the registered one (by default
+    /// any port is allowed, as RFC 8252 §7.3 requires).
+    #[arg(long, help_heading = "Discovery")]
+    strict_redirect_port: bool,
 
     /// Fault: forget every session as soon as it is made (404 "Session not found").
     #[arg(long, help_heading = "Faults")]
@@ -160,6 +164,7 @@ fn mock_config(args: &Args) -> Result<MockConfig, String> {
     if args.wrong_iss {
         discovery.authorization_response_iss = AuthorizationResponseIss::Wrong;
     }
+    discovery.strict_redirect_port |= args.strict_redirect_port;
     discovery.validate()?;
     let faults = &mut config.faults;
     faults.forget_sessions |= args.forget_sessions;
@@ -365,6 +370,13 @@ mod tests {
             ]
         );
         server.shutdown();
+        Ok(())
+    }
+
+    #[test]
+    fn the_redirect_port_is_compared_only_with_the_strict_flag() -> anyhow::Result<()> {
+        assert!(!config(&[])?.discovery.strict_redirect_port);
+        assert!(config(&["--strict-redirect-port"])?.discovery.strict_redirect_port);
         Ok(())
     }
 

@@ -341,6 +341,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Refuse a loopback redirect URI whose port differs from the registered one
+    /// ([`Discovery::strict_redirect_port`]); call it after [`MockServerBuilder::discovery`].
+    pub fn strict_redirect_port(mut self) -> Self {
+        self.mock.discovery.strict_redirect_port = true;
+        self
+    }
+
     /// One more encoding quirk.
     pub fn quirk(mut self, quirk: Quirk) -> Self {
         self.mock.quirks.push(quirk);

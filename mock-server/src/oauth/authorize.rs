@@ -42,24 +42,30 @@ pub(crate) async fn authorize(
     let Some(client) = state.client(client_id) else {
         return Err(ApiError::page("invalid_client", unknown_client(client_id)));
     };
-    let (redirect_uri, redirect_uri_sent) =
-        match params.get("redirect_uri") {
-            // Exact string comparison (OAuth 2.1 §4.1.1 / §2.3.1), no normalisation.
-            Some(uri) if client.accepts_redirect_uri(uri) => (uri.to_owned(), true),
-            Some(uri) => {
-                return Err(ApiError::page(
-                    "invalid_request",
-                    format!("redirect_uri {uri:?} is not registered for this client"),
-                ))
-            }
-            None => match client.redirect_uris.as_slice() {
+    let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
+        // Exact string comparison (OAuth 2.1 §4.1.1 / §2.3.1), no normalisation, but a
+        // loopback IP's port may change (RFC 8252 §7.3) unless the server is strict.
+        Some(uri)
+            if client.accepts_redirect_uri(uri, !state.config().discovery.strict_redirect_port) =>
+        {
+            (uri.to_owned(), true)
+        }
+        Some(uri) => {
+            return Err(ApiError::page(
+                "invalid_request",
+                format!("redirect_uri {uri:?} is not registered for this client"),
+            ))
+        }
+        None => {
+            match client.redirect_uris.as_slice() {
                 [only] => (only.clone(), false),
                 _ => return Err(ApiError::page(
                     "invalid_request",
                     "redirect_uri is required: this client has no single registered redirect URI",
                 )),
-            },
-        };
+            }
+        }
+    };
 
     let state_param = params.get("state").map(str::to_owned);
     let iss = state.config().authorization_response_iss();

@@ -42,15 +42,42 @@ impl RegisteredClient {
     }
 
     /// Exact string comparison with a registered URI (OAuth 2.1 §4.1.1 / §2.3.1), no
-    /// normalisation; for the pre-registered client, any loopback `/callback`.
-    pub fn accepts_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| r == uri)
+    /// normalisation, except that with `any_loopback_port` a loopback IP literal's port may
+    /// differ (RFC 8252 §7.3: the server MUST allow any port for loopback IP redirect URIs; not
+    /// `localhost`, whose use §8.3 does not recommend); for the pre-registered client, any
+    /// loopback `/callback`.
+    pub fn accepts_redirect_uri(&self, uri: &str, any_loopback_port: bool) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|r| r == uri || (any_loopback_port && same_but_loopback_port(r, uri)))
             || (self.any_loopback_callback && Discovery::is_pre_registered_redirect(uri))
     }
 
     pub fn may_use_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
     }
+}
+
+/// Both `http` URIs on the same loopback IP literal (127.0.0.0/8 or ::1), equal but for the
+/// port.
+fn same_but_loopback_port(registered: &str, requested: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    let loopback_ip = |u: &url::Url| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    a.scheme() == "http"
+        && b.scheme() == "http"
+        && loopback_ip(&a)
+        && a.host() == b.host()
+        && a.path() == b.path()
+        && a.query() == b.query()
+        && a.fragment() == b.fragment()
+        && a.username() == b.username()
+        && a.password() == b.password()
 }
 
 #[derive(Debug, Default)]
@@ -86,5 +113,44 @@ pub(crate) fn unknown_client(client_id: &str) -> String {
         )
     } else {
         format!("no client {client_id:?} is registered")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registered(uri: &str) -> RegisteredClient {
+        RegisteredClient {
+            client_id: "c".to_owned(),
+            client_name: None,
+            redirect_uris: vec![uri.to_owned()],
+            grant_types: Vec::new(),
+            issued_at: 0,
+            any_loopback_callback: false,
+        }
+    }
+
+    #[test]
+    fn a_loopback_ip_redirect_may_change_its_port_unless_the_server_is_strict() {
+        let client = registered("http://127.0.0.1:33418/callback");
+        assert!(client.accepts_redirect_uri("http://127.0.0.1:33418/callback", false));
+        assert!(client.accepts_redirect_uri("http://127.0.0.1:40000/callback", true));
+        assert!(!client.accepts_redirect_uri("http://127.0.0.1:40000/callback", false));
+        let v6 = registered("http://[::1]:1/cb");
+        assert!(v6.accepts_redirect_uri("http://[::1]:2/cb", true));
+    }
+
+    #[test]
+    fn localhost_another_host_path_or_scheme_is_still_refused() {
+        let client = registered("http://127.0.0.1:33418/callback");
+        assert!(!client.accepts_redirect_uri("http://localhost:33418/callback", true));
+        assert!(!client.accepts_redirect_uri("http://127.0.0.2:33418/callback", true));
+        assert!(!client.accepts_redirect_uri("http://127.0.0.1:33418/other", true));
+        assert!(!client.accepts_redirect_uri("http://127.0.0.1:1/callback?x=1", true));
+        let by_name = registered("http://localhost:1/callback");
+        assert!(!by_name.accepts_redirect_uri("http://localhost:2/callback", true));
+        let https = registered("https://127.0.0.1:1/callback");
+        assert!(!https.accepts_redirect_uri("https://127.0.0.1:2/callback", true));
     }
 }
