@@ -376,7 +376,11 @@ mod tests {
     #[test]
     fn the_redirect_port_is_compared_only_with_the_strict_flag() -> anyhow::Result<()> {
         assert!(!config(&[])?.discovery.strict_redirect_port);
-        assert!(config(&["--strict-redirect-port"])?.discovery.strict_redirect_port);
+        assert!(
+            config(&["--strict-redirect-port"])?
+                .discovery
+                .strict_redirect_port
+        );
         Ok(())
     }
 

@@ -58,26 +58,37 @@ impl RegisteredClient {
     }
 }
 
-/// Both `http` URIs on the same loopback IP literal (127.0.0.0/8 or ::1), equal but for the
-/// port.
+/// Both `http` URIs on the same loopback IP literal (127.0.0.0/8 or ::1), the same string but
+/// for the port: compared as text, as the rest of the rule is (a dot segment or an upper-case
+/// scheme still differs).
 fn same_but_loopback_port(registered: &str, requested: &str) -> bool {
-    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+    /// `http://HOST[:PORT]REST` as (HOST, REST).
+    fn split(uri: &str) -> Option<(&str, &str)> {
+        let rest = uri.strip_prefix("http://")?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let host = match authority.rfind(':') {
+            Some(i) if !authority[i..].contains(']') => {
+                let port = &authority[i + 1..];
+                if !port.chars().all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                &authority[..i]
+            }
+            _ => authority,
+        };
+        Some((host, tail))
+    }
+    let (Some((host_a, rest_a)), Some((host_b, rest_b))) = (split(registered), split(requested))
+    else {
         return false;
     };
-    let loopback_ip = |u: &url::Url| match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
-    a.scheme() == "http"
-        && b.scheme() == "http"
-        && loopback_ip(&a)
-        && a.host() == b.host()
-        && a.path() == b.path()
-        && a.query() == b.query()
-        && a.fragment() == b.fragment()
-        && a.username() == b.username()
-        && a.password() == b.password()
+    let loopback_ip = host_a
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
+    loopback_ip && host_a == host_b && rest_a == rest_b
 }
 
 #[derive(Debug, Default)]
@@ -150,6 +161,9 @@ mod tests {
         assert!(!client.accepts_redirect_uri("http://127.0.0.1:1/callback?x=1", true));
         let by_name = registered("http://localhost:1/callback");
         assert!(!by_name.accepts_redirect_uri("http://localhost:2/callback", true));
+        assert!(!client.accepts_redirect_uri("HTTP://127.0.0.1:1/callback", true));
+        assert!(!client.accepts_redirect_uri("http://127.0.0.1:1/./callback", true));
+        assert!(!client.accepts_redirect_uri("http://user@127.0.0.1:1/callback", true));
         let https = registered("https://127.0.0.1:1/callback");
         assert!(!https.accepts_redirect_uri("https://127.0.0.1:2/callback", true));
     }
