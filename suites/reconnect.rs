@@ -35,6 +35,8 @@ mod mock_lifecycle;
 mod mock_load;
 #[path = "reconnect/mock_security.rs"]
 mod mock_security;
+#[path = "reconnect/mock_shapes.rs"]
+mod mock_shapes;
 #[path = "reconnect/mock_strictness.rs"]
 mod mock_strictness;
 #[path = "reconnect/mock_walkthrough.rs"]

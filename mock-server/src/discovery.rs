@@ -71,6 +71,46 @@ pub enum AuthorizationResponseIss {
     Wrong,
 }
 
+/// The shape of what the server sends where real servers differ from the examples in the RFCs:
+/// token responses, 401 challenges, error bodies. One deviation at a time; each is allowed (or
+/// at least seen in the field), so a client must get through every one of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponseShape {
+    /// As the RFCs' examples.
+    #[default]
+    Standard,
+    /// Token responses without `expires_in` (RFC 6749 §5.1: RECOMMENDED, not required).
+    TokenWithoutExpiresIn,
+    /// `"expires_in": "3600"`, a string (seen in the field; §5.1 says a number).
+    TokenExpiresInString,
+    /// Token responses with members no RFC defines (§5.1: the client MUST ignore them).
+    TokenExtraFields,
+    /// Token responses form-encoded (`application/x-www-form-urlencoded`), as GitHub's are
+    /// unless asked for JSON; §5.1 says JSON, so a client may refuse them, but must say so.
+    TokenFormEncoded,
+    /// 401 challenges with a `Basic` challenge before the `Bearer` one, a `scope` parameter, and
+    /// unusual spacing (RFC 9110 §11.6.1 allows several challenges in one field).
+    SeveralChallenges,
+    /// 404s and registration errors as an HTML page (`text/html`), as web frameworks answer by
+    /// default, instead of JSON.
+    HtmlErrors,
+}
+
+impl ResponseShape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseShape::Standard => "standard",
+            ResponseShape::TokenWithoutExpiresIn => "token-without-expires-in",
+            ResponseShape::TokenExpiresInString => "token-expires-in-string",
+            ResponseShape::TokenExtraFields => "token-extra-fields",
+            ResponseShape::TokenFormEncoded => "token-form-encoded",
+            ResponseShape::SeveralChallenges => "several-challenges",
+            ResponseShape::HtmlErrors => "html-errors",
+        }
+    }
+}
+
 /// What [`AuthorizationResponseIss::Wrong`] appends to the issuer for `iss`: another issuer on
 /// the same origin, so a client that compares only origins, or prefixes, is caught too.
 pub const WRONG_ISSUER_SUFFIX: &str = "/wrong-issuer";
@@ -112,6 +152,8 @@ pub struct Discovery {
     /// server MUST allow; on: the strict servers seen in the field, where a client that
     /// registered one port and listens on another fails).
     pub strict_redirect_port: bool,
+    /// Token responses, challenges and error bodies as some real servers send them.
+    pub response_shape: ResponseShape,
 }
 
 impl Default for Discovery {
@@ -126,6 +168,7 @@ impl Default for Discovery {
             registration: Registration::Dynamic,
             authorization_response_iss: AuthorizationResponseIss::Sent,
             strict_redirect_port: false,
+            response_shape: ResponseShape::Standard,
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod profile;
 mod router;
 pub mod runtime;
 mod server;
+pub mod shapes;
 mod state;
 mod store;
 mod util;

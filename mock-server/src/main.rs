@@ -96,6 +96,11 @@ struct Args {
     /// any port is allowed, as RFC 8252 §7.3 requires).
     #[arg(long, help_heading = "Discovery")]
     strict_redirect_port: bool,
+    /// Token responses, challenges and error bodies as some real servers send them
+    /// (token-without-expires-in, token-expires-in-string, token-extra-fields,
+    /// token-form-encoded, several-challenges, html-errors).
+    #[arg(long, value_enum, value_name = "SHAPE", help_heading = "Discovery")]
+    response_shape: Option<mock_server::discovery::ResponseShape>,
 
     /// Fault: forget every session as soon as it is made (404 "Session not found").
     #[arg(long, help_heading = "Faults")]
@@ -165,6 +170,9 @@ fn mock_config(args: &Args) -> Result<MockConfig, String> {
         discovery.authorization_response_iss = AuthorizationResponseIss::Wrong;
     }
     discovery.strict_redirect_port |= args.strict_redirect_port;
+    if let Some(shape) = args.response_shape {
+        discovery.response_shape = shape;
+    }
     discovery.validate()?;
     let faults = &mut config.faults;
     faults.forget_sessions |= args.forget_sessions;
@@ -370,6 +378,23 @@ mod tests {
             ]
         );
         server.shutdown();
+        Ok(())
+    }
+
+    #[test]
+    fn a_response_shape_is_chosen_by_flag() -> anyhow::Result<()> {
+        use mock_server::discovery::ResponseShape;
+        assert_eq!(
+            config(&[])?.discovery.response_shape,
+            ResponseShape::Standard
+        );
+        assert_eq!(
+            config(&["--response-shape", "html-errors"])?
+                .discovery
+                .response_shape,
+            ResponseShape::HtmlErrors
+        );
+        assert!(config(&["--response-shape", "nope"]).is_err());
         Ok(())
     }
 

@@ -41,6 +41,10 @@ fn finish(app: Router<AppState>, state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            crate::shapes::reshape,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             mcp::cors::cors,
         ))
         // Outermost but for the listener's mark, so that every request is logged, 404s and

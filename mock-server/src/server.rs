@@ -348,6 +348,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Token responses, challenges or error bodies shaped as some real servers send them
+    /// ([`crate::discovery::ResponseShape`]); call it after [`MockServerBuilder::discovery`].
+    pub fn response_shape(mut self, shape: crate::discovery::ResponseShape) -> Self {
+        self.mock.discovery.response_shape = shape;
+        self
+    }
+
     /// One more encoding quirk.
     pub fn quirk(mut self, quirk: Quirk) -> Self {
         self.mock.quirks.push(quirk);

@@ -1,7 +1,7 @@
 //! The server variants that expose the failure classes before the token, one per class, as
 //! `harness run --discovery <variant>` and the discovery tests name them.
 
-use mock_server::discovery::{Registration, ResourceMetadataAt, ServerMetadataBy};
+use mock_server::discovery::{Registration, ResourceMetadataAt, ResponseShape, ServerMetadataBy};
 use mock_server::Discovery;
 use serde::Serialize;
 
@@ -29,10 +29,23 @@ pub enum DiscoveryVariant {
     /// Class 5 with client ID metadata documents (2025-11-25): the client's ID is a URL, no
     /// registration endpoint; the mock resolves its own document URLs without fetching.
     ClientIdMetadata,
+    /// Class 7: token responses without `expires_in` (RFC 6749 §5.1: RECOMMENDED only).
+    TokenWithoutExpiresIn,
+    /// Class 7: `"expires_in": "3600"`, a string.
+    TokenExpiresInString,
+    /// Class 7: token responses with members no RFC defines (the client MUST ignore them).
+    TokenExtraFields,
+    /// Class 7: a `Basic` challenge before the `Bearer` one, a `scope` parameter, odd spacing.
+    SeveralChallenges,
+    /// Class 8: 404s and registration errors as HTML pages, not JSON.
+    HtmlErrors,
 }
 
 impl DiscoveryVariant {
-    pub const ALL: [DiscoveryVariant; 8] = [
+    // The mock's form-encoded token response (`--response-shape token-form-encoded`) is not a
+    // variant: RFC 6749 §5.1 says JSON, so a client that refuses it is right, and no check
+    // could fail it fairly.
+    pub const ALL: [DiscoveryVariant; 13] = [
         DiscoveryVariant::ChallengeOnly,
         DiscoveryVariant::BareChallenge,
         DiscoveryVariant::SeparateAuthServer,
@@ -41,6 +54,20 @@ impl DiscoveryVariant {
         DiscoveryVariant::McpPath,
         DiscoveryVariant::PreRegistered,
         DiscoveryVariant::ClientIdMetadata,
+        DiscoveryVariant::TokenWithoutExpiresIn,
+        DiscoveryVariant::TokenExpiresInString,
+        DiscoveryVariant::TokenExtraFields,
+        DiscoveryVariant::SeveralChallenges,
+        DiscoveryVariant::HtmlErrors,
+    ];
+
+    /// The variants of classes 7 and 8: shapes of responses, not of discovery.
+    pub const SHAPES: [DiscoveryVariant; 5] = [
+        DiscoveryVariant::TokenWithoutExpiresIn,
+        DiscoveryVariant::TokenExpiresInString,
+        DiscoveryVariant::TokenExtraFields,
+        DiscoveryVariant::SeveralChallenges,
+        DiscoveryVariant::HtmlErrors,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +80,11 @@ impl DiscoveryVariant {
             DiscoveryVariant::McpPath => "mcp-path",
             DiscoveryVariant::PreRegistered => "pre-registered",
             DiscoveryVariant::ClientIdMetadata => "client-id-metadata",
+            DiscoveryVariant::TokenWithoutExpiresIn => "token-without-expires-in",
+            DiscoveryVariant::TokenExpiresInString => "token-expires-in-string",
+            DiscoveryVariant::TokenExtraFields => "token-extra-fields",
+            DiscoveryVariant::SeveralChallenges => "several-challenges",
+            DiscoveryVariant::HtmlErrors => "html-errors",
         }
     }
 
@@ -64,6 +96,11 @@ impl DiscoveryVariant {
             DiscoveryVariant::IssuerPath | DiscoveryVariant::OpenidOnly => 3,
             DiscoveryVariant::McpPath => 4,
             DiscoveryVariant::PreRegistered | DiscoveryVariant::ClientIdMetadata => 5,
+            DiscoveryVariant::TokenWithoutExpiresIn
+            | DiscoveryVariant::TokenExpiresInString
+            | DiscoveryVariant::TokenExtraFields
+            | DiscoveryVariant::SeveralChallenges => 7,
+            DiscoveryVariant::HtmlErrors => 8,
         }
     }
 
@@ -80,6 +117,12 @@ impl DiscoveryVariant {
             DiscoveryVariant::McpPath => checks::RESOURCE_INDICATOR,
             DiscoveryVariant::PreRegistered => checks::GIVEN_CLIENT_ID_USED,
             DiscoveryVariant::ClientIdMetadata => checks::CLIENT_ID_METADATA_USED,
+            // The shapes are judged by whether the client got through: authenticated tools/list.
+            DiscoveryVariant::TokenWithoutExpiresIn
+            | DiscoveryVariant::TokenExpiresInString
+            | DiscoveryVariant::TokenExtraFields
+            | DiscoveryVariant::SeveralChallenges
+            | DiscoveryVariant::HtmlErrors => crate::checks::TOOLS_LISTED_AFTER_TOKEN,
         }
     }
 
@@ -118,6 +161,26 @@ impl DiscoveryVariant {
             },
             DiscoveryVariant::ClientIdMetadata => Discovery {
                 registration: Registration::ClientIdMetadata,
+                ..default
+            },
+            DiscoveryVariant::TokenWithoutExpiresIn => Discovery {
+                response_shape: ResponseShape::TokenWithoutExpiresIn,
+                ..default
+            },
+            DiscoveryVariant::TokenExpiresInString => Discovery {
+                response_shape: ResponseShape::TokenExpiresInString,
+                ..default
+            },
+            DiscoveryVariant::TokenExtraFields => Discovery {
+                response_shape: ResponseShape::TokenExtraFields,
+                ..default
+            },
+            DiscoveryVariant::SeveralChallenges => Discovery {
+                response_shape: ResponseShape::SeveralChallenges,
+                ..default
+            },
+            DiscoveryVariant::HtmlErrors => Discovery {
+                response_shape: ResponseShape::HtmlErrors,
                 ..default
             },
         }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::access_log::Notes;
 use crate::api_error::{unreadable_body, ApiError, RequestBody};
+use crate::discovery::ResponseShape;
 use crate::faults::RefreshError;
 use crate::oauth::params::Params;
 use crate::oauth::pkce;
@@ -92,7 +93,11 @@ pub(crate) async fn token(
         refresh(&state, &client, &params)?
     };
     tracing::debug!(access = %issued.access_id, refresh = %issued.refresh_id, "tokens issued");
-    Ok(token_response(&issued, state.config().profile))
+    Ok(token_response(
+        &issued,
+        state.config().profile,
+        state.config().discovery.response_shape,
+    ))
 }
 
 fn exchange_code(
@@ -272,15 +277,55 @@ fn check_own_resource(state: &AppState, requested: &str) -> Result<(), ApiError>
 /// RFC 6749 §5.1: `Cache-Control: no-store` and `Pragma: no-cache`. The seed profile sends what
 /// the report's server did instead: `Cache-Control: no-cache, private` and no `Pragma` (the
 /// report's own "known minor non-conformance").
-fn token_response(issued: &IssuedTokens, profile: Profile) -> Response {
-    let mut response = Json(json!({
+///
+/// With a [`ResponseShape`] of the token family, the body bends the way some servers' do.
+fn token_response(issued: &IssuedTokens, profile: Profile, shape: ResponseShape) -> Response {
+    let mut body = json!({
             "access_token": issued.access_token,
             "token_type": "Bearer",
             "expires_in": issued.expires_in,
             "refresh_token": issued.refresh_token,
             "scope": issued.scope,
-    }))
-    .into_response();
+    });
+    match shape {
+        ResponseShape::TokenWithoutExpiresIn => {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("expires_in");
+            }
+        }
+        ResponseShape::TokenExpiresInString => {
+            body["expires_in"] = json!(issued.expires_in.to_string());
+        }
+        ResponseShape::TokenExtraFields => {
+            body["refresh_token_expires_in"] = json!(86_400);
+            body["x_mock_session"] = json!({"region": "loopback", "tier": [1, 2]});
+            body["id_token"] = serde_json::Value::Null;
+        }
+        _ => {}
+    }
+    let mut response = if shape == ResponseShape::TokenFormEncoded {
+        // What GitHub's token endpoint answers a request without `Accept: application/json`.
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(fields) = body.as_object() {
+            for (name, value) in fields {
+                let text = value
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| value.to_string());
+                form.append_pair(name, &text);
+            }
+        }
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )],
+            form.finish(),
+        )
+            .into_response()
+    } else {
+        Json(body).into_response()
+    };
     let headers = response.headers_mut();
     if profile == Profile::Seed {
         headers.insert(
