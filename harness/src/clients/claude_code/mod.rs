@@ -88,6 +88,7 @@ pub static KIND: ClientKind = ClientKind {
     token_store: ".claude/.credentials.json (key mcpOAuth)",
     make: |install| Box::new(ClaudeCode::new(install)),
     features: Some(probe::features_of),
+    reference: false,
 };
 
 pub struct ClaudeCode {

@@ -85,6 +85,7 @@ pub static KIND: ClientKind = ClientKind {
     token_store: ".codex/.credentials.json (mcp_oauth_credentials_store = \"file\")",
     make: |install| Box::new(Codex::new(install)),
     features: None,
+    reference: false,
 };
 
 pub struct Codex {

@@ -91,6 +91,7 @@ pub static KIND: ClientKind = ClientKind {
     token_store: ".gemini/mcp-oauth-tokens.json (GEMINI_FORCE_FILE_STORAGE=true)",
     make: |install| Box::new(GeminiCli::new(install)),
     features: None,
+    reference: false,
 };
 
 pub struct GeminiCli {
