@@ -128,13 +128,17 @@ pub(crate) fn free_loopback_port() -> Result<u16, DriveError> {
 
 /// The tools a `--format json` result of `tools/list` names, when stdout holds one.
 fn listed_tools(stdout: &str) -> Option<Vec<String>> {
-    let value: Value = serde_json::from_str(stdout.trim()).ok().or_else(|| {
-        // A JSON object that starts a line (status lines may come first).
-        stdout
-            .match_indices('{')
-            .filter(|(i, _)| *i == 0 || stdout[..*i].ends_with('\n'))
-            .find_map(|(i, _)| serde_json::from_str(stdout[i..].trim()).ok())
-    })?;
+    // The first JSON object that starts a line (status lines may come before it, others after).
+    let first_object = |at: usize| {
+        serde_json::Deserializer::from_str(&stdout[at..])
+            .into_iter::<Value>()
+            .next()?
+            .ok()
+    };
+    let value = stdout
+        .match_indices('{')
+        .filter(|(i, _)| *i == 0 || stdout[..*i].ends_with('\n'))
+        .find_map(|(i, _)| first_object(i))?;
     // `--format json` (2.12.0) wraps the method's result: `{"result": {"tools": [...]}}`.
     let tools = value
         .pointer("/result/tools")
@@ -531,6 +535,24 @@ impl ClientUnderTest for McpInspector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reference_clients_are_the_ones_without_a_model() {
+        let reference: Vec<&str> = crate::clients::catalog::ALL
+            .iter()
+            .filter(|k| k.reference)
+            .map(|k| k.name)
+            .collect();
+        assert_eq!(reference, ["mcp-inspector", "mcp-remote"]);
+        for kind in crate::clients::catalog::ALL {
+            assert_eq!(
+                kind.reference,
+                kind.model_wire == ModelWire::None,
+                "{}",
+                kind.name
+            );
+        }
+    }
 
     #[test]
     fn the_tool_list_is_read_from_the_json_result() {
