@@ -1,8 +1,9 @@
-//! mcp-remote's client (pinned 0.15.1, or `MCP_REMOTE_VERSION`), a reference client: no model,
-//! it connects, lists tools and exits. Its login path is OAuth started by itself at the 401; a second run in
-//! the same HOME must use the stored token. Every scenario that needs an agent or a session is
-//! not applicable, with its `--help` usage line as the evidence. One test runs by default (the login at
-//! connect and the stored-token run, in one scenario); the rest are `make test-clients`.
+//! mcp-remote's client (pinned 0.15.1, or `MCP_REMOTE_VERSION`), a reference client: no model;
+//! it connects, lists tools and exits. Its login path is OAuth started by itself at the 401; a
+//! second run in the same HOME must use the stored token. Every scenario that needs an agent or a
+//! session is not applicable, with its `--help` usage line as the evidence. One test runs by
+//! default (the login at connect and the stored-token run, in one scenario); the rest are
+//! `make test-clients`.
 
 use harness::checks::{
     Verdict, BEARER_ON_EVERY_REQUEST, REINITIALIZED_AFTER_TOKEN, TOKEN_EXCHANGED,
@@ -95,7 +96,7 @@ fn without_its_stored_tokens_mcp_remote_authorizes_again_and_the_check_fails() -
 }
 
 /// Every scenario whose login path needs a session, an agent or a login command is not
-/// applicable, each with the CLI's own `--help` as the evidence (never a driver error).
+/// applicable, each with its own `--help` usage line as the evidence (never a driver error).
 #[test]
 #[ignore = "make test-clients"]
 fn every_scenario_that_needs_an_agent_or_a_session_is_not_applicable() -> anyhow::Result<()> {
