@@ -27,6 +27,10 @@ mod gemini_cli;
 mod inproc;
 #[path = "reconnect/lifecycle.rs"]
 mod lifecycle;
+#[path = "reconnect/mcp_inspector.rs"]
+mod mcp_inspector;
+#[path = "reconnect/mcp_remote.rs"]
+mod mcp_remote;
 #[path = "reconnect/mock_fuzz.rs"]
 mod mock_fuzz;
 #[path = "reconnect/mock_lifecycle.rs"]

@@ -255,6 +255,7 @@ pub fn clients_cmd(json_out: bool) -> ExitCode {
                     "model_wire": k.model_wire,
                     "configured_by": k.configured_by,
                     "token_store": k.token_store,
+                    "reference": k.reference,
                 })
             })
             .collect();
@@ -272,6 +273,12 @@ pub fn clients_cmd(json_out: bool) -> ExitCode {
             "{:<12} model API {:?}; servers configured by {}; tokens in ~/{}",
             "", k.model_wire, k.configured_by, k.token_store
         );
+        if k.reference {
+            println!(
+                "{:<12} reference client: no model; a check it passes on the same server points at the agent",
+                ""
+            );
+        }
     }
     ExitCode::SUCCESS
 }

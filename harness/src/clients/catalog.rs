@@ -8,6 +8,8 @@ pub static ALL: &[&ClientKind] = &[
     &crate::clients::claude_code::KIND,
     &crate::clients::codex::KIND,
     &crate::clients::gemini_cli::KIND,
+    &crate::clients::mcp_inspector::KIND,
+    &crate::clients::mcp_remote::KIND,
 ];
 
 /// The client named `name`, or an error that lists the ones there are.

@@ -35,6 +35,11 @@ pub struct ClientKind {
     /// What a version can do, probed once and cached, where the client has a probe (Claude
     /// Code's help texts); bisect skips versions that lack what a scenario needs.
     pub features: Option<FeatureProbe>,
+    /// A reference client: no model, deterministic, driven only to judge the server (MCP
+    /// Inspector's CLI, mcp-remote). When a check fails for an agent but passes for the reference
+    /// clients on the same server, the fault is likely the agent's; when it fails for them too,
+    /// likely the server's.
+    pub reference: bool,
 }
 
 impl std::fmt::Debug for ClientKind {

@@ -5,7 +5,10 @@ pub mod catalog;
 pub mod claude_code;
 pub mod codex;
 pub mod gemini_cli;
+pub mod headless;
 pub mod kind;
+pub mod mcp_inspector;
+pub mod mcp_remote;
 
 use std::time::Duration;
 
@@ -60,6 +63,8 @@ pub enum ModelWire {
     OpenaiResponses,
     OpenaiChat,
     Gemini,
+    /// No model at all (the reference clients).
+    None,
 }
 
 /// A login path the client lacks, with the evidence that shows it.

@@ -30,6 +30,7 @@ pub mod session_lost;
 pub mod slash_mcp;
 pub mod slow_server;
 pub mod steps;
+pub mod stored_token_rerun;
 pub mod token_expiry;
 pub mod token_revoked;
 pub mod tools_changed;
@@ -63,9 +64,10 @@ impl Scenario {
     pub const TRANSIENT_ERROR_AT_RECONNECT: Scenario =
         Scenario::new(&transient_error_at_reconnect::DEF);
     pub const LOGIN_AT_CONNECT: Scenario = Scenario::new(&login_at_connect::DEF);
+    pub const STORED_TOKEN_RERUN: Scenario = Scenario::new(&stored_token_rerun::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 19] = [
+    pub const ALL: [Scenario; 20] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
         Scenario::AUTHENTICATE_TOOL,
@@ -85,6 +87,7 @@ impl Scenario {
         Scenario::DROPPED_CONNECTION,
         Scenario::TRANSIENT_ERROR_AT_RECONNECT,
         Scenario::LOGIN_AT_CONNECT,
+        Scenario::STORED_TOKEN_RERUN,
     ];
 
     /// The scenario named `name` (`slash_mcp`, or `slash-mcp`).

@@ -300,9 +300,11 @@ pub(crate) fn login_path_absent(
     };
     let (name, summary) = match path {
         LoginPath::LoginCommand => ("login-command", "this version has no login command"),
+        // The name predates clients without sessions (Claude Code before HTTP transport); the
+        // evidence says which of the two it is.
         LoginPath::SlashMcp => (
             "http-transport",
-            "this version cannot add an HTTP MCP server",
+            "this version cannot add an HTTP MCP server, or has no session to sign in from",
         ),
         other => (other.as_str(), "this version lacks this login path"),
     };

@@ -89,6 +89,7 @@ pub static KIND: ClientKind = ClientKind {
     make: |install| Box::new(ClaudeCode::new(install)),
     reference: false,
     features: Some(probe::features_of),
+    reference: false,
 };
 
 pub struct ClaudeCode {

@@ -86,6 +86,7 @@ pub static KIND: ClientKind = ClientKind {
     make: |install| Box::new(Codex::new(install)),
     reference: false,
     features: None,
+    reference: false,
 };
 
 pub struct Codex {

@@ -92,6 +92,7 @@ pub static KIND: ClientKind = ClientKind {
     make: |install| Box::new(GeminiCli::new(install)),
     reference: false,
     features: None,
+    reference: false,
 };
 
 pub struct GeminiCli {
