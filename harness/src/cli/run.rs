@@ -54,8 +54,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "VARIANT")]
     discovery: Option<DiscoveryVariant>,
     /// Do not run the reference clients after a failure. By default, when a scenario fails,
-    /// each reference client's pinned version (`harness clients`) runs the failing scenarios and
-    /// `login_at_connect` against the same kind of server, and each failing check they judged
+    /// each reference client's pinned version (`harness clients`) runs the failing scenarios,
+    /// `login_at_connect` and `stored_token_rerun` against the same kind of server, and each failing check they judged
     /// gets a line saying whose fault it likely is: the client's (every reference client passes
     /// it) or the server's (one fails it too).
     #[arg(long)]

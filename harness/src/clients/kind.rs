@@ -28,10 +28,6 @@ pub struct ClientKind {
     pub token_store: &'static str,
     /// The driver for one installed version.
     pub make: fn(InstalledVersion) -> Box<dyn ClientUnderTest>,
-    /// A reference client: no model, it only connects, authenticates and lists (MCP Inspector's
-    /// CLI, mcp-remote). Reports compare an agent's failing checks with theirs on the same server
-    /// to say whose fault a failure likely is (`reports::blame`).
-    pub reference: bool,
     /// What a version can do, probed once and cached, where the client has a probe (Claude
     /// Code's help texts); bisect skips versions that lack what a scenario needs.
     pub features: Option<FeatureProbe>,

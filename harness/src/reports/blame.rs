@@ -1,7 +1,8 @@
 //! Whose fault a failing check likely is, from the reference clients (model-less clients that
 //! only connect, authenticate and list: MCP Inspector's CLI, mcp-remote). When a check fails for
 //! an agent but passes for every reference client that judged it on the same server, the agent is
-//! the likely culprit; when a reference client fails it too, the server is.
+//! the likely culprit; when every one of them fails it too, the server is; when they differ, no
+//! side is named.
 //!
 //! "The same server" is the mock with the same discovery variant (`scenario@variant`). The
 //! check is looked for first in the reference clients' runs of the same scenario, then in any of
@@ -18,8 +19,13 @@ use crate::matrix::{Cell, CheckVerdict};
 pub enum Attribution {
     /// Every reference client that judged the check passed it.
     LikelyClient { passed: Vec<String> },
-    /// At least one reference client failed it too.
+    /// Every reference client that judged it failed it too.
     LikelyServer { failed: Vec<String> },
+    /// Some passed, some failed: the reference clients themselves differ, so no side is named.
+    Undecided {
+        passed: Vec<String>,
+        failed: Vec<String>,
+    },
 }
 
 impl Attribution {
@@ -35,6 +41,13 @@ impl Attribution {
                 "{check}: likely the server's fault: it fails for the reference client{} {} too",
                 if failed.len() == 1 { "" } else { "s" },
                 failed.join(" and ")
+            ),
+            Attribution::Undecided { passed, failed } => format!(
+                "{check}: no call: the reference clients differ ({} pass{}, {} fail{})",
+                passed.join(" and "),
+                if passed.len() == 1 { "es" } else { "" },
+                failed.join(" and "),
+                if failed.len() == 1 { "s" } else { "" },
             ),
         }
     }
@@ -94,9 +107,11 @@ pub fn attribute(
     let mut out = Vec::new();
     for check in failing {
         // Per reference client (and version): its verdict on the same scenario if it judged the
-        // check there, else on any scenario of the same server.
+        // check there, else over every scenario of the same server that judged it (a failure in
+        // any of them counts: the reference client does not always get it right).
         let mut by_client: BTreeMap<String, bool> = BTreeMap::new();
         for prefer_same_scenario in [true, false] {
+            let mut found: BTreeMap<String, bool> = BTreeMap::new();
             for c in &same_server {
                 let key = format!("{}@{}", c.client, c.version);
                 if by_client.contains_key(&key)
@@ -105,24 +120,22 @@ pub fn attribute(
                     continue;
                 }
                 if let Some(passed) = judged(c, check) {
-                    by_client.insert(key, passed);
+                    let all = found.entry(key).or_insert(true);
+                    *all &= passed;
                 }
             }
+            by_client.extend(found);
         }
         if by_client.is_empty() {
             continue;
         }
-        let failed: Vec<String> = by_client
-            .iter()
-            .filter(|(_, passed)| !**passed)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let attribution = if failed.is_empty() {
-            Attribution::LikelyClient {
-                passed: by_client.into_keys().collect(),
-            }
-        } else {
-            Attribution::LikelyServer { failed }
+        let (passed, failed): (Vec<_>, Vec<_>) = by_client.into_iter().partition(|(_, ok)| *ok);
+        let passed: Vec<String> = passed.into_iter().map(|(k, _)| k).collect();
+        let failed: Vec<String> = failed.into_iter().map(|(k, _)| k).collect();
+        let attribution = match (passed.is_empty(), failed.is_empty()) {
+            (_, true) => Attribution::LikelyClient { passed },
+            (true, false) => Attribution::LikelyServer { failed },
+            (false, false) => Attribution::Undecided { passed, failed },
         };
         out.push((check.to_owned(), attribution));
     }
@@ -208,34 +221,35 @@ mod tests {
     }
 
     #[test]
-    fn a_check_a_reference_client_fails_too_is_likely_the_servers_fault() {
-        let agent = cell(
-            "agent",
-            "login_at_connect",
-            &[("tools-listed-after-token", Fail)],
-        );
+    fn a_check_the_reference_clients_fail_too_is_likely_the_servers_fault() {
+        let check = "tools-listed-after-token";
+        let agent = cell("agent", "login_at_connect", &[(check, Fail)]);
         let cells = vec![
             agent.clone(),
-            cell(
-                "ref-a",
-                "login_at_connect",
-                &[("tools-listed-after-token", Fail)],
-            ),
-            cell(
-                "ref-b",
-                "login_at_connect",
-                &[("tools-listed-after-token", Pass)],
-            ),
+            cell("ref-a", "login_at_connect", &[(check, Fail)]),
+            cell("ref-b", "login_at_connect", &[(check, Fail)]),
         ];
         let said = attribute(&cells, &agent, is_reference);
+        let failed = vec!["ref-a@1.0.0".to_owned(), "ref-b@1.0.0".to_owned()];
         assert_eq!(
             said,
-            [(
-                "tools-listed-after-token".to_owned(),
-                Attribution::LikelyServer {
-                    failed: vec!["ref-a@1.0.0".to_owned()]
-                }
-            )]
+            [(check.to_owned(), Attribution::LikelyServer { failed })]
+        );
+    }
+
+    #[test]
+    fn reference_clients_that_disagree_name_no_side() {
+        let check = "bearer-on-every-request";
+        let agent = cell("agent", "login_at_connect", &[(check, Fail)]);
+        let cells = vec![
+            agent.clone(),
+            cell("ref-a", "login_at_connect", &[(check, Fail)]),
+            cell("ref-b", "login_at_connect", &[(check, Pass)]),
+        ];
+        let said = sentences(&cells, &agent, is_reference);
+        assert_eq!(
+            said,
+            ["bearer-on-every-request: no call: the reference clients differ (ref-b@1.0.0 passes, ref-a@1.0.0 fails)"]
         );
     }
 
@@ -272,6 +286,24 @@ mod tests {
                 }
             )]
         );
+    }
+
+    #[test]
+    fn on_other_scenarios_a_failure_in_any_of_them_counts() {
+        let check = "bearer-on-every-request";
+        let agent = cell("agent", "login_then_list", &[(check, Fail)]);
+        let cells = vec![
+            agent.clone(),
+            cell("ref-a", "login_at_connect", &[(check, Pass)]),
+            cell("ref-a", "stored_token_rerun", &[(check, Fail)]),
+            cell("ref-b", "login_at_connect", &[(check, Pass)]),
+        ];
+        let said = attribute(&cells, &agent, is_reference);
+        let expected = Attribution::Undecided {
+            passed: vec!["ref-b@1.0.0".to_owned()],
+            failed: vec!["ref-a@1.0.0".to_owned()],
+        };
+        assert_eq!(said, [(check.to_owned(), expected)]);
     }
 
     #[test]

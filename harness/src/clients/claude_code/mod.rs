@@ -87,7 +87,6 @@ pub static KIND: ClientKind = ClientKind {
     configured_by: "`claude mcp add --transport http -s user`",
     token_store: ".claude/.credentials.json (key mcpOAuth)",
     make: |install| Box::new(ClaudeCode::new(install)),
-    reference: false,
     features: Some(probe::features_of),
     reference: false,
 };

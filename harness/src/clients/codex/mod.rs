@@ -84,7 +84,6 @@ pub static KIND: ClientKind = ClientKind {
     configured_by: "$CODEX_HOME/config.toml written by the harness (`codex mcp add` would start OAuth and block)",
     token_store: ".codex/.credentials.json (mcp_oauth_credentials_store = \"file\")",
     make: |install| Box::new(Codex::new(install)),
-    reference: false,
     features: None,
     reference: false,
 };

@@ -90,7 +90,6 @@ pub static KIND: ClientKind = ClientKind {
     configured_by: "~/.gemini/settings.json, written directly (`mcpServers` with `oauth.enabled`)",
     token_store: ".gemini/mcp-oauth-tokens.json (GEMINI_FORCE_FILE_STORAGE=true)",
     make: |install| Box::new(GeminiCli::new(install)),
-    reference: false,
     features: None,
     reference: false,
 };
