@@ -53,3 +53,5 @@ mod profile_mock;
 mod profiles;
 #[path = "reconnect/real_home.rs"]
 mod real_home;
+#[path = "reconnect/shapes.rs"]
+mod shapes;

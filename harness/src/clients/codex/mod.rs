@@ -924,6 +924,9 @@ impl ClientUnderTest for Codex {
             "failed to sign in",
             "Sign-in failed",
             "OAuth login failed",
+            // 0.171.0 when the token exchange fails: "Failed to complete OAuth login for 'mock':
+            // failed to handle OAuth callback: OAuth token exchange failed: …".
+            "Failed to complete OAuth login",
             "Error:",
         ];
         let mut words: Vec<&str> = vec![success.as_str()];
