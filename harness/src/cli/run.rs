@@ -49,7 +49,7 @@ pub struct RunArgs {
     isolate: bool,
     /// Run against a discovery/registration variant of the server and add the discovery
     /// checks (failure classes before the token): challenge-only, bare-challenge,
-    /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered. In-process
+    /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered, client-id-metadata; the response shapes token-without-expires-in, token-expires-in-string, token-extra-fields, several-challenges, html-errors. In-process
     /// mock only.
     #[arg(long, value_enum, value_name = "VARIANT")]
     discovery: Option<DiscoveryVariant>,
