@@ -53,5 +53,7 @@ mod profile_mock;
 mod profiles;
 #[path = "reconnect/real_home.rs"]
 mod real_home;
+#[path = "reconnect/resumed.rs"]
+mod resumed;
 #[path = "reconnect/shapes.rs"]
 mod shapes;

@@ -23,6 +23,7 @@ pub mod login_then_list;
 pub mod observe;
 pub mod print_after_auth;
 pub mod refresh_rotation;
+pub mod resumed_after_expiry;
 pub mod run;
 pub mod scope_step_up;
 pub mod server_restart;
@@ -65,9 +66,10 @@ impl Scenario {
         Scenario::new(&transient_error_at_reconnect::DEF);
     pub const LOGIN_AT_CONNECT: Scenario = Scenario::new(&login_at_connect::DEF);
     pub const STORED_TOKEN_RERUN: Scenario = Scenario::new(&stored_token_rerun::DEF);
+    pub const RESUMED_AFTER_EXPIRY: Scenario = Scenario::new(&resumed_after_expiry::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 20] = [
+    pub const ALL: [Scenario; 21] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
         Scenario::AUTHENTICATE_TOOL,
@@ -88,6 +90,7 @@ impl Scenario {
         Scenario::TRANSIENT_ERROR_AT_RECONNECT,
         Scenario::LOGIN_AT_CONNECT,
         Scenario::STORED_TOKEN_RERUN,
+        Scenario::RESUMED_AFTER_EXPIRY,
     ];
 
     /// The scenario named `name` (`slash_mcp`, or `slash-mcp`).

@@ -57,7 +57,7 @@ pub fn stored_token_reused(later: &[&AccessRecord]) -> Check {
 
 /// The second run initialized (or discovered, 2026-07-28) and listed tools with a bearer, and
 /// reported the server connected.
-fn second_run_connects(later: &[&AccessRecord], status: Option<&str>) -> Check {
+pub(crate) fn second_run_connects(later: &[&AccessRecord], status: Option<&str>) -> Check {
     let opened = later.iter().find(|r| {
         matches!(
             r.rpc_method.as_deref(),

@@ -1,0 +1,52 @@
+//! `resumed_after_expiry` (tokens surviving a restart): sign in in a session and leave; the
+//! access tokens expire as if hours had passed; a new headless run must refresh and connect
+//! without a new authorization. Claude Code's pinned version in `make test`, the other clients in
+//! `make test-clients`; known failures in the expectations file.
+
+use harness::checks::Verdict;
+use harness::clients::catalog;
+use harness::scenarios::lifecycle::REFRESHED_AFTER_401;
+use harness::scenarios::stored_token_rerun::STORED_TOKEN_REUSED;
+use harness::scenarios::{self, Scenario};
+use harness::store::versions::VersionStore;
+use mock_server::MockServer;
+use rstest::rstest;
+
+use crate::support::{assert_as_expected_and_snapshot, real_cli_slot, show};
+
+fn run_resumed(client: &str) -> anyhow::Result<harness::scenarios::ScenarioReport> {
+    let _slot = real_cli_slot();
+    let kind = catalog::by_name(client).map_err(anyhow::Error::msg)?;
+    let installed =
+        VersionStore::from_env(kind.package).ensure(&kind.package.version_under_test())?;
+    let driver = (kind.make)(installed);
+    let mock = MockServer::builder().start_blocking()?;
+    let report = scenarios::run(Scenario::RESUMED_AFTER_EXPIRY, driver.as_ref(), &mock);
+    let text = show(&report);
+    for check in [REFRESHED_AFTER_401, STORED_TOKEN_REUSED] {
+        anyhow::ensure!(
+            report.check(check).is_some(),
+            "{check} did not run:\n{text}"
+        );
+    }
+    assert_as_expected_and_snapshot(&report, &text)?;
+    Ok(report)
+}
+
+#[test]
+fn claude_code_refreshes_the_morning_after_instead_of_asking_again() -> anyhow::Result<()> {
+    let report = run_resumed("claude-code")?;
+    assert_eq!(
+        report.check(REFRESHED_AFTER_401).map(|c| c.verdict),
+        Some(Verdict::Pass)
+    );
+    Ok(())
+}
+
+#[rstest]
+#[ignore = "make test-clients"]
+fn the_other_clients_the_morning_after(
+    #[values("codex", "gemini-cli")] client: &str,
+) -> anyhow::Result<()> {
+    run_resumed(client).map(|_| ())
+}
