@@ -13,6 +13,8 @@ mod check_controls;
 mod claude_code;
 #[path = "reconnect/codex.rs"]
 mod codex;
+#[path = "reconnect/cold.rs"]
+mod cold;
 #[path = "reconnect/container.rs"]
 mod container;
 #[path = "reconnect/discovery.rs"]

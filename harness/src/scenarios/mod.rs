@@ -19,6 +19,7 @@ pub mod dropped_connection;
 pub mod isolated;
 pub mod lifecycle;
 pub mod login_at_connect;
+pub mod login_cold;
 pub mod login_then_list;
 pub mod observe;
 pub mod print_after_auth;
@@ -67,11 +68,13 @@ impl Scenario {
     pub const LOGIN_AT_CONNECT: Scenario = Scenario::new(&login_at_connect::DEF);
     pub const STORED_TOKEN_RERUN: Scenario = Scenario::new(&stored_token_rerun::DEF);
     pub const RESUMED_AFTER_EXPIRY: Scenario = Scenario::new(&resumed_after_expiry::DEF);
+    pub const LOGIN_COLD: Scenario = Scenario::new(&login_cold::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 21] = [
+    pub const ALL: [Scenario; 22] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
+        Scenario::LOGIN_COLD,
         Scenario::AUTHENTICATE_TOOL,
         Scenario::AUTHENTICATE_PASTE,
         Scenario::PRINT_AFTER_AUTH,
