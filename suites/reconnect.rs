@@ -41,6 +41,8 @@ mod mock_strictness;
 mod mock_walkthrough;
 #[path = "reconnect/netns.rs"]
 mod netns;
+#[path = "reconnect/opencode.rs"]
+mod opencode;
 #[path = "reconnect/profile_mock.rs"]
 mod profile_mock;
 #[path = "reconnect/profiles.rs"]

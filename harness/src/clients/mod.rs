@@ -6,6 +6,7 @@ pub mod claude_code;
 pub mod codex;
 pub mod gemini_cli;
 pub mod kind;
+pub mod opencode;
 
 use std::time::Duration;
 
