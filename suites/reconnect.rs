@@ -25,6 +25,8 @@ mod era;
 mod gemini_cli;
 #[path = "reconnect/inproc.rs"]
 mod inproc;
+#[path = "reconnect/kilo.rs"]
+mod kilo;
 #[path = "reconnect/lifecycle.rs"]
 mod lifecycle;
 #[path = "reconnect/mock_fuzz.rs"]

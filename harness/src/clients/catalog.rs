@@ -9,6 +9,7 @@ pub static ALL: &[&ClientKind] = &[
     &crate::clients::codex::KIND,
     &crate::clients::gemini_cli::KIND,
     &crate::clients::opencode::KIND,
+    &crate::clients::kilo::KIND,
 ];
 
 /// The client named `name`, or an error that lists the ones there are.

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod claude_code;
 pub mod codex;
 pub mod gemini_cli;
+pub mod kilo;
 pub mod kind;
 pub mod opencode;
 

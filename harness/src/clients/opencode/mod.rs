@@ -89,6 +89,8 @@ pub struct Flavor {
     pub env_prefix: &'static str,
     /// The config's `$schema`.
     pub schema: &'static str,
+    /// More `DISABLE_*` switches of this flavor (after the prefix), beside the ones opencode has.
+    pub also_disable: &'static [&'static str],
 }
 
 /// opencode's names.
@@ -99,6 +101,7 @@ pub static OPENCODE: Flavor = Flavor {
     tokens: ".local/share/opencode/mcp-auth.json",
     env_prefix: "OPENCODE",
     schema: "https://opencode.ai/config.json",
+    also_disable: &[],
 };
 
 /// opencode in the client catalog.
@@ -106,7 +109,7 @@ pub static KIND: ClientKind = ClientKind {
     name: "opencode",
     summary: "sst's opencode (OpenAI Chat Completions through @ai-sdk/openai-compatible)",
     package: &package::PACKAGE,
-    login_paths: &[LoginPath::LoginCommand],
+    login_paths: &[LoginPath::LoginCommand, LoginPath::SlashMcp],
     model_wire: ModelWire::OpenaiChat,
     configured_by: "$XDG_CONFIG_HOME/opencode/opencode.json written by the harness (`opencode mcp add` is interactive)",
     token_store: ".local/share/opencode/mcp-auth.json",
@@ -171,6 +174,7 @@ impl Opencode {
             "DISABLE_CLAUDE_CODE",
         ]
         .iter()
+        .chain(self.flavor.also_disable)
         .map(|name| (format!("{}_{name}", self.flavor.env_prefix), "1".to_owned()))
         .collect()
     }

@@ -27,13 +27,19 @@ fn platform_build(version: &str) -> Option<String> {
 }
 
 fn locate(dir: &Path) -> Option<Launch> {
-    locate_in(dir, "opencode-ai", "opencode", "opencode")
+    locate_in(dir, "opencode", "opencode", "opencode-ai/bin/opencode.exe")
 }
 
-/// The executable of an opencode-shaped package (`wrapper` names its platform packages
-/// `<platform_prefix>-<platform>` and their binary `bin/<binary>`): the platform package's own
-/// build first, then its baseline build, then the copy the postinstall made in the wrapper.
-pub fn locate_in(dir: &Path, wrapper: &str, platform_prefix: &str, binary: &str) -> Option<Launch> {
+/// The executable of an opencode-shaped package, whose platform packages are
+/// `<platform_prefix>-<platform>` with the binary at `bin/<binary>`: the platform package's own
+/// build first, then its baseline build, then the copy the postinstall made in the wrapper
+/// (`wrapper_bin`, under `node_modules`).
+pub fn locate_in(
+    dir: &Path,
+    platform_prefix: &str,
+    binary: &str,
+    wrapper_bin: &str,
+) -> Option<Launch> {
     let modules = dir.join("node_modules");
     let platform = format!("{platform_prefix}-{}", platform_suffix());
     [
@@ -42,10 +48,7 @@ pub fn locate_in(dir: &Path, wrapper: &str, platform_prefix: &str, binary: &str)
             .join(format!("{platform}-baseline"))
             .join("bin")
             .join(binary),
-        modules
-            .join(wrapper)
-            .join("bin")
-            .join(format!("{binary}.exe")),
+        modules.join(wrapper_bin),
     ]
     .into_iter()
     .find(|p| p.is_file())
