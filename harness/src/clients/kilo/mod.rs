@@ -37,7 +37,7 @@ pub static KIND: ClientKind = ClientKind {
     login_paths: &[LoginPath::LoginCommand, LoginPath::SlashMcp],
     model_wire: ModelWire::OpenaiChat,
     configured_by:
-        "$XDG_CONFIG_HOME/kilo/kilo.json written by the harness (`kilo mcp add` is interactive)",
+        "$XDG_CONFIG_HOME/kilo/kilo.json written by the harness (`kilo mcp add --url` cannot set the `oauth.callbackPort` each run gives its server)",
     token_store: ".local/share/kilo/mcp-auth.json",
     make: |install| Box::new(kilo(install)),
     features: None,

@@ -111,7 +111,7 @@ pub static KIND: ClientKind = ClientKind {
     package: &package::PACKAGE,
     login_paths: &[LoginPath::LoginCommand, LoginPath::SlashMcp],
     model_wire: ModelWire::OpenaiChat,
-    configured_by: "$XDG_CONFIG_HOME/opencode/opencode.json written by the harness (`opencode mcp add` is interactive)",
+    configured_by: "$XDG_CONFIG_HOME/opencode/opencode.json written by the harness (`opencode mcp add --url` cannot set the `oauth.callbackPort` each run gives its server)",
     token_store: ".local/share/opencode/mcp-auth.json",
     make: |install| Box::new(Opencode::new(install)),
     features: None,
@@ -376,8 +376,7 @@ fn free_port() -> Result<u16, DriveError> {
         .map_err(|e| DriveError::Setup(format!("finding a free loopback port: {e}")))
 }
 
-/// The text of `screen` after the last carriage return or cursor move on each line is what a
-/// person sees; the spinner lines are redrawn in place, so the terminal's screen is read.
+/// The first line of `text` holding `needle`, trimmed of the spinner's and the frame's marks.
 fn line_with(text: &str, needle: &str) -> Option<String> {
     text.lines().find(|l| l.contains(needle)).map(|l| {
         l.trim()
