@@ -27,6 +27,8 @@ mod era;
 mod gemini_cli;
 #[path = "reconnect/inproc.rs"]
 mod inproc;
+#[path = "reconnect/kilo.rs"]
+mod kilo;
 #[path = "reconnect/lifecycle.rs"]
 mod lifecycle;
 #[path = "reconnect/mcp_inspector.rs"]
@@ -49,6 +51,8 @@ mod mock_strictness;
 mod mock_walkthrough;
 #[path = "reconnect/netns.rs"]
 mod netns;
+#[path = "reconnect/opencode.rs"]
+mod opencode;
 #[path = "reconnect/profile_mock.rs"]
 mod profile_mock;
 #[path = "reconnect/profiles.rs"]

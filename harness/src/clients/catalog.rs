@@ -8,6 +8,8 @@ pub static ALL: &[&ClientKind] = &[
     &crate::clients::claude_code::KIND,
     &crate::clients::codex::KIND,
     &crate::clients::gemini_cli::KIND,
+    &crate::clients::opencode::KIND,
+    &crate::clients::kilo::KIND,
     &crate::clients::mcp_inspector::KIND,
     &crate::clients::mcp_remote::KIND,
 ];

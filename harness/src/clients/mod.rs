@@ -6,9 +6,11 @@ pub mod claude_code;
 pub mod codex;
 pub mod gemini_cli;
 pub mod headless;
+pub mod kilo;
 pub mod kind;
 pub mod mcp_inspector;
 pub mod mcp_remote;
+pub mod opencode;
 
 use std::time::Duration;
 

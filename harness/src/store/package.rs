@@ -55,8 +55,9 @@ pub struct ClientPackage {
     /// Whether pre-release versions (`1.0.0-beta.3`) count as published versions.
     pub prereleases: bool,
     /// For a version whose executable is published as another version of the same package (a
-    /// platform build such as `0.171.0-linux-x64`), that version. A version whose platform build
-    /// is missing from the registry is not installable.
+    /// platform build such as `0.171.0-linux-x64`), that version; or, when it is published in
+    /// another package (opencode's `opencode-linux-x64`), `<package>@<version>`. A version whose
+    /// platform build is missing from the registry is not installable.
     pub platform_build: Option<fn(&str) -> Option<String>>,
     /// Where an installed version (npm prefix `dir`) keeps its executable.
     pub locate: fn(&Path) -> Option<Launch>,

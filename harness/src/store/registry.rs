@@ -107,12 +107,20 @@ pub fn registry_url() -> String {
     url
 }
 
-/// Parses the registry's package document (the full one: the abbreviated form has no dates).
-pub fn parse_document(
-    registry: &str,
+/// A platform build published in another package: `(package, version)` of `<package>@<version>`
+/// (a scoped name keeps its leading `@`); None for a version of the same package.
+pub fn build_in_other_package(build: &str) -> Option<(&str, &str)> {
+    let (name, version) = build.rsplit_once('@')?;
+    (!name.is_empty() && !version.is_empty()).then_some((name, version))
+}
+
+/// The versions each other package holding platform builds publishes, by package name.
+pub type PlatformVersions = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+fn read_document(
     package: &'static ClientPackage,
     body: &[u8],
-) -> Result<Listing, RegistryError> {
+) -> Result<PackageDocument, RegistryError> {
     let malformed = |message: String| RegistryError::Malformed {
         package: package.npm,
         message,
@@ -122,6 +130,53 @@ pub fn parse_document(
     if doc.versions.is_empty() {
         return Err(malformed("it lists no versions".to_owned()));
     }
+    Ok(doc)
+}
+
+/// The other packages `doc`'s versions have their platform builds in.
+fn platform_packages(package: &ClientPackage, doc: &PackageDocument) -> Vec<String> {
+    let Some(build_of) = package.platform_build else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = doc
+        .versions
+        .keys()
+        .filter_map(|v| build_of(v))
+        .filter_map(|b| build_in_other_package(&b).map(|(name, _)| name.to_owned()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Parses the registry's package document (the full one: the abbreviated form has no dates).
+pub fn parse_document(
+    registry: &str,
+    package: &'static ClientPackage,
+    body: &[u8],
+) -> Result<Listing, RegistryError> {
+    parse_documents(registry, package, body, &PlatformVersions::new())
+}
+
+/// As [`parse_document`], with the versions of the other packages that hold platform builds
+/// (`platforms`): a version whose build names a package or version missing there is not
+/// installable.
+pub fn parse_documents(
+    registry: &str,
+    package: &'static ClientPackage,
+    body: &[u8],
+    platforms: &PlatformVersions,
+) -> Result<Listing, RegistryError> {
+    let doc = read_document(package, body)?;
+    Ok(listing_of(registry, package, doc, platforms))
+}
+
+fn listing_of(
+    registry: &str,
+    package: &'static ClientPackage,
+    doc: PackageDocument,
+    platforms: &PlatformVersions,
+) -> Listing {
     let mut not_installable = Vec::new();
     let mut versions: Vec<Published> = doc
         .versions
@@ -141,8 +196,12 @@ pub fn parse_document(
             {
                 return false;
             }
+            let published = |build: &str| match build_in_other_package(build) {
+                Some((name, version)) => platforms.get(name).is_some_and(|s| s.contains(version)),
+                None => doc.versions.contains_key(build),
+            };
             match build_of(v) {
-                Some(build) if !doc.versions.contains_key(&build) => {
+                Some(build) if !published(&build) => {
                     not_installable.push((*v).clone());
                     false
                 }
@@ -155,7 +214,7 @@ pub fn parse_document(
         })
         .collect();
     versions.sort_by(|a, b| compare_versions(&a.version, &b.version));
-    Ok(Listing {
+    Listing {
         package: package.npm.to_owned(),
         registry: registry.to_owned(),
         fetched_at: now_secs(),
@@ -166,12 +225,12 @@ pub fn parse_document(
             .map(str::to_owned),
         versions,
         not_installable,
-    })
+    }
 }
 
-/// Fetches the listing from the registry now.
-pub fn fetch(registry: &str, package: &'static ClientPackage) -> Result<Listing, RegistryError> {
-    let url = format!("{registry}{}", package.npm.replace('/', "%2f"));
+/// One package document from the registry; `accept` picks the full or the abbreviated form.
+fn get_document(registry: &str, name: &str, accept: &str) -> Result<Vec<u8>, RegistryError> {
+    let url = format!("{registry}{}", name.replace('/', "%2f"));
     let unreachable = |source| RegistryError::Unreachable {
         url: url.clone(),
         source,
@@ -183,7 +242,7 @@ pub fn fetch(registry: &str, package: &'static ClientPackage) -> Result<Listing,
         .map_err(unreachable)?;
     let response = client
         .get(&url)
-        .header("Accept", "application/json")
+        .header("Accept", accept)
         .send()
         .map_err(unreachable)?;
     let status = response.status();
@@ -193,8 +252,26 @@ pub fn fetch(registry: &str, package: &'static ClientPackage) -> Result<Listing,
             status: status.as_u16(),
         });
     }
-    let body = response.bytes().map_err(unreachable)?;
-    parse_document(registry, package, &body)
+    Ok(response.bytes().map_err(unreachable)?.to_vec())
+}
+
+/// Fetches the listing from the registry now (and the version lists of any other package that
+/// holds the platform builds).
+pub fn fetch(registry: &str, package: &'static ClientPackage) -> Result<Listing, RegistryError> {
+    let body = get_document(registry, package.npm, "application/json")?;
+    let doc = read_document(package, &body)?;
+    let mut platforms = PlatformVersions::new();
+    for name in platform_packages(package, &doc) {
+        // The abbreviated document lists the versions, which is all that is needed here.
+        let body = get_document(registry, &name, "application/vnd.npm.install-v1+json")?;
+        let versions = match serde_json::from_slice::<PackageDocument>(&body) {
+            Ok(other) => other.versions.keys().cloned().collect(),
+            // A missing or unreadable document: none of its builds is there.
+            Err(_) => Default::default(),
+        };
+        platforms.insert(name, versions);
+    }
+    Ok(listing_of(registry, package, doc, &platforms))
 }
 
 /// Where a store keeps its cached listing.
@@ -379,6 +456,46 @@ mod tests {
             .collect();
         assert_eq!(versions, ["0.170.0"]);
         assert_eq!(listing.not_installable, ["0.171.0"]);
+        Ok(())
+    }
+
+    /// As opencode publishes: each version's native build is the same version of another package.
+    static OTHER_PACKAGE_BUILDS: ClientPackage = ClientPackage {
+        client: "other-package-builds",
+        npm: "example-wrapper",
+        pinned: "1.18.33",
+        version_env: "OTHER_PACKAGE_BUILDS_VERSION",
+        prereleases: false,
+        platform_build: Some(|v| Some(format!("example-linux-x64@{v}"))),
+        locate: |_| None,
+    };
+
+    #[test]
+    fn a_version_whose_build_is_missing_from_another_package_is_not_installable(
+    ) -> Result<(), RegistryError> {
+        let doc = br#"{"versions": {"1.18.32": {}, "1.18.33": {}, "1.18.34": {}},
+            "time": {}, "dist-tags": {"latest": "1.18.34"}}"#;
+        let mut platforms = PlatformVersions::new();
+        platforms.insert(
+            "example-linux-x64".to_owned(),
+            ["1.18.32", "1.18.34", "1.18.35"].map(str::to_owned).into(),
+        );
+        let listing = parse_documents(DEFAULT_REGISTRY, &OTHER_PACKAGE_BUILDS, doc, &platforms)?;
+        let versions: Vec<&str> = listing
+            .versions
+            .iter()
+            .map(|p| p.version.as_str())
+            .collect();
+        assert_eq!(versions, ["1.18.32", "1.18.34"]);
+        assert_eq!(listing.not_installable, ["1.18.33"]);
+        // Without the other package's versions nothing is installable.
+        let listing = parse_document(DEFAULT_REGISTRY, &OTHER_PACKAGE_BUILDS, doc)?;
+        assert!(listing.versions.is_empty());
+        assert_eq!(
+            build_in_other_package("@scope/x-linux-x64@1.0.0"),
+            Some(("@scope/x-linux-x64", "1.0.0"))
+        );
+        assert_eq!(build_in_other_package("0.171.0-linux-x64"), None);
         Ok(())
     }
 
