@@ -55,8 +55,9 @@ pub struct ClientPackage {
     /// Whether pre-release versions (`1.0.0-beta.3`) count as published versions.
     pub prereleases: bool,
     /// For a version whose executable is published as another version of the same package (a
-    /// platform build such as `0.171.0-linux-x64`), that version. A version whose platform build
-    /// is missing from the registry is not installable.
+    /// platform build such as `0.171.0-linux-x64`), that version; where it is published as a
+    /// version of another package, `<package>@<version>` (`@github/copilot-linux-x64@1.0.102`).
+    /// A version whose platform build is missing from the registry is not installable.
     pub platform_build: Option<fn(&str) -> Option<String>>,
     /// Where an installed version (npm prefix `dir`) keeps its executable.
     pub locate: fn(&Path) -> Option<Launch>,

@@ -6,6 +6,7 @@
 //! dates), so a date is shown beside each version and `--since` filters on it, but never orders.
 
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -107,11 +108,47 @@ pub fn registry_url() -> String {
     url
 }
 
+/// Where a platform build lives, as [`ClientPackage::platform_build`] names it: another version of
+/// the same package (`0.171.0-linux-x64`), or a version of another package
+/// (`@github/copilot-linux-x64@1.0.102`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildRef<'a> {
+    SamePackage(&'a str),
+    OtherPackage { npm: &'a str, version: &'a str },
+}
+
+impl BuildRef<'_> {
+    pub fn parse(build: &str) -> BuildRef<'_> {
+        match build.rfind('@') {
+            Some(at) if at > 0 => BuildRef::OtherPackage {
+                npm: &build[..at],
+                version: &build[at + 1..],
+            },
+            _ => BuildRef::SamePackage(build),
+        }
+    }
+}
+
+/// The published versions of each package that holds platform builds, by npm name.
+pub type PlatformVersions = BTreeMap<String, BTreeSet<String>>;
+
 /// Parses the registry's package document (the full one: the abbreviated form has no dates).
+/// Platform builds published as other packages count as missing: [`fetch`] reads those packages
+/// and calls [`parse_document_with`].
 pub fn parse_document(
     registry: &str,
     package: &'static ClientPackage,
     body: &[u8],
+) -> Result<Listing, RegistryError> {
+    parse_document_with(registry, package, body, &PlatformVersions::new())
+}
+
+/// As [`parse_document`], with the versions of the packages that hold platform builds.
+pub fn parse_document_with(
+    registry: &str,
+    package: &'static ClientPackage,
+    body: &[u8],
+    platform_versions: &PlatformVersions,
 ) -> Result<Listing, RegistryError> {
     let malformed = |message: String| RegistryError::Malformed {
         package: package.npm,
@@ -119,6 +156,12 @@ pub fn parse_document(
     };
     let doc: PackageDocument =
         serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+    let build_exists = |build: &str| match BuildRef::parse(build) {
+        BuildRef::SamePackage(v) => doc.versions.contains_key(v),
+        BuildRef::OtherPackage { npm, version } => platform_versions
+            .get(npm)
+            .is_some_and(|versions| versions.contains(version)),
+    };
     if doc.versions.is_empty() {
         return Err(malformed("it lists no versions".to_owned()));
     }
@@ -142,7 +185,7 @@ pub fn parse_document(
                 return false;
             }
             match build_of(v) {
-                Some(build) if !doc.versions.contains_key(&build) => {
+                Some(build) if !build_exists(&build) => {
                     not_installable.push((*v).clone());
                     false
                 }
@@ -169,9 +212,44 @@ pub fn parse_document(
     })
 }
 
-/// Fetches the listing from the registry now.
+/// The names of the other packages `package`'s platform builds are published in, from its document.
+fn platform_packages(package: &ClientPackage, body: &[u8]) -> BTreeSet<String> {
+    let Some(build_of) = package.platform_build else {
+        return BTreeSet::new();
+    };
+    let Ok(doc) = serde_json::from_slice::<PackageDocument>(body) else {
+        return BTreeSet::new();
+    };
+    doc.versions
+        .keys()
+        .filter_map(|v| build_of(v))
+        .filter_map(|b| match BuildRef::parse(&b) {
+            BuildRef::OtherPackage { npm, .. } => Some(npm.to_owned()),
+            BuildRef::SamePackage(_) => None,
+        })
+        .collect()
+}
+
+/// Fetches the listing from the registry now (and the version lists of the packages that hold its
+/// platform builds, where they are other packages).
 pub fn fetch(registry: &str, package: &'static ClientPackage) -> Result<Listing, RegistryError> {
-    let url = format!("{registry}{}", package.npm.replace('/', "%2f"));
+    let body = fetch_document(registry, package.npm)?;
+    let mut platform_versions = PlatformVersions::new();
+    for npm in platform_packages(package, &body) {
+        let other = fetch_document(registry, &npm)?;
+        let doc: PackageDocument =
+            serde_json::from_slice(&other).map_err(|e| RegistryError::Malformed {
+                package: package.npm,
+                message: format!("the document of its platform package {npm}: {e}"),
+            })?;
+        platform_versions.insert(npm, doc.versions.keys().cloned().collect());
+    }
+    parse_document_with(registry, package, &body, &platform_versions)
+}
+
+/// One package's full document.
+fn fetch_document(registry: &str, npm: &str) -> Result<Vec<u8>, RegistryError> {
+    let url = format!("{registry}{}", npm.replace('/', "%2f"));
     let unreachable = |source| RegistryError::Unreachable {
         url: url.clone(),
         source,
@@ -193,8 +271,7 @@ pub fn fetch(registry: &str, package: &'static ClientPackage) -> Result<Listing,
             status: status.as_u16(),
         });
     }
-    let body = response.bytes().map_err(unreachable)?;
-    parse_document(registry, package, &body)
+    Ok(response.bytes().map_err(unreachable)?.to_vec())
 }
 
 /// Where a store keeps its cached listing.
@@ -380,6 +457,62 @@ mod tests {
         assert_eq!(versions, ["0.170.0"]);
         assert_eq!(listing.not_installable, ["0.171.0"]);
         Ok(())
+    }
+
+    /// As Copilot CLI publishes: each version's native build is the same version of another
+    /// package.
+    static PLATFORM_PACKAGES: ClientPackage = ClientPackage {
+        client: "platform-packages",
+        npm: "@example/platform-packages",
+        pinned: "1.0.102",
+        version_env: "PLATFORM_PACKAGES_VERSION",
+        prereleases: false,
+        platform_build: Some(|v| Some(format!("@example/platform-packages-linux-x64@{v}"))),
+        locate: |_| None,
+    };
+
+    #[test]
+    fn a_version_whose_platform_package_is_missing_is_listed_as_not_installable(
+    ) -> Result<(), RegistryError> {
+        let doc = br#"{"versions": {"1.0.92": {}, "1.0.100": {}, "1.0.102": {}},
+            "time": {}, "dist-tags": {"latest": "1.0.102"}}"#;
+        assert_eq!(
+            platform_packages(&PLATFORM_PACKAGES, doc),
+            BTreeSet::from(["@example/platform-packages-linux-x64".to_owned()])
+        );
+        let mut platform = PlatformVersions::new();
+        platform.insert(
+            "@example/platform-packages-linux-x64".to_owned(),
+            ["1.0.92", "1.0.102"].map(str::to_owned).into(),
+        );
+        let listing = parse_document_with(DEFAULT_REGISTRY, &PLATFORM_PACKAGES, doc, &platform)?;
+        let versions: Vec<&str> = listing
+            .versions
+            .iter()
+            .map(|p| p.version.as_str())
+            .collect();
+        assert_eq!(versions, ["1.0.92", "1.0.102"]);
+        assert_eq!(listing.not_installable, ["1.0.100"]);
+        // Without the platform package's versions, nothing can be shown to be installable.
+        let listing = parse_document(DEFAULT_REGISTRY, &PLATFORM_PACKAGES, doc)?;
+        assert!(listing.versions.is_empty());
+        assert_eq!(listing.not_installable.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn a_build_names_another_package_only_by_a_version_after_an_at_sign() {
+        assert_eq!(
+            BuildRef::parse("0.171.0-linux-x64"),
+            BuildRef::SamePackage("0.171.0-linux-x64")
+        );
+        assert_eq!(
+            BuildRef::parse("@github/copilot-linux-x64@1.0.102"),
+            BuildRef::OtherPackage {
+                npm: "@github/copilot-linux-x64",
+                version: "1.0.102"
+            }
+        );
     }
 
     const DOC: &str = r#"{
