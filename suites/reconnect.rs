@@ -13,6 +13,8 @@ mod check_controls;
 mod claude_code;
 #[path = "reconnect/codex.rs"]
 mod codex;
+#[path = "reconnect/copilot_cli.rs"]
+mod copilot_cli;
 #[path = "reconnect/container.rs"]
 mod container;
 #[path = "reconnect/discovery.rs"]

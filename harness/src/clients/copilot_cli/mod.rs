@@ -82,6 +82,8 @@ const TRUST_BOX: &str = "Confirm folder trust";
 /// `/mcp auth` while the start-up flow waits: the pending URL is shown below this line.
 const URL_BOX: &str = "copy this URL manually:";
 const AUTH_SUCCESS: &str = "Authentication Successful";
+/// The footer of the MCP panel `/mcp auth` returns to ("… · r refresh · esc close").
+const PANEL_FOOTER: &str = "esc close";
 const AUTH_FAILURE_WORDS: &[&str] = &[
     "authentication failed",
     "failed to authenticate",
@@ -426,6 +428,23 @@ impl CopilotCli {
                     .and_then(|s| s.get("status").and_then(Value::as_str))
                     .map(|status| (status.to_owned(), e.to_string()))
             })
+    }
+
+    /// Closes the MCP panel `/mcp auth` leaves open ("… · esc close"), back to the input line.
+    fn close_panel(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
+        for _ in 0..3 {
+            if !session.screen().contains(PANEL_FOOTER) {
+                break;
+            }
+            session.press(Key::Escape)?;
+            let _ = session.wait_for("the MCP panel to close", Duration::from_secs(3), |s| {
+                !s.contains(PANEL_FOOTER)
+            });
+        }
+        session.wait_for("the session's status line", MENU_TIMEOUT, |s| {
+            s.contains(IDLE_LINE) && !s.contains(PANEL_FOOTER)
+        })?;
+        Ok(())
     }
 
     /// Types a slash command and submits it once it shows in the input line.
@@ -808,13 +827,14 @@ impl ClientUnderTest for CopilotCli {
             }
         }
         let detail = line_with(&screen, &format!("authenticated with {server}"));
-        // "enter to continue" closes the result box.
+        // "enter to continue" closes the result box, onto the MCP panel ("esc close").
         if screen.contains("enter to continue") {
             session.press(Key::Enter)?;
             let _ = session.wait_for("the result box to close", MENU_TIMEOUT, |s| {
                 !s.contains("enter to continue")
             });
         }
+        self.close_panel(session)?;
         let message = [success.clone(), detail, failure.clone()]
             .into_iter()
             .flatten()
