@@ -415,19 +415,44 @@ impl CopilotCli {
         Ok((status, events, format!("{raw}{stderr}"), stopped))
     }
 
-    /// What the `session.mcp_servers_loaded` event says of `server`.
-    fn loaded_status(events: &[Value], server: &str) -> Option<(String, String)> {
-        events
-            .iter()
-            .filter(|e| e.get("type").and_then(Value::as_str) == Some("session.mcp_servers_loaded"))
-            .find_map(|e| {
-                e.pointer("/data/servers")?
-                    .as_array()?
-                    .iter()
-                    .find(|s| s.get("name").and_then(Value::as_str) == Some(server))
-                    .and_then(|s| s.get("status").and_then(Value::as_str))
-                    .map(|status| (status.to_owned(), e.to_string()))
-            })
+    /// The server's status once the run has loaded its servers and the server's connection has
+    /// settled: the latest status named by `session.mcp_servers_loaded` or
+    /// `session.mcp_server_status_changed`, taken at the first point after the loaded event
+    /// where it is no longer `pending` (the loaded event itself may say `pending` while the
+    /// connection is under way). With its JSON line.
+    fn settled_status(events: &[Value], server: &str) -> Option<(String, String)> {
+        let mut loaded = false;
+        let mut latest: Option<(String, String)> = None;
+        for event in events {
+            let status = match event.get("type").and_then(Value::as_str) {
+                Some("session.mcp_servers_loaded") => {
+                    loaded = true;
+                    event
+                        .pointer("/data/servers")
+                        .and_then(Value::as_array)
+                        .and_then(|servers| {
+                            servers.iter().find(|s| {
+                                s.get("name").and_then(Value::as_str) == Some(server)
+                            })
+                        })
+                        .and_then(|s| s.get("status").and_then(Value::as_str))
+                }
+                Some("session.mcp_server_status_changed")
+                    if event.pointer("/data/serverName").and_then(Value::as_str)
+                        == Some(server) =>
+                {
+                    event.pointer("/data/status").and_then(Value::as_str)
+                }
+                _ => None,
+            };
+            if let Some(status) = status {
+                latest = Some((status.to_owned(), event.to_string()));
+            }
+            if loaded && latest.as_ref().is_some_and(|(s, _)| s != "pending") {
+                return latest;
+            }
+        }
+        latest
     }
 
     /// Closes the MCP panel `/mcp auth` leaves open ("… · esc close"), back to the input line.
@@ -540,11 +565,18 @@ impl ClientUnderTest for CopilotCli {
         // `copilot mcp list` and `mcp get` only read the configuration (no request reaches the
         // server), so the status is what a fresh `-p` run reports once it has loaded its servers;
         // the run is ended there, before it asks the model anything.
-        let loaded = |e: &Value| {
-            e.get("type").and_then(Value::as_str) == Some("session.mcp_servers_loaded")
+        let seen = std::cell::RefCell::new(Vec::new());
+        let settled = |e: &Value| {
+            let mut seen = seen.borrow_mut();
+            seen.push(e.clone());
+            Self::settled_status(&seen, server).is_some_and(|(s, _)| s != "pending")
+                && seen.iter().any(|e| {
+                    e.get("type").and_then(Value::as_str) == Some("session.mcp_servers_loaded")
+                })
         };
-        let (_, events, output, _) = self.prompt_run(env, "Say hello.", STATUS_TIMEOUT, loaded)?;
-        let Some((status, line)) = Self::loaded_status(&events, server) else {
+        let (_, events, output, _) =
+            self.prompt_run(env, "Say hello.", STATUS_TIMEOUT, settled)?;
+        let Some((status, line)) = Self::settled_status(&events, server) else {
             return Ok(ServerStatus::Unrecognised(output));
         };
         Ok(match status.as_str() {
@@ -718,7 +750,7 @@ impl ClientUnderTest for CopilotCli {
         _options: &SessionOptions,
     ) -> Result<PrintOutcome, DriveError> {
         let (status, events, output, _) = self.prompt_run(env, prompt, PRINT_TIMEOUT, |_| false)?;
-        let loaded = Self::loaded_status(&events, server);
+        let loaded = Self::settled_status(&events, server);
         Ok(PrintOutcome {
             server_status: loaded.as_ref().map(|(s, _)| s.clone()),
             first_line: loaded
@@ -748,6 +780,13 @@ impl ClientUnderTest for CopilotCli {
             let consent = browser.complete_consent(&authorize)?;
             let token = self.wait_for_token_file(env, &url);
             self.settle_into_session(&mut session)?;
+            // Answering the folder-trust box reloads the servers: the reconnect that follows
+            // is given its time before the session is left.
+            let _ = session.wait_for(
+                "the servers to be reloaded after the folder-trust box",
+                MENU_TIMEOUT,
+                |s| s.contains("connected") || s.contains("requires authentication"),
+            );
             let screen = session.screen();
             let said = line_with(&screen, "MCP Servers reloaded")
                 .or_else(|| line_with(&screen, "requires authentication"))
@@ -896,7 +935,7 @@ mod tests {
     }
 
     #[test]
-    fn the_loaded_event_gives_the_servers_status() {
+    fn the_status_is_read_once_the_servers_are_loaded_and_settled() {
         let events: Vec<Value> = [
             r#"{"type":"session.mcp_server_status_changed","data":{"serverName":"mock","status":"pending"}}"#,
             r#"{"type":"session.mcp_servers_loaded","data":{"servers":[{"name":"mock","status":"needs-auth"}]}}"#,
@@ -905,9 +944,26 @@ mod tests {
         .map(|l| serde_json::from_str(l).expect("JSON"))
         .collect();
         assert_eq!(
-            CopilotCli::loaded_status(&events, "mock").map(|(s, _)| s),
+            CopilotCli::settled_status(&events, "mock").map(|(s, _)| s),
             Some("needs-auth".to_owned())
         );
-        assert_eq!(CopilotCli::loaded_status(&events, "other"), None);
+        assert_eq!(CopilotCli::settled_status(&events, "other"), None);
+        // Loaded while still pending: the status settles with a later change.
+        let events: Vec<Value> = [
+            r#"{"type":"session.mcp_servers_loaded","data":{"servers":[{"name":"mock","status":"pending"}]}}"#,
+            r#"{"type":"session.mcp_server_status_changed","data":{"serverName":"mock","status":"connected"}}"#,
+            r#"{"type":"session.mcp_server_status_changed","data":{"serverName":"mock","status":"needs-auth"}}"#,
+        ]
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+        assert_eq!(
+            CopilotCli::settled_status(&events[..1], "mock").map(|(s, _)| s),
+            Some("pending".to_owned())
+        );
+        assert_eq!(
+            CopilotCli::settled_status(&events, "mock").map(|(s, _)| s),
+            Some("connected".to_owned())
+        );
     }
 }
