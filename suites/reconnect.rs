@@ -13,10 +13,10 @@ mod check_controls;
 mod claude_code;
 #[path = "reconnect/codex.rs"]
 mod codex;
-#[path = "reconnect/copilot_cli.rs"]
-mod copilot_cli;
 #[path = "reconnect/container.rs"]
 mod container;
+#[path = "reconnect/copilot_cli.rs"]
+mod copilot_cli;
 #[path = "reconnect/discovery.rs"]
 mod discovery;
 #[path = "reconnect/discovery_controls.rs"]

@@ -1,8 +1,9 @@
 //! GitHub Copilot CLI (pinned 1.0.102, or `COPILOT_CLI_VERSION`) through the core scenarios, each
 //! asserting the verdicts measured on 1.0.102: what passes, what is not applicable (with the
 //! client's own evidence), and what it gets wrong. Two tests run by default (the login at the
-//! TUI's start, which is this client's own path, and the stored-token `-p` run); the rest run with
-//! `make test-clients` (`cargo test --test reconnect copilot_cli:: -- --include-ignored`).
+//! TUI's start, which is this client's own path, and the stored token's refresh after it expires
+//! mid-session); the rest run with `make test-clients`
+//! (`cargo test --test reconnect copilot_cli:: -- --include-ignored`).
 
 use harness::checks::model::TOOL_CALL_ROUNDTRIP;
 use harness::checks::{
@@ -70,17 +71,23 @@ fn copilot_logs_in_by_itself_when_its_tui_starts_and_the_same_process_lists_tool
 }
 
 /// Finding (1.0.102): a `-p` run with a stored token sends its first `server/discover` without
-/// the bearer (401), then again with it, and connects.
+/// the bearer (401) before it sends it with the bearer. What follows races: the run reports the
+/// server `needs-auth`, then `pending`, then `connected`, and its turn may begin (the model offered
+/// the tools of a cached list) and end before any `tools/list` reaches the server, so
+/// `print-mode-connects` passes in some runs and fails in others
+/// (`suites/evidence/copilot-cli__print_after_auth__1.0.102.txt` has one of each). Only what
+/// holds in every run is asserted, and neither the expectations nor a snapshot are compared.
 #[test]
-fn copilot_print_mode_uses_the_stored_token_after_one_request_without_it() -> anyhow::Result<()> {
+#[ignore = "make test-clients"]
+fn copilot_print_mode_sends_its_first_request_without_the_stored_token() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let (report, text) = run_as_expected(Scenario::PRINT_AFTER_AUTH)?;
+    let (report, text) = run(Scenario::PRINT_AFTER_AUTH, &RunOptions::default())?;
     assert_verdicts(
         &report,
         &text,
         &[
+            (TOKEN_EXCHANGED, Pass),
             (NEEDS_AUTH_CLEARED, Pass),
-            (PRINT_MODE_CONNECTS, Pass),
             (BEARER_ON_EVERY_REQUEST, Fail),
         ],
     );
@@ -88,7 +95,11 @@ fn copilot_print_mode_uses_the_stored_token_after_one_request_without_it() -> an
         .check(BEARER_ON_EVERY_REQUEST)
         .map(|c| c.evidence.join("\n"))
         .unwrap_or_default();
-    assert!(evidence.contains("server/discover"), "{text}");
+    assert!(
+        evidence.contains("server/discover") && evidence.contains("-> 401"),
+        "{text}"
+    );
+    assert!(report.check("driver").is_none(), "{text}");
     Ok(())
 }
 
@@ -138,8 +149,8 @@ fn copilot_offers_no_authenticate_pseudo_tool() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The stored token expires mid-session: the next call meets the 401, refreshes and goes through.
 #[test]
-#[ignore = "make test-clients"]
 fn copilot_refreshes_after_the_access_token_expires() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let (report, text) = run_as_expected(Scenario::TOKEN_EXPIRY)?;
@@ -177,6 +188,27 @@ fn copilot_lists_again_after_tools_list_changed() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let (report, text) = run_as_expected(Scenario::TOOLS_CHANGED)?;
     assert_verdicts(&report, &text, &[(RELISTED_AFTER_LIST_CHANGED, Pass)]);
+    Ok(())
+}
+
+/// Finding (1.0.102): with its registered client forgotten by the server (and its token
+/// expired), `/mcp auth` in a new session sends the browser to authorize with the old client ID
+/// (400 `invalid_client`) instead of registering again; the person cannot sign in.
+#[test]
+#[ignore = "make test-clients"]
+fn copilot_does_not_register_again_after_its_client_is_forgotten() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let (report, text) = run_as_expected(Scenario::CLIENT_FORGOTTEN_IN_SESSION)?;
+    assert_verdicts(
+        &report,
+        &text,
+        &[
+            ("first-login-succeeded", Pass),
+            ("needs-auth-after-client-loss", Pass),
+            ("second-login-succeeded", Fail),
+            ("registration-reused", Fail),
+        ],
+    );
     Ok(())
 }
 

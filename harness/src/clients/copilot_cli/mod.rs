@@ -196,7 +196,11 @@ impl CopilotCli {
                 std::fs::read_to_string(p)
                     .ok()
                     .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                    .and_then(|v| v.get("serverUrl").and_then(Value::as_str).map(str::to_owned))
+                    .and_then(|v| {
+                        v.get("serverUrl")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
                     .is_some_and(|u| u == url)
             })
             .map(|registration| {
@@ -238,8 +242,7 @@ impl CopilotCli {
 
     fn command(&self, env: &RunEnv<'_>, args: &[&str]) -> CommandSpec {
         let mut spec = self.install.command(args.iter().map(|a| (*a).to_owned()));
-        spec.envs(&self.client_env(env))
-            .cwd(env.sandbox.work_dir());
+        spec.envs(&self.client_env(env)).cwd(env.sandbox.work_dir());
         spec
     }
 
@@ -261,9 +264,14 @@ impl CopilotCli {
     }
 
     /// Starts the TUI with every tool allowed (the scenarios are about OAuth, not permission
-    /// prompts) and without answering anything yet.
+    /// prompts) and the working folder trusted: `COPILOT_ALLOW_ALL` set to exactly "true" "trusts
+    /// the working directory without prompting" (`copilot help environment`). Without it the
+    /// folder-trust box comes up while the start-up login is under way, and answering it reloads
+    /// the servers mid-flow: the number of unauthenticated `server/discover`s before the login
+    /// then varies from run to run (seen with 1.0.102), and so would the snapshots.
     fn spawn_tui(&self, env: &RunEnv<'_>) -> Result<TerminalSession, DriveError> {
-        let spec = self.command(env, &["--allow-all-tools", "--no-auto-update"]);
+        let mut spec = self.command(env, &["--allow-all-tools", "--no-auto-update"]);
+        spec.env("COPILOT_ALLOW_ALL", "true");
         Ok(TerminalSession::spawn(&spec, ROWS, COLS)?)
     }
 
@@ -391,9 +399,7 @@ impl CopilotCli {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     // Output closed: the process is ending.
-                    let status = child
-                        .wait()
-                        .map_err(|e| DriveError::Setup(e.to_string()))?;
+                    let status = child.wait().map_err(|e| DriveError::Setup(e.to_string()))?;
                     break status.code();
                 }
             }
@@ -431,9 +437,9 @@ impl CopilotCli {
                         .pointer("/data/servers")
                         .and_then(Value::as_array)
                         .and_then(|servers| {
-                            servers.iter().find(|s| {
-                                s.get("name").and_then(Value::as_str) == Some(server)
-                            })
+                            servers
+                                .iter()
+                                .find(|s| s.get("name").and_then(Value::as_str) == Some(server))
                         })
                         .and_then(|s| s.get("status").and_then(Value::as_str))
                 }
@@ -455,6 +461,43 @@ impl CopilotCli {
         latest
     }
 
+    /// What `/mcp list` says of `server` ("• mock — connected"), asked again while it says the
+    /// connection is under way, at most [`MENU_TIMEOUT`].
+    fn listed_status(
+        &self,
+        session: &mut TerminalSession,
+        server: &str,
+    ) -> Result<String, DriveError> {
+        let marker = format!("• {server} —");
+        let started = Instant::now();
+        loop {
+            self.slash_command(session, "/mcp list")?;
+            let shown = session.wait_for(
+                "`/mcp list` to list the server",
+                Duration::from_secs(5),
+                |s| s.contains(&marker),
+            );
+            let line = shown
+                .ok()
+                .and_then(|screen| {
+                    screen
+                        .lines()
+                        .rfind(|l| l.contains(&marker))
+                        .map(|l| l.trim().trim_start_matches('•').trim().to_owned())
+                })
+                .unwrap_or_default();
+            let settling = line.is_empty() || contains_any(&line, &["pending", "connecting"]);
+            if !settling || started.elapsed() >= MENU_TIMEOUT {
+                return Ok(if line.is_empty() {
+                    format!("`/mcp list` did not list {server}")
+                } else {
+                    format!("`/mcp list`: {line}")
+                });
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     /// Closes the MCP panel `/mcp auth` leaves open ("… · esc close"), back to the input line.
     fn close_panel(&self, session: &mut TerminalSession) -> Result<(), DriveError> {
         for _ in 0..3 {
@@ -473,13 +516,19 @@ impl CopilotCli {
     }
 
     /// Types a slash command and submits it once it shows in the input line.
-    fn slash_command(&self, session: &mut TerminalSession, command: &str) -> Result<(), DriveError> {
+    fn slash_command(
+        &self,
+        session: &mut TerminalSession,
+        command: &str,
+    ) -> Result<(), DriveError> {
         for _attempt in 0..5 {
             session.type_text(command)?;
             if session
-                .wait_for("the command in the input line", Duration::from_secs(4), |s| {
-                    s.contains(command)
-                })
+                .wait_for(
+                    "the command in the input line",
+                    Duration::from_secs(4),
+                    |s| s.contains(command),
+                )
                 .is_ok()
             {
                 // Its completion menu takes a moment to follow the text.
@@ -521,7 +570,7 @@ impl ClientUnderTest for CopilotCli {
             ),
             Step::LoginCommand { .. } => "# Copilot CLI has no MCP login command".to_owned(),
             Step::InSessionLogin { server, then, .. } => format!(
-                "{ENV} copilot --allow-all-tools    # answer Yes to folder trust, then: /mcp auth {server}{}",
+                "{ENV} COPILOT_ALLOW_ALL=true copilot --allow-all-tools    # then: /mcp auth {server}{}",
                 if then.is_empty() {
                     String::new()
                 } else {
@@ -529,7 +578,7 @@ impl ClientUnderTest for CopilotCli {
                 }
             ),
             Step::SessionPrompt { prompt, .. } => {
-                format!("{ENV} copilot --allow-all-tools    # then type: {prompt}")
+                format!("{ENV} COPILOT_ALLOW_ALL=true copilot --allow-all-tools    # then type: {prompt}")
             }
             Step::Print { prompt, .. } => format!(
                 "{ENV} copilot -p '{prompt}' --allow-all-tools --trust-folder --output-format json"
@@ -574,8 +623,7 @@ impl ClientUnderTest for CopilotCli {
                     e.get("type").and_then(Value::as_str) == Some("session.mcp_servers_loaded")
                 })
         };
-        let (_, events, output, _) =
-            self.prompt_run(env, "Say hello.", STATUS_TIMEOUT, settled)?;
+        let (_, events, output, _) = self.prompt_run(env, "Say hello.", STATUS_TIMEOUT, settled)?;
         let Some((status, line)) = Self::settled_status(&events, server) else {
             return Ok(ServerStatus::Unrecognised(output));
         };
@@ -645,9 +693,11 @@ impl ClientUnderTest for CopilotCli {
         for _attempt in 0..5 {
             session.type_text(text)?;
             if session
-                .wait_for("the prompt in the input line", Duration::from_secs(4), |s| {
-                    s.contains(&probe)
-                })
+                .wait_for(
+                    "the prompt in the input line",
+                    Duration::from_secs(4),
+                    |s| s.contains(&probe),
+                )
                 .is_ok()
             {
                 std::thread::sleep(Duration::from_millis(200));
@@ -731,7 +781,11 @@ impl ClientUnderTest for CopilotCli {
             let holds = std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .and_then(|v| v.get("accessToken").and_then(Value::as_str).map(str::to_owned));
+                .and_then(|v| {
+                    v.get("accessToken")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
             let ours = Self::stored_files(env, &url).is_some_and(|(_, t)| t == path);
             if ours || (token.is_some() && holds == token) {
                 std::fs::remove_file(&path).map_err(|e| {
@@ -780,19 +834,16 @@ impl ClientUnderTest for CopilotCli {
             let consent = browser.complete_consent(&authorize)?;
             let token = self.wait_for_token_file(env, &url);
             self.settle_into_session(&mut session)?;
-            // Answering the folder-trust box reloads the servers: the reconnect that follows
-            // is given its time before the session is left.
-            let _ = session.wait_for(
-                "the servers to be reloaded after the folder-trust box",
-                MENU_TIMEOUT,
-                |s| s.contains("connected") || s.contains("requires authentication"),
-            );
+            // The session's own word on the server once its connection has settled (`/mcp list`:
+            // "• mock — connected"), before the session is left.
+            let said = self.listed_status(&mut session, server)?;
             let screen = session.screen();
-            let said = line_with(&screen, "MCP Servers reloaded")
-                .or_else(|| line_with(&screen, "requires authentication"))
-                .unwrap_or_else(|| "(no word about the server on screen)".to_owned());
             Ok(PrintOutcome {
-                server_status: Some(if token.is_some() { "connected" } else { "needs-auth" }.to_owned()),
+                // The session's word, where `/mcp list` gave one ("mock — connected").
+                server_status: said
+                    .rsplit_once('—')
+                    .map(|(_, status)| status.trim().to_owned())
+                    .or_else(|| token.is_none().then(|| "needs-auth".to_owned())),
                 first_line: format!(
                     "the TUI opened the browser by itself; consent redirected to {} ({}); token file {}; the session says: {said}",
                     consent.callback_url,

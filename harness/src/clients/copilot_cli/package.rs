@@ -87,9 +87,10 @@ mod tests {
             locate(dir.path()).map(|l| l.pre_args),
             Some(vec![script.to_string_lossy().into_owned()])
         );
-        let native = dir
-            .path()
-            .join(format!("node_modules/@github/copilot-{}/copilot", platform_suffix()));
+        let native = dir.path().join(format!(
+            "node_modules/@github/copilot-{}/copilot",
+            platform_suffix()
+        ));
         std::fs::create_dir_all(native.parent().expect("a parent"))?;
         std::fs::write(&native, "")?;
         assert_eq!(locate(dir.path()).map(|l| l.program), Some(native));
