@@ -21,7 +21,7 @@ use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, show};
+use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, show};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -42,11 +42,16 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
 }
 
 /// A run of the scenario as it is (no harness-made fault), which must also match what
-/// `suites/expectations.toml` says of this client and version, and whose access log must match
-/// the version's snapshot.
+/// `suites/expectations.toml` says of this client and version. Its access log is not compared
+/// with a snapshot: Copilot CLI 1.0.102's log differs from run to run in three places, every one
+/// a race inside the client (seen in repeated runs, 2026-12-02): at start-up, one or two
+/// unauthenticated `server/discover`s before and after the metadata; after a token, a repeated
+/// `server/discover`; after a reconnect, its `tools/list` before or after the pending
+/// `tools/call`. The checks judge what holds in every run; the findings' runs are committed under
+/// `suites/evidence/`.
 fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
     let (report, text) = run(scenario, &RunOptions::default())?;
-    assert_as_expected_and_snapshot(&report, &text)?;
+    assert_as_expected(&report, &text)?;
     Ok((report, text))
 }
 
