@@ -17,6 +17,8 @@ mod codex;
 mod cold;
 #[path = "reconnect/container.rs"]
 mod container;
+#[path = "reconnect/copilot_cli.rs"]
+mod copilot_cli;
 #[path = "reconnect/discovery.rs"]
 mod discovery;
 #[path = "reconnect/discovery_controls.rs"]

@@ -10,6 +10,7 @@ pub static ALL: &[&ClientKind] = &[
     &crate::clients::gemini_cli::KIND,
     &crate::clients::opencode::KIND,
     &crate::clients::kilo::KIND,
+    &crate::clients::copilot_cli::KIND,
     &crate::clients::mcp_inspector::KIND,
     &crate::clients::mcp_remote::KIND,
 ];

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod claude_code;
 pub mod codex;
+pub mod copilot_cli;
 pub mod gemini_cli;
 pub mod headless;
 pub mod kilo;
@@ -279,6 +280,19 @@ pub trait ClientUnderTest {
         prompt: &str,
         options: &SessionOptions,
     ) -> Result<PrintOutcome, DriveError>;
+    /// The run in which the client is to log in by itself at connect ([`LoginPath::AutomaticAtConnect`],
+    /// the `login_at_connect` scenario), with no stored tokens. A headless run with one prompt
+    /// where the client does it there (Gemini CLI); a client that does it only when its TUI
+    /// starts (Copilot CLI) starts the TUI instead, consents to the URL it opens, and leaves.
+    fn login_at_connect(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        prompt: &str,
+        options: &SessionOptions,
+    ) -> Result<PrintOutcome, DriveError> {
+        self.print_mode(env, server, prompt, options)
+    }
     /// Authenticates `server` from inside a running session (the `/mcp` menu).
     fn authenticate_in_session(
         &self,

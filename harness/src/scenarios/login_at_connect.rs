@@ -27,7 +27,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     let options = SessionOptions {
         allowed_servers: vec![SERVER_NAME.to_owned()],
     };
-    let print = client.print_mode(env, SERVER_NAME, PROMPT, &options)?;
+    let print = client.login_at_connect(env, SERVER_NAME, PROMPT, &options)?;
     run.commands.push(client.reproduce(Step::Print {
         server: SERVER_NAME,
         prompt: PROMPT,
