@@ -16,6 +16,7 @@ pub mod console;
 pub mod drive;
 pub mod matrix;
 pub mod mock;
+pub mod proxy;
 pub mod reports;
 pub mod scenarios;
 pub mod store;
