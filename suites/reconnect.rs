@@ -47,3 +47,5 @@ mod profile_mock;
 mod profiles;
 #[path = "reconnect/real_home.rs"]
 mod real_home;
+#[path = "reconnect/server.rs"]
+mod server;
