@@ -14,6 +14,7 @@ pub mod checks;
 pub mod clients;
 pub mod console;
 pub mod drive;
+pub mod lints;
 pub mod matrix;
 pub mod mock;
 pub mod proxy;

@@ -237,7 +237,12 @@ pub fn run(
                     return ExitCode::from(2);
                 }
             };
-            let report = run_against(*s, client.as_ref(), &proxy, discovery, evidence, &mut text);
+            let mut report =
+                run_against(*s, client.as_ref(), &proxy, discovery, evidence, &mut text);
+            report.server_lints = harness::lints::server_lints(&proxy.exchanges());
+            for line in harness::lints::render(&report.server_lints).lines() {
+                text.push_str(&format!("  {line}\n"));
+            }
             for line in proxy.describe_rewrites().lines() {
                 text.push_str(&format!("  {line}\n"));
             }
@@ -325,7 +330,13 @@ pub fn run(
         reports.len() - failed,
         failed
     );
-    if failed == 0 {
+    let mut lints_failed = false;
+    if server.is_some() {
+        let line = blame_line(reports);
+        lints_failed = line.lints_failed;
+        harness::say!("{}", line.text);
+    }
+    if failed == 0 && !lints_failed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -358,6 +369,47 @@ fn run_against(
         }
     }
     report
+}
+
+/// The verdict line of a run against a user's server, blame split: which server lints failed
+/// (the server's fault), which client checks failed (the client's, unless a lint explains it).
+struct BlameLine {
+    text: String,
+    lints_failed: bool,
+}
+
+fn blame_line(reports: &[ScenarioReport]) -> BlameLine {
+    let mut lints: Vec<String> = Vec::new();
+    let mut checks: Vec<String> = Vec::new();
+    for report in reports {
+        for name in harness::lints::failed(&report.server_lints) {
+            if !lints.iter().any(|l| l == name) {
+                lints.push(name.to_owned());
+            }
+        }
+        for check in report
+            .checks
+            .iter()
+            .filter(|c| c.verdict == harness::checks::Verdict::Fail)
+        {
+            checks.push(format!("{} ({})", check.name, report.scenario.name()));
+        }
+    }
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    BlameLine {
+        text: format!(
+            "harness: server lints failed: {}; client checks failed: {}",
+            list(&lints),
+            list(&checks)
+        ),
+        lints_failed: !lints.is_empty(),
+    }
 }
 
 /// Why `scenario` cannot run against a user's server, and which can.

@@ -24,6 +24,11 @@ pub struct ScenarioReport {
     pub login_path: LoginPath,
     pub is_reconnect_check: bool,
     pub checks: Vec<Check>,
+    /// Checks on the server's side from the recorded traffic ([`crate::lints`]), filled in by
+    /// a caller that ran through the recording proxy (`harness run --server`); not part of
+    /// [`ScenarioReport::passed`], which judges the client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_lints: Vec<Check>,
     pub auth: Option<AuthOutcome>,
     pub access_log: Vec<AccessRecord>,
     pub final_screen: String,
@@ -200,6 +205,7 @@ pub fn run_with(
         login_path: scenario.login_path(),
         is_reconnect_check: scenario.is_reconnect_check(),
         checks: run.checks,
+        server_lints: Vec::new(),
         auth: run.auth,
         access_log,
         final_screen: run.final_screen,
