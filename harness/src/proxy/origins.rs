@@ -152,11 +152,14 @@ fn replace_origin(text: &str, from: &str, to: &str) -> Option<String> {
     Some(out)
 }
 
+/// One change: where (a JSON path or a field name), from, to.
+pub type Change = (String, String, String);
+
 /// Rewrites every string in `value` with `rewrite`; returns `(json path, from, to)` for each.
 pub fn rewrite_json(
     value: &mut serde_json::Value,
     rewrite: &dyn Fn(&str) -> Option<String>,
-) -> Vec<(String, String, String)> {
+) -> Vec<Change> {
     let mut done = Vec::new();
     walk(value, String::new(), rewrite, &mut done);
     done
@@ -166,7 +169,7 @@ fn walk(
     value: &mut serde_json::Value,
     path: String,
     rewrite: &dyn Fn(&str) -> Option<String>,
-    done: &mut Vec<(String, String, String)>,
+    done: &mut Vec<Change>,
 ) {
     match value {
         serde_json::Value::String(s) => {
@@ -201,7 +204,7 @@ pub fn rewrite_form(
     form: &str,
     keep: &[&str],
     rewrite: &dyn Fn(&str) -> Option<String>,
-) -> Option<(String, Vec<(String, String, String)>)> {
+) -> Option<(String, Vec<Change>)> {
     let mut changes = Vec::new();
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
         .map(|(k, v)| {

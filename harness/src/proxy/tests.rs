@@ -160,3 +160,74 @@ fn a_non_http_upstream_is_refused_with_an_example() {
         .unwrap_or_default();
     assert!(error.contains("http://localhost:3000/mcp"), "{error}");
 }
+
+/// A TLS front on loopback for `backend`, with a self-signed certificate for 127.0.0.1; the
+/// certificate's PEM. The runtime serves it while it lives.
+fn tls_front(
+    listener: std::net::TcpListener,
+    backend: std::net::SocketAddr,
+) -> anyhow::Result<(tokio::runtime::Runtime, String)> {
+    use tokio_rustls::rustls;
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
+    let pem = certified.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    listener.set_nonblocking(true)?;
+    let listener = {
+        let _entered = runtime.enter();
+        tokio::net::TcpListener::from_std(listener)?
+    };
+    runtime.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                if let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    Ok((runtime, pem))
+}
+
+#[test]
+fn an_https_upstream_with_a_self_signed_certificate_is_trusted_through_server_ca(
+) -> anyhow::Result<()> {
+    let front = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let origin = format!("https://127.0.0.1:{}", front.local_addr()?.port());
+    let mock = MockServer::builder().public_url(&origin).start_blocking()?;
+    let (_front, pem) = tls_front(front, mock.local_addr())?;
+    let dir = tempfile::tempdir()?;
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem)?;
+
+    // Without the certificate the upstream is not trusted: a 502 that says why.
+    let untrusting = RecordingProxy::start(&mock.mcp_url(), &ProxyOptions::default())?;
+    assert!(run_stand_in(&untrusting.mcp_url()).is_err());
+    let refused = untrusting.received_requests()?;
+    assert_eq!(refused.first().map(|r| r.status), Some(502));
+
+    let proxy = RecordingProxy::start(
+        &mock.mcp_url(),
+        &ProxyOptions {
+            ca_certificate: Some(ca),
+        },
+    )?;
+    assert!(mock.mcp_url().starts_with("https://"));
+    let outcome = run_stand_in(&proxy.mcp_url())?;
+    assert!(outcome.tool_names.iter().any(|t| t == "hello"));
+    let ours = proxy.received_requests()?;
+    assert_eq!(shape(&ours), shape(&mock.received_requests()));
+    assert!(proxy.mcp_url().starts_with("http://127.0.0.1:"));
+    Ok(())
+}
