@@ -72,6 +72,11 @@ pub struct RunArgs {
     /// system's roots.
     #[arg(long, value_name = "PEM", requires = "server")]
     server_ca: Option<std::path::PathBuf>,
+    /// When the authorization server shows a page the scripted browser cannot fill in (a real
+    /// sign-in), print the authorize URL for a person and wait for them (at most 300 s) instead
+    /// of failing the run.
+    #[arg(long, requires = "server")]
+    consent_by_person: bool,
 }
 
 /// What has finished, for the interrupt handler.
@@ -97,8 +102,14 @@ pub fn run(
         no_reference,
         server,
         server_ca,
+        consent_by_person,
         ..
     } = args;
+    if consent_by_person {
+        // Read by the scripted browser (drive::browser), which knows no command line. Set
+        // before any thread of this run starts.
+        std::env::set_var(harness::drive::browser::CONSENT_BY_PERSON_ENV, "1");
+    }
     if server.is_some() && (discovery.is_some() || isolate || mock_mode != MockMode::InProcess) {
         console::say(
             "harness: --server runs against your server through the recording proxy; \

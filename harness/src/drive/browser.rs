@@ -150,6 +150,9 @@ impl ScriptedBrowser {
                 continue;
             }
             let html = page.text().map_err(step_err("reading the consent page"))?;
+            if status.is_success() && ConsentForm::parse(&html).is_none() && by_person() {
+                return wait_for_person(authorize_url, redirect_uri.as_deref());
+            }
             if !status.is_success() {
                 return Err(BrowserError::Step {
                     step: "loading the authorize URL",
@@ -259,6 +262,60 @@ impl ScriptedBrowser {
                 detail: format!("no redirect, HTTP {}", answer.status()),
             })
     }
+}
+
+/// Set (to anything but empty or `0`) when a person consents instead of the scripted browser on
+/// pages it cannot fill in (`harness run --consent-by-person`).
+pub const CONSENT_BY_PERSON_ENV: &str = "HARNESS_CONSENT_BY_PERSON";
+
+/// How long a person gets to sign in and consent.
+pub const PERSON_CONSENT_WAIT: Duration = Duration::from_secs(300);
+
+/// How often the client's callback listener is probed while a person consents.
+const PERSON_POLL: Duration = Duration::from_millis(500);
+
+fn by_person() -> bool {
+    std::env::var(CONSENT_BY_PERSON_ENV).is_ok_and(|v| !v.trim().is_empty() && v.trim() != "0")
+}
+
+/// Prints the authorize URL for a person and waits (at most [`PERSON_CONSENT_WAIT`]) until the
+/// client's callback listener closes, which clients do once the redirect has reached them.
+fn wait_for_person(
+    authorize_url: &str,
+    redirect_uri: Option<&str>,
+) -> Result<ConsentOutcome, BrowserError> {
+    let callback = redirect_uri
+        .and_then(|r| Url::parse(r).ok())
+        .and_then(|u| u.socket_addrs(|| None).ok())
+        .and_then(|addrs| addrs.into_iter().next())
+        .ok_or_else(|| BrowserError::Step {
+            step: "waiting for a person",
+            detail: format!("the authorize URL names no usable redirect_uri: {authorize_url}"),
+        })?;
+    crate::say!(
+        "harness: the authorization server wants a person: open this URL in a browser on this \
+         machine and sign in (waiting {} s):\n  {authorize_url}",
+        PERSON_CONSENT_WAIT.as_secs()
+    );
+    let started = Instant::now();
+    while started.elapsed() < PERSON_CONSENT_WAIT {
+        if std::net::TcpStream::connect_timeout(&callback, PERSON_POLL).is_err() {
+            return Ok(ConsentOutcome {
+                authorize_url: authorize_url.to_owned(),
+                callback_url: "(delivered by a person's browser)".to_owned(),
+                callback_status: 0,
+            });
+        }
+        std::thread::sleep(PERSON_POLL);
+    }
+    Err(BrowserError::Step {
+        step: "waiting for a person",
+        detail: format!(
+            "the client's callback {callback} was still waiting after {} s: nobody completed \
+             the sign-in at {authorize_url}",
+            PERSON_CONSENT_WAIT.as_secs()
+        ),
+    })
 }
 
 /// How many redirects the browser follows on its way from the authorize URL to a page or the
