@@ -227,3 +227,46 @@ fn claude_code_logs_in_to_the_typescript_sdk_example_and_lists_with_the_stored_t
     assert_proxy_did_its_part(&proxy, &server, &text)?;
     Ok(())
 }
+
+/// The reported bug's server, seen through the proxy as anyone's server would be: our mock with
+/// `[]` for empty `inputSchema.properties`. Claude Code's reconnect checks pass on the server's
+/// log, and the lint names the field: the fault is the server's.
+#[test]
+#[ignore = "make test-clients"]
+fn the_empty_properties_quirk_is_blamed_on_the_server_through_the_proxy() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let mock = mock_server::MockServer::builder()
+        .quirk(mock_server::Quirk::EmptyPropertiesAsArray)
+        .start_blocking()?;
+    let client = claude_code()?;
+    let proxy = RecordingProxy::start(&mock.mcp_url(), &ProxyOptions::default())?;
+    let report = scenarios::run(Scenario::SLASH_MCP, &client, &proxy);
+    let lints = harness::lints::server_lints(&proxy.exchanges());
+    let text = format!("{}\n{}", show(&report), harness::lints::render(&lints));
+    assert_verdicts(
+        &report,
+        &text,
+        &[
+            (checks::TOKEN_EXCHANGED, Verdict::Pass),
+            (checks::TOOLS_LISTED_AFTER_TOKEN, Verdict::Pass),
+        ],
+    );
+    assert_eq!(
+        harness::lints::failed(&lints),
+        vec![harness::lints::mcp::INPUT_SCHEMA_PROPERTIES],
+        "{text}"
+    );
+    // The proxy's record and the mock's own log agree on what happened.
+    let phases = |log: &[mock_server::AccessRecord]| -> Vec<String> {
+        log.iter()
+            .filter(|r| r.phase != Phase::Admin)
+            .map(|r| format!("{} {} {}", r.phase.as_str(), r.method, r.status))
+            .collect()
+    };
+    assert_eq!(
+        phases(&proxy.received_requests()?).len(),
+        phases(&mock.received_requests()).len(),
+        "{text}"
+    );
+    Ok(())
+}
