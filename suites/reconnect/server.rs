@@ -167,6 +167,17 @@ fn assert_proxy_did_its_part(
         .filter(|e| e.phase == Phase::Token && e.status == 200)
         .collect();
     assert!(!tokens.is_empty(), "no token response recorded:\n{text}");
+    // Every authorization code in what was kept (redirect headers, Express's "Redirecting to …"
+    // bodies, token forms) is redacted.
+    let kept = serde_json::to_string(&proxy.exchanges())?;
+    for (at, _) in kept.match_indices("code=") {
+        let value = &kept[at + "code=".len()..];
+        assert!(
+            value.starts_with("<redacted>") || value.starts_with("%3Credacted%3E"),
+            "an unredacted code in the record: …{}",
+            kept[at.saturating_sub(60)..(at + 20).min(kept.len())].to_owned()
+        );
+    }
     for exchange in tokens {
         let body: serde_json::Value =
             serde_json::from_str(exchange.response_body.as_deref().unwrap_or("{}"))?;

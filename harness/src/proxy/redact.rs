@@ -51,8 +51,48 @@ pub fn header(name: &str, value: &str) -> String {
     } else if name == "location" || name == "content-location" {
         url(value)
     } else {
-        value.to_owned()
+        text(value)
     }
+}
+
+/// Characters that end a query value inside free text.
+const VALUE_ENDS: &[char] = &['&', '"', '\'', ' ', '<', '>', '#', '\n', '\r', '\t', ')'];
+
+/// Free text with the value of every secret query parameter in it redacted: a redirect's body
+/// ("Found. Redirecting to http://localhost:9/callback?code=…"), a link in a page.
+pub fn text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(['?', '&']) {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let delimiter = if from.starts_with("&amp;") {
+            "&amp;"
+        } else {
+            &from[..1]
+        };
+        let after = &from[delimiter.len()..];
+        let secret = SECRET_FIELDS
+            .iter()
+            .find(|f| after.starts_with(&format!("{f}=")));
+        match secret {
+            Some(field) => {
+                let value = &after[field.len() + 1..];
+                let end = value.find(VALUE_ENDS).unwrap_or(value.len());
+                out.push_str(delimiter);
+                out.push_str(field);
+                out.push('=');
+                out.push_str(REDACTED);
+                rest = &value[end..];
+            }
+            None => {
+                out.push_str(delimiter);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A URL with its secret query parameters redacted (a redirect carrying `code`).
@@ -97,6 +137,7 @@ pub fn json(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(json),
+        serde_json::Value::String(s) => *s = text(s),
         _ => {}
     }
 }
@@ -121,15 +162,15 @@ pub fn body(content_type: Option<&str>, bytes: &[u8]) -> Option<String> {
                             json(&mut value);
                             format!("data: {value}")
                         }
-                        Err(_) => line.to_owned(),
+                        Err(_) => self::text(line),
                     },
-                    None => line.to_owned(),
+                    None => self::text(line),
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
         );
     }
-    Some(text.to_owned())
+    Some(self::text(text))
 }
 
 #[cfg(test)]
@@ -162,5 +203,20 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(!sse.contains("x1"), "{sse}");
+        // Express answers a redirect with the URL in its text body.
+        let express = body(
+            Some("text/plain; charset=utf-8"),
+            b"Found. Redirecting to http://localhost:43759/oauth/callback?code=96ffa75f&state=st",
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            express,
+            "Found. Redirecting to http://localhost:43759/oauth/callback?code=<redacted>&state=st"
+        );
+        let html = self::text(r#"<a href="/cb?state=s&amp;code=abc">x</a> ?codec=keep"#);
+        assert_eq!(
+            html,
+            r#"<a href="/cb?state=s&amp;code=<redacted>">x</a> ?codec=keep"#
+        );
     }
 }
