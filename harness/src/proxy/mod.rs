@@ -215,6 +215,19 @@ impl MockTarget for RecordingProxy {
     fn how_to_start(&self) -> String {
         format!("harness run --server {}", self.shared.mcp_upstream)
     }
+
+    fn bundle_files(&self) -> Vec<(String, String)> {
+        let exchanges: String = self
+            .exchanges()
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .map(|line| line + "\n")
+            .collect();
+        vec![
+            ("proxy-exchanges.jsonl".to_owned(), exchanges),
+            ("proxy-rewrites.txt".to_owned(), self.describe_rewrites()),
+        ]
+    }
 }
 
 #[cfg(test)]
