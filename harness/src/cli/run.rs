@@ -141,9 +141,13 @@ pub fn run(
             }
         }
     };
-    if server.is_some() {
+    if let Some(url) = &server {
         if let Some(refused) = scenarios.iter().find(|s| !s.runs_against_any_server()) {
             harness::say!("{}", refused_for_server(*refused));
+            return ExitCode::from(2);
+        }
+        if let Err(e) = harness::proxy::check_reachable(url) {
+            harness::say!("harness: --server: {e}");
             return ExitCode::from(2);
         }
     }

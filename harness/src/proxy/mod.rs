@@ -45,6 +45,30 @@ pub enum ProxyError {
     Runtime(#[source] std::io::Error),
     #[error("cannot listen on 127.0.0.1 for the proxy: {0}")]
     Listen(#[source] std::io::Error),
+    #[error("nothing answers at {url} ({detail}): start your server first, or check the URL")]
+    Unreachable { url: String, detail: String },
+}
+
+/// Whether anything accepts a connection at `upstream`'s host and port, within
+/// [`UPSTREAM_CONNECT_TIMEOUT`] per address: a run against a server that is not up fails at
+/// once with that, not scenario by scenario.
+pub fn check_reachable(upstream: &str) -> Result<(), ProxyError> {
+    let url = Url::parse(upstream).map_err(|_| ProxyError::BadUpstream(upstream.to_owned()))?;
+    let unreachable = |detail: String| ProxyError::Unreachable {
+        url: upstream.to_owned(),
+        detail,
+    };
+    let addrs = url
+        .socket_addrs(|| None)
+        .map_err(|e| unreachable(e.to_string()))?;
+    let mut last = String::from("the host has no address");
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, UPSTREAM_CONNECT_TIMEOUT) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = format!("{addr}: {e}"),
+        }
+    }
+    Err(unreachable(last))
 }
 
 /// How to reach the upstream.

@@ -153,6 +153,21 @@ fn an_unreachable_upstream_is_recorded_as_a_502_with_the_reason() -> anyhow::Res
 }
 
 #[test]
+fn a_server_that_is_not_up_is_named_before_any_run() -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port();
+    let error = check_reachable(&format!("http://127.0.0.1:{port}/mcp"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("nothing answers at"), "{error}");
+    let up = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    check_reachable(&format!("http://127.0.0.1:{}/mcp", up.local_addr()?.port()))?;
+    Ok(())
+}
+
+#[test]
 fn a_non_http_upstream_is_refused_with_an_example() {
     let error = RecordingProxy::start("ftp://example.com/mcp", &ProxyOptions::default())
         .err()
