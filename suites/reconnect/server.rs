@@ -281,3 +281,47 @@ fn the_empty_properties_quirk_is_blamed_on_the_server_through_the_proxy() -> any
     );
     Ok(())
 }
+
+/// Gemini CLI (pinned) against the same example: it rejects the callback because it carries no
+/// RFC 9207 `iss`, though the example's metadata never announces
+/// `authorization_response_iss_parameter_supported` (RFC 9207 §2.4 obliges a client to insist
+/// only then): no token exchange, and every server lint passes — the client's fault.
+#[test]
+#[ignore = "make test-clients"]
+fn gemini_cli_rejects_the_typescript_sdk_examples_callback_for_a_missing_iss_it_was_never_promised(
+) -> anyhow::Result<()> {
+    use harness::clients::gemini_cli::{self, GeminiCli};
+    let _slot = real_cli_slot();
+    let server = TsExampleServer::start()?;
+    let installed = VersionStore::from_env(&gemini_cli::PACKAGE)
+        .ensure(&gemini_cli::PACKAGE.version_under_test())?;
+    let client = GeminiCli::new(installed);
+    let proxy = RecordingProxy::start(&server.mcp_url, &ProxyOptions::default())?;
+    let report = scenarios::run(Scenario::SLASH_MCP, &client, &proxy);
+    let lints = harness::lints::server_lints(&proxy.exchanges());
+    let text = format!("{}\n{}", show(&report), harness::lints::render(&lints));
+    assert_verdicts(
+        &report,
+        &text,
+        &[
+            (checks::TOKEN_EXCHANGED, Verdict::Fail),
+            ("client-reported-success", Verdict::Fail),
+        ],
+    );
+    // Measured (0.61.0): `Failed to authenticate with MCP server 'mock': Missing "iss" parameter
+    // in authorization response per RFC 9207`.
+    let said = report
+        .auth
+        .as_ref()
+        .map(|a| a.client_message.clone())
+        .unwrap_or_default();
+    assert!(said.contains("\"iss\" parameter"), "{text}");
+    let metadata_announces_iss = proxy.exchanges().iter().any(|e| {
+        e.response_body
+            .as_deref()
+            .is_some_and(|b| b.contains("authorization_response_iss_parameter_supported"))
+    });
+    assert!(!metadata_announces_iss, "{text}");
+    assert!(harness::lints::failed(&lints).is_empty(), "{text}");
+    Ok(())
+}
