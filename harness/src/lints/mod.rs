@@ -17,6 +17,8 @@ pub fn server_lints(exchanges: &[Exchange]) -> Vec<Check> {
         mcp::input_schema_properties_object(exchanges),
         oauth::issuer_matches_metadata_url(exchanges),
         oauth::resource_matches_metadata_url(exchanges),
+        oauth::resource_metadata_names_authorization_servers(exchanges),
+        oauth::metadata_advertises_pkce_s256(exchanges),
         oauth::token_response_no_store(exchanges),
     ]
 }

@@ -12,6 +12,15 @@ use mock_server::Phase;
 pub const ISSUER_MATCHES: &str = "metadata-issuer-matches-url";
 pub const RESOURCE_MATCHES: &str = "metadata-resource-matches-url";
 pub const TOKEN_NO_STORE: &str = "token-response-no-store";
+pub const PRM_NAMES_SERVERS: &str = "resource-metadata-names-authorization-servers";
+pub const PKCE_S256_ADVERTISED: &str = "metadata-advertises-pkce-s256";
+
+const AUTHORIZATION_SERVERS_RULE: &str = "MCP authorization (2025-06-18, 2025-11-25), \
+Authorization Server Discovery: the protected resource metadata MUST include the \
+`authorization_servers` field with at least one authorization server (RFC 9728 §2)";
+const PKCE_RULE: &str = "MCP authorization (2025-11-25), Authorization Code Protection: if \
+`code_challenge_methods_supported` is absent from the authorization server metadata, the client \
+MUST refuse to proceed; with it, S256 MUST be among them (RFC 8414 §2, RFC 7636 §4.2)";
 
 const ISSUER_RULE: &str = "RFC 8414 §3.3: the `issuer` value returned MUST be identical to the \
 issuer identifier into which the well-known URI string was inserted (§3.1: a terminating `/` \
@@ -128,6 +137,63 @@ pub fn resource_matches_metadata_url(exchanges: &[Exchange]) -> Check {
         RESOURCE_MATCHES,
         RESOURCE_RULE,
         "protected resource metadata document",
+        judged,
+        bad,
+    )
+}
+
+/// Each protected resource metadata document names at least one authorization server.
+pub fn resource_metadata_names_authorization_servers(exchanges: &[Exchange]) -> Check {
+    let mut judged = Vec::new();
+    let mut bad = Vec::new();
+    for (exchange, _, doc) in documents(exchanges, &[PRM]) {
+        let url = fetched(exchange).unwrap_or_default();
+        let servers: Vec<&str> = doc
+            .get("authorization_servers")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let line = format!("#{} {url}: authorization_servers {servers:?}", exchange.seq);
+        if servers.is_empty() {
+            bad.push(line);
+        } else {
+            judged.push(line);
+        }
+    }
+    verdict(
+        PRM_NAMES_SERVERS,
+        AUTHORIZATION_SERVERS_RULE,
+        "protected resource metadata document",
+        judged,
+        bad,
+    )
+}
+
+/// Each authorization-server metadata document lists S256 in `code_challenge_methods_supported`.
+pub fn metadata_advertises_pkce_s256(exchanges: &[Exchange]) -> Check {
+    let mut judged = Vec::new();
+    let mut bad = Vec::new();
+    for (exchange, _, doc) in documents(exchanges, &[AS_METADATA, OIDC_METADATA]) {
+        let url = fetched(exchange).unwrap_or_default();
+        let methods: Vec<&str> = doc
+            .get("code_challenge_methods_supported")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let line = format!(
+            "#{} {url}: code_challenge_methods_supported {methods:?}",
+            exchange.seq
+        );
+        if methods.contains(&"S256") {
+            judged.push(line);
+        } else {
+            bad.push(line);
+        }
+    }
+    verdict(
+        PKCE_S256_ADVERTISED,
+        PKCE_RULE,
+        "authorization-server metadata document",
         judged,
         bad,
     )
@@ -309,6 +375,59 @@ mod tests {
         );
         assert_eq!(
             resource_matches_metadata_url(&[missing]).verdict,
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn resource_metadata_must_name_a_server_and_as_metadata_must_offer_s256() {
+        let prm = |body: &str| {
+            exchange(
+                Phase::Discovery,
+                "http://localhost:3000/.well-known/oauth-protected-resource/mcp",
+                200,
+                body,
+                &[],
+            )
+        };
+        let named = prm(
+            r#"{"resource":"http://localhost:3000/mcp","authorization_servers":["http://localhost:3001/"]}"#,
+        );
+        assert_eq!(
+            resource_metadata_names_authorization_servers(&[named]).verdict,
+            Verdict::Pass
+        );
+        let unnamed = prm(r#"{"resource":"http://localhost:3000/mcp","authorization_servers":[]}"#);
+        assert_eq!(
+            resource_metadata_names_authorization_servers(&[unnamed]).verdict,
+            Verdict::Fail
+        );
+        let asm = |body: &str| {
+            exchange(
+                Phase::Discovery,
+                "http://localhost:3001/.well-known/oauth-authorization-server",
+                200,
+                body,
+                &[],
+            )
+        };
+        let s256 = asm(
+            r#"{"issuer":"http://localhost:3001/","code_challenge_methods_supported":["S256"]}"#,
+        );
+        assert_eq!(
+            metadata_advertises_pkce_s256(&[s256]).verdict,
+            Verdict::Pass
+        );
+        let plain = asm(
+            r#"{"issuer":"http://localhost:3001/","code_challenge_methods_supported":["plain"]}"#,
+        );
+        assert_eq!(
+            metadata_advertises_pkce_s256(&[plain]).verdict,
+            Verdict::Fail
+        );
+        let absent = asm(r#"{"issuer":"http://localhost:3001/"}"#);
+        assert_eq!(
+            metadata_advertises_pkce_s256(&[absent]).verdict,
             Verdict::Fail
         );
     }
