@@ -63,5 +63,7 @@ mod profiles;
 mod real_home;
 #[path = "reconnect/resumed.rs"]
 mod resumed;
+#[path = "reconnect/server.rs"]
+mod server;
 #[path = "reconnect/shapes.rs"]
 mod shapes;

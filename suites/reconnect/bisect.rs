@@ -30,6 +30,7 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
         command_line: "cargo test --test reconnect real_bisect -- --ignored".to_owned(),
         program: "harness".to_owned(),
         discovery: None,
+        server: None,
     };
     let report = run::bisect(
         &VersionStore::from_env(&harness::clients::claude_code::PACKAGE),
@@ -85,6 +86,7 @@ fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Res
             .to_owned(),
         program: "harness".to_owned(),
         discovery: None,
+        server: None,
     };
     let report = run::bisect(
         &VersionStore::from_env(&harness::clients::claude_code::PACKAGE),

@@ -54,6 +54,9 @@ pub struct Request {
     pub program: String,
     /// Run every probe against this discovery variant (and judge it by the discovery checks).
     pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    /// Probe every version against this server (its MCP URL) through the recording proxy
+    /// instead of the mock: which version stopped working with *my* server.
+    pub server: Option<String>,
 }
 
 /// One probe, as reported.
@@ -226,8 +229,18 @@ fn run_once(
     install: &InstalledVersion,
     check: Option<&str>,
     discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    server: Option<&str>,
 ) -> (RunOutcome, String) {
     let client = (kind.make)(install.clone());
+    if let Some(url) = server {
+        let proxy = match crate::proxy::RecordingProxy::start(url, &Default::default()) {
+            Ok(p) => p,
+            Err(e) => return (RunOutcome::Inconclusive, format!("--server: {e}")),
+        };
+        let report = scenarios::run(scenario, client.as_ref(), &proxy);
+        crate::scenarios::observe::record_report(client.install(), &report);
+        return classify(&report, check);
+    }
     let mut builder = MockServer::builder().faults(scenario.mock_faults());
     if let Some(variant) = discovery {
         builder = builder.discovery(variant.discovery());
@@ -298,6 +311,7 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
             &install,
             request.check.as_deref(),
             request.discovery,
+            request.server.as_deref(),
         );
         runs.push(outcome);
         if !details.contains(&detail) {
@@ -406,6 +420,11 @@ pub fn state_key(request: &Request) -> String {
         Some(variant) => format!("{key} discovery={}", variant.name()),
         None => key,
     };
+    // Probes of someone else's server are kept apart from the mock's.
+    let key = match &request.server {
+        Some(url) => format!("{key} server={url}"),
+        None => key,
+    };
     if request.client.name == crate::clients::catalog::default_kind().name {
         key
     } else {
@@ -451,7 +470,12 @@ pub fn reproduce_command(
         request
             .discovery
             .map(|v| format!(" --discovery {}", v.name()))
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            + &request
+                .server
+                .as_deref()
+                .map(|url| format!(" --server {}", shell_quote(url)))
+                .unwrap_or_default(),
         observation.as_str()
     )
 }
@@ -978,6 +1002,7 @@ mod tests {
             command_line: "harness bisect".to_owned(),
             program: "harness".to_owned(),
             discovery: None,
+            server: None,
         }
     }
 

@@ -63,6 +63,11 @@ pub struct BisectArgs {
     /// scenarios`), with the discovery checks.
     #[arg(long, value_enum, value_name = "VARIANT")]
     discovery: Option<harness::scenarios::variants::DiscoveryVariant>,
+    /// Probe every version against your own MCP server (its URL) through the recording proxy,
+    /// instead of the mock: which version stopped working with your server. Only the scenarios
+    /// that need no control of the server: slash_mcp, login_then_list, login_at_connect.
+    #[arg(long, value_name = "URL", conflicts_with = "discovery")]
+    server: Option<String>,
 }
 
 fn login_path(name: &str) -> Option<LoginPath> {
@@ -104,10 +109,15 @@ pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs)
             }
         }
     }
+    if args.server.is_some() && !scenario.runs_against_any_server() {
+        harness::say!("{}", super::run::refused_for_server(scenario));
+        return ExitCode::from(2);
+    }
     let argv: Vec<String> = std::env::args().collect();
     let request = Request {
         client: kind,
         discovery: args.discovery,
+        server: args.server,
         scenario,
         check: args.check,
         good: args.good,

@@ -56,6 +56,11 @@ pub struct MatrixArgs {
     /// Run only the K-th of N deterministic slices of the cells (for CI's parallel jobs).
     #[arg(long, value_parser = Shard::parse)]
     shard: Option<Shard>,
+    /// Run every cell against your own MCP server (its URL) through the recording proxy instead
+    /// of the mock; the scenarios default to those that need no control of the server
+    /// (slash_mcp, login_then_list, login_at_connect), and any other is refused.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
     #[command(flatten)]
     out: Outputs,
 }
@@ -285,6 +290,25 @@ pub fn matrix_cmd(
             return ExitCode::from(2);
         }
     };
+    if let Some(url) = &args.server {
+        if args.scenarios == "core" {
+            scenarios = Scenario::AGAINST_ANY_SERVER
+                .iter()
+                .map(|s| ScenarioSpec::from(*s))
+                .collect();
+        }
+        if let Some(spec) = scenarios
+            .iter()
+            .find(|s| s.discovery.is_some() || !s.scenario.runs_against_any_server())
+        {
+            harness::say!("{}", super::run::refused_for_server(spec.scenario));
+            return ExitCode::from(2);
+        }
+        if let Err(e) = harness::proxy::check_reachable(url) {
+            harness::say!("harness: --server: {e}");
+            return ExitCode::from(2);
+        }
+    }
     if let Some(paths) = &args.paths {
         let wanted: Vec<String> = paths
             .split(',')
@@ -351,6 +375,7 @@ pub fn matrix_cmd(
         repeat: args.repeat,
         shard: args.shard,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        server: args.server.clone(),
     };
     let run = std::sync::Arc::new(matrix::MatrixRun::new(&request));
     {

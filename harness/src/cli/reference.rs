@@ -4,7 +4,8 @@
 
 use harness::clients::catalog::{self, ClientKind};
 use harness::matrix::{Cell, RunRecord};
-use harness::mock::MockMode;
+use harness::mock::{MockMode, MockTarget};
+use harness::proxy::{ProxyOptions, RecordingProxy};
 use harness::reports::blame;
 use harness::scenarios::variants::{DiscoveryVariant, ScenarioSpec};
 use harness::scenarios::{self, Scenario, ScenarioReport};
@@ -31,13 +32,54 @@ fn cell(report: &ScenarioReport) -> Cell {
 /// reference clients judged, naming the scenario. Empty when nothing failed, the client is a
 /// reference client itself, or the catalog has none; a reference client that cannot be
 /// installed or run is said and skipped.
+/// The server the reference clients meet: a mock like the run's, or the user's own server
+/// through a fresh recording proxy (`harness run --server`).
+pub enum Against<'a> {
+    Mock {
+        discovery: Option<DiscoveryVariant>,
+        mode: MockMode,
+    },
+    Server {
+        url: &'a str,
+        options: &'a ProxyOptions,
+    },
+}
+
+impl Against<'_> {
+    fn start(&self, scenario: Scenario) -> Result<Box<dyn MockTarget>, String> {
+        match self {
+            Against::Mock { discovery, mode } => {
+                super::run::start_mock(scenario, *discovery, *mode)
+                    .map_err(|e| format!("cannot start the mock server: {e}"))
+            }
+            Against::Server { url, options } => RecordingProxy::start(url, options)
+                .map(|p| Box::new(p) as Box<dyn MockTarget>)
+                .map_err(|e| format!("--server: {e}")),
+        }
+    }
+
+    fn discovery(&self) -> Option<DiscoveryVariant> {
+        match self {
+            Against::Mock { discovery, .. } => *discovery,
+            Against::Server { .. } => None,
+        }
+    }
+
+    fn allows(&self, scenario: Scenario) -> bool {
+        match self {
+            Against::Mock { .. } => true,
+            Against::Server { .. } => scenario.runs_against_any_server(),
+        }
+    }
+}
+
 pub fn compare(
     store: &VersionStore,
     kind: &ClientKind,
     reports: &[ScenarioReport],
-    discovery: Option<DiscoveryVariant>,
-    mock_mode: MockMode,
+    against: Against<'_>,
 ) -> Vec<String> {
+    let discovery = against.discovery();
     let failing: Vec<&ScenarioReport> = reports.iter().filter(|r| !r.passed()).collect();
     let references: Vec<&ClientKind> = catalog::ALL
         .iter()
@@ -47,7 +89,11 @@ pub fn compare(
     if failing.is_empty() || kind.reference || references.is_empty() {
         return Vec::new();
     }
-    let mut to_run: Vec<Scenario> = failing.iter().map(|r| r.scenario).collect();
+    let mut to_run: Vec<Scenario> = failing
+        .iter()
+        .map(|r| r.scenario)
+        .filter(|s| against.allows(*s))
+        .collect();
     for s in BASELINE {
         if !to_run.contains(&s) {
             to_run.push(s);
@@ -70,10 +116,10 @@ pub fn compare(
                 reference.name,
                 s.name()
             );
-            let mock = match super::run::start_mock(*s, discovery, mock_mode) {
+            let mock = match against.start(*s) {
                 Ok(m) => m,
                 Err(e) => {
-                    harness::say!("harness: cannot start the mock server: {e}");
+                    harness::say!("harness: {e}");
                     continue;
                 }
             };

@@ -10,6 +10,7 @@ use clap::Args;
 use harness::clients::catalog::ClientKind;
 use harness::console;
 use harness::mock::{MockMode, MOCK_MODE_ENV};
+use harness::proxy::{ProxyOptions, RecordingProxy};
 use harness::reports::run_table::{self, Evidence};
 use harness::scenarios::variants::DiscoveryVariant;
 use harness::scenarios::{self, Scenario, ScenarioReport};
@@ -60,6 +61,22 @@ pub struct RunArgs {
     /// it) or the server's (one fails it too).
     #[arg(long)]
     no_reference: bool,
+    /// Run against your own MCP server instead of the mock: the client is given the URL of a
+    /// recording proxy on loopback that forwards to this one (http or https; an authorization
+    /// server on another origin gets a proxy listener of its own) and records every exchange
+    /// for the checks. Only the scenarios that need no control of the server run: slash_mcp,
+    /// login_then_list, login_at_connect.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// A PEM certificate to trust for an https --server (a self-signed one), besides the
+    /// system's roots.
+    #[arg(long, value_name = "PEM", requires = "server")]
+    server_ca: Option<std::path::PathBuf>,
+    /// When the authorization server shows a page the scripted browser cannot fill in (a real
+    /// sign-in), print the authorize URL for a person and wait for them (at most 300 s) instead
+    /// of failing the run.
+    #[arg(long, requires = "server")]
+    consent_by_person: bool,
 }
 
 /// What has finished, for the interrupt handler.
@@ -83,8 +100,23 @@ pub fn run(
         isolate,
         discovery,
         no_reference,
+        server,
+        server_ca,
+        consent_by_person,
         ..
     } = args;
+    if consent_by_person {
+        // Read by the scripted browser (drive::browser), which knows no command line. Set
+        // before any thread of this run starts.
+        std::env::set_var(harness::drive::browser::CONSENT_BY_PERSON_ENV, "1");
+    }
+    if server.is_some() && (discovery.is_some() || isolate || mock_mode != MockMode::InProcess) {
+        console::say(
+            "harness: --server runs against your server through the recording proxy; \
+             --discovery, --isolate and --mock container are about the mock: drop them",
+        );
+        return ExitCode::from(2);
+    }
     if discovery.is_some() && (isolate || mock_mode != MockMode::InProcess) {
         console::say(
             "harness: --discovery runs on the in-process mock only (the separate authorization \
@@ -92,7 +124,9 @@ pub fn run(
         );
         return ExitCode::from(2);
     }
-    let scenarios: Vec<Scenario> = if scenario == "all" {
+    let scenarios: Vec<Scenario> = if scenario == "all" && server.is_some() {
+        Scenario::AGAINST_ANY_SERVER.to_vec()
+    } else if scenario == "all" {
         Scenario::ALL.to_vec()
     } else {
         match Scenario::parse(&scenario) {
@@ -107,6 +141,16 @@ pub fn run(
             }
         }
     };
+    if let Some(url) = &server {
+        if let Some(refused) = scenarios.iter().find(|s| !s.runs_against_any_server()) {
+            harness::say!("{}", refused_for_server(*refused));
+            return ExitCode::from(2);
+        }
+        if let Err(e) = harness::proxy::check_reachable(url) {
+            harness::say!("harness: --server: {e}");
+            return ExitCode::from(2);
+        }
+    }
     harness::say!(
         "harness: version store {} (set {CACHE_DIR_ENV} to move it)",
         store.root().display()
@@ -197,6 +241,27 @@ pub fn run(
                     return ExitCode::from(2);
                 }
             }
+        } else if let Some(url) = &server {
+            let options = ProxyOptions {
+                ca_certificate: server_ca.clone(),
+            };
+            let proxy = match RecordingProxy::start(url, &options) {
+                Ok(p) => p,
+                Err(e) => {
+                    harness::say!("harness: --server: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut report =
+                run_against(*s, client.as_ref(), &proxy, discovery, evidence, &mut text);
+            report.server_lints = harness::lints::server_lints(&proxy.exchanges());
+            for line in harness::lints::render(&report.server_lints).lines() {
+                text.push_str(&format!("  {line}\n"));
+            }
+            for line in proxy.describe_rewrites().lines() {
+                text.push_str(&format!("  {line}\n"));
+            }
+            report
         } else {
             let mock = match start_mock(*s, discovery, mock_mode) {
                 Ok(m) => m,
@@ -205,23 +270,14 @@ pub fn run(
                     return ExitCode::from(2);
                 }
             };
-            harness::detail!("harness: {}", mock.describe());
-            let options = scenarios::RunOptions {
+            run_against(
+                *s,
+                client.as_ref(),
+                mock.as_ref(),
                 discovery,
-                ..Default::default()
-            };
-            let report = scenarios::run_with(*s, client.as_ref(), mock.as_ref(), &options);
-            text.push_str(&run_table::render_table_with(
-                std::slice::from_ref(&report),
                 evidence,
-            ));
-            if console::verbose() {
-                text.push_str(&format!("\n  server-side timeline ({}):\n", mock.uri()));
-                for line in report.timeline().lines() {
-                    text.push_str(&format!("    {line}\n"));
-                }
-            }
-            report
+                &mut text,
+            )
         };
         // Interrupted under it, the scenario's verdict means nothing: not recorded, not shown.
         harness::drive::live::hold_if_stopping();
@@ -263,7 +319,20 @@ pub fn run(
     let failed = reports.iter().filter(|r| !r.passed()).count();
     // Not under --isolate: the reference runs would leave the namespace the failure was seen in.
     if failed > 0 && !no_reference && !isolate {
-        let lines = super::reference::compare(store, kind, reports, discovery, mock_mode);
+        let proxy_options = ProxyOptions {
+            ca_certificate: server_ca.clone(),
+        };
+        let against = match &server {
+            Some(url) => super::reference::Against::Server {
+                url,
+                options: &proxy_options,
+            },
+            None => super::reference::Against::Mock {
+                discovery,
+                mode: mock_mode,
+            },
+        };
+        let lines = super::reference::compare(store, kind, reports, against);
         if !lines.is_empty() {
             let mut text =
                 String::from("\nwhose fault (the reference clients on the same server):\n");
@@ -283,11 +352,101 @@ pub fn run(
         reports.len() - failed,
         failed
     );
-    if failed == 0 {
+    let mut lints_failed = false;
+    if server.is_some() {
+        let line = blame_line(reports);
+        lints_failed = line.lints_failed;
+        harness::say!("{}", line.text);
+    }
+    if failed == 0 && !lints_failed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// One scenario against `target`: its verdict table (and with `-v` its timeline) into `text`.
+fn run_against(
+    scenario: Scenario,
+    client: &dyn harness::clients::ClientUnderTest,
+    target: &dyn harness::mock::MockTarget,
+    discovery: Option<DiscoveryVariant>,
+    evidence: Evidence,
+    text: &mut String,
+) -> ScenarioReport {
+    harness::detail!("harness: {}", target.describe());
+    let options = scenarios::RunOptions {
+        discovery,
+        ..Default::default()
+    };
+    let report = scenarios::run_with(scenario, client, target, &options);
+    text.push_str(&run_table::render_table_with(
+        std::slice::from_ref(&report),
+        evidence,
+    ));
+    if console::verbose() {
+        text.push_str(&format!("\n  server-side timeline ({}):\n", target.uri()));
+        for line in report.timeline().lines() {
+            text.push_str(&format!("    {line}\n"));
+        }
+    }
+    report
+}
+
+/// The verdict line of a run against a user's server, blame split: which server lints failed
+/// (the server's fault), which client checks failed (the client's, unless a lint explains it).
+struct BlameLine {
+    text: String,
+    lints_failed: bool,
+}
+
+fn blame_line(reports: &[ScenarioReport]) -> BlameLine {
+    let mut lints: Vec<String> = Vec::new();
+    let mut checks: Vec<String> = Vec::new();
+    for report in reports {
+        for name in harness::lints::failed(&report.server_lints) {
+            if !lints.iter().any(|l| l == name) {
+                lints.push(name.to_owned());
+            }
+        }
+        for check in report
+            .checks
+            .iter()
+            .filter(|c| c.verdict == harness::checks::Verdict::Fail)
+        {
+            checks.push(format!("{} ({})", check.name, report.scenario.name()));
+        }
+    }
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    BlameLine {
+        text: format!(
+            "harness: server lints failed: {}; client checks failed: {}",
+            list(&lints),
+            list(&checks)
+        ),
+        lints_failed: !lints.is_empty(),
+    }
+}
+
+/// Why `scenario` cannot run against a user's server, and which can.
+pub(crate) fn refused_for_server(scenario: Scenario) -> String {
+    let can: Vec<&str> = Scenario::AGAINST_ANY_SERVER
+        .iter()
+        .map(|s| s.name())
+        .collect();
+    format!(
+        "harness: `{}` needs control of the server (it expires or revokes tokens, loses \
+         sessions, restarts the server, injects faults or knows the mock's tools), which the \
+         harness has only over its own mock; against --server these run: {} (or all)",
+        scenario.name(),
+        can.join(", ")
+    )
 }
 
 /// The scenario's server: on the discovery variant when one is given (in-process), else where

@@ -606,6 +606,9 @@ pub struct MatrixRequest {
     pub repeat: u32,
     pub shard: Option<Shard>,
     pub command: String,
+    /// Run every cell against this server (its MCP URL) through a fresh recording proxy instead
+    /// of a fresh mock (`harness matrix --server`).
+    pub server: Option<String>,
 }
 
 /// Runs the (shard of the) matrix: installs the versions it needs one after another, then runs
@@ -710,7 +713,9 @@ impl MatrixRun {
                     let record = crate::console::with_label(&label, || {
                         match &installs[&column_key(kind.name, version)] {
                             Err(e) => RunRecord::setup_failure("install", e.clone()),
-                            Ok(installed) => run_one(kind, installed, *scenario),
+                            Ok(installed) => {
+                                run_one(kind, installed, *scenario, request.server.as_deref())
+                            }
                         }
                     });
                     // Interrupted under it, the run's verdict means nothing: not recorded.
@@ -791,7 +796,22 @@ impl MatrixRun {
     }
 }
 
-fn run_one(kind: &ClientKind, installed: &InstalledVersion, spec: ScenarioSpec) -> RunRecord {
+fn run_one(
+    kind: &ClientKind,
+    installed: &InstalledVersion,
+    spec: ScenarioSpec,
+    server: Option<&str>,
+) -> RunRecord {
+    if let Some(url) = server {
+        let proxy = match crate::proxy::RecordingProxy::start(url, &Default::default()) {
+            Ok(p) => p,
+            Err(e) => return RunRecord::setup_failure("recording-proxy", e.to_string()),
+        };
+        let client = (kind.make)(installed.clone());
+        let report = scenarios::run(spec.scenario, client.as_ref(), &proxy);
+        crate::scenarios::observe::record_report(installed, &report);
+        return RunRecord::from_report(&report);
+    }
     let mut builder = MockServer::builder().faults(spec.scenario.mock_faults());
     if let Some(variant) = spec.discovery {
         builder = builder.discovery(variant.discovery());

@@ -27,6 +27,11 @@ pub trait MockTarget {
     fn in_process(&self) -> Option<&MockServer> {
         None
     }
+    /// More files for a failing run's bundle, `(file name, contents)`, secrets already out: the
+    /// recording proxy's exchanges and rewrites. None for the mock, whose access log says all.
+    fn bundle_files(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 impl MockTarget for MockServer {

@@ -96,6 +96,23 @@ impl Scenario {
         Scenario::RESUMED_AFTER_EXPIRY,
     ];
 
+    /// The scenarios whose story needs nothing of the server but the protocol, and so run
+    /// against anyone's server (`harness run --server`): every other one drives the mock's
+    /// lifecycle (expired or revoked tokens, lost sessions, restarts, faults) or knows its tools.
+    pub const AGAINST_ANY_SERVER: [Scenario; 6] = [
+        Scenario::SLASH_MCP,
+        Scenario::LOGIN_THEN_LIST,
+        Scenario::LOGIN_COLD,
+        Scenario::PRINT_AFTER_AUTH,
+        Scenario::LOGIN_AT_CONNECT,
+        Scenario::STORED_TOKEN_RERUN,
+    ];
+
+    /// Whether the scenario runs against a server the harness does not control.
+    pub fn runs_against_any_server(self) -> bool {
+        Scenario::AGAINST_ANY_SERVER.contains(&self)
+    }
+
     /// The scenario named `name` (`slash_mcp`, or `slash-mcp`).
     pub fn parse(name: &str) -> Option<Scenario> {
         Scenario::ALL

@@ -24,6 +24,11 @@ pub struct ScenarioReport {
     pub login_path: LoginPath,
     pub is_reconnect_check: bool,
     pub checks: Vec<Check>,
+    /// Checks on the server's side from the recorded traffic ([`crate::lints`]), filled in by
+    /// a caller that ran through the recording proxy (`harness run --server`); not part of
+    /// [`ScenarioReport::passed`], which judges the client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_lints: Vec<Check>,
     pub auth: Option<AuthOutcome>,
     pub access_log: Vec<AccessRecord>,
     pub final_screen: String,
@@ -200,6 +205,7 @@ pub fn run_with(
         login_path: scenario.login_path(),
         is_reconnect_check: scenario.is_reconnect_check(),
         checks: run.checks,
+        server_lints: Vec::new(),
         auth: run.auth,
         access_log,
         final_screen: run.final_screen,
@@ -218,7 +224,7 @@ pub fn run_with(
     };
     // An interrupted run's verdict means nothing (its client was ended under it): no bundle.
     if !report.passed() && !crate::drive::live::stopping() {
-        match write_bundle(&report, sandbox.take()) {
+        match write_bundle(&report, sandbox.take(), &mock.bundle_files()) {
             Ok(dir) => {
                 crate::detail!(
                     "harness: {} failed; bundle saved in {}",
@@ -241,7 +247,11 @@ pub fn run_with(
 /// Writes the failure bundle: what the server, the model and the screen saw, how to reproduce
 /// the run, and the run's sandbox itself (moved in, so nothing of it stays in the temporary
 /// directory).
-fn write_bundle(report: &ScenarioReport, sandbox: Option<Sandbox>) -> std::io::Result<PathBuf> {
+fn write_bundle(
+    report: &ScenarioReport,
+    sandbox: Option<Sandbox>,
+    extra: &[(String, String)],
+) -> std::io::Result<PathBuf> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -254,6 +264,9 @@ fn write_bundle(report: &ScenarioReport, sandbox: Option<Sandbox>) -> std::io::R
     ));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("screen.txt"), &report.final_screen)?;
+    for (name, contents) in extra {
+        std::fs::write(dir.join(name), contents)?;
+    }
     std::fs::write(dir.join("timeline.txt"), report.timeline())?;
     std::fs::write(dir.join("access-log.canonical.txt"), report.canonical_log())?;
     let jsonl: String = report
