@@ -103,6 +103,7 @@ fn an_expired_token_is_refreshed_and_the_call_retried() -> anyhow::Result<()> {
 }
 
 #[test]
+#[ignore = "make test-clients"]
 fn a_revoked_token_is_refreshed_and_the_call_retried() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let (report, text) = run_as_expected(Scenario::TOKEN_REVOKED)?;
@@ -133,6 +134,7 @@ fn a_lost_session_is_initialized_again_and_used() -> anyhow::Result<()> {
 }
 
 #[test]
+#[ignore = "make test-clients"]
 fn each_refresh_uses_the_rotated_refresh_token() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let (report, text) = run_as_expected(Scenario::REFRESH_ROTATION)?;
@@ -148,6 +150,7 @@ fn each_refresh_uses_the_rotated_refresh_token() -> anyhow::Result<()> {
 }
 
 #[test]
+#[ignore = "make test-clients"]
 fn two_503s_are_retried_through_and_the_next_call_works() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let (report, text) = run_as_expected(Scenario::TRANSIENT_ERRORS)?;
@@ -165,6 +168,7 @@ fn two_503s_are_retried_through_and_the_next_call_works() -> anyhow::Result<()> 
 /// Codex receives the notification (its log, `$CODEX_HOME/logs_2.sqlite`, says "MCP server tool
 /// list changed") but does not list tools again: the added tool never reaches the model.
 #[test]
+#[ignore = "make test-clients"]
 fn a_changed_tool_list_is_not_listed_again() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let (report, text) = run_as_expected(Scenario::TOOLS_CHANGED)?;
@@ -203,6 +207,7 @@ fn the_authenticate_pseudo_tool_is_not_applicable() -> anyhow::Result<()> {
 /// A version without `/mcp login` is "not applicable" for the in-session login, with the
 /// binary's evidence, never a driver failure.
 #[test]
+#[ignore = "make test-clients"]
 fn a_version_without_mcp_login_is_not_applicable_in_session() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let installed = VersionStore::from_env(&codex::PACKAGE).ensure("0.146.1")?;
@@ -264,6 +269,7 @@ fn control_exec_without_stored_tokens_fails_to_connect() -> anyhow::Result<()> {
 /// without RFC 9207 `iss`). It has no `/mcp login`: the driver signs in with `codex mcp login`
 /// and starts the session again. The mock sends no `iss`, which 0.146.1 cannot take (below).
 #[test]
+#[ignore = "make test-clients"]
 fn control_0_146_1_does_not_refresh_after_a_401() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let installed = VersionStore::from_env(&codex::PACKAGE).ensure("0.146.1")?;
@@ -290,6 +296,7 @@ fn control_0_146_1_does_not_refresh_after_a_401() -> anyhow::Result<()> {
 /// 0.147.0 take it (`harness --client codex bisect --scenario login_then_list --check
 /// login-succeeded --good 0.135.0 --bad 0.146.1`).
 #[test]
+#[ignore = "make test-clients"]
 fn codex_0_146_1_refuses_an_authorization_response_with_iss() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let installed = VersionStore::from_env(&codex::PACKAGE).ensure("0.146.1")?;

@@ -32,7 +32,34 @@ fn discovery_variant_through_each_login_path(
         Scenario::AUTHENTICATE_TOOL
     )]
     login_path: Scenario,
-    #[values(version_under_test(), CLI_JS_ERA_VERSION.to_owned())] version: String,
+) -> anyhow::Result<()> {
+    run_variant(variant, login_path, version_under_test())
+}
+
+/// The same on the `cli.js`-era version (only its `/mcp` menu path exists): kept out of
+/// `make test` for its time, in `make test-clients`.
+#[rstest]
+#[ignore = "make test-clients"]
+fn discovery_variant_on_the_cli_js_era_version(
+    #[values(
+        DiscoveryVariant::ChallengeOnly,
+        DiscoveryVariant::BareChallenge,
+        DiscoveryVariant::SeparateAuthServer,
+        DiscoveryVariant::IssuerPath,
+        DiscoveryVariant::OpenidOnly,
+        DiscoveryVariant::McpPath,
+        DiscoveryVariant::PreRegistered,
+        DiscoveryVariant::ClientIdMetadata
+    )]
+    variant: DiscoveryVariant,
+) -> anyhow::Result<()> {
+    run_variant(variant, Scenario::SLASH_MCP, CLI_JS_ERA_VERSION.to_owned())
+}
+
+fn run_variant(
+    variant: DiscoveryVariant,
+    login_path: Scenario,
+    version: String,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let client = claude_code_at(&version)?;
