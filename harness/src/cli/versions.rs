@@ -270,12 +270,15 @@ pub fn clients_cmd(json_out: bool) -> ExitCode {
         let paths: Vec<&str> = k.login_paths.iter().map(|p| p.as_str()).collect();
         println!("{:<12} login paths: {}", "", paths.join(", "));
         println!(
-            "{:<12} model API {:?}; servers configured by {}; tokens in ~/{}",
-            "", k.model_wire, k.configured_by, k.token_store
+            "{:<12} model API {}; servers configured by {}; tokens in ~/{}",
+            "",
+            k.model_wire.describe(),
+            k.configured_by,
+            k.token_store
         );
         if k.reference {
             println!(
-                "{:<12} reference client: no model; a check it passes on the same server points at the agent",
+                "{:<12} reference client: no model; when an agent fails a check both reference clients pass on the same server, the fault is likely the agent's",
                 ""
             );
         }

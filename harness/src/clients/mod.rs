@@ -70,6 +70,19 @@ pub enum ModelWire {
     None,
 }
 
+impl ModelWire {
+    /// For people: the API's name as its vendor writes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ModelWire::AnthropicMessages => "Anthropic Messages",
+            ModelWire::OpenaiResponses => "OpenAI Responses",
+            ModelWire::OpenaiChat => "OpenAI Chat Completions",
+            ModelWire::Gemini => "Gemini streamGenerateContent",
+            ModelWire::None => "none (no model)",
+        }
+    }
+}
+
 /// A login path the client lacks, with the evidence that shows it.
 #[derive(Debug, Clone)]
 pub struct Absent {
