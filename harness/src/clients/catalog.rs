@@ -8,6 +8,7 @@ pub static ALL: &[&ClientKind] = &[
     &crate::clients::claude_code::KIND,
     &crate::clients::codex::KIND,
     &crate::clients::gemini_cli::KIND,
+    &crate::clients::qwen_code::KIND,
 ];
 
 /// The client named `name`, or an error that lists the ones there are.

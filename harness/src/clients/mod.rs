@@ -6,6 +6,7 @@ pub mod claude_code;
 pub mod codex;
 pub mod gemini_cli;
 pub mod kind;
+pub mod qwen_code;
 
 use std::time::Duration;
 
@@ -182,6 +183,12 @@ pub trait ClientUnderTest {
     fn name(&self) -> &'static str;
     /// The exact version under test.
     fn version(&self) -> &str;
+    /// The loopback port the client's OAuth callback always listens on, where it cannot be
+    /// changed (Qwen Code: 7777). Two runs of such a client cannot overlap on one network
+    /// namespace: `harness matrix -j` runs its cells one at a time.
+    fn fixed_callback_port(&self) -> Option<u16> {
+        None
+    }
     /// The installed version being driven (its folder holds the feature cache).
     fn install(&self) -> &InstalledVersion;
     /// Readies a fresh sandbox before the first command (config files that answer start-up

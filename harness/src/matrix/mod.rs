@@ -805,9 +805,24 @@ fn run_one(kind: &ClientKind, installed: &InstalledVersion, spec: ScenarioSpec) 
         discovery: spec.discovery,
         ..Default::default()
     };
+    // A client whose callback port is fixed runs one cell at a time (the other clients' cells
+    // go on beside it).
+    let _port = client.fixed_callback_port().map(callback_port_turn);
     let report = scenarios::run_with(spec.scenario, client.as_ref(), &mock, &options);
     crate::scenarios::observe::record_report(installed, &report);
     RunRecord::from_report(&report)
+}
+
+/// Waits for this process's turn on a fixed callback `port` (one lock per port, held for a whole
+/// run). A poisoned lock (a run that panicked) is taken over: the port is free again.
+fn callback_port_turn(port: u16) -> std::sync::MutexGuard<'static, ()> {
+    static PORTS: Mutex<BTreeMap<u16, &'static Mutex<()>>> = Mutex::new(BTreeMap::new());
+    let lock: &'static Mutex<()> = *PORTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(port)
+        .or_insert_with(|| Box::leak(Box::new(Mutex::new(()))));
+    lock.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Orders versions for display.
