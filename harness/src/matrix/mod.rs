@@ -837,6 +837,26 @@ pub fn sort_versions(versions: &mut [String]) {
 pub(crate) mod tests {
     use super::*;
 
+    #[test]
+    fn runs_on_one_fixed_callback_port_take_turns_and_other_ports_do_not_wait() {
+        use std::sync::atomic::AtomicBool;
+        let first = callback_port_turn(64_999);
+        let waited = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                // Another port is free at once.
+                drop(callback_port_turn(64_998));
+                let _second = callback_port_turn(64_999);
+                waited.store(true, AtomicOrdering::SeqCst);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert!(!waited.load(AtomicOrdering::SeqCst), "the port was taken twice at once");
+            drop(first);
+            other.join().expect("the other run");
+        });
+        assert!(waited.load(AtomicOrdering::SeqCst));
+    }
+
     fn check(name: &str, verdict: CheckVerdict) -> CheckRecord {
         CheckRecord {
             name: name.to_owned(),

@@ -147,6 +147,25 @@ fn clean_line(line: &str) -> String {
         .to_owned()
 }
 
+/// `text` without ANSI escape sequences (`ESC [ … letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Waits until something accepts connections on `127.0.0.1:port` (where Qwen Code's callback
 /// server listens), at most `timeout`. The probe connection is closed without a request.
 fn wait_until_listening(port: u16, timeout: Duration) -> Result<(), DriveError> {
@@ -327,7 +346,8 @@ impl QwenCode {
     /// What `qwen mcp list` says of `server`.
     fn mcp_list_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         let out = self.run(env, &["mcp", "list"])?;
-        let text = format!("{}{}", out.stdout, out.stderr);
+        // Its marks are coloured even on a pipe ("\x1b[31m✗\x1b[0m mock: …").
+        let text = strip_ansi(&format!("{}{}", out.stdout, out.stderr));
         let prefix = format!("{server}:");
         let Some(line) = text
             .lines()
@@ -878,5 +898,74 @@ impl ClientUnderTest for QwenCode {
             path: "login-command",
             evidence,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `/mcp` dialog of 0.24.4 under a notice that starts with `●`.
+    const SERVER_LIST: &str = "  ●︎ Extensions changed on disk. Run /reload-plugins to apply updates.\n\
+        \n\
+          > /mcp\n\
+          ╭──────────────────────────╮\n\
+          │ Manage MCP servers       │\n\
+          │ 1 server                 │\n\
+          │   User MCPs              │\n\
+          │ ❯ mock                 · ✗ needs authentication │\n\
+          │ ↑↓ to navigate · Enter to select · Esc to close │\n\
+          ╰──────────────────────────╯\n";
+
+    #[test]
+    fn mcp_list_colours_are_stripped() {
+        assert_eq!(
+            strip_ansi("\x1b[31m✗\x1b[0m mock: http://127.0.0.1:1/ (http) - Disconnected"),
+            "✗ mock: http://127.0.0.1:1/ (http) - Disconnected"
+        );
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
+
+    #[test]
+    fn the_selected_line_is_the_one_under_the_pointer_not_a_notice() {
+        assert_eq!(
+            selected_line(SERVER_LIST).as_deref(),
+            Some("mock                 · ✗ needs authentication")
+        );
+        assert_eq!(selected_line("  ●︎ Extensions changed on disk."), None);
+    }
+
+    #[test]
+    fn the_authentication_lines_leave_out_what_came_before_the_start() {
+        let screen = "│ Server: mock │\n\
+            │ Starting OAuth authentication for MCP server 'mock'... │\n\
+            │ http://127.0.0.1:1/oauth/authorize?client_id=x&response_t │\n\
+            │ Successfully authenticated and refreshed tools for 'mock'. │\n\
+            │ Discovered 5 tool(s) from 'mock'. │\n\
+            ╰──────╯\n";
+        let lines = auth_lines(screen);
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some("Starting OAuth authentication for MCP server 'mock'...")
+        );
+        assert!(!lines.iter().any(|l| l.contains("Server: mock")));
+        assert!(lines.iter().any(|l| l.starts_with(AUTH_DISCOVERED)));
+        assert!(auth_lines("│ Server: mock │\n").is_empty());
+    }
+
+    #[test]
+    fn waiting_for_a_port_nobody_listens_on_times_out_with_a_hint() {
+        // A port just released by this test: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9);
+        match wait_until_listening(port, Duration::from_millis(200)) {
+            Err(DriveError::Timeout { detail, .. }) => assert!(detail.contains("another run")),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let open = listener.local_addr().expect("its address").port();
+        assert!(wait_until_listening(open, Duration::from_secs(2)).is_ok());
     }
 }
