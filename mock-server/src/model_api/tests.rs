@@ -551,6 +551,28 @@ mod openai_chat {
     }
 
     #[tokio::test]
+    async fn qwen_code_s_bridge_tools_announced_in_the_first_turn_stay_reachable_in_the_next() {
+        let api = Api::new(
+            hello_script().turn(Turn::new().call("mcp__mock__hello", json!({"name": "again"}))),
+        );
+        for body in [QWEN_PROMPT, QWEN_SEARCHED, QWEN_CALLED] {
+            api.post("/v1/chat/completions", &fixture(body)).await;
+        }
+        // The next prompt, after the model's "Done.": the announcement is in the first user
+        // message only.
+        let mut next = fixture(QWEN_CALLED);
+        let messages = next["messages"].as_array_mut().expect("messages");
+        messages.push(json!({"role": "assistant", "content": "Done."}));
+        messages.push(json!({"role": "user", "content": "Once more, please."}));
+        let search = api.post("/v1/chat/completions", &next).await;
+        let view = &api.views()[3];
+        assert_eq!(view.kind, RequestKind::MainUserPrompt);
+        assert!(view.deferred_tools.contains(&"mcp__mock__hello".to_owned()), "{view:?}");
+        assert_eq!(streamed_call(&search.text).0, "tool_search");
+        assert!(api.report().failures.is_empty());
+    }
+
+    #[tokio::test]
     async fn without_stream_one_completion_and_the_model_list_with_or_without_v1() {
         let api = Api::new(hello_script());
         let mut body = fixture(PROMPT);
