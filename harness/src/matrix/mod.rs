@@ -817,7 +817,7 @@ fn run_one(kind: &ClientKind, installed: &InstalledVersion, spec: ScenarioSpec) 
 /// run). A poisoned lock (a run that panicked) is taken over: the port is free again.
 fn callback_port_turn(port: u16) -> std::sync::MutexGuard<'static, ()> {
     static PORTS: Mutex<BTreeMap<u16, &'static Mutex<()>>> = Mutex::new(BTreeMap::new());
-    let lock: &'static Mutex<()> = *PORTS
+    let lock: &'static Mutex<()> = PORTS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .entry(port)
@@ -850,7 +850,10 @@ pub(crate) mod tests {
                 waited.store(true, AtomicOrdering::SeqCst);
             });
             std::thread::sleep(std::time::Duration::from_millis(200));
-            assert!(!waited.load(AtomicOrdering::SeqCst), "the port was taken twice at once");
+            assert!(
+                !waited.load(AtomicOrdering::SeqCst),
+                "the port was taken twice at once"
+            );
             drop(first);
             other.join().expect("the other run");
         });

@@ -352,7 +352,10 @@ impl ScriptPlayer {
                 .map(|r| r.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" | ");
-            if bridged && loaded.contains(&name) && view.tools_offered.iter().any(|t| t == BRIDGE_CALL) {
+            if bridged
+                && loaded.contains(&name)
+                && view.tools_offered.iter().any(|t| t == BRIDGE_CALL)
+            {
                 let call = json!({"name": name, "arguments": input});
                 return self.bridged_call(view.seq, &name, call);
             }
@@ -541,19 +544,29 @@ mod tests {
             other => panic!("expected a tool_search call, got {other:?}"),
         }
         let schema = r#"<functions><function>{"name": "mcp__m__hello"}</function></functions>"#;
-        let mut found = result_with(&search, schema, request(2, "go", &bridge, &["mcp__m__hello"]));
+        let mut found = result_with(
+            &search,
+            schema,
+            request(2, "go", &bridge, &["mcp__m__hello"]),
+        );
         let call = player.answer(&mut found);
         match &call {
             Reply::ToolUse { name, input, .. } => {
                 assert_eq!(name, BRIDGE_CALL);
-                assert_eq!(input, &json!({"name": "mcp__m__hello", "arguments": {"name": "x"}}));
+                assert_eq!(
+                    input,
+                    &json!({"name": "mcp__m__hello", "arguments": {"name": "x"}})
+                );
             }
             other => panic!("expected a tool_call call, got {other:?}"),
         }
         // Recorded under the tool it invokes.
         assert_eq!(
             player.report().tool_calls,
-            vec![(1, BRIDGE_SEARCH.to_owned()), (2, "mcp__m__hello".to_owned())]
+            vec![
+                (1, BRIDGE_SEARCH.to_owned()),
+                (2, "mcp__m__hello".to_owned())
+            ]
         );
         assert!(player.report().failures.is_empty());
     }
@@ -569,7 +582,10 @@ mod tests {
         assert!(matches!(player.answer(&mut empty), Reply::Text(t) if t.contains("cannot go on")));
         let failures = player.report().failures;
         assert_eq!(failures.len(), 1);
-        assert!(failures[0].message.contains("`tool_search` did not load"), "{failures:?}");
+        assert!(
+            failures[0].message.contains("`tool_search` did not load"),
+            "{failures:?}"
+        );
     }
 
     #[test]

@@ -491,8 +491,7 @@ mod openai_chat {
     }
 
     const QWEN_PROMPT: &str = include_str!("fixtures/qwen-code-0.24.4-chat-1-prompt.json");
-    const QWEN_SEARCHED: &str =
-        include_str!("fixtures/qwen-code-0.24.4-chat-2-search-result.json");
+    const QWEN_SEARCHED: &str = include_str!("fixtures/qwen-code-0.24.4-chat-2-search-result.json");
     const QWEN_CALLED: &str = include_str!("fixtures/qwen-code-0.24.4-chat-3-call-result.json");
 
     /// The name and arguments of the one call a stream carries.
@@ -508,22 +507,32 @@ mod openai_chat {
                 c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str()
             })
             .collect();
-        (name, serde_json::from_str(&arguments).expect("JSON arguments"))
+        (
+            name,
+            serde_json::from_str(&arguments).expect("JSON arguments"),
+        )
     }
 
     #[tokio::test]
     async fn qwen_code_s_deferred_tools_are_searched_then_called_through_its_bridge() {
         let api = Api::new(hello_script());
-        let search = api.post("/v1/chat/completions", &fixture(QWEN_PROMPT)).await;
+        let search = api
+            .post("/v1/chat/completions", &fixture(QWEN_PROMPT))
+            .await;
         let view = &api.views()[0];
         assert_eq!(view.kind, RequestKind::MainUserPrompt);
         assert!(!view.tools_offered.iter().any(|t| t.starts_with("mcp__")));
         assert!(view.deferred_tools.contains(&"mcp__mock__hello".to_owned()));
         assert_eq!(
             streamed_call(&search.text),
-            ("tool_search".to_owned(), json!({"query": "select:mcp__mock__hello"}))
+            (
+                "tool_search".to_owned(),
+                json!({"query": "select:mcp__mock__hello"})
+            )
         );
-        let call = api.post("/v1/chat/completions", &fixture(QWEN_SEARCHED)).await;
+        let call = api
+            .post("/v1/chat/completions", &fixture(QWEN_SEARCHED))
+            .await;
         assert_eq!(
             streamed_call(&call.text),
             (
@@ -531,7 +540,9 @@ mod openai_chat {
                 json!({"name": "mcp__mock__hello", "arguments": {"name": "harness"}})
             )
         );
-        let done = api.post("/v1/chat/completions", &fixture(QWEN_CALLED)).await;
+        let done = api
+            .post("/v1/chat/completions", &fixture(QWEN_CALLED))
+            .await;
         // The bridge call's result reads as the result of the tool it invoked.
         let view = &api.views()[2];
         assert_eq!(view.kind, RequestKind::MainToolResults);
@@ -540,13 +551,19 @@ mod openai_chat {
             view.tool_results[0].tool_name.as_deref(),
             Some("mcp__mock__hello")
         );
-        assert_eq!(chunks(&done.text)[1]["choices"][0]["delta"]["content"], "Done.");
+        assert_eq!(
+            chunks(&done.text)[1]["choices"][0]["delta"]["content"],
+            "Done."
+        );
         let report = api.report();
         assert!(report.expectations.iter().all(|e| e.met), "{report:?}");
         assert!(report.failures.is_empty(), "{report:?}");
         assert_eq!(
             report.tool_calls,
-            vec![(1, "tool_search".to_owned()), (2, "mcp__mock__hello".to_owned())]
+            vec![
+                (1, "tool_search".to_owned()),
+                (2, "mcp__mock__hello".to_owned())
+            ]
         );
     }
 
@@ -567,7 +584,10 @@ mod openai_chat {
         let search = api.post("/v1/chat/completions", &next).await;
         let view = &api.views()[3];
         assert_eq!(view.kind, RequestKind::MainUserPrompt);
-        assert!(view.deferred_tools.contains(&"mcp__mock__hello".to_owned()), "{view:?}");
+        assert!(
+            view.deferred_tools.contains(&"mcp__mock__hello".to_owned()),
+            "{view:?}"
+        );
         assert_eq!(streamed_call(&search.text).0, "tool_search");
         assert!(api.report().failures.is_empty());
     }

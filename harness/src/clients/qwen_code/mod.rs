@@ -803,10 +803,11 @@ impl ClientUnderTest for QwenCode {
     ) -> Result<AuthOutcome, DriveError> {
         // `/mcp` opens the dialog listing the servers.
         self.slash_command(session, "/mcp", |s| {
-            s.contains(&format!("{server}")) && !s.contains(PROMPT_LINE)
+            s.contains(server) && !s.contains(PROMPT_LINE)
         })?;
         self.choose(session, &format!("server {server}"), 8, |l| {
-            l.split_whitespace().any(|w| w == server || w.starts_with(server))
+            l.split_whitespace()
+                .any(|w| w == server || w.starts_with(server))
         })?;
         // "Authenticate", or "Re-authenticate" when a token is stored.
         session.wait_for("the server's actions", MENU_TIMEOUT, |s| {
@@ -854,7 +855,9 @@ impl ClientUnderTest for QwenCode {
                 }
                 seen.iter().any(|l| l.contains(AUTH_DONE))
                     || s.contains("error occurred")
-                    || (!s.contains("Authenticating...") && lines.len() > 1 && !s.contains(AUTH_SUCCESS))
+                    || (!s.contains("Authenticating...")
+                        && lines.len() > 1
+                        && !s.contains(AUTH_SUCCESS))
             },
         );
         let seen = seen.into_inner();
@@ -906,7 +909,8 @@ mod tests {
     use super::*;
 
     /// The `/mcp` dialog of 0.24.4 under a notice that starts with `●`.
-    const SERVER_LIST: &str = "  ●︎ Extensions changed on disk. Run /reload-plugins to apply updates.\n\
+    const SERVER_LIST: &str =
+        "  ●︎ Extensions changed on disk. Run /reload-plugins to apply updates.\n\
         \n\
           > /mcp\n\
           ╭──────────────────────────╮\n\
