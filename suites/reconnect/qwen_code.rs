@@ -108,10 +108,17 @@ fn qwen_offers_no_authenticate_pseudo_tool() -> anyhow::Result<()> {
     assert_verdicts(
         &report,
         &text,
-        &[
-            ("needs-auth-before-login", Pass),
-            (AUTHENTICATE_TOOL_OFFERED, NotApplicable),
-        ],
+        &[(AUTHENTICATE_TOOL_OFFERED, NotApplicable)],
+    );
+    // The client's own word that the server needed authentication (its /mcp dialog), and the
+    // model request without the pseudo-tool, are the evidence.
+    let evidence = report
+        .check(AUTHENTICATE_TOOL_OFFERED)
+        .map(|c| c.evidence.join("\n"))
+        .unwrap_or_default();
+    assert!(
+        evidence.contains("needs authentication") && evidence.contains("tool_search"),
+        "{text}"
     );
     Ok(())
 }
@@ -222,19 +229,32 @@ fn without_a_stored_token_print_mode_does_not_connect() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Finding (0.24.4): `notifications/tools/list_changed` on its open GET stream is never followed
+/// by `tools/list`, so the added tool never reaches the model.
 #[test]
 #[ignore = "make test-clients"]
-fn qwen_after_tools_list_changed() -> anyhow::Result<()> {
+fn qwen_does_not_list_again_after_tools_list_changed() -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let (report, text) = run_as_expected(Scenario::TOOLS_CHANGED)?;
     assert_verdicts(
         &report,
         &text,
         &[
-            (RELISTED_AFTER_LIST_CHANGED, Pass),
-            (TOOLS_OFFERED_TO_MODEL, Pass),
-            (TOOL_CALL_ROUNDTRIP, Pass),
+            (RELISTED_AFTER_LIST_CHANGED, Fail),
+            (TOOLS_OFFERED_TO_MODEL, Fail),
+            (TOOL_CALL_ROUNDTRIP, Fail),
         ],
+    );
+    // The model was offered the server's first five tools through the bridge: only the added
+    // one is missing.
+    let offered = report
+        .check(TOOLS_OFFERED_TO_MODEL)
+        .map(|c| c.evidence.join("\n"))
+        .unwrap_or_default();
+    assert!(
+        offered.contains("deferred [mcp__mock__add")
+            && offered.contains("not offered: mcp__mock__farewell"),
+        "{text}"
     );
     Ok(())
 }

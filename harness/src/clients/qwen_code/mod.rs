@@ -94,7 +94,7 @@ const AUTH_DONE: &str = "Authentication complete";
 /// Qwen Code in the client catalog.
 pub static KIND: ClientKind = ClientKind {
     name: "qwen-code",
-    summary: "Qwen Code, a Gemini CLI fork (OpenAI Chat Completions; MCP tools through tool_search/tool_call; fixed OAuth callback port 7777, so matrix cells run in their own network namespace)",
+    summary: "Qwen Code, a Gemini CLI fork (OpenAI Chat Completions; MCP tools through tool_search/tool_call; fixed OAuth callback port 7777, so `matrix -j` runs its cells one at a time)",
     package: &package::PACKAGE,
     login_paths: &[LoginPath::SlashMcp],
     model_wire: ModelWire::OpenaiChat,
@@ -145,6 +145,29 @@ fn clean_line(line: &str) -> String {
         .trim_start_matches(['ℹ', '✕', '⚠', '●', '○', '›', '❯', '>'])
         .trim()
         .to_owned()
+}
+
+/// Whether `stdout` ends with `-o json`'s array of events, and what its init event says of
+/// `server` (`"mcp_servers": [{"name": "mock", "status": "connected"}]`).
+fn init_status(stdout: &str, server: &str) -> (bool, Option<String>) {
+    let events = stdout
+        .match_indices('[')
+        .filter(|(i, _)| *i == 0 || stdout[..*i].ends_with('\n'))
+        .find_map(|(i, _)| serde_json::from_str::<Value>(stdout[i..].trim()).ok());
+    let status = events.as_ref().and_then(|events| {
+        events
+            .as_array()?
+            .iter()
+            .find(|e| e.get("subtype").and_then(Value::as_str) == Some("init"))?
+            .get("mcp_servers")?
+            .as_array()?
+            .iter()
+            .find(|s| s.get("name").and_then(Value::as_str) == Some(server))?
+            .get("status")?
+            .as_str()
+            .map(str::to_owned)
+    });
+    (events.is_some(), status)
 }
 
 /// `text` without ANSI escape sequences (`ESC [ … letter`).
@@ -578,9 +601,10 @@ impl ClientUnderTest for QwenCode {
             LoginPath::SlashMcp => Ok(Ok(())),
             LoginPath::AutomaticAtConnect => Ok(Err(Absent {
                 evidence: "Qwen Code starts OAuth by itself only in an interactive session \
-                           (its automatic MCP OAuth needs `isInteractive()`); a headless `qwen -p` \
-                           run with no token connects no server and prints \"The MCP server 'mock' \
-                           requires OAuth authentication\" (measured with 0.24.4)"
+                           (its automatic MCP OAuth asks `isInteractive()`); a headless `qwen -p \
+                           -o json` run with no stored token opens no browser and reports \
+                           `\"mcp_servers\":[{\"name\":\"mock\",\"status\":\"disconnected\"}]` \
+                           in its init event (measured with 0.24.4)"
                     .to_owned(),
             })),
             LoginPath::LoginCommand => {
@@ -762,33 +786,18 @@ impl ClientUnderTest for QwenCode {
             });
         }
         let all = format!("{}{}", out.stdout, out.stderr);
-        // `-o json` prints the result as one JSON value: an array of events (0.24.4) or an
-        // object; it is the last thing on stdout (warnings may come before it).
-        let parsed = stdout
-            .match_indices(['{', '['])
-            .filter(|(i, _)| *i == 0 || stdout[..*i].ends_with('\n'))
-            .find_map(|(i, _)| serde_json::from_str::<Value>(stdout[i..].trim()).ok());
-        let needs_auth = line_with(&all, &format!("'{server}' requires OAuth"));
-        let server_status = if needs_auth.is_some() {
-            Some("needs-auth".to_owned())
-        } else if parsed.is_some() {
-            Some("connected".to_owned())
-        } else {
-            None
-        };
-        let first_line = match &needs_auth {
-            Some(line) => line.clone(),
-            None => format!(
-                "no authentication message; JSON result {}",
-                if parsed.is_some() {
-                    "printed"
-                } else {
-                    "missing"
-                }
-            ),
+        // `-o json` prints one JSON array of events (0.24.4); the first, `{"type": "system",
+        // "subtype": "init", …}`, says what became of each server: `"mcp_servers": [{"name":
+        // "mock", "status": "connected"}]`. It is the last thing on stdout (warnings may come
+        // before it).
+        let (events, status) = init_status(&stdout, server);
+        let first_line = match (events, &status) {
+            (_, Some(status)) => format!("init event: mcp_servers {server} = {status}"),
+            (true, None) => format!("the JSON events name no server {server}"),
+            (false, _) => "no JSON events on stdout".to_owned(),
         };
         Ok(PrintOutcome {
-            server_status,
+            server_status: status,
             first_line,
             exit: format!("{:?}", out.status),
             output: all,
@@ -920,6 +929,18 @@ mod tests {
           │ ❯ mock                 · ✗ needs authentication │\n\
           │ ↑↓ to navigate · Enter to select · Esc to close │\n\
           ╰──────────────────────────╯\n";
+
+    #[test]
+    fn the_init_event_says_what_became_of_the_server() {
+        // 0.24.4's `-o json`, trimmed, after a warning line.
+        let out = "Warning: MCP OAuth tokens are stored unencrypted\n[{\"type\":\"system\",\"subtype\":\"init\",\"mcp_servers\":[{\"name\":\"mock\",\"status\":\"disconnected\"}]},{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"OK.\"}]\n";
+        assert_eq!(
+            init_status(out, "mock"),
+            (true, Some("disconnected".to_owned()))
+        );
+        assert_eq!(init_status(out, "other"), (true, None));
+        assert_eq!(init_status("no JSON here", "mock"), (false, None));
+    }
 
     #[test]
     fn mcp_list_colours_are_stripped() {
