@@ -226,6 +226,12 @@ fn without_a_stored_token_print_mode_does_not_connect() -> anyhow::Result<()> {
         Some(Fail),
         "{text}"
     );
+    // The client's own word: its init event reports the server disconnected.
+    let said = report
+        .check(PRINT_MODE_CONNECTS)
+        .map(|c| c.evidence.join("\n"))
+        .unwrap_or_default();
+    assert!(said.contains("mock = disconnected"), "{text}");
     Ok(())
 }
 
