@@ -23,7 +23,7 @@ use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, show};
+use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, show, snapshot_settings};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -40,11 +40,58 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
 }
 
 /// A run of the scenario as it is, which must also match what `suites/expectations.toml` says of
-/// this client and version, and whose access log must match the version's snapshot.
+/// this client and version, and whose access log must match the version's snapshot
+/// (`qwen_code__<scenario>__<version>`), less the closing `DELETE` of the last session.
 fn run_as_expected(scenario: Scenario) -> anyhow::Result<(ScenarioReport, String)> {
     let (report, text) = run(scenario, &RunOptions::default())?;
-    assert_as_expected_and_snapshot(&report, &text)?;
+    assert_as_expected(&report, &text)?;
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(
+            format!(
+                "{}__{}__{}",
+                report.client.replace('-', "_"),
+                report.scenario.name(),
+                report.version
+            ),
+            without_closing_delete(&report.canonical_log())
+        )
+    });
     Ok((report, text))
+}
+
+/// The canonical log without the `DELETE` (204) that closes the last session as the process
+/// exits: 0.24.4 sends it during its shutdown without waiting for it, and it reached the server in
+/// some runs of a scenario and not in others (5 snapshots of 18 changed between two runs, only
+/// by that line). A `DELETE` of any earlier session, or one refused, stays.
+fn without_closing_delete(log: &str) -> String {
+    let last = log
+        .match_indices("session=<session-")
+        .filter_map(|(i, m)| {
+            let rest = &log[i + m.len()..];
+            rest[..rest.find('>')?].parse::<u32>().ok()
+        })
+        .max();
+    let Some(last) = last else {
+        return log.to_owned();
+    };
+    let closing = format!("session=<session-{last}> -> 204");
+    log.lines()
+        .filter(|l| !(l.starts_with("DELETE / mcp ") && l.contains(&closing)))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn only_the_last_session_s_closing_delete_is_left_out() {
+    let log = "POST / mcp initialize#0 bearer=at-1 proto=- session=<session-1> -> 200 ua=\"undici\"\n\
+               DELETE / mcp - bearer=at-1 proto=2025-11-25 session=<session-1> -> 204 ua=\"undici\"\n\
+               DELETE / mcp - bearer=expired:at-1 proto=2025-11-25 session=<session-2> -> 401 error=\"invalid_token\" ua=\"undici\"\n\
+               DELETE / mcp - bearer=at-1 proto=2025-11-25 session=<session-2> -> 204 ua=\"undici\"\n";
+    let kept = without_closing_delete(log);
+    assert!(kept.contains("session=<session-1> -> 204"), "{kept}");
+    assert!(kept.contains("session=<session-2> -> 401"), "{kept}");
+    assert!(!kept.contains("session=<session-2> -> 204"), "{kept}");
+    assert_eq!(without_closing_delete("no sessions\n"), "no sessions\n");
 }
 
 #[test]
