@@ -11,6 +11,7 @@ pub static ALL: &[&ClientKind] = &[
     &crate::clients::opencode::KIND,
     &crate::clients::kilo::KIND,
     &crate::clients::copilot_cli::KIND,
+    &crate::clients::qwen_code::KIND,
     &crate::clients::mcp_inspector::KIND,
     &crate::clients::mcp_remote::KIND,
 ];

@@ -12,6 +12,7 @@ pub mod kind;
 pub mod mcp_inspector;
 pub mod mcp_remote;
 pub mod opencode;
+pub mod qwen_code;
 
 use std::time::Duration;
 
@@ -203,6 +204,12 @@ pub trait ClientUnderTest {
     fn name(&self) -> &'static str;
     /// The exact version under test.
     fn version(&self) -> &str;
+    /// The loopback port the client's OAuth callback always listens on, where it cannot be
+    /// changed (Qwen Code: 7777). Two runs of such a client cannot overlap on one network
+    /// namespace: `harness matrix -j` runs its cells one at a time.
+    fn fixed_callback_port(&self) -> Option<u16> {
+        None
+    }
     /// The installed version being driven (its folder holds the feature cache).
     fn install(&self) -> &InstalledVersion;
     /// Readies a fresh sandbox before the first command (config files that answer start-up

@@ -18,9 +18,16 @@ pub enum BrowserError {
 }
 
 fn step_err(step: &'static str) -> impl Fn(reqwest::Error) -> BrowserError {
-    move |e| BrowserError::Step {
-        step,
-        detail: e.to_string(),
+    move |e| {
+        // reqwest's own line ("error sending request for url …") says nothing of why: its
+        // sources do (refused, timed out, reset).
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            detail.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        BrowserError::Step { step, detail }
     }
 }
 

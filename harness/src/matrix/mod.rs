@@ -825,9 +825,24 @@ fn run_one(
         discovery: spec.discovery,
         ..Default::default()
     };
+    // A client whose callback port is fixed runs one cell at a time (the other clients' cells
+    // go on beside it).
+    let _port = client.fixed_callback_port().map(callback_port_turn);
     let report = scenarios::run_with(spec.scenario, client.as_ref(), &mock, &options);
     crate::scenarios::observe::record_report(installed, &report);
     RunRecord::from_report(&report)
+}
+
+/// Waits for this process's turn on a fixed callback `port` (one lock per port, held for a whole
+/// run). A poisoned lock (a run that panicked) is taken over: the port is free again.
+fn callback_port_turn(port: u16) -> std::sync::MutexGuard<'static, ()> {
+    static PORTS: Mutex<BTreeMap<u16, &'static Mutex<()>>> = Mutex::new(BTreeMap::new());
+    let lock: &'static Mutex<()> = PORTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(port)
+        .or_insert_with(|| Box::leak(Box::new(Mutex::new(()))));
+    lock.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Orders versions for display.
@@ -841,6 +856,29 @@ pub fn sort_versions(versions: &mut [String]) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn runs_on_one_fixed_callback_port_take_turns_and_other_ports_do_not_wait() {
+        use std::sync::atomic::AtomicBool;
+        let first = callback_port_turn(64_999);
+        let waited = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                // Another port is free at once.
+                drop(callback_port_turn(64_998));
+                let _second = callback_port_turn(64_999);
+                waited.store(true, AtomicOrdering::SeqCst);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert!(
+                !waited.load(AtomicOrdering::SeqCst),
+                "the port was taken twice at once"
+            );
+            drop(first);
+            other.join().expect("the other run");
+        });
+        assert!(waited.load(AtomicOrdering::SeqCst));
+    }
 
     fn check(name: &str, verdict: CheckVerdict) -> CheckRecord {
         CheckRecord {

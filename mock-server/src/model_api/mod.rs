@@ -30,7 +30,7 @@ pub mod view;
 pub use naming::WireName;
 pub use script::{
     Action, Expectation, ModelScript, Reply, ScriptFailure, ScriptPlayer, ScriptReport, Turn,
-    DEFAULT_REPLY, TOOL_SEARCH,
+    BRIDGE_CALL, BRIDGE_SEARCH, DEFAULT_REPLY, TOOL_SEARCH,
 };
 pub use view::{ModelView, RequestKind, ToolResultSeen, WireApi};
 

@@ -6,7 +6,9 @@
 //! `functions` too), system text from `system` / `developer` messages, and the messages after the
 //! last `assistant` one: `tool` messages are the tool results (matched by `tool_call_id` to the
 //! assistant's `tool_calls`), `user` messages the prompt (a part that is one `<tag>…</tag>` block
-//! counts as system text).
+//! counts as system text; so does such a block in an earlier user message, since it still stands).
+//! A `tool` message answering a bridge call (`tool_call` with
+//! `{"name": <tool>, …}`, Qwen Code) is read as the result of `<tool>`.
 //!
 //! Answered, when `stream` is true, as `data: <chunk>` lines of `chat.completion.chunk` objects:
 //! the first delta names the role (and for a call opens `tool_calls[0]` with `id`, `type` and
@@ -21,7 +23,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::naming::WireTool;
-use super::script::Reply;
+use super::script::{Reply, BRIDGE_CALL};
 use super::view::{is_context_block, joined, parts_text, Conversation, ResultRead};
 use super::{event_stream, Outcome};
 
@@ -55,7 +57,10 @@ pub(crate) fn read(body: &Value) -> Conversation {
     let role = |m: &Value| m.get("role").and_then(Value::as_str).map(str::to_owned);
     let mut system = String::new();
     let mut calls: Vec<(String, String)> = Vec::new();
-    let mut since_model = 0;
+    let since_model = messages
+        .iter()
+        .rposition(|m| role(m).as_deref() == Some("assistant"))
+        .map_or(0, |i| i + 1);
     for (i, m) in messages.iter().enumerate() {
         match role(m).as_deref() {
             Some("system") | Some("developer") => {
@@ -64,8 +69,18 @@ pub(crate) fn read(body: &Value) -> Conversation {
                     system.push('\n');
                 }
             }
+            // Context blocks of earlier user turns still stand (Qwen Code announces the tools
+            // behind its bridge once, in the first user message): read in order, so a later
+            // announcement overrides an earlier one.
+            Some("user") if i < since_model => {
+                for text in parts_text(m.get("content").unwrap_or(&Value::Null)) {
+                    if is_context_block(&text) {
+                        system.push_str(&text);
+                        system.push('\n');
+                    }
+                }
+            }
             Some("assistant") => {
-                since_model = i + 1;
                 for call in m
                     .get("tool_calls")
                     .and_then(Value::as_array)
@@ -73,12 +88,21 @@ pub(crate) fn read(body: &Value) -> Conversation {
                     .flatten()
                 {
                     let id = call.get("id").and_then(Value::as_str).unwrap_or_default();
-                    let name = call
-                        .get("function")
+                    let function = call.get("function");
+                    let name = function
                         .and_then(|f| f.get("name"))
                         .and_then(Value::as_str)
                         .unwrap_or_default();
-                    calls.push((id.to_owned(), name.to_owned()));
+                    // A call through the bridge names the tool it invokes in its arguments; its
+                    // result is that tool's.
+                    let invoked = (name == BRIDGE_CALL)
+                        .then(|| {
+                            let args = function?.get("arguments")?.as_str()?;
+                            let args: Value = serde_json::from_str(args).ok()?;
+                            args.get("name")?.as_str().map(str::to_owned)
+                        })
+                        .flatten();
+                    calls.push((id.to_owned(), invoked.unwrap_or_else(|| name.to_owned())));
                 }
             }
             _ => {}

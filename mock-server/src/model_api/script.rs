@@ -23,6 +23,11 @@
 //! A tool that is deferred (named in the system text, loaded through `ToolSearch`) is loaded
 //! first with `select:<name>`; a tool in `tools` is called directly; a tool that is neither is a
 //! script failure, recorded with the evidence, and the turn ends with a message saying so.
+//!
+//! Some clients never declare a deferred tool at all: Qwen Code offers a bridge, `tool_search`
+//! (returns the schema) and `tool_call` (`{"name": <tool>, "arguments": {…}}` runs it). For a
+//! deferred tool on such a client the player searches with `select:<name>`, then calls it through
+//! `tool_call`.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -36,6 +41,10 @@ use super::view::{ModelView, RequestKind};
 pub const DEFAULT_REPLY: &str = "OK.";
 /// The tool versions that defer tools use to load them.
 pub const TOOL_SEARCH: &str = "ToolSearch";
+/// The bridge's search tool (Qwen Code): shows a deferred tool's schema without declaring it.
+pub const BRIDGE_SEARCH: &str = "tool_search";
+/// The bridge's call tool (Qwen Code): `{"name": <deferred tool>, "arguments": {…}}`.
+pub const BRIDGE_CALL: &str = "tool_call";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Action {
@@ -156,7 +165,8 @@ pub struct ScriptReport {
     pub expectations: Vec<Expectation>,
     pub failures: Vec<ScriptFailure>,
     /// Tool calls the model made, as `(request seq, tool name)`, the name canonical when the
-    /// client's wire name differs (see [`super::naming`]).
+    /// client's wire name differs (see [`super::naming`]); a call through the bridge's
+    /// [`BRIDGE_CALL`] is recorded under the tool it invokes.
     pub tool_calls: Vec<(u64, String)>,
 }
 
@@ -202,8 +212,11 @@ fn is_side_prompt(prompt: Option<&str>) -> bool {
 struct Current {
     number: usize,
     actions: VecDeque<Action>,
-    /// A deferred tool asked for through `ToolSearch`, to be called when the results come back.
+    /// A deferred tool asked for through `ToolSearch` (or the bridge's `tool_search`), to be
+    /// called when the results come back.
     loading: Option<(String, Value)>,
+    /// Whether `loading` went through the bridge: then the call goes through `tool_call`.
+    bridged: bool,
 }
 
 /// The script being played.
@@ -318,6 +331,7 @@ impl ScriptPlayer {
             number,
             actions: turn.actions.into(),
             loading: None,
+            bridged: false,
         });
         self.step(view)
     }
@@ -328,6 +342,7 @@ impl ScriptPlayer {
         };
         let number = current.number;
         if let Some((name, input)) = current.loading.take() {
+            let bridged = std::mem::take(&mut current.bridged);
             if let Some(offered) = view.resolve(&name) {
                 return self.tool_use(view.seq, offered.to_owned(), input);
             }
@@ -337,10 +352,18 @@ impl ScriptPlayer {
                 .map(|r| r.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" | ");
+            if bridged
+                && loaded.contains(&name)
+                && view.tools_offered.iter().any(|t| t == BRIDGE_CALL)
+            {
+                let call = json!({"name": name, "arguments": input});
+                return self.bridged_call(view.seq, &name, call);
+            }
+            let search = if bridged { BRIDGE_SEARCH } else { TOOL_SEARCH };
             return self.fail(
                 number,
                 view.seq,
-                format!("`{TOOL_SEARCH}` did not load {name} (its result: {loaded:?})"),
+                format!("`{search}` did not load {name} (its result: {loaded:?})"),
             );
         }
         let Some(action) = current.actions.pop_front() else {
@@ -361,6 +384,15 @@ impl ScriptPlayer {
                     let query = json!({"query": format!("select:{name}"), "max_results": 5});
                     current.loading = Some((name, input));
                     self.tool_use(view.seq, TOOL_SEARCH.to_owned(), query)
+                } else if view.deferred_tools.iter().any(|t| t == &name)
+                    && [BRIDGE_SEARCH, BRIDGE_CALL]
+                        .iter()
+                        .all(|b| view.tools_offered.iter().any(|t| t == b))
+                {
+                    let query = json!({"query": format!("select:{name}")});
+                    current.loading = Some((name, input));
+                    current.bridged = true;
+                    self.tool_use(view.seq, BRIDGE_SEARCH.to_owned(), query)
                 } else {
                     self.fail(
                         number,
@@ -380,6 +412,15 @@ impl ScriptPlayer {
         let id = format!("toolu_mock_{:04}", self.next_tool_use);
         self.awaiting.insert(id.clone());
         Reply::ToolUse { id, name, input }
+    }
+
+    /// `tool_call` invoking `tool`, recorded under `tool`.
+    fn bridged_call(&mut self, seq: u64, tool: &str, input: Value) -> Reply {
+        let reply = self.tool_use(seq, BRIDGE_CALL.to_owned(), input);
+        if let Some(last) = self.report.tool_calls.last_mut() {
+            last.1 = tool.to_owned();
+        }
+        reply
     }
 
     fn fail(&mut self, turn: usize, request_seq: u64, message: String) -> Reply {
@@ -473,6 +514,88 @@ mod tests {
         );
         let call = player.answer(&mut loaded);
         assert!(matches!(call, Reply::ToolUse { ref name, .. } if name == "mcp__m__hello"));
+    }
+
+    /// The next request after `reply`, its result's text `text`.
+    fn result_with(reply: &Reply, text: &str, mut next: ModelView) -> ModelView {
+        if let Reply::ToolUse { id, name, .. } = reply {
+            next.tool_results.push(ToolResultSeen {
+                tool_use_id: id.clone(),
+                tool_name: Some(name.clone()),
+                is_error: false,
+                text: text.to_owned(),
+            });
+        }
+        next
+    }
+
+    #[test]
+    fn a_tool_behind_the_bridge_is_searched_then_called_through_tool_call() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new().turn(Turn::new().call("mcp__m__hello", json!({"name": "x"}))),
+        );
+        let bridge = ["read_file", BRIDGE_SEARCH, BRIDGE_CALL];
+        let search = player.answer(&mut request(1, "go", &bridge, &["mcp__m__hello"]));
+        match &search {
+            Reply::ToolUse { name, input, .. } => {
+                assert_eq!(name, BRIDGE_SEARCH);
+                assert_eq!(input["query"], "select:mcp__m__hello");
+            }
+            other => panic!("expected a tool_search call, got {other:?}"),
+        }
+        let schema = r#"<functions><function>{"name": "mcp__m__hello"}</function></functions>"#;
+        let mut found = result_with(
+            &search,
+            schema,
+            request(2, "go", &bridge, &["mcp__m__hello"]),
+        );
+        let call = player.answer(&mut found);
+        match &call {
+            Reply::ToolUse { name, input, .. } => {
+                assert_eq!(name, BRIDGE_CALL);
+                assert_eq!(
+                    input,
+                    &json!({"name": "mcp__m__hello", "arguments": {"name": "x"}})
+                );
+            }
+            other => panic!("expected a tool_call call, got {other:?}"),
+        }
+        // Recorded under the tool it invokes.
+        assert_eq!(
+            player.report().tool_calls,
+            vec![
+                (1, BRIDGE_SEARCH.to_owned()),
+                (2, "mcp__m__hello".to_owned())
+            ]
+        );
+        assert!(player.report().failures.is_empty());
+    }
+
+    #[test]
+    fn a_bridge_search_that_does_not_find_the_tool_is_a_script_failure() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new().turn(Turn::new().call("mcp__m__hello", json!({}))),
+        );
+        let bridge = [BRIDGE_SEARCH, BRIDGE_CALL];
+        let search = player.answer(&mut request(1, "go", &bridge, &["mcp__m__hello"]));
+        let mut empty = result_with(&search, "No tools matched.", request(2, "go", &bridge, &[]));
+        assert!(matches!(player.answer(&mut empty), Reply::Text(t) if t.contains("cannot go on")));
+        let failures = player.report().failures;
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].message.contains("`tool_search` did not load"),
+            "{failures:?}"
+        );
+    }
+
+    #[test]
+    fn half_a_bridge_is_no_way_to_a_deferred_tool() {
+        let mut player = ScriptPlayer::new(
+            ModelScript::new().turn(Turn::new().call("mcp__m__hello", json!({}))),
+        );
+        let reply = player.answer(&mut request(1, "go", &[BRIDGE_SEARCH], &["mcp__m__hello"]));
+        assert!(matches!(reply, Reply::Text(_)), "{reply:?}");
+        assert_eq!(player.report().failures.len(), 1);
     }
 
     #[test]

@@ -490,6 +490,108 @@ mod openai_chat {
         assert_one_hello_call(&api, 1);
     }
 
+    const QWEN_PROMPT: &str = include_str!("fixtures/qwen-code-0.24.4-chat-1-prompt.json");
+    const QWEN_SEARCHED: &str = include_str!("fixtures/qwen-code-0.24.4-chat-2-search-result.json");
+    const QWEN_CALLED: &str = include_str!("fixtures/qwen-code-0.24.4-chat-3-call-result.json");
+
+    /// The name and arguments of the one call a stream carries.
+    fn streamed_call(text: &str) -> (String, Value) {
+        let chunks = chunks(text);
+        let name = chunks[0]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let arguments: String = chunks
+            .iter()
+            .filter_map(|c| {
+                c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str()
+            })
+            .collect();
+        (
+            name,
+            serde_json::from_str(&arguments).expect("JSON arguments"),
+        )
+    }
+
+    #[tokio::test]
+    async fn qwen_code_s_deferred_tools_are_searched_then_called_through_its_bridge() {
+        let api = Api::new(hello_script());
+        let search = api
+            .post("/v1/chat/completions", &fixture(QWEN_PROMPT))
+            .await;
+        let view = &api.views()[0];
+        assert_eq!(view.kind, RequestKind::MainUserPrompt);
+        assert!(!view.tools_offered.iter().any(|t| t.starts_with("mcp__")));
+        assert!(view.deferred_tools.contains(&"mcp__mock__hello".to_owned()));
+        assert_eq!(
+            streamed_call(&search.text),
+            (
+                "tool_search".to_owned(),
+                json!({"query": "select:mcp__mock__hello"})
+            )
+        );
+        let call = api
+            .post("/v1/chat/completions", &fixture(QWEN_SEARCHED))
+            .await;
+        assert_eq!(
+            streamed_call(&call.text),
+            (
+                "tool_call".to_owned(),
+                json!({"name": "mcp__mock__hello", "arguments": {"name": "harness"}})
+            )
+        );
+        let done = api
+            .post("/v1/chat/completions", &fixture(QWEN_CALLED))
+            .await;
+        // The bridge call's result reads as the result of the tool it invoked.
+        let view = &api.views()[2];
+        assert_eq!(view.kind, RequestKind::MainToolResults);
+        assert_eq!(view.tool_results[0].tool_use_id, "toolu_mock_0002");
+        assert_eq!(
+            view.tool_results[0].tool_name.as_deref(),
+            Some("mcp__mock__hello")
+        );
+        assert_eq!(
+            chunks(&done.text)[1]["choices"][0]["delta"]["content"],
+            "Done."
+        );
+        let report = api.report();
+        assert!(report.expectations.iter().all(|e| e.met), "{report:?}");
+        assert!(report.failures.is_empty(), "{report:?}");
+        assert_eq!(
+            report.tool_calls,
+            vec![
+                (1, "tool_search".to_owned()),
+                (2, "mcp__mock__hello".to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn qwen_code_s_bridge_tools_announced_in_the_first_turn_stay_reachable_in_the_next() {
+        let api = Api::new(
+            hello_script().turn(Turn::new().call("mcp__mock__hello", json!({"name": "again"}))),
+        );
+        for body in [QWEN_PROMPT, QWEN_SEARCHED, QWEN_CALLED] {
+            api.post("/v1/chat/completions", &fixture(body)).await;
+        }
+        // The next prompt, after the model's "Done.": the announcement is in the first user
+        // message only.
+        let mut next = fixture(QWEN_CALLED);
+        let messages = next["messages"].as_array_mut().expect("messages");
+        messages.push(json!({"role": "assistant", "content": "Done."}));
+        messages.push(json!({"role": "user", "content": "Once more, please."}));
+        let search = api.post("/v1/chat/completions", &next).await;
+        let view = &api.views()[3];
+        assert_eq!(view.kind, RequestKind::MainUserPrompt);
+        assert!(
+            view.deferred_tools.contains(&"mcp__mock__hello".to_owned()),
+            "{view:?}"
+        );
+        assert_eq!(streamed_call(&search.text).0, "tool_search");
+        assert!(api.report().failures.is_empty());
+    }
+
     #[tokio::test]
     async fn without_stream_one_completion_and_the_model_list_with_or_without_v1() {
         let api = Api::new(hello_script());
