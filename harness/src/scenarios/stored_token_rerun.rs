@@ -101,7 +101,9 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     let options = SessionOptions {
         allowed_servers: vec![SERVER_NAME.to_owned()],
     };
-    let first = client.print_mode(env, SERVER_NAME, PROMPT, &options)?;
+    // The login at connect, as `login_at_connect` drives it (a client that does it only when its
+    // TUI starts gets its TUI here); the second run is headless for every client.
+    let first = client.login_at_connect(env, SERVER_NAME, PROMPT, &options)?;
     run.commands.push(client.reproduce(Step::Print {
         server: SERVER_NAME,
         prompt: PROMPT,
