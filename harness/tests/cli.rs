@@ -213,10 +213,23 @@ fn a_finished_run_prints_no_commands_and_leaves_no_sandbox_in_temp(
     if status == 0 {
         assert!(bundles.is_empty(), "a passing run wrote {bundles:?}");
     } else {
-        // A failing run's sandbox is in its bundle instead, with every command as started.
-        let [bundle] = bundles.as_slice() else {
-            bail!("expected one bundle, found {bundles:?}");
+        // A failing run's sandbox is in its bundle instead, with every command as started. (The
+        // reference clients that run after a failure keep bundles of their own failures.)
+        let own: Vec<&PathBuf> = bundles
+            .iter()
+            .filter(|b| {
+                b.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{scenario}-")))
+            })
+            .collect();
+        let [bundle] = own.as_slice() else {
+            bail!("expected one bundle of {scenario}, found {bundles:?}");
         };
+        // After the failure the reference clients ran against the same kind of server.
+        assert!(
+            stdout.contains("whose fault (the reference clients on the same server)"),
+            "{stdout}"
+        );
         assert!(bundle.join("sandbox/home").is_dir(), "{}", bundle.display());
         let commands = std::fs::read_to_string(bundle.join("commands.sh"))?;
         assert!(commands.contains("env -i HOME="), "{commands}");
