@@ -20,7 +20,7 @@ docker: ## Make sure a Docker engine answers (installs docker.io, starts dockerd
 build: ## Build everything
 	$(CARGO) build --workspace --all-targets
 
-test: setup ## The README's test command: unit tests, the harness binary's own (`-p harness --test cli`), then `cargo test --test reconnect` (real clients: Claude Code 2.1.331 and 2.1.81, Codex 0.171.0, Gemini CLI 0.61.0)
+test: setup ## The README's test command: unit tests, the harness binary's own (`-p harness --test cli`), then `cargo test --test reconnect` (every client's pinned version on its core scenarios: Claude Code 2.1.331 and 2.1.81, Codex, Gemini CLI, opencode, Kilo, Copilot CLI, Qwen Code, MCP Inspector, mcp-remote)
 	$(CARGO) test --workspace --lib --bins
 	$(CARGO) test -p harness --test cli
 	$(CARGO) test --test reconnect
