@@ -2,23 +2,17 @@
 //! login), against its primed twin `login_then_list` (which lists first). Claude Code's pinned
 //! version in `make test`, Codex in `make test-clients`; known failures in the expectations file.
 
-use harness::clients::catalog;
-use harness::scenarios::{self, Scenario};
-use harness::store::versions::VersionStore;
-use mock_server::MockServer;
+use harness::scenarios::Scenario;
 use rstest::rstest;
 
-use crate::support::{assert_as_expected_and_snapshot, real_cli_slot, show};
+use crate::support::{
+    assert_as_expected_and_snapshot, pinned_client, real_cli_slot, run_on_mock, show,
+};
 
 fn run_cold(client: &str) -> anyhow::Result<harness::scenarios::ScenarioReport> {
     let _slot = real_cli_slot();
-    let kind = catalog::by_name(client).map_err(anyhow::Error::msg)?;
-    let installed =
-        VersionStore::from_env(kind.package).ensure(&kind.package.version_under_test())?;
-    let driver = (kind.make)(installed);
-    let mock = MockServer::builder().start_blocking()?;
-    let report = scenarios::run(Scenario::LOGIN_COLD, driver.as_ref(), &mock);
-    let text = show(&report);
+    let driver = pinned_client(client)?;
+    let (report, text) = run_on_mock(driver.as_ref(), Scenario::LOGIN_COLD, &Default::default())?;
     // Cold: the login command is the first process to contact the server.
     anyhow::ensure!(
         report.check("needs-auth-before-login").is_none(),

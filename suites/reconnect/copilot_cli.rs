@@ -21,7 +21,7 @@ use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, show};
+use crate::support::{assert_as_expected, assert_verdicts, real_cli_slot, run_on_mock, show};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -32,13 +32,7 @@ fn client() -> anyhow::Result<CopilotCli> {
 }
 
 fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioReport, String)> {
-    let client = client()?;
-    let mock = MockServer::builder()
-        .faults(scenario.mock_faults())
-        .start_blocking()?;
-    let report = scenarios::run_with(scenario, &client, &mock, options);
-    let text = show(&report);
-    Ok((report, text))
+    run_on_mock(&client()?, scenario, options)
 }
 
 /// A run of the scenario as it is (no harness-made fault), which must also match what

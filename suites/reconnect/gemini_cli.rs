@@ -19,7 +19,9 @@ use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 
-use crate::support::{assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, show};
+use crate::support::{
+    assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, run_on_mock, show,
+};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -27,12 +29,7 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
     let version = gemini_cli::PACKAGE.version_under_test();
     let installed = VersionStore::from_env(&gemini_cli::PACKAGE).ensure(&version)?;
     let client = GeminiCli::new(installed);
-    let mock = MockServer::builder()
-        .faults(scenario.mock_faults())
-        .start_blocking()?;
-    let report = scenarios::run_with(scenario, &client, &mock, options);
-    let text = show(&report);
-    Ok((report, text))
+    run_on_mock(&client, scenario, options)
 }
 
 /// A run of the scenario as it is (no harness-made fault), which must also match what

@@ -34,12 +34,12 @@ use harness::scenarios::lifecycle::{
     RECOVERED_OR_TOLD_AFTER_RESTART, REFRESHED_AFTER_401, REINITIALIZED_AFTER_SESSION_LOSS,
     RELISTED_AFTER_LIST_CHANGED, SCOPE_STEPPED_UP,
 };
-use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
+use harness::scenarios::{RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 
-use mock_server::MockServer;
-
-use crate::support::{assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, show};
+use crate::support::{
+    assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, run_on_mock,
+};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -52,12 +52,7 @@ fn opencode_client() -> anyhow::Result<Opencode> {
 
 fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioReport, String)> {
     let client = opencode_client()?;
-    // The scenario's own faults (scope_step_up's scope, transient_error_at_reconnect's 503).
-    let mock = MockServer::builder()
-        .faults(scenario.mock_faults())
-        .start_blocking()?;
-    let report = scenarios::run_with(scenario, &client, &mock, options);
-    let text = show(&report);
+    let (report, text) = run_on_mock(&client, scenario, options)?;
     assert_eq!(report.client, client.name());
     Ok((report, text))
 }

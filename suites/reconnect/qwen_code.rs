@@ -19,11 +19,12 @@ use harness::scenarios::agent::{
 use harness::scenarios::lifecycle::{
     REFRESHED_AFTER_401, REINITIALIZED_AFTER_SESSION_LOSS, RELISTED_AFTER_LIST_CHANGED,
 };
-use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
+use harness::scenarios::{RunOptions, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
-use mock_server::MockServer;
 
-use crate::support::{assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, show};
+use crate::support::{
+    assert_as_expected_and_snapshot, assert_verdicts, real_cli_slot, run_on_mock,
+};
 
 use Verdict::{Fail, NotApplicable, Pass};
 
@@ -31,12 +32,7 @@ fn run(scenario: Scenario, options: &RunOptions) -> anyhow::Result<(ScenarioRepo
     let version = qwen_code::PACKAGE.version_under_test();
     let installed = VersionStore::from_env(&qwen_code::PACKAGE).ensure(&version)?;
     let client = QwenCode::new(installed);
-    let mock = MockServer::builder()
-        .faults(scenario.mock_faults())
-        .start_blocking()?;
-    let report = scenarios::run_with(scenario, &client, &mock, options);
-    let text = show(&report);
-    Ok((report, text))
+    run_on_mock(&client, scenario, options)
 }
 
 /// A run of the scenario as it is, which must also match what `suites/expectations.toml` says of

@@ -4,25 +4,21 @@
 //! `make test-clients`; known failures in the expectations file.
 
 use harness::checks::Verdict;
-use harness::clients::catalog;
 use harness::scenarios::lifecycle::REFRESHED_AFTER_401;
 use harness::scenarios::stored_token_rerun::STORED_TOKEN_REUSED;
-use harness::scenarios::{self, Scenario};
-use harness::store::versions::VersionStore;
-use mock_server::MockServer;
+use harness::scenarios::Scenario;
 use rstest::rstest;
 
-use crate::support::{assert_as_expected_and_snapshot, real_cli_slot, show};
+use crate::support::{assert_as_expected_and_snapshot, pinned_client, real_cli_slot, run_on_mock};
 
 fn run_resumed(client: &str) -> anyhow::Result<harness::scenarios::ScenarioReport> {
     let _slot = real_cli_slot();
-    let kind = catalog::by_name(client).map_err(anyhow::Error::msg)?;
-    let installed =
-        VersionStore::from_env(kind.package).ensure(&kind.package.version_under_test())?;
-    let driver = (kind.make)(installed);
-    let mock = MockServer::builder().start_blocking()?;
-    let report = scenarios::run(Scenario::RESUMED_AFTER_EXPIRY, driver.as_ref(), &mock);
-    let text = show(&report);
+    let driver = pinned_client(client)?;
+    let (report, text) = run_on_mock(
+        driver.as_ref(),
+        Scenario::RESUMED_AFTER_EXPIRY,
+        &Default::default(),
+    )?;
     for check in [REFRESHED_AFTER_401, STORED_TOKEN_REUSED] {
         anyhow::ensure!(
             report.check(check).is_some(),

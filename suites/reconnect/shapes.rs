@@ -3,21 +3,17 @@
 //! each client's in-session login. Claude Code's pinned version runs in `make test`; the other
 //! clients in `make test-clients`. Known failures are in the expectations file, keyed by variant.
 
-use harness::clients::catalog;
 use harness::scenarios::variants::DiscoveryVariant;
 use harness::scenarios::{self, RunOptions, Scenario, ScenarioReport};
-use harness::store::versions::VersionStore;
 use mock_server::MockServer;
 use rstest::rstest;
 
-use crate::support::{assert_as_expected, real_cli_slot, show, snapshot_settings};
+use crate::support::{assert_as_expected, pinned_client, real_cli_slot, show, snapshot_settings};
 
 fn run_shape(client: &str, variant: DiscoveryVariant) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
-    let kind = catalog::by_name(client).map_err(anyhow::Error::msg)?;
-    let version = kind.package.version_under_test();
-    let installed = VersionStore::from_env(kind.package).ensure(&version)?;
-    let driver = (kind.make)(installed);
+    let driver = pinned_client(client)?;
+    let version = driver.version().to_owned();
     let mock = MockServer::builder()
         .discovery(variant.discovery())
         .start_blocking()?;

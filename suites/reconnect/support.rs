@@ -18,6 +18,7 @@ use anyhow::bail;
 use harness::checks::Verdict;
 use harness::clients::claude_code;
 use harness::clients::claude_code::ClaudeCode;
+use harness::clients::ClientUnderTest;
 use harness::matrix::expectations::Expectations;
 use harness::mock::container::{self, docker_required, REQUIRE_DOCKER_ENV};
 use harness::mock::{MockMode, MockTarget, MOCK_MODE_ENV};
@@ -113,6 +114,30 @@ pub fn assert_as_expected_and_snapshot(report: &ScenarioReport, text: &str) -> a
         )
     });
     Ok(())
+}
+
+/// The client named `name` (`harness clients`) at its version under test (the pinned one, or its
+/// version variable's), installed into the harness's cache on first use.
+pub fn pinned_client(name: &str) -> anyhow::Result<Box<dyn ClientUnderTest>> {
+    let kind = harness::clients::catalog::by_name(name).map_err(anyhow::Error::msg)?;
+    let installed =
+        VersionStore::from_env(kind.package).ensure(&kind.package.version_under_test())?;
+    Ok((kind.make)(installed))
+}
+
+/// One run of `scenario` on `client` against a fresh in-process mock committing the scenario's
+/// own faults; the report, and its text as printed for the test runner.
+pub fn run_on_mock(
+    client: &dyn ClientUnderTest,
+    scenario: Scenario,
+    options: &scenarios::RunOptions,
+) -> anyhow::Result<(ScenarioReport, String)> {
+    let mock = mock_server::MockServer::builder()
+        .faults(scenario.mock_faults())
+        .start_blocking()?;
+    let report = scenarios::run_with(scenario, client, &mock, options);
+    let text = show(&report);
+    Ok((report, text))
 }
 
 /// Prints the report (shown by the test runner on failure) and returns it as text for messages.
