@@ -11,6 +11,7 @@ pub mod kilo;
 pub mod kind;
 pub mod mcp_inspector;
 pub mod mcp_remote;
+pub mod oauth_token_file;
 pub mod opencode;
 pub mod qwen_code;
 

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::clients::kind::ClientKind;
+use crate::clients::oauth_token_file;
 use crate::clients::ModelWire;
 use crate::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
@@ -103,13 +104,6 @@ pub struct GeminiCli {
 fn contains_any(text: &str, words: &[&str]) -> bool {
     let text = text.to_lowercase();
     words.iter().any(|w| text.contains(w))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The settings every run starts from: API-key auth (the key only reaches the model stand-in),
@@ -251,15 +245,6 @@ impl GeminiCli {
         } else {
             Vec::new()
         })
-    }
-
-    fn stored_token(env: &RunEnv<'_>, server: &str) -> Option<Value> {
-        let text = std::fs::read_to_string(Self::tokens_path(env)).ok()?;
-        let list: Value = serde_json::from_str(&text).ok()?;
-        list.as_array()?
-            .iter()
-            .find(|e| e.get("serverName").and_then(Value::as_str) == Some(server))
-            .cloned()
     }
 
     /// Answers the start-up "Authentication required … Do you want to continue?" box with No,
@@ -646,54 +631,17 @@ impl ClientUnderTest for GeminiCli {
         env: &RunEnv<'_>,
         server: &str,
     ) -> Result<NeedsAuthState, DriveError> {
-        // Gemini CLI keeps no needs-auth list: a server needs authentication when it has no
-        // stored token, or one that expires within five minutes.
-        let path = Self::tokens_path(env);
-        let Some(entry) = Self::stored_token(env, server) else {
-            let what = if path.is_file() {
-                format!(
-                    "~/{TOKENS} holds no token for {server}: {}",
-                    std::fs::read_to_string(&path).unwrap_or_default().trim()
-                )
-            } else {
-                format!("~/{TOKENS} does not exist")
-            };
-            return Ok(NeedsAuthState {
-                names_server: true,
-                evidence: what,
-            });
-        };
-        let expires = entry
-            .pointer("/token/expiresAt")
-            .and_then(Value::as_u64)
-            .unwrap_or(u64::MAX);
-        let expired = expires <= now_ms() + 5 * 60 * 1000;
-        let has_access = entry
-            .pointer("/token/accessToken")
-            .and_then(Value::as_str)
-            .is_some_and(|t| !t.is_empty());
-        Ok(NeedsAuthState {
-            names_server: expired || !has_access,
-            evidence: format!(
-                "~/{TOKENS}: a token for {server} (access token {}, expiresAt {expires}, {} ms from now; updatedAt {})",
-                if has_access { "present" } else { "missing" },
-                expires as i128 - now_ms() as i128,
-                entry.get("updatedAt").cloned().unwrap_or(Value::Null)
-            ),
-        })
+        Ok(oauth_token_file::needs_auth_state(
+            &Self::tokens_path(env),
+            TOKENS,
+            server,
+        ))
     }
 
     fn plant_needs_auth(&self, env: &RunEnv<'_>, server: &str) -> Result<(), DriveError> {
         // The state that makes Gemini CLI treat the server as needing authentication: its stored
         // token removed.
-        let path = Self::tokens_path(env);
-        let mut list: Vec<Value> = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        list.retain(|e| e.get("serverName").and_then(Value::as_str) != Some(server));
-        std::fs::write(&path, Value::Array(list).to_string())
-            .map_err(|e| DriveError::Setup(format!("planting {}: {e}", path.display())))
+        oauth_token_file::remove_token(&Self::tokens_path(env), server)
     }
 
     fn print_mode(
