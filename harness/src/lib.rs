@@ -12,6 +12,7 @@
 pub mod bisect;
 pub mod checks;
 pub mod clients;
+pub mod conformance;
 pub mod console;
 pub mod drive;
 pub mod lints;

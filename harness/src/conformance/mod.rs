@@ -1,0 +1,6 @@
+//! The official MCP conformance suite (`@modelcontextprotocol/conformance`), installed at an exact
+//! version through the harness's own store like the clients, and run both ways: its server
+//! scenarios against the mock, and its client scenarios through the real clients the harness
+//! drives.
+
+pub mod suite;
