@@ -264,9 +264,14 @@ fn the_empty_properties_quirk_is_blamed_on_the_server_through_the_proxy() -> any
     );
     assert_eq!(
         harness::lints::failed(&lints),
-        vec![harness::lints::mcp::INPUT_SCHEMA_PROPERTIES],
+        vec![
+            harness::lints::mcp::INPUT_SCHEMA_PROPERTIES,
+            harness::lints::schema::LIST_TOOLS_RESULT
+        ],
         "{text}"
     );
+    // The schema lint names the field by its JSON pointer.
+    assert!(text.contains("/inputSchema/properties"), "{text}");
     // The proxy's record and the mock's own log agree on what happened.
     let phases = |log: &[mock_server::AccessRecord]| -> Vec<String> {
         log.iter()

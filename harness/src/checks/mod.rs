@@ -3,6 +3,7 @@
 
 pub mod discovery;
 pub mod model;
+pub mod pre_issued;
 pub mod timeline;
 
 use mock_server::{AccessRecord, Bearer, Phase};

@@ -77,6 +77,12 @@ pub struct RunArgs {
     /// of failing the run.
     #[arg(long, requires = "server")]
     consent_by_person: bool,
+    /// A file holding a pre-issued access token, for a server whose authorization cannot be
+    /// scripted: the recording proxy adds `Authorization: Bearer <token>` to every MCP request
+    /// that carries none (the client is given no token), and the OAuth checks are marked not
+    /// applicable with that reason. The token is never recorded, printed or bundled.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    bearer_file: Option<std::path::PathBuf>,
 }
 
 /// What has finished, for the interrupt handler.
@@ -103,8 +109,17 @@ pub fn run(
         server,
         server_ca,
         consent_by_person,
+        bearer_file,
         ..
     } = args;
+    let bearer = match bearer_file.as_deref().map(harness::proxy::read_bearer_file) {
+        None => None,
+        Some(Ok(token)) => Some(token),
+        Some(Err(e)) => {
+            harness::say!("harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if consent_by_person {
         // Read by the scripted browser (drive::browser), which knows no command line. Set
         // before any thread of this run starts.
@@ -244,6 +259,7 @@ pub fn run(
         } else if let Some(url) = &server {
             let options = ProxyOptions {
                 ca_certificate: server_ca.clone(),
+                bearer: bearer.clone(),
             };
             let proxy = match RecordingProxy::start(url, &options) {
                 Ok(p) => p,
@@ -252,8 +268,15 @@ pub fn run(
                     return ExitCode::from(2);
                 }
             };
-            let mut report =
-                run_against(*s, client.as_ref(), &proxy, discovery, evidence, &mut text);
+            let mut report = run_against(
+                *s,
+                client.as_ref(),
+                &proxy,
+                discovery,
+                evidence,
+                &mut text,
+                bearer.is_some(),
+            );
             report.server_lints = harness::lints::server_lints(&proxy.exchanges());
             for line in harness::lints::render(&report.server_lints).lines() {
                 text.push_str(&format!("  {line}\n"));
@@ -277,6 +300,7 @@ pub fn run(
                 discovery,
                 evidence,
                 &mut text,
+                false,
             )
         };
         // Interrupted under it, the scenario's verdict means nothing: not recorded, not shown.
@@ -321,6 +345,7 @@ pub fn run(
     if failed > 0 && !no_reference && !isolate {
         let proxy_options = ProxyOptions {
             ca_certificate: server_ca.clone(),
+            bearer: bearer.clone(),
         };
         let against = match &server {
             Some(url) => super::reference::Against::Server {
@@ -373,13 +398,17 @@ fn run_against(
     discovery: Option<DiscoveryVariant>,
     evidence: Evidence,
     text: &mut String,
+    pre_issued_token: bool,
 ) -> ScenarioReport {
     harness::detail!("harness: {}", target.describe());
     let options = scenarios::RunOptions {
         discovery,
         ..Default::default()
     };
-    let report = scenarios::run_with(scenario, client, target, &options);
+    let mut report = scenarios::run_with(scenario, client, target, &options);
+    if pre_issued_token {
+        harness::checks::pre_issued::mark_oauth_not_applicable(&mut report.checks);
+    }
     text.push_str(&run_table::render_table_with(
         std::slice::from_ref(&report),
         evidence,

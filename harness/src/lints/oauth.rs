@@ -235,7 +235,13 @@ pub fn token_response_no_store(exchanges: &[Exchange]) -> Check {
     verdict(TOKEN_NO_STORE, NO_STORE_RULE, "token response", judged, bad)
 }
 
-fn verdict(name: &str, rule: &str, what: &str, judged: Vec<String>, bad: Vec<String>) -> Check {
+pub(crate) fn verdict(
+    name: &str,
+    rule: &str,
+    what: &str,
+    judged: Vec<String>,
+    bad: Vec<String>,
+) -> Check {
     let total = judged.len() + bad.len();
     if total == 0 {
         return Check::not_applicable(

@@ -59,6 +59,9 @@ pub(crate) struct Shared {
     pub started: Instant,
     pub http: reqwest::Client,
     pub mcp_upstream: Url,
+    /// A pre-issued access token (`--bearer-file`) the proxy adds to every request to the MCP
+    /// endpoint that carries no `Authorization` of its own.
+    pub bearer: Option<PreIssuedToken>,
     pub state: Mutex<ProxyState>,
 }
 
@@ -74,6 +77,34 @@ pub(crate) struct ProxyState {
     pub sessions: HashMap<String, String>,
     /// Listeners that could not be opened for an authorization server's origin.
     pub problems: Vec<String>,
+    /// Secrets no record may hold wherever they appear (the pre-issued token).
+    pub scrub: Vec<String>,
+}
+
+/// A token given to the harness (`--bearer-file`), never printed: its `Debug` says only that
+/// there is one.
+#[derive(Clone)]
+pub struct PreIssuedToken(String);
+
+impl PreIssuedToken {
+    pub fn new(token: String) -> PreIssuedToken {
+        PreIssuedToken(token)
+    }
+
+    pub fn header_value(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+
+    /// The token itself, for the redaction of anything that might echo it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PreIssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PreIssuedToken(<redacted>)")
+    }
 }
 
 impl Shared {
@@ -106,6 +137,26 @@ impl ProxyState {
         let seq = self.records.len() as u64 + 1;
         record.seq = seq;
         exchange.seq = seq;
+        // A server that echoes the pre-issued token (in an error, say) must not put it in a
+        // record either.
+        for secret in &self.scrub {
+            let scrub = |text: &mut String| {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), redact::REDACTED);
+                }
+            };
+            exchange.request_body.as_mut().map(scrub);
+            exchange.response_body.as_mut().map(scrub);
+            scrub(&mut exchange.upstream_url);
+            for (_, value) in exchange
+                .request_headers
+                .iter_mut()
+                .chain(exchange.response_headers.iter_mut())
+            {
+                scrub(value);
+            }
+            record.error.as_mut().map(scrub);
+        }
         self.records.push(record);
         self.exchanges.push(exchange);
         seq
@@ -272,6 +323,17 @@ async fn forward(State(listener): State<Listener>, request: Request) -> Response
         }
     }
     let mut headers = reqwest::header::HeaderMap::new();
+    // The pre-issued token goes to the MCP endpoint only, never to an authorization server.
+    let injected = shared.bearer.as_ref().filter(|_| {
+        phase == Phase::Mcp
+            && !listener.on_authorization_server
+            && !parts.headers.contains_key("authorization")
+    });
+    if let Some(token) = injected {
+        if let Ok(value) = HeaderValue::from_str(&token.header_value()) {
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+    }
     for (name, value) in &parts.headers {
         let lower = name.as_str();
         if NOT_FORWARDED.contains(&lower) {
@@ -320,7 +382,16 @@ async fn forward(State(listener): State<Listener>, request: Request) -> Response
         record.meta_protocol_version = shape.meta_protocol_version;
         record.meta_client_capabilities = shape.meta_client_capabilities;
     }
-    let authorization = header_str(&parts.headers, "authorization").map(str::to_owned);
+    let authorization = header_str(&parts.headers, "authorization")
+        .map(str::to_owned)
+        .or_else(|| injected.map(PreIssuedToken::header_value));
+    let mut request_headers = redacted_headers(&parts.headers);
+    if injected.is_some() {
+        request_headers.push((
+            "authorization".to_owned(),
+            format!("{} (added by the proxy: --bearer-file)", redact::REDACTED),
+        ));
+    }
     let mut exchange = Exchange {
         seq: 0,
         method: method.to_string(),
@@ -328,7 +399,7 @@ async fn forward(State(listener): State<Listener>, request: Request) -> Response
         phase,
         on_authorization_server: listener.on_authorization_server,
         status: 0,
-        request_headers: redacted_headers(&parts.headers),
+        request_headers,
         request_body: redact::body(request_type.as_deref(), &body),
         response_headers: Vec::new(),
         response_body: None,

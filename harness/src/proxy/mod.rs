@@ -29,6 +29,7 @@ use url::Url;
 
 use crate::mock::{MockError, MockTarget};
 use crate::proxy::classify::Endpoints;
+pub use crate::proxy::forward::PreIssuedToken;
 use crate::proxy::forward::{serve_origin, ProxyState, Shared, UPSTREAM_CONNECT_TIMEOUT};
 pub use crate::proxy::origins::{OriginPair, Rewrite};
 pub use crate::proxy::record::Exchange;
@@ -45,6 +46,8 @@ pub enum ProxyError {
     Runtime(#[source] std::io::Error),
     #[error("cannot listen on 127.0.0.1 for the proxy: {0}")]
     Listen(#[source] std::io::Error),
+    #[error("--bearer-file {path}: {detail}")]
+    BearerFile { path: String, detail: String },
     #[error("nothing answers at {url} ({detail}): start your server first, or check the URL")]
     Unreachable { url: String, detail: String },
 }
@@ -76,6 +79,42 @@ pub fn check_reachable(upstream: &str) -> Result<(), ProxyError> {
 pub struct ProxyOptions {
     /// A PEM certificate to trust besides the system's roots (a self-signed test server).
     pub ca_certificate: Option<std::path::PathBuf>,
+    /// A pre-issued access token for a server whose authorization cannot be scripted
+    /// (`--bearer-file`): added to every MCP request that has no `Authorization` of its own.
+    pub bearer: Option<PreIssuedToken>,
+}
+
+/// Reads a pre-issued token from `path`: one line, the token alone (a `Bearer ` prefix is
+/// taken off), in the RFC 6750 §2.1 `b64token` characters.
+pub fn read_bearer_file(path: &Path) -> Result<PreIssuedToken, ProxyError> {
+    let error = |detail: &str| ProxyError::BearerFile {
+        path: path.display().to_string(),
+        detail: detail.to_owned(),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        error(&format!(
+            "cannot read it ({e}); give a file holding the token"
+        ))
+    })?;
+    let line = text.trim();
+    let token = line
+        .strip_prefix("Bearer ")
+        .or_else(|| line.strip_prefix("bearer "))
+        .unwrap_or(line)
+        .trim();
+    if token.is_empty() {
+        return Err(error(
+            "the file is empty; put the access token in it, alone on one line",
+        ));
+    }
+    let b64token = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    if !token.chars().all(b64token) {
+        return Err(error(
+            "the token holds characters a bearer token cannot (RFC 6750 §2.1: letters, digits \
+             and -._~+/ then =); the file must hold the token alone, on one line",
+        ));
+    }
+    Ok(PreIssuedToken::new(token.to_owned()))
 }
 
 /// A running proxy; dropping it closes every listener.
@@ -113,8 +152,14 @@ impl RecordingProxy {
             started: Instant::now(),
             http,
             mcp_upstream: url.clone(),
+            bearer: options.bearer.clone(),
             state: Mutex::new(ProxyState {
                 endpoints: Some(Endpoints::new(&url)),
+                scrub: options
+                    .bearer
+                    .iter()
+                    .map(|t| t.secret().to_owned())
+                    .collect(),
                 ..ProxyState::default()
             }),
         });

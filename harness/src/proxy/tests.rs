@@ -236,6 +236,7 @@ fn an_https_upstream_with_a_self_signed_certificate_is_trusted_through_server_ca
         &mock.mcp_url(),
         &ProxyOptions {
             ca_certificate: Some(ca),
+            ..ProxyOptions::default()
         },
     )?;
     assert!(mock.mcp_url().starts_with("https://"));
@@ -244,5 +245,73 @@ fn an_https_upstream_with_a_self_signed_certificate_is_trusted_through_server_ca
     let ours = proxy.received_requests()?;
     assert_eq!(shape(&ours), shape(&mock.received_requests()));
     assert!(proxy.mcp_url().starts_with("http://127.0.0.1:"));
+    Ok(())
+}
+
+/// `--bearer-file`: a token the mock issued earlier, given to the proxy, opens a session for a
+/// request that carries none (the mock answers 200, not 401), and neither the record, the
+/// exchanges nor the rewrites hold it. Without the token, the same request is refused.
+#[test]
+fn a_pre_issued_token_is_added_to_mcp_requests_and_never_recorded() -> anyhow::Result<()> {
+    let mock = MockServer::builder().start_blocking()?;
+    let token = run_stand_in(&mock.mcp_url())?.tokens.access_token;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("token");
+    std::fs::write(&file, format!("Bearer {token}\n"))?;
+    let options = ProxyOptions {
+        bearer: Some(read_bearer_file(&file)?),
+        ..ProxyOptions::default()
+    };
+    assert!(
+        !format!("{options:?}").contains(&token),
+        "Debug shows the token"
+    );
+    let initialize = serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let post = |url: &str| -> anyhow::Result<u16> {
+        let status = reqwest::blocking::Client::new()
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .json(&initialize)
+            .send()?
+            .status();
+        Ok(status.as_u16())
+    };
+    let with = RecordingProxy::start(&mock.mcp_url(), &options)?;
+    assert_eq!(post(&with.mcp_url())?, 200);
+    let without = RecordingProxy::start(&mock.mcp_url(), &ProxyOptions::default())?;
+    assert_eq!(post(&without.mcp_url())?, 401);
+    secrets_absent(&with, &[&token])?;
+    let exchange = with.exchanges().into_iter().next();
+    let headers = exchange.map(|e| e.request_headers).unwrap_or_default();
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n == "authorization" && v.contains("--bearer-file")),
+        "{headers:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_bearer_file_that_is_empty_or_holds_more_than_a_token_is_refused_with_what_to_do(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n")?;
+    let error = read_bearer_file(&empty).err().map(|e| e.to_string());
+    assert!(
+        error.as_deref().unwrap_or("").contains("empty"),
+        "{error:?}"
+    );
+    let json = dir.path().join("json");
+    std::fs::write(&json, r#"{"access_token":"x"}"#)?;
+    let error = read_bearer_file(&json).err().map(|e| e.to_string());
+    assert!(
+        error.as_deref().unwrap_or("").contains("alone"),
+        "{error:?}"
+    );
+    let missing = read_bearer_file(&dir.path().join("none")).err();
+    assert!(missing.is_some());
     Ok(())
 }
