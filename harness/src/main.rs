@@ -212,6 +212,17 @@ fn main() -> ExitCode {
                     v.key_check()
                 );
             }
+            let pairs = harness::scenarios::variants::Combination::all();
+            println!(
+                "\ncombinations (harness run --discovery <a>+<b>; harness matrix --scenarios \
+                 combinations runs all {}): {}",
+                pairs.len(),
+                pairs
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             ExitCode::SUCCESS
         }
         Command::Soak {

@@ -43,7 +43,7 @@ pub struct ScenarioReport {
     pub print: Option<PrintOutcome>,
     /// The discovery variant the server ran, when not the default (`harness run --discovery`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    pub discovery: Option<crate::scenarios::variants::ServerVariant>,
     /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
     #[serde(skip)]
     pub model_requests: Vec<ModelRequest>,

@@ -92,7 +92,7 @@ pub struct RunOptions {
     pub keep_losing_sessions: bool,
     /// The server runs this discovery variant: judge the run by the discovery checks too. The
     /// caller starts the mock with [`crate::scenarios::variants::DiscoveryVariant::discovery`].
-    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    pub discovery: Option<crate::scenarios::variants::ServerVariant>,
     /// `transient_errors` / `dropped_connection`: the fault never ends (every later
     /// authenticated MCP request meets it), so nothing can work again.
     pub fault_never_ends: bool,
