@@ -39,7 +39,8 @@ pub struct MatrixArgs {
     last: Vec<String>,
     /// Scenarios: a comma-separated list, `core` (slash_mcp, session_lost, print_after_auth,
     /// token_expiry, authenticate_tool), `discovery` (the three login paths on every discovery
-    /// variant) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant of the
+    /// variant), `conformance` (the official suite's client scenarios, `conformance:auth` its
+    /// authorization ones) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant of the
     /// server (variants: `harness scenarios`).
     #[arg(long, default_value = "core")]
     scenarios: String,
@@ -119,6 +120,17 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
         let add: Vec<ScenarioSpec> = match word {
             "all" => Scenario::ALL.iter().map(|s| (*s).into()).collect(),
             "core" => CORE.iter().map(|s| (*s).into()).collect(),
+            // The official conformance suite's client scenarios; `conformance:auth` only its
+            // authorization ones.
+            "conformance" => harness::scenarios::conformance::all()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            "conformance:auth" => harness::scenarios::conformance::all()
+                .into_iter()
+                .filter(|s| s.name().starts_with("conformance:auth/"))
+                .map(Into::into)
+                .collect(),
             // Every discovery variant through every login path (failure classes 1-6).
             "discovery" => DiscoveryVariant::ALL
                 .iter()
@@ -138,7 +150,7 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
                 let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
                 let variants: Vec<&str> = DiscoveryVariant::ALL.iter().map(|v| v.name()).collect();
                 format!(
-                    "no scenario `{name}`; choose from {} (or core, discovery, all), optionally on a \
+                    "no scenario `{name}`; choose from {} (or core, discovery, conformance, all), optionally on a \
                      discovery variant as <scenario>@<variant> with a variant from {}",
                     names.join(", "),
                     variants.join(", ")
