@@ -40,8 +40,9 @@ pub struct MatrixArgs {
     /// Scenarios: a comma-separated list, `core` (slash_mcp, session_lost, print_after_auth,
     /// token_expiry, authenticate_tool), `discovery` (the three login paths on every discovery
     /// variant), `combinations` (the login paths, cold and primed, on every pair of variants that
-    /// composes) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant of the
-    /// server, `<scenario>@<variant>+<variant>` on two at once (variants: `harness scenarios`).
+    /// composes), `conformance` (the official suite's client scenarios, `conformance:auth` its
+    /// authorization ones) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant
+    /// of the server, `<scenario>@<variant>+<variant>` on two at once (variants: `harness scenarios`).
     #[arg(long, default_value = "core")]
     scenarios: String,
     /// Keep only the scenarios that log in through these paths (slash-mcp, login-command,
@@ -136,6 +137,17 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
         let add: Vec<ScenarioSpec> = match word {
             "all" => Scenario::ALL.iter().map(|s| (*s).into()).collect(),
             "core" => CORE.iter().map(|s| (*s).into()).collect(),
+            // The official conformance suite's client scenarios; `conformance:auth` only its
+            // authorization ones.
+            "conformance" => harness::scenarios::conformance::all()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            "conformance:auth" => harness::scenarios::conformance::all()
+                .into_iter()
+                .filter(|s| s.name().starts_with("conformance:auth/"))
+                .map(Into::into)
+                .collect(),
             // Every discovery variant through every login path (failure classes 1-6).
             "discovery" => DiscoveryVariant::ALL
                 .iter()
@@ -150,8 +162,8 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
                 let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
                 let variants: Vec<&str> = DiscoveryVariant::ALL.iter().map(|v| v.name()).collect();
                 format!(
-                    "`{name}`: {why}; choose from {} (or core, discovery, combinations, all), \
-                     optionally on a discovery variant as <scenario>@<variant> or on two as \
+                    "`{name}`: {why}; choose from {} (or core, discovery, combinations, conformance, \
+                     all), optionally on a discovery variant as <scenario>@<variant> or on two as \
                      <scenario>@<variant>+<variant>, with variants from {}",
                     names.join(", "),
                     variants.join(", ")

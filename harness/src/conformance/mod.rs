@@ -3,4 +3,7 @@
 //! scenarios against the mock, and its client scenarios through the real clients the harness
 //! drives.
 
+pub mod checks_file;
+pub mod client_mode;
+pub mod handoff;
 pub mod suite;

@@ -99,12 +99,17 @@ pub struct RunOptions {
 }
 
 pub struct Run<'a> {
+    /// The scenario being run (a story shared by several scenarios reads its name).
+    pub(crate) scenario: crate::scenarios::def::Scenario,
     pub(crate) commands: Vec<String>,
     pub(crate) checks: Vec<Check>,
     pub(crate) auth: Option<AuthOutcome>,
     pub(crate) final_screen: String,
     pub(crate) mock: &'a dyn MockTarget,
     pub(crate) print: Option<PrintOutcome>,
+    /// The access log of a server other than `mock` (the conformance suite's, through a recording
+    /// proxy the story started), which the report takes instead of the mock's.
+    pub(crate) access_log: Option<Vec<AccessRecord>>,
 }
 
 impl Run<'_> {
