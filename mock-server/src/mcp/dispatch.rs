@@ -4,6 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::api_error::ApiError;
 use crate::config::ServerConfig;
 use crate::mcp::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
 use crate::mcp::{seed, tools};
@@ -66,10 +67,69 @@ pub(crate) fn instructions(config: &ServerConfig) -> Option<&'static str> {
     }
 }
 
+/// A JSON-RPC error a method answers, with its `data` member when the error defines one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl From<(i64, String)> for RpcError {
+    fn from((code, message): (i64, String)) -> RpcError {
+        RpcError {
+            code,
+            message,
+            data: None,
+        }
+    }
+}
+
+impl RpcError {
+    pub(crate) fn into_api_error(self, status: axum::http::StatusCode, id: Value) -> ApiError {
+        match self.data {
+            Some(data) => ApiError::rpc_with_data(status, id, self.code, self.message, data),
+            None => ApiError::rpc(status, id, self.code, self.message),
+        }
+    }
+}
+
 /// A request's result, for either era (the modern handler refuses the methods 2026-07-28
 /// removed before it gets here). Methods beyond tools are answered when the configuration
 /// declares the capability they belong to.
 pub(crate) fn dispatch(
+    state: &AppState,
+    method: &str,
+    params: Option<&Value>,
+    negotiated: &str,
+    caller: &Authenticated,
+) -> Result<Value, RpcError> {
+    let config = state.config();
+    if method == "resources/read" && has_capability(config, "resources") {
+        let uri = params
+            .and_then(|p| p.get("uri"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return seed::read_resource(uri).ok_or_else(|| {
+            // 2025-11-25, Server › Resources › "Error Handling": -32002 Resource not found;
+            // 2026-07-28 (SEP-2164) folds it into -32602 Invalid params. Both SHOULD name the
+            // URI in `data.uri`.
+            let code = if Revision::is_modern_id(negotiated) {
+                INVALID_PARAMS
+            } else {
+                RESOURCE_NOT_FOUND
+            };
+            RpcError {
+                code,
+                message: format!("Resource not found: {uri}"),
+                data: Some(json!({"uri": uri})),
+            }
+        });
+    }
+    answer(state, method, params, negotiated, caller).map_err(RpcError::from)
+}
+
+fn answer(
     state: &AppState,
     method: &str,
     params: Option<&Value>,
@@ -166,19 +226,6 @@ pub(crate) fn dispatch(
         }
         "resources/templates/list" if has_capability(config, "resources") => {
             Ok(json!({"resourceTemplates": seed::resource_templates()}))
-        }
-        "resources/read" if has_capability(config, "resources") => {
-            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
-            seed::read_resource(uri).ok_or_else(|| {
-                // 2025-11-25, Server › Resources › "Error Handling": -32002 Resource not
-                // found; 2026-07-28 folds it into -32602 Invalid params.
-                let code = if Revision::is_modern_id(negotiated) {
-                    INVALID_PARAMS
-                } else {
-                    RESOURCE_NOT_FOUND
-                };
-                (code, format!("Resource not found: {uri}"))
-            })
         }
         "completion/complete" if has_capability(config, "completions") => {
             seed::complete(params).map_err(|m| (INVALID_PARAMS, format!("Invalid params: {m}")))
