@@ -466,6 +466,23 @@ mod conformance_fixes {
         Ok(())
     }
 
+    /// On a dual-era server, an `initialize` that declares 2026-07-28 (header and `_meta`) is that
+    /// revision's removed method: 404 -32601; a legacy one is still the handshake.
+    #[tokio::test]
+    async fn a_dual_era_server_refuses_a_2026_07_28_initialize_but_not_a_legacy_one(
+    ) -> anyhow::Result<()> {
+        let (_, app) = app(&[MODERN, "2025-11-25"], Profile::Default)?;
+        let modern = app
+            .clone()
+            .oneshot(modern_request("initialize", MODERN, json!({})))
+            .await?;
+        assert_eq!(modern.status(), StatusCode::NOT_FOUND);
+        assert_eq!(json_of(modern).await?["error"]["code"], -32601);
+        let legacy = app.oneshot(initialize(None)?).await?;
+        assert_eq!(legacy.status(), StatusCode::OK);
+        Ok(())
+    }
+
     /// Defect 5. The header and `_meta` are compared before either is checked against what the
     /// server supports: a mismatch is -32020 even when `_meta` names an unknown version.
     #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::api_error::ApiError;
 use crate::config::ServerConfig;
 use crate::mcp::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
-use crate::mcp::{seed, tools};
+use crate::mcp::{fixtures, seed, tools};
 use crate::profile::{Profile, Quirk, Revision};
 use crate::state::AppState;
 use crate::store::tokens::GrantInfo;
@@ -25,6 +25,7 @@ pub(crate) fn server_info(config: &ServerConfig) -> Value {
             json!({"name": "mock-server", "version": env!("CARGO_PKG_VERSION")})
         }
         Profile::Seed => seed::server_info(),
+        Profile::Conformance => fixtures::server_info(),
     };
     if config.has_quirk(Quirk::EmptyServerInfoAsArray) {
         // An empty map member, as PHP's json_encode writes one.
@@ -38,6 +39,7 @@ pub(crate) fn capabilities(config: &ServerConfig) -> Value {
     let mut capabilities = match config.profile {
         Profile::Default => json!({"tools": {"listChanged": true}}),
         Profile::Seed => seed::capabilities(),
+        Profile::Conformance => fixtures::capabilities(),
     };
     if config.has_quirk(Quirk::EmptyCapabilitiesAsArray) {
         if let Some(entries) = capabilities.as_object_mut() {
@@ -63,7 +65,7 @@ pub(crate) fn instructions(config: &ServerConfig) -> Option<&'static str> {
         Profile::Default => {
             Some("A mock MCP server for OAuth reconnection tests. Try the hello tool.")
         }
-        Profile::Seed => None,
+        Profile::Seed | Profile::Conformance => None,
     }
 }
 
@@ -110,7 +112,12 @@ pub(crate) fn dispatch(
             .and_then(|p| p.get("uri"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        return seed::read_resource(uri).ok_or_else(|| {
+        let read = if config.profile == Profile::Conformance {
+            fixtures::read_resource(uri)
+        } else {
+            seed::read_resource(uri)
+        };
+        return read.ok_or_else(|| {
             // 2025-11-25, Server › Resources › "Error Handling": -32002 Resource not found;
             // 2026-07-28 (SEP-2164) folds it into -32602 Invalid params. Both SHOULD name the
             // URI in `data.uri`.
@@ -209,7 +216,12 @@ fn answer(
             }
         }
         "prompts/list" if has_capability(config, "prompts") => {
-            Ok(json!({"prompts": seed::prompts()}))
+            let prompts = if config.profile == Profile::Conformance {
+                fixtures::prompts()
+            } else {
+                seed::prompts()
+            };
+            Ok(json!({"prompts": prompts}))
         }
         "prompts/get" if has_capability(config, "prompts") => {
             let name = params.get("name").and_then(Value::as_str).unwrap_or("");
@@ -218,17 +230,36 @@ fn answer(
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            seed::get_prompt(name, &arguments)
-                .map_err(|message| (INVALID_PARAMS, format!("Invalid params: {message}")))
+            let got = if config.profile == Profile::Conformance {
+                fixtures::get_prompt(name, &arguments)
+            } else {
+                seed::get_prompt(name, &arguments)
+            };
+            got.map_err(|message| (INVALID_PARAMS, format!("Invalid params: {message}")))
         }
         "resources/list" if has_capability(config, "resources") => {
-            Ok(json!({"resources": seed::resources()}))
+            let resources = if config.profile == Profile::Conformance {
+                fixtures::resources()
+            } else {
+                seed::resources()
+            };
+            Ok(json!({"resources": resources}))
         }
         "resources/templates/list" if has_capability(config, "resources") => {
-            Ok(json!({"resourceTemplates": seed::resource_templates()}))
+            let templates = if config.profile == Profile::Conformance {
+                fixtures::resource_templates()
+            } else {
+                seed::resource_templates()
+            };
+            Ok(json!({"resourceTemplates": templates}))
         }
         "completion/complete" if has_capability(config, "completions") => {
-            seed::complete(params).map_err(|m| (INVALID_PARAMS, format!("Invalid params: {m}")))
+            let completed = if config.profile == Profile::Conformance {
+                fixtures::complete(params)
+            } else {
+                seed::complete(params)
+            };
+            completed.map_err(|m| (INVALID_PARAMS, format!("Invalid params: {m}")))
         }
         _ => Err((METHOD_NOT_FOUND, format!("Method not found: {method}"))),
     }

@@ -10,6 +10,7 @@
 
 pub(crate) mod cors;
 pub(crate) mod dispatch;
+pub(crate) mod fixtures;
 pub(crate) mod headers;
 pub(crate) mod jsonrpc;
 pub(crate) mod modern;

@@ -46,7 +46,7 @@ const CACHEABLE: [&str; 6] = [
 const NAME_HEADER: &str = "mcp-name";
 
 /// Whether this request is handled under 2026-07-28 rules: the server offers the revision, the
-/// request is not `initialize` (which selects legacy semantics on a dual-era server), and either
+/// request is not a legacy `initialize` (which selects legacy semantics on a dual-era server), and either
 /// the server has no legacy revision or the request says it is modern (a modern
 /// `MCP-Protocol-Version`, a `_meta` protocol version, or `server/discover`).
 pub(crate) fn is_modern_request(
@@ -54,11 +54,8 @@ pub(crate) fn is_modern_request(
     headers: &HeaderMap,
     incoming: &Incoming,
 ) -> bool {
-    if !config.offers_modern() || incoming.method() == Some("initialize") {
+    if !config.offers_modern() {
         return false;
-    }
-    if config.latest_legacy_protocol_version().is_none() {
-        return true;
     }
     let header_modern =
         header_str(headers, PROTOCOL_VERSION_HEADER).is_some_and(Revision::is_modern_id);
@@ -72,6 +69,18 @@ pub(crate) fn is_modern_request(
             .is_some(),
         _ => false,
     };
+    if incoming.method() == Some("initialize") {
+        // A dual-era server's handshake is legacy, unless the request says it is 2026-07-28 (its
+        // header or `_meta`): then it is that revision's removed method, answered 404 -32601
+        // (MCP 2026-07-28, Streamable HTTP; the conformance suite's server-stateless). A
+        // legacy `initialize` asking for protocolVersion 2026-07-28 in its params still
+        // negotiates down; on a 2026-07-28-only server the legacy handler refuses it the same
+        // way (`mcp::initialize`).
+        return header_modern || meta_version;
+    }
+    if config.latest_legacy_protocol_version().is_none() {
+        return true;
+    }
     header_modern || meta_version || incoming.method() == Some("server/discover")
 }
 
