@@ -3,4 +3,5 @@
 //! scenarios against the mock, and its client scenarios through the real clients the harness
 //! drives.
 
+pub mod server;
 pub mod suite;
