@@ -1337,6 +1337,42 @@ mod tests {
         assert!(results.failed());
     }
 
+    /// A scenario that hangs is stopped at its deadline (and its process ended by pid), not
+    /// waited for.
+    #[test]
+    fn a_hanging_suite_run_is_stopped_at_its_deadline() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let started = Instant::now();
+        let finished = run_bounded(
+            Path::new("/bin/sh"),
+            &["-c".to_owned()],
+            &["sleep 30".to_owned()],
+            Duration::from_millis(500),
+            &dir.path().join("log"),
+        )?;
+        assert!(!finished);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // Negative control: one that ends in time says so.
+        let finished = run_bounded(
+            Path::new("/bin/sh"),
+            &["-c".to_owned()],
+            &["true".to_owned()],
+            Duration::from_secs(10),
+            &dir.path().join("log"),
+        )?;
+        assert!(finished);
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_mock_binary_says_how_to_build_it() {
+        let error = MockProcess::start(Path::new("/nonexistent/mock-server"), &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("cargo build -p mock-server"), "{error}");
+    }
+
     #[test]
     fn checks_are_found_by_exact_scenario_name() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
