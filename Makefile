@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-clients test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bench bisect-demo matrix-demo nightly report-screenshot lint-workflows
+.PHONY: help setup docker build test test-clients test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bench bisect-demo matrix-demo nightly report-screenshot lint-workflows conformance-server
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,11 @@ bisect-demo: setup ## A real bisect (not in `make test`; ~2-5 min, installs ~10 
 
 test-bisect: setup ## The real bisect CI runs: where 2.1.81's stale needs-auth entry was fixed (~a dozen installs)
 	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) test --test reconnect real_bisect_finds_where_the_stale -- --ignored --nocapture
+
+conformance-server: setup ## The official MCP conformance suite (pinned, installed into the cache with its Node) against the mock binary: server scenarios × 2025-06-18/2025-11-25/2026-07-28 (dual-era, stateless) × profiles, and the authorization-server scenarios per registration mode; table in target/conformance-server/table.md
+	$(CARGO) build -q -p mock-server --bin mock-server -p harness --bin conformance-server
+	$(CARGO) run -q -p harness --bin conformance-server -- \
+	  --markdown target/conformance-server/table.md --json target/conformance-server/results.json $(CONFORMANCE_ARGS)
 
 matrix-demo: setup ## A real matrix (not in `make test`; ~30 s with -j 2): 2.1.81 and 2.1.331 × three scenarios, every report form in target/matrix
 	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) run -q -p harness -- matrix \

@@ -6,4 +6,5 @@
 pub mod checks_file;
 pub mod client_mode;
 pub mod handoff;
+pub mod server;
 pub mod suite;
