@@ -83,6 +83,8 @@ pub const NEEDS_MACHINE_GRANT: [&str; 6] = [
 /// The suite's own bound on the command it runs (`--timeout`): the whole drive of a client
 /// (start, login, a tool call, exit) fits in it with room to spare.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long the suite may stay up once it has written its `checks.json`.
+pub const RESULTS_GRACE: Duration = Duration::from_secs(3);
 /// The bound on the suite process as a whole: its command's, and its own start and judging.
 pub const SUITE_BOUND: Duration = Duration::from_secs(360);
 
@@ -180,19 +182,33 @@ impl SuiteRun {
     }
 
     /// Waits at most `bound` for the suite to exit; past it, ends the suite and everything it
-    /// started (by pid), and says so.
+    /// started (by pid), and says so. Once its `checks.json` is written the suite has judged:
+    /// [`RESULTS_GRACE`] later it is ended if still there (0.2.0-alpha.12 can stay up after
+    /// writing it, its server waiting on connections its scenario left open).
     pub fn wait(self, bound: Duration) -> SuiteExit {
         let started = Instant::now();
         let mut timed_out = false;
+        let mut judged_at: Option<Instant> = None;
         let status = loop {
             match self.handle.try_wait() {
                 Ok(Some(output)) => break output.status.code(),
+                Ok(None) if judged_at.is_some_and(|at| at.elapsed() >= RESULTS_GRACE) => {
+                    self.end();
+                    break None;
+                }
                 Ok(None) if started.elapsed() >= bound => {
                     timed_out = true;
                     self.end();
                     break None;
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) => {
+                    if judged_at.is_none()
+                        && crate::conformance::checks_file::find(&self.results).is_some()
+                    {
+                        judged_at = Some(Instant::now());
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 Err(_) => break None,
             }
         };

@@ -34,7 +34,9 @@ use crate::drive::browser::ScriptedBrowser;
 use crate::mock::MockTarget;
 use crate::proxy::{ProxyOptions, RecordingProxy};
 use crate::scenarios::def::{no_faults, Scenario, ScenarioDef};
-use crate::scenarios::steps::{settle, settle_reconnect, Ctx, Grace, Run, SERVER_NAME};
+use crate::scenarios::steps::{
+    settle, settle_reconnect, Ctx, Grace, Run, FOLLOW_UP_QUIET, SERVER_NAME,
+};
 
 /// The login paths a suite scenario is driven through, best first: a session's own login (the
 /// tool call follows in the same session), the client's own login at connect, the login command.
@@ -228,9 +230,12 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         .map_err(|e| DriveError::Setup(format!("the recording proxy: {e}")))?;
     let driven = drive_client(run, client, ctx, &proxy, &handed);
     let _ = handoff::finish(&dir, i32::from(driven.is_err()));
+    run.access_log = Some(proxy.received_requests()?);
+    // The proxy's pooled connections to the suite's server would keep that server (and so the
+    // suite) from exiting.
+    drop(proxy);
     let results = suite_run.results.clone();
     let exit = suite_run.wait(SUITE_BOUND);
-    run.access_log = Some(proxy.received_requests()?);
     if exit.timed_out {
         run.checks.push(Check::fail(
             "driver",
@@ -325,11 +330,23 @@ fn drive_client(
             let result = (|| -> Result<(), DriveError> {
                 let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
                 browser.skip_logged();
-                let auth = client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
-                settle_reconnect(proxy)?;
-                let auth = auth?;
-                run.final_screen = auth.client_message.clone();
-                run.auth = Some(auth);
+                // The suite's scenarios without authorization serve the client as it connects:
+                // then there is nothing to log in to.
+                settle(proxy, CONNECT_WAIT, Grace::Quiet(FOLLOW_UP_QUIET), |log| {
+                    login_needed(log).is_some()
+                })?;
+                if login_needed(&proxy.received_requests()?) == Some(false) {
+                    run.commands.push(
+                        "# the server served tools/list without a token: no login".to_owned(),
+                    );
+                } else {
+                    let auth =
+                        client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
+                    settle_reconnect(proxy)?;
+                    let auth = auth?;
+                    run.final_screen = auth.client_message.clone();
+                    run.auth = Some(auth);
+                }
                 if agent {
                     if let Some(turn) = call_first_tool(run, client, ctx, proxy) {
                         ctx.model.push_turn(turn);
@@ -364,6 +381,18 @@ fn drive_client(
             Ok(())
         }
         _ => {
+            // `mcp list` first: a server that serves without a token needs no login.
+            let _ = client.server_status(env, SERVER_NAME)?;
+            run.commands.push(client.reproduce(Step::ServerStatus));
+            settle(proxy, Duration::from_secs(5), Grace::ProcessEnded, |_| true)?;
+            if login_needed(&proxy.received_requests()?) == Some(false) {
+                run.commands
+                    .push("# the server served tools/list without a token: no login".to_owned());
+                if agent {
+                    print_tool_call(run, client, ctx, proxy, &options)?;
+                }
+                return Ok(());
+            }
             let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
             let (auth, screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
             run.commands.push(client.reproduce(Step::LoginCommand {
@@ -381,6 +410,24 @@ fn drive_client(
             Ok(())
         }
     }
+}
+
+/// How long a started client gets to connect before the harness decides whether it must log in.
+const CONNECT_WAIT: Duration = Duration::from_secs(20);
+
+/// Whether the server asked for a login: `Some(true)` once anything got a 401, `Some(false)` once
+/// a `tools/list` was answered without a token and nothing got a 401, `None` before either.
+pub fn login_needed(log: &[mock_server::AccessRecord]) -> Option<bool> {
+    if log.iter().any(|r| r.status == 401) {
+        return Some(true);
+    }
+    log.iter()
+        .any(|r| {
+            r.rpc_method.as_deref() == Some("tools/list")
+                && r.status == 200
+                && r.bearer == mock_server::Bearer::None
+        })
+        .then_some(false)
 }
 
 /// One non-interactive run in which the agent calls the server's first tool.
