@@ -69,8 +69,9 @@ pub const SCENARIOS: [&str; 48] = [
 /// client-credentials grant (JWT assertion or secret), enterprise-managed authorization (an ID-JAG
 /// token exchange), workload identity federation and DPoP-bound tokens. Each client kind's
 /// `login_paths` lists what it has (authorization code with a browser, in some form); a run of
-/// one of these earns "not applicable" only with that evidence *and* the suite's own failure
-/// showing the client never made the grant (see `scenarios::conformance`).
+/// one of these earns "not applicable" only with that evidence *and* the run's traffic showing
+/// the client never made such a grant (see `scenarios::conformance`); a client that tries one
+/// is judged by the suite as usual.
 pub const NEEDS_MACHINE_GRANT: [&str; 6] = [
     "auth/client-credentials-jwt",
     "auth/client-credentials-basic",

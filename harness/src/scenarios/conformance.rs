@@ -231,6 +231,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     let driven = drive_client(run, client, ctx, &proxy, &handed);
     let _ = handoff::finish(&dir, i32::from(driven.is_err()));
     run.access_log = Some(proxy.received_requests()?);
+    let machine_grant = machine_grant_seen(&proxy.exchanges());
     // The proxy's pooled connections to the suite's server would keep that server (and so the
     // suite) from exiting.
     drop(proxy);
@@ -246,7 +247,28 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
             vec![exit.output.clone()],
         ));
     }
-    let judged = checks_file::read(scenario, &results);
+    let mut judged = checks_file::read(scenario, &results);
+    if client_mode::NEEDS_MACHINE_GRANT.contains(&scenario) {
+        if let Some(evidence) = lacks_machine_grant(client, machine_grant.as_deref()) {
+            // The client has no such login path and sent no such grant: the suite's failures
+            // (and the driver's, waiting for a browser login the scenario never offers) say
+            // that, not that it got the grant wrong.
+            for check in judged.iter_mut().filter(|c| c.verdict == Verdict::Fail) {
+                check.verdict = Verdict::NotApplicable;
+                check.summary = format!("(the client has no such grant) {}", check.summary);
+                check.evidence.push(evidence.clone());
+            }
+            run.checks.extend(judged);
+            if let Err(error) = driven {
+                run.checks.push(Check::not_applicable(
+                    "driver",
+                    "the client could not be driven through a grant it does not have",
+                    vec![error.to_string(), evidence],
+                ));
+            }
+            return Ok(());
+        }
+    }
     if judged.iter().any(|c| c.name == "driver") {
         run.checks.extend(judged);
         run.checks.push(Check::fail(
@@ -258,6 +280,39 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         run.checks.extend(judged);
     }
     driven
+}
+
+/// The machine-to-machine grant or proof the client used, if any: a token request with a grant
+/// type other than the browser's (`authorization_code`, `refresh_token`), or a `DPoP` header.
+fn machine_grant_seen(exchanges: &[crate::proxy::Exchange]) -> Option<String> {
+    exchanges.iter().find_map(|x| {
+        if x.request_headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("dpop"))
+        {
+            return Some(format!("#{} {} sent a DPoP header", x.seq, x.upstream_url));
+        }
+        let body = x.request_body.as_deref()?;
+        url::form_urlencoded::parse(body.as_bytes())
+            .find(|(k, v)| k == "grant_type" && v != "authorization_code" && v != "refresh_token")
+            .map(|(_, v)| format!("#{} grant_type={v}", x.seq))
+    })
+}
+
+/// The evidence that the client lacks a machine-to-machine grant: its kind's login paths (all
+/// through a browser) and no such grant in the run's traffic; `None` when it sent one.
+fn lacks_machine_grant(client: &dyn ClientUnderTest, seen: Option<&str>) -> Option<String> {
+    if seen.is_some() {
+        return None;
+    }
+    let kind = crate::clients::catalog::by_name(client.name()).ok()?;
+    let paths: Vec<&str> = kind.login_paths.iter().map(|p| p.as_str()).collect();
+    Some(format!(
+        "{}'s login paths are {} (each a browser's authorization code); the run's token requests \
+         used no other grant_type and no request carried a DPoP header",
+        kind.name,
+        paths.join(", ")
+    ))
 }
 
 /// Configures the proxy's URL, signs in, lists and (an agent) calls a tool, and leaves.
@@ -554,6 +609,35 @@ mod tests {
         assert!(Scenario::parse("conformance:auth/nothing-such").is_none());
         assert!(Scenario::parse("auth/metadata-default").is_none());
         assert!(!is_suite_scenario(Scenario::SLASH_MCP));
+    }
+
+    fn token_request(body: &str, headers: Vec<(String, String)>) -> crate::proxy::Exchange {
+        crate::proxy::Exchange {
+            seq: 7,
+            method: "POST".into(),
+            upstream_url: "http://localhost:1/token".into(),
+            phase: mock_server::Phase::Token,
+            on_authorization_server: true,
+            status: 200,
+            request_headers: headers,
+            request_body: Some(body.into()),
+            response_headers: Vec::new(),
+            response_body: None,
+        }
+    }
+
+    #[test]
+    fn a_machine_grant_or_a_dpop_proof_in_the_traffic_takes_away_the_not_applicable() {
+        let browser = token_request("grant_type=authorization_code&code=c", Vec::new());
+        assert_eq!(machine_grant_seen(std::slice::from_ref(&browser)), None);
+        let credentials = token_request("grant_type=client_credentials", Vec::new());
+        let seen = machine_grant_seen(&[browser.clone(), credentials]);
+        assert_eq!(seen.as_deref(), Some("#7 grant_type=client_credentials"));
+        let dpop = token_request(
+            "grant_type=authorization_code",
+            vec![("DPoP".into(), "eyJ…".into())],
+        );
+        assert!(machine_grant_seen(&[dpop]).is_some());
     }
 
     #[test]
