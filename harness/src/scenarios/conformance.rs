@@ -325,6 +325,27 @@ fn drive_client(
 ) -> Result<(), DriveError> {
     let env = ctx.env;
     let url = proxy.mcp_url();
+    let machine_grant = client_mode::NEEDS_MACHINE_GRANT.contains(&suite_name(run.scenario));
+    if handed.context_str("client_secret").is_some() && !machine_grant {
+        // The suite's verdict on how the secret is sent would be the harness's doing, not the
+        // client's: say so as a driver failure, and run the rest of the scenario anyway.
+        run.checks.push(Check::fail(
+            "driver",
+            "the scenario gives a client secret, and the harness can give a client only a client \
+             ID and a callback port: the suite's checks of the secret's use judge the harness",
+            vec![format!(
+                "MCP_CONFORMANCE_CONTEXT: {}",
+                handed
+                    .context
+                    .as_ref()
+                    .map(|c| c.to_string().replace(
+                        handed.context_str("client_secret").unwrap_or_default(),
+                        "<secret>"
+                    ))
+                    .unwrap_or_default()
+            )],
+        ));
+    }
     match handed.context_str("client_id") {
         Some(client_id) => {
             let port = std::net::TcpListener::bind(("127.0.0.1", 0))
