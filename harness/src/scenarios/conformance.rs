@@ -52,6 +52,10 @@ pub const LOGIN_PREFERENCE: [LoginPath; 3] = [
 /// (the integration tests run from their own binary).
 pub const HARNESS_BIN_ENV: &str = "HARNESS_BIN";
 
+/// The client ID metadata document URL the suite's `auth/basic-cimd` expects (its example
+/// client's; the suite never fetches it).
+pub const SUITE_CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
 const PROMPT: &str = "Use the conformance server's tool now.";
 
 macro_rules! suite_scenarios {
@@ -325,6 +329,19 @@ fn drive_client(
 ) -> Result<(), DriveError> {
     let env = ctx.env;
     let url = proxy.mcp_url();
+    if suite_name(run.scenario) == "auth/basic-cimd" {
+        // The suite expects the client ID metadata document URL of its own example client;
+        // Claude Code takes another from this variable instead of its claude.ai one, as it does
+        // for the mock's client-id-metadata variant (other clients do not read it).
+        env.sandbox.add_env(
+            crate::scenarios::CLIENT_METADATA_URL_ENV,
+            SUITE_CLIENT_METADATA_URL,
+        );
+        run.commands.push(format!(
+            "export {}={SUITE_CLIENT_METADATA_URL}",
+            crate::scenarios::CLIENT_METADATA_URL_ENV
+        ));
+    }
     let machine_grant = client_mode::NEEDS_MACHINE_GRANT.contains(&suite_name(run.scenario));
     if handed.context_str("client_secret").is_some() && !machine_grant {
         // The suite's verdict on how the secret is sent would be the harness's doing, not the
