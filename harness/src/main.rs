@@ -235,6 +235,15 @@ fn main() -> ExitCode {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            println!(
+                "\nthe official conformance suite's client scenarios ({} {}; harness run \
+                 --scenario <name>, matrix --scenarios conformance):",
+                harness::conformance::suite::PACKAGE.npm,
+                harness::conformance::suite::PACKAGE.pinned
+            );
+            for s in harness::scenarios::conformance::all() {
+                println!("  {}", s.name());
+            }
             ExitCode::SUCCESS
         }
         Command::Soak {

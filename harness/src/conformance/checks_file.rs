@@ -154,7 +154,7 @@ pub fn read(scenario: &str, results: &Path) -> Vec<Check> {
 }
 
 /// The newest `checks.json` anywhere under `dir`.
-fn find(dir: &Path) -> Option<std::path::PathBuf> {
+pub fn find(dir: &Path) -> Option<std::path::PathBuf> {
     let mut found: Vec<(std::time::SystemTime, std::path::PathBuf)> = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {

@@ -69,8 +69,9 @@ pub const SCENARIOS: [&str; 48] = [
 /// client-credentials grant (JWT assertion or secret), enterprise-managed authorization (an ID-JAG
 /// token exchange), workload identity federation and DPoP-bound tokens. Each client kind's
 /// `login_paths` lists what it has (authorization code with a browser, in some form); a run of
-/// one of these earns "not applicable" only with that evidence *and* the suite's own failure
-/// showing the client never made the grant (see `scenarios::conformance`).
+/// one of these earns "not applicable" only with that evidence *and* the run's traffic showing
+/// the client never made such a grant (see `scenarios::conformance`); a client that tries one
+/// is judged by the suite as usual.
 pub const NEEDS_MACHINE_GRANT: [&str; 6] = [
     "auth/client-credentials-jwt",
     "auth/client-credentials-basic",
@@ -83,6 +84,8 @@ pub const NEEDS_MACHINE_GRANT: [&str; 6] = [
 /// The suite's own bound on the command it runs (`--timeout`): the whole drive of a client
 /// (start, login, a tool call, exit) fits in it with room to spare.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long the suite may stay up once it has written its `checks.json`.
+pub const RESULTS_GRACE: Duration = Duration::from_secs(3);
 /// The bound on the suite process as a whole: its command's, and its own start and judging.
 pub const SUITE_BOUND: Duration = Duration::from_secs(360);
 
@@ -180,19 +183,33 @@ impl SuiteRun {
     }
 
     /// Waits at most `bound` for the suite to exit; past it, ends the suite and everything it
-    /// started (by pid), and says so.
+    /// started (by pid), and says so. Once its `checks.json` is written the suite has judged:
+    /// [`RESULTS_GRACE`] later it is ended if still there (0.2.0-alpha.12 can stay up after
+    /// writing it, its server waiting on connections its scenario left open).
     pub fn wait(self, bound: Duration) -> SuiteExit {
         let started = Instant::now();
         let mut timed_out = false;
+        let mut judged_at: Option<Instant> = None;
         let status = loop {
             match self.handle.try_wait() {
                 Ok(Some(output)) => break output.status.code(),
+                Ok(None) if judged_at.is_some_and(|at| at.elapsed() >= RESULTS_GRACE) => {
+                    self.end();
+                    break None;
+                }
                 Ok(None) if started.elapsed() >= bound => {
                     timed_out = true;
                     self.end();
                     break None;
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) => {
+                    if judged_at.is_none()
+                        && crate::conformance::checks_file::find(&self.results).is_some()
+                    {
+                        judged_at = Some(Instant::now());
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 Err(_) => break None,
             }
         };

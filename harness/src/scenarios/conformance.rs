@@ -34,7 +34,9 @@ use crate::drive::browser::ScriptedBrowser;
 use crate::mock::MockTarget;
 use crate::proxy::{ProxyOptions, RecordingProxy};
 use crate::scenarios::def::{no_faults, Scenario, ScenarioDef};
-use crate::scenarios::steps::{settle, settle_reconnect, Ctx, Grace, Run, SERVER_NAME};
+use crate::scenarios::steps::{
+    settle, settle_reconnect, Ctx, Grace, Run, FOLLOW_UP_QUIET, SERVER_NAME,
+};
 
 /// The login paths a suite scenario is driven through, best first: a session's own login (the
 /// tool call follows in the same session), the client's own login at connect, the login command.
@@ -49,6 +51,10 @@ pub const LOGIN_PREFERENCE: [LoginPath; 3] = [
 /// Where the harness binary is, for the suite's command, when it is not the running executable
 /// (the integration tests run from their own binary).
 pub const HARNESS_BIN_ENV: &str = "HARNESS_BIN";
+
+/// The client ID metadata document URL the suite's `auth/basic-cimd` expects (its example
+/// client's; the suite never fetches it).
+pub const SUITE_CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
 
 const PROMPT: &str = "Use the conformance server's tool now.";
 
@@ -228,9 +234,13 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         .map_err(|e| DriveError::Setup(format!("the recording proxy: {e}")))?;
     let driven = drive_client(run, client, ctx, &proxy, &handed);
     let _ = handoff::finish(&dir, i32::from(driven.is_err()));
+    run.access_log = Some(proxy.received_requests()?);
+    let machine_grant = machine_grant_seen(&proxy.exchanges());
+    // The proxy's pooled connections to the suite's server would keep that server (and so the
+    // suite) from exiting.
+    drop(proxy);
     let results = suite_run.results.clone();
     let exit = suite_run.wait(SUITE_BOUND);
-    run.access_log = Some(proxy.received_requests()?);
     if exit.timed_out {
         run.checks.push(Check::fail(
             "driver",
@@ -241,7 +251,28 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
             vec![exit.output.clone()],
         ));
     }
-    let judged = checks_file::read(scenario, &results);
+    let mut judged = checks_file::read(scenario, &results);
+    if client_mode::NEEDS_MACHINE_GRANT.contains(&scenario) {
+        if let Some(evidence) = lacks_machine_grant(client, machine_grant.as_deref()) {
+            // The client has no such login path and sent no such grant: the suite's failures
+            // (and the driver's, waiting for a browser login the scenario never offers) say
+            // that, not that it got the grant wrong.
+            for check in judged.iter_mut().filter(|c| c.verdict == Verdict::Fail) {
+                check.verdict = Verdict::NotApplicable;
+                check.summary = format!("(the client has no such grant) {}", check.summary);
+                check.evidence.push(evidence.clone());
+            }
+            run.checks.extend(judged);
+            if let Err(error) = driven {
+                run.checks.push(Check::not_applicable(
+                    "driver",
+                    "the client could not be driven through a grant it does not have",
+                    vec![error.to_string(), evidence],
+                ));
+            }
+            return Ok(());
+        }
+    }
     if judged.iter().any(|c| c.name == "driver") {
         run.checks.extend(judged);
         run.checks.push(Check::fail(
@@ -255,6 +286,39 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     driven
 }
 
+/// The machine-to-machine grant or proof the client used, if any: a token request with a grant
+/// type other than the browser's (`authorization_code`, `refresh_token`), or a `DPoP` header.
+fn machine_grant_seen(exchanges: &[crate::proxy::Exchange]) -> Option<String> {
+    exchanges.iter().find_map(|x| {
+        if x.request_headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("dpop"))
+        {
+            return Some(format!("#{} {} sent a DPoP header", x.seq, x.upstream_url));
+        }
+        let body = x.request_body.as_deref()?;
+        url::form_urlencoded::parse(body.as_bytes())
+            .find(|(k, v)| k == "grant_type" && v != "authorization_code" && v != "refresh_token")
+            .map(|(_, v)| format!("#{} grant_type={v}", x.seq))
+    })
+}
+
+/// The evidence that the client lacks a machine-to-machine grant: its kind's login paths (all
+/// through a browser) and no such grant in the run's traffic; `None` when it sent one.
+fn lacks_machine_grant(client: &dyn ClientUnderTest, seen: Option<&str>) -> Option<String> {
+    if seen.is_some() {
+        return None;
+    }
+    let kind = crate::clients::catalog::by_name(client.name()).ok()?;
+    let paths: Vec<&str> = kind.login_paths.iter().map(|p| p.as_str()).collect();
+    Some(format!(
+        "{}'s login paths are {} (each a browser's authorization code); the run's token requests \
+         used no other grant_type and no request carried a DPoP header",
+        kind.name,
+        paths.join(", ")
+    ))
+}
+
 /// Configures the proxy's URL, signs in, lists and (an agent) calls a tool, and leaves.
 fn drive_client(
     run: &mut Run<'_>,
@@ -265,6 +329,40 @@ fn drive_client(
 ) -> Result<(), DriveError> {
     let env = ctx.env;
     let url = proxy.mcp_url();
+    if suite_name(run.scenario) == "auth/basic-cimd" {
+        // The suite expects the client ID metadata document URL of its own example client;
+        // Claude Code takes another from this variable instead of its claude.ai one, as it does
+        // for the mock's client-id-metadata variant (other clients do not read it).
+        env.sandbox.add_env(
+            crate::scenarios::CLIENT_METADATA_URL_ENV,
+            SUITE_CLIENT_METADATA_URL,
+        );
+        run.commands.push(format!(
+            "export {}={SUITE_CLIENT_METADATA_URL}",
+            crate::scenarios::CLIENT_METADATA_URL_ENV
+        ));
+    }
+    let machine_grant = client_mode::NEEDS_MACHINE_GRANT.contains(&suite_name(run.scenario));
+    if handed.context_str("client_secret").is_some() && !machine_grant {
+        // The suite's verdict on how the secret is sent would be the harness's doing, not the
+        // client's: say so as a driver failure, and run the rest of the scenario anyway.
+        run.checks.push(Check::fail(
+            "driver",
+            "the scenario gives a client secret, and the harness can give a client only a client \
+             ID and a callback port: the suite's checks of the secret's use judge the harness",
+            vec![format!(
+                "MCP_CONFORMANCE_CONTEXT: {}",
+                handed
+                    .context
+                    .as_ref()
+                    .map(|c| c.to_string().replace(
+                        handed.context_str("client_secret").unwrap_or_default(),
+                        "<secret>"
+                    ))
+                    .unwrap_or_default()
+            )],
+        ));
+    }
     match handed.context_str("client_id") {
         Some(client_id) => {
             let port = std::net::TcpListener::bind(("127.0.0.1", 0))
@@ -325,11 +423,22 @@ fn drive_client(
             let result = (|| -> Result<(), DriveError> {
                 let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
                 browser.skip_logged();
-                let auth = client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
-                settle_reconnect(proxy)?;
-                let auth = auth?;
-                run.final_screen = auth.client_message.clone();
-                run.auth = Some(auth);
+                // The suite's scenarios without authorization serve the client as it connects:
+                // then there is nothing to log in to.
+                settle(proxy, CONNECT_WAIT, Grace::Quiet(FOLLOW_UP_QUIET), |log| {
+                    login_needed(log).is_some()
+                })?;
+                if login_needed(&proxy.received_requests()?) == Some(false) {
+                    run.commands
+                        .push("# the server answered MCP without a token: no login".to_owned());
+                } else {
+                    let auth =
+                        client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
+                    settle_reconnect(proxy)?;
+                    let auth = auth?;
+                    run.final_screen = auth.client_message.clone();
+                    run.auth = Some(auth);
+                }
                 if agent {
                     if let Some(turn) = call_first_tool(run, client, ctx, proxy) {
                         ctx.model.push_turn(turn);
@@ -364,6 +473,18 @@ fn drive_client(
             Ok(())
         }
         _ => {
+            // `mcp list` first: a server that serves without a token needs no login.
+            let _ = client.server_status(env, SERVER_NAME)?;
+            run.commands.push(client.reproduce(Step::ServerStatus));
+            settle(proxy, Duration::from_secs(5), Grace::ProcessEnded, |_| true)?;
+            if login_needed(&proxy.received_requests()?) == Some(false) {
+                run.commands
+                    .push("# the server answered MCP without a token: no login".to_owned());
+                if agent {
+                    print_tool_call(run, client, ctx, proxy, &options)?;
+                }
+                return Ok(());
+            }
             let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
             let (auth, screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
             run.commands.push(client.reproduce(Step::LoginCommand {
@@ -381,6 +502,25 @@ fn drive_client(
             Ok(())
         }
     }
+}
+
+/// How long a started client gets to connect before the harness decides whether it must log in.
+const CONNECT_WAIT: Duration = Duration::from_secs(20);
+
+/// Whether the server asked for a login: `Some(true)` once anything got a 401, `Some(false)` once
+/// an MCP request was answered (2xx) without a token and nothing got a 401, `None` before either.
+/// (The suite's `initialize` scenario serves only `initialize`: a `tools/list` may never come.)
+pub fn login_needed(log: &[mock_server::AccessRecord]) -> Option<bool> {
+    if log.iter().any(|r| r.status == 401) {
+        return Some(true);
+    }
+    log.iter()
+        .any(|r| {
+            r.rpc_method.is_some()
+                && (200..300).contains(&r.status)
+                && r.bearer == mock_server::Bearer::None
+        })
+        .then_some(false)
 }
 
 /// One non-interactive run in which the agent calls the server's first tool.
@@ -507,6 +647,35 @@ mod tests {
         assert!(Scenario::parse("conformance:auth/nothing-such").is_none());
         assert!(Scenario::parse("auth/metadata-default").is_none());
         assert!(!is_suite_scenario(Scenario::SLASH_MCP));
+    }
+
+    fn token_request(body: &str, headers: Vec<(String, String)>) -> crate::proxy::Exchange {
+        crate::proxy::Exchange {
+            seq: 7,
+            method: "POST".into(),
+            upstream_url: "http://localhost:1/token".into(),
+            phase: mock_server::Phase::Token,
+            on_authorization_server: true,
+            status: 200,
+            request_headers: headers,
+            request_body: Some(body.into()),
+            response_headers: Vec::new(),
+            response_body: None,
+        }
+    }
+
+    #[test]
+    fn a_machine_grant_or_a_dpop_proof_in_the_traffic_takes_away_the_not_applicable() {
+        let browser = token_request("grant_type=authorization_code&code=c", Vec::new());
+        assert_eq!(machine_grant_seen(std::slice::from_ref(&browser)), None);
+        let credentials = token_request("grant_type=client_credentials", Vec::new());
+        let seen = machine_grant_seen(&[browser.clone(), credentials]);
+        assert_eq!(seen.as_deref(), Some("#7 grant_type=client_credentials"));
+        let dpop = token_request(
+            "grant_type=authorization_code",
+            vec![("DPoP".into(), "eyJ…".into())],
+        );
+        assert!(machine_grant_seen(&[dpop]).is_some());
     }
 
     #[test]
