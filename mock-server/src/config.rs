@@ -57,6 +57,8 @@ pub struct ServerConfig {
     /// The authorization server's origin when it runs on a listener of its own
     /// ([`crate::discovery::Discovery::separate_authorization_server`]).
     pub authorization_server_url: Option<String>,
+    /// A captured server's identity, capabilities and tools, instead of the profile's.
+    pub shape: crate::profile::ServerShape,
 }
 
 impl ServerConfig {
@@ -92,6 +94,7 @@ impl ServerConfig {
             quirks: crate::profile::Quirks::default(),
             discovery: crate::discovery::Discovery::default(),
             authorization_server_url: None,
+            shape: crate::profile::ServerShape::default(),
         })
     }
 

@@ -451,6 +451,7 @@ impl MockServerBuilder {
         config.quirks = Quirks::new(&self.mock.quirks);
         config.admin_token = self.admin_token.clone();
         config.discovery = self.mock.discovery.clone();
+        config.shape = self.mock.shape.clone();
         let state = AppState::new(config)?;
         let server = BackgroundServer::spawn_on("mock-server", listener, router(state.clone()))?;
         let authorization_server = match authorization_listener {
