@@ -61,6 +61,8 @@ mod opencode;
 mod profile_mock;
 #[path = "reconnect/profiles.rs"]
 mod profiles;
+#[path = "reconnect/python_server.rs"]
+mod python_server;
 #[path = "reconnect/qwen_code.rs"]
 mod qwen_code;
 #[path = "reconnect/real_home.rs"]

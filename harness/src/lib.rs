@@ -10,6 +10,7 @@
 //! subcommands live in the binary's `cli` folder.
 
 pub mod bisect;
+pub mod capture;
 pub mod checks;
 pub mod clients;
 pub mod conformance;

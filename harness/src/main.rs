@@ -54,6 +54,10 @@ enum Command {
     /// Run scenarios and print a verdict table per scenario and a summary grid (with -v, also
     /// the commands started and the server-side timelines).
     Run(cli::run::RunArgs),
+    /// Record one session of a client with your server (through the recording proxy) and write
+    /// a mock configuration reproducing its shape: revision, serverInfo, capabilities, tools
+    /// (their JSON as sent), discovery layout. Then: `harness run --server-config <file>`.
+    Capture(cli::capture::CaptureArgs),
     /// Install a CLI version into the harness's cache (no-op when present) and print where.
     Install {
         /// Exact version (default: the client's pinned version).
@@ -300,6 +304,10 @@ fn main() -> ExitCode {
         Command::Run(args) => {
             let version = pinned(args.cli_version.clone());
             cli::run::run(&store, kind, &version, args)
+        }
+        Command::Capture(args) => {
+            let version = pinned(args.cli_version.clone());
+            cli::capture::capture(&store, kind, &version, args)
         }
     }
 }

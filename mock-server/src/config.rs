@@ -61,6 +61,8 @@ pub struct ServerConfig {
     /// as if it carried a valid token for the default scope. Off by default; it exists for the
     /// official conformance suite, which has no way to send a token. The OAuth routes stay up.
     pub no_auth: bool,
+    /// A captured server's identity, capabilities and tools, instead of the profile's.
+    pub shape: crate::profile::ServerShape,
 }
 
 impl ServerConfig {
@@ -97,6 +99,7 @@ impl ServerConfig {
             discovery: crate::discovery::Discovery::default(),
             authorization_server_url: None,
             no_auth: false,
+            shape: crate::profile::ServerShape::default(),
         })
     }
 

@@ -266,6 +266,73 @@ pub struct MockConfig {
     pub faults: Faults,
     /// Where metadata lives, where the authorization server runs, how clients register.
     pub discovery: crate::discovery::Discovery,
+    /// Another server's shape, as `harness capture` recorded it: its identity, capabilities
+    /// and tools instead of the profile's.
+    #[serde(skip_serializing_if = "ServerShape::is_empty")]
+    pub shape: ServerShape,
+}
+
+/// What a captured server said about itself, each part as the JSON text it sent, so its
+/// encoding survives unchanged (`[]` for an empty map stays `[]`; TOML alone could not keep
+/// every JSON value, `null` for one). An absent part means the profile's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerShape {
+    /// `serverInfo` of the `initialize` result, a JSON object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_info: Option<String>,
+    /// `capabilities` of the `initialize` result, a JSON object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// `tools` of the `tools/list` result, a JSON array; calling one of them answers a text
+    /// saying the tool was captured, not its real result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<String>,
+}
+
+impl ServerShape {
+    pub fn is_empty(&self) -> bool {
+        *self == ServerShape::default()
+    }
+
+    fn parsed(text: Option<&str>) -> Option<serde_json::Value> {
+        serde_json::from_str(text?).ok()
+    }
+
+    pub fn server_info(&self) -> Option<serde_json::Value> {
+        Self::parsed(self.server_info.as_deref())
+    }
+
+    pub fn capabilities(&self) -> Option<serde_json::Value> {
+        Self::parsed(self.capabilities.as_deref())
+    }
+
+    pub fn tools(&self) -> Option<Vec<serde_json::Value>> {
+        Self::parsed(self.tools.as_deref())?.as_array().cloned()
+    }
+
+    /// Each part parses as the JSON it must be.
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |name: &str, text: &Option<String>, want: &str| -> Result<(), String> {
+            let Some(text) = text else { return Ok(()) };
+            let value: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| format!("[shape] {name}: not JSON ({e})"))?;
+            let ok = match want {
+                "object" => value.is_object(),
+                _ => value.is_array(),
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("[shape] {name}: must be a JSON {want}, is {value}"))
+            }
+        };
+        check("server_info", &self.server_info, "object")?;
+        check("capabilities", &self.capabilities, "object")?;
+        check("tools", &self.tools, "array")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -306,6 +373,7 @@ impl MockConfig {
         let config: MockConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         config.discovery.validate()?;
         config.faults.validate()?;
+        config.shape.validate()?;
         Ok(config)
     }
 
@@ -313,6 +381,7 @@ impl MockConfig {
         let config: MockConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
         config.discovery.validate()?;
         config.faults.validate()?;
+        config.shape.validate()?;
         Ok(config)
     }
 

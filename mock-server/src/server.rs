@@ -460,6 +460,7 @@ impl MockServerBuilder {
         config.admin_token = self.admin_token.clone();
         config.no_auth = self.no_auth;
         config.discovery = self.mock.discovery.clone();
+        config.shape = self.mock.shape.clone();
         let state = AppState::new(config)?;
         let server = BackgroundServer::spawn_on("mock-server", listener, router(state.clone()))?;
         let authorization_server = match authorization_listener {

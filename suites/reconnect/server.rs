@@ -330,3 +330,61 @@ fn gemini_cli_rejects_the_typescript_sdk_examples_callback_for_a_missing_iss_it_
     assert!(harness::lints::failed(&lints).is_empty(), "{text}");
     Ok(())
 }
+
+/// The verdict of each check of a report, by name.
+fn verdicts(report: &ScenarioReport) -> Vec<(String, Verdict)> {
+    report
+        .checks
+        .iter()
+        .map(|c| (c.name.clone(), c.verdict))
+        .collect()
+}
+
+/// `harness capture` of the TypeScript example (one `slash_mcp` session of Claude Code through
+/// the proxy), written as TOML and read back, configures a mock under which the same client
+/// gets the same verdict on every check as against the example itself.
+#[test]
+#[ignore = "make test-clients"]
+fn a_capture_of_the_typescript_example_gives_a_mock_with_the_same_client_verdicts(
+) -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let server = TsExampleServer::start()?;
+    let (real, proxy, text) = run_through_proxy(Scenario::SLASH_MCP, &server)?;
+    let config = harness::capture::mock_config(&proxy.exchanges(), proxy.upstream())?;
+    assert!(config.discovery.separate_authorization_server, "{config:?}");
+    assert_eq!(config.discovery.mcp_path, "/mcp");
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("ts-example.toml");
+    std::fs::write(
+        &file,
+        harness::capture::to_toml(&config, proxy.upstream(), "Claude Code")?,
+    )?;
+    let read = mock_server::MockConfig::from_file(&file)?;
+    assert_eq!(read, config);
+    let mock = mock_server::MockServer::builder()
+        .config(read)
+        .start_blocking()?;
+    let client = claude_code()?;
+    let replay = scenarios::run(Scenario::SLASH_MCP, &client, &mock);
+    let replay_text = show(&replay);
+    assert_eq!(
+        verdicts(&replay),
+        verdicts(&real),
+        "against the example:\n{text}\nagainst the mock so configured:\n{replay_text}"
+    );
+    // The mock served the example's tools, not its own.
+    let listed: Vec<String> = mock
+        .received_requests()
+        .iter()
+        .filter(|r| r.rpc_method.as_deref() == Some("tools/list") && r.status == 200)
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(!listed.is_empty(), "{replay_text}");
+    let tools = config.shape.tools().unwrap_or_default();
+    assert!(
+        tools.iter().any(|t| t["name"] == "greet"),
+        "{}",
+        config.shape.tools.clone().unwrap_or_default()
+    );
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! features; and what all that run clients do when interrupted.
 
 pub mod bisect;
+pub mod capture;
 pub mod interrupt;
 pub mod matrix;
 pub mod reference;

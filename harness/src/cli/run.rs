@@ -84,6 +84,11 @@ pub struct RunArgs {
     /// applicable with that reason. The token is never recorded, printed or bundled.
     #[arg(long, value_name = "FILE", requires = "server")]
     bearer_file: Option<std::path::PathBuf>,
+    /// Run against the in-process mock configured by this file (TOML, or JSON by its name):
+    /// what `harness capture` wrote from your server, or a mock configuration of your own.
+    /// The scenario's own faults are added to it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "discovery"])]
+    server_config: Option<std::path::PathBuf>,
 }
 
 /// What has finished, for the interrupt handler.
@@ -111,8 +116,24 @@ pub fn run(
         server_ca,
         consent_by_person,
         bearer_file,
+        server_config,
         ..
     } = args;
+    let server_config = match server_config
+        .as_deref()
+        .map(mock_server::MockConfig::from_file)
+    {
+        None => None,
+        Some(Ok(config)) => Some(config),
+        Some(Err(e)) => {
+            harness::say!("harness: --server-config: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if server_config.is_some() && (isolate || mock_mode != MockMode::InProcess) {
+        console::say("harness: --server-config runs on the in-process mock; drop --isolate and --mock container");
+        return ExitCode::from(2);
+    }
     let bearer = match bearer_file.as_deref().map(harness::proxy::read_bearer_file) {
         None => None,
         Some(Ok(token)) => Some(token),
@@ -286,6 +307,15 @@ pub fn run(
                 text.push_str(&format!("  {line}\n"));
             }
             report
+        } else if let Some(config) = &server_config {
+            let mock = match start_configured_mock(*s, config) {
+                Ok(m) => m,
+                Err(e) => {
+                    harness::say!("harness: cannot start the mock server: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            run_against(*s, client.as_ref(), &mock, None, evidence, &mut text, false)
         } else {
             let mock = match start_mock(*s, discovery, mock_mode) {
                 Ok(m) => m,
@@ -477,6 +507,21 @@ pub(crate) fn refused_for_server(scenario: Scenario) -> String {
         scenario.name(),
         can.join(", ")
     )
+}
+
+/// The in-process mock configured by `config` (`--server-config`), with the scenario's faults.
+pub(crate) fn start_configured_mock(
+    scenario: Scenario,
+    config: &mock_server::MockConfig,
+) -> Result<mock_server::MockServer, mock_server::MockServerError> {
+    let mut config = config.clone();
+    let faults = scenario.mock_faults();
+    if faults != mock_server::Faults::default() {
+        config.faults = faults;
+    }
+    mock_server::MockServer::builder()
+        .config(config)
+        .start_blocking()
 }
 
 /// The scenario's server: on the discovery variant when one is given (in-process), else where

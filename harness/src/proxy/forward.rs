@@ -460,6 +460,7 @@ async fn forward(State(listener): State<Listener>, request: Request) -> Response
                 .session_id
                 .as_ref()
                 .and_then(|s| state.sessions.get(s).cloned());
+            mark_modern(&mut record);
             state.push(record, exchange)
         };
         let out_headers = response_out_headers(&shared, &at, &response_headers, true);
@@ -549,10 +550,24 @@ async fn forward(State(listener): State<Listener>, request: Request) -> Response
         } else if let Some(session) = &record.session_id {
             record.negotiated = state.sessions.get(session).cloned();
         }
+        mark_modern(&mut record);
         state.push(record, exchange);
     }
     let out_headers = response_out_headers(&shared, &at, &response_headers, false);
     build(status, out_headers, Body::from(out_body))
+}
+
+/// A 2026-07-28 (stateless) request the server accepted: its `_meta` names a modern revision
+/// and the answer was a success, so that revision is the one in force for it, as the mock
+/// records it (MCP 2026-07-28, Basic › Versioning: every request carries its version).
+fn mark_modern(record: &mut AccessRecord) {
+    let Some(version) = record.meta_protocol_version.clone() else {
+        return;
+    };
+    if mock_server::Revision::is_modern_id(&version) && (200..300).contains(&record.status) {
+        record.modern = true;
+        record.negotiated = Some(version);
+    }
 }
 
 /// `initialize`'s negotiated `protocolVersion`.

@@ -315,3 +315,38 @@ fn a_bearer_file_that_is_empty_or_holds_more_than_a_token_is_refused_with_what_t
     assert!(missing.is_some());
     Ok(())
 }
+
+/// A 2026-07-28 client (no `initialize`, the revision in each request's `_meta`) is recorded as
+/// the mock records it: modern, with that revision, so the checks judge its stateless rules.
+#[test]
+fn a_stateless_2026_07_28_session_is_recorded_as_modern() -> anyhow::Result<()> {
+    let mock = MockServer::builder()
+        .revisions(&[mock_server::Revision::V2026_07_28])
+        .start_blocking()?;
+    let proxy = RecordingProxy::start(&mock.mcp_url(), &ProxyOptions::default())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        StandInClient::new(&proxy.mcp_url())?
+            .speak_modern()
+            .run()
+            .await
+            .map(|_| ())
+    })?;
+    let proxied: Vec<(Option<String>, bool, Option<String>)> = proxy
+        .received_requests()?
+        .iter()
+        .filter(|r| r.phase == Phase::Mcp && r.status == 200)
+        .map(|r| (r.rpc_method.clone(), r.modern, r.negotiated.clone()))
+        .collect();
+    let logged: Vec<(Option<String>, bool, Option<String>)> = mock
+        .received_requests()
+        .iter()
+        .filter(|r| r.phase == Phase::Mcp && r.status == 200)
+        .map(|r| (r.rpc_method.clone(), r.modern, r.negotiated.clone()))
+        .collect();
+    assert!(proxied.iter().any(|(_, modern, _)| *modern), "{proxied:?}");
+    assert_eq!(proxied, logged);
+    Ok(())
+}

@@ -20,6 +20,9 @@ pub(crate) struct Authenticated {
 
 /// serverInfo for the configuration (profile, then quirks).
 pub(crate) fn server_info(config: &ServerConfig) -> Value {
+    if let Some(captured) = config.shape.server_info() {
+        return captured;
+    }
     let mut info = match config.profile {
         Profile::Default => {
             json!({"name": "mock-server", "version": env!("CARGO_PKG_VERSION")})
@@ -36,6 +39,9 @@ pub(crate) fn server_info(config: &ServerConfig) -> Value {
 
 /// The server's capabilities for the configuration (profile, then quirks).
 pub(crate) fn capabilities(config: &ServerConfig) -> Value {
+    if let Some(captured) = config.shape.capabilities() {
+        return captured;
+    }
     let mut capabilities = match config.profile {
         Profile::Default => json!({"tools": {"listChanged": true}}),
         Profile::Seed => seed::capabilities(),
@@ -60,10 +66,13 @@ fn has_capability(config: &ServerConfig, name: &str) -> bool {
     capabilities(config).get(name).is_some()
 }
 
-pub(crate) fn instructions(config: &ServerConfig) -> Option<&'static str> {
+pub(crate) fn instructions(config: &ServerConfig) -> Option<String> {
+    if !config.shape.is_empty() {
+        return config.shape.instructions.clone();
+    }
     match config.profile {
         Profile::Default => {
-            Some("A mock MCP server for OAuth reconnection tests. Try the hello tool.")
+            Some("A mock MCP server for OAuth reconnection tests. Try the hello tool.".to_owned())
         }
         Profile::Seed | Profile::Conformance => None,
     }
@@ -163,7 +172,10 @@ fn answer(
             if params.contains_key("cursor") {
                 return Err((INVALID_PARAMS, "Invalid params: unknown cursor".to_owned()));
             }
-            let mut listed = tools::list_for(config, negotiated);
+            let mut listed = config
+                .shape
+                .tools()
+                .unwrap_or_else(|| tools::list_for(config, negotiated));
             listed.extend(extra_tools.iter().map(|name| tools::extra_tool(name)));
             Ok(json!({"tools": listed}))
         }
@@ -190,6 +202,18 @@ fn answer(
             };
             if extra_tools.iter().any(|t| t == name) {
                 return Ok(tools::call_extra_tool(name, arguments));
+            }
+            if let Some(captured) = config.shape.tools() {
+                // A captured tool's behaviour was not recorded, only its listing.
+                if captured
+                    .iter()
+                    .any(|t| t.get("name").and_then(Value::as_str) == Some(name))
+                {
+                    return Ok(json!({"content": [{"type": "text", "text": format!(
+                        "{name}: a tool captured from another server (harness capture); its \
+                         listing is reproduced, not its behaviour"
+                    )}]}));
+                }
             }
             // Tools › "Error Handling": an unknown tool is a protocol error.
             tools::call_for(config, name, arguments, negotiated, &who)
