@@ -69,3 +69,5 @@ mod resumed;
 mod server;
 #[path = "reconnect/shapes.rs"]
 mod shapes;
+#[path = "reconnect/static_key.rs"]
+mod static_key;

@@ -3,6 +3,7 @@
 
 pub mod discovery;
 pub mod model;
+pub mod static_credentials;
 pub mod timeline;
 
 use mock_server::{AccessRecord, Bearer, Phase};
@@ -509,6 +510,7 @@ mod tests {
                 resource: None,
                 redirect_uri: None,
                 fault: None,
+                api_key: None,
             };
             f(&mut r);
             self.0.push(r);

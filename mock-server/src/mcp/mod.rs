@@ -55,6 +55,9 @@ fn authenticate(
     notes: &Notes,
     headers: &HeaderMap,
 ) -> Result<Authenticated, ApiError> {
+    if state.config().discovery.credentials == crate::discovery::Credentials::ApiKey {
+        return api_key(notes, headers);
+    }
     let credentials = headers
         .get(header::AUTHORIZATION)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -84,6 +87,33 @@ fn authenticate(
             description: description.to_owned(),
         }),
     }
+}
+
+/// A [`crate::discovery::Credentials::ApiKey`] server: the configured key or a Basic challenge.
+/// The caller's grant is the key's own (no client, the default scope).
+fn api_key(notes: &Notes, headers: &HeaderMap) -> Result<Authenticated, ApiError> {
+    use crate::discovery::{API_KEY, API_KEY_HEADER, BASIC_REALM};
+    let sent = headers.get(API_KEY_HEADER).map(|v| v.as_bytes());
+    let matched = sent == Some(API_KEY.as_bytes());
+    notes.update(|n| n.api_key = Some(matched));
+    if !matched {
+        return Err(ApiError::BasicChallenge {
+            realm: BASIC_REALM.to_owned(),
+            description: match sent {
+                None => format!("the {API_KEY_HEADER} header is required"),
+                Some(_) => format!("the {API_KEY_HEADER} header names no known key"),
+            },
+        });
+    }
+    Ok(Authenticated {
+        grant: crate::store::tokens::GrantInfo {
+            client_id: "api-key".to_owned(),
+            scope: DEFAULT_SCOPE.to_owned(),
+            resource: None,
+            family: 0,
+        },
+        token_id: "api-key".to_owned(),
+    })
 }
 
 fn bad_request(message: impl Into<String>) -> ApiError {
