@@ -1,6 +1,7 @@
 //! Named checks over the mock server's access log. Each verdict comes from an ordering rule (a
 //! partial order over the log), and carries the log lines that prove it either way.
 
+pub mod callback_port;
 pub mod discovery;
 pub mod model;
 pub mod static_credentials;
