@@ -7,6 +7,8 @@ mod support;
 mod agent;
 #[path = "reconnect/bisect.rs"]
 mod bisect;
+#[path = "reconnect/callback_port.rs"]
+mod callback_port;
 #[path = "reconnect/check_controls.rs"]
 mod check_controls;
 #[path = "reconnect/claude_code.rs"]
@@ -73,3 +75,5 @@ mod resumed;
 mod server;
 #[path = "reconnect/shapes.rs"]
 mod shapes;
+#[path = "reconnect/static_key.rs"]
+mod static_key;

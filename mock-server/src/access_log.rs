@@ -166,6 +166,10 @@ pub struct AccessRecord {
     /// connection is recorded with status 0: no response was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// On a server that is not OAuth ([`crate::discovery::Credentials::ApiKey`]), whether an MCP
+    /// request carried the configured key (`Some(false)`: missing or wrong); `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<bool>,
 }
 
 /// What handlers learn about a request that the middleware cannot see from headers alone.
@@ -186,6 +190,7 @@ pub(crate) struct NoteData {
     pub resource: Option<String>,
     pub redirect_uri: Option<String>,
     pub fault: Option<String>,
+    pub api_key: Option<bool>,
 }
 
 /// Marks requests that arrived on the authorization server's own listener.
@@ -467,6 +472,7 @@ mod tests {
             resource: None,
             redirect_uri: None,
             fault: None,
+            api_key: None,
         }
     }
 

@@ -50,6 +50,10 @@ pub enum ApiError {
         invalid_token: bool,
         description: String,
     },
+    /// RFC 7617: a server that is not OAuth wants its static credentials (a `Basic` challenge,
+    /// no Bearer, no resource metadata).
+    #[error("HTTP 401 (Basic): {description}")]
+    BasicChallenge { realm: String, description: String },
     /// 403 for a valid token without the scope a request needs (RFC 6750 §3.1
     /// `insufficient_scope`; MCP authorization › "Scope Challenge Handling").
     #[error("insufficient scope: {scope}")]
@@ -175,6 +179,7 @@ impl ApiError {
                 invalid_token.then(|| "invalid_token".to_owned())
             }
             ApiError::InsufficientScope { .. } => Some("insufficient_scope".to_owned()),
+            ApiError::BasicChallenge { .. } => Some("unauthorized".to_owned()),
             ApiError::JsonRpc { code, message, .. } => Some(format!("{code} {message}")),
             ApiError::Http { message, .. } => Some(message.clone()),
         }
@@ -230,6 +235,16 @@ impl IntoResponse for ApiError {
                 };
                 let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
+            ApiError::BasicChallenge { realm, description } => {
+                let body = json!({"error": "unauthorized", "error_description": description});
+                let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+                if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
                     response
                         .headers_mut()
                         .insert(header::WWW_AUTHENTICATE, value);

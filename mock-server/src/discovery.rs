@@ -111,6 +111,30 @@ impl ResponseShape {
     }
 }
 
+/// How the MCP endpoint knows its callers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Credentials {
+    /// OAuth 2.1 bearer tokens, with everything this module describes.
+    #[default]
+    Oauth,
+    /// Not OAuth: a static API key the user puts in the client's config, sent as
+    /// [`API_KEY_HEADER`]: [`API_KEY`]. A request without it gets 401 with
+    /// `WWW-Authenticate: Basic realm="…"` (RFC 7617), no Bearer challenge, and the server
+    /// serves no OAuth metadata, registration, authorization or token endpoint (all 404): a
+    /// client given the header must send it and never start OAuth.
+    ApiKey,
+}
+
+/// The header a [`Credentials::ApiKey`] server reads its key from.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The one key a [`Credentials::ApiKey`] server accepts.
+pub const API_KEY: &str = "harness-static-api-key-0123456789";
+
+/// The realm of a [`Credentials::ApiKey`] server's `Basic` challenge.
+pub const BASIC_REALM: &str = "mock-mcp";
+
 /// What [`AuthorizationResponseIss::Wrong`] appends to the issuer for `iss`: another issuer on
 /// the same origin, so a client that compares only origins, or prefixes, is caught too.
 pub const WRONG_ISSUER_SUFFIX: &str = "/wrong-issuer";
@@ -154,6 +178,8 @@ pub struct Discovery {
     pub strict_redirect_port: bool,
     /// Token responses, challenges and error bodies as some real servers send them.
     pub response_shape: ResponseShape,
+    /// OAuth (everything above), or a static API key with a Basic challenge (none of it).
+    pub credentials: Credentials,
 }
 
 impl Default for Discovery {
@@ -169,6 +195,7 @@ impl Default for Discovery {
             authorization_response_iss: AuthorizationResponseIss::Sent,
             strict_redirect_port: false,
             response_shape: ResponseShape::Standard,
+            credentials: Credentials::Oauth,
         }
     }
 }

@@ -83,6 +83,7 @@ pub(crate) async fn record_access(
         resource: n.resource,
         redirect_uri: n.redirect_uri,
         fault: n.fault,
+        api_key: n.api_key,
     });
     tracing::info!(
         seq = record.seq,

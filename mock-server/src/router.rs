@@ -19,6 +19,10 @@ use crate::{admin, mcp, oauth};
 /// authorization server has an origin of its own, the authorization server too.
 pub fn router(state: AppState) -> Router {
     let config = state.config();
+    // A server that is not OAuth has no metadata and no authorization server: 404s.
+    if config.discovery.credentials == crate::discovery::Credentials::ApiKey {
+        return finish(mcp::routes(config), state);
+    }
     let mut app = Router::new()
         .merge(oauth::resource_metadata_routes(config))
         .merge(mcp::routes(config));
@@ -331,6 +335,60 @@ mod tests {
                 response.status()
             );
         }
+        Ok(())
+    }
+
+    /// A server that is not OAuth: a Basic challenge without the key, no metadata, and the MCP
+    /// endpoint with it; the access log says which requests carried the key.
+    #[tokio::test]
+    async fn an_api_key_server_challenges_basic_serves_no_metadata_and_accepts_its_key(
+    ) -> anyhow::Result<()> {
+        use crate::discovery::{Credentials, API_KEY, API_KEY_HEADER};
+        let mut config = ServerConfig::new("http://127.0.0.1:9")?;
+        config.discovery.credentials = Credentials::ApiKey;
+        let state = AppState::new(config)?;
+        let app = router(state.clone());
+        let initialize = |key: Option<&str>| {
+            let mut request = Request::post("/")
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream");
+            if let Some(key) = key {
+                request = request.header(API_KEY_HEADER, key);
+            }
+            request.body(Body::from(
+                r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            ))
+        };
+        let refused = app.clone().oneshot(initialize(None)?).await?;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refused
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.as_bytes()),
+            Some(&b"Basic realm=\"mock-mcp\""[..])
+        );
+        let wrong = app.clone().oneshot(initialize(Some("another"))?).await?;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        for path in [
+            "/.well-known/oauth-protected-resource",
+            "/.well-known/oauth-authorization-server",
+        ] {
+            let response = app
+                .clone()
+                .oneshot(Request::get(path).body(Body::empty())?)
+                .await?;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let accepted = app.clone().oneshot(initialize(Some(API_KEY))?).await?;
+        assert_eq!(accepted.status(), StatusCode::OK);
+        let keys: Vec<Option<bool>> = state
+            .received_requests()
+            .iter()
+            .filter(|r| r.phase == Phase::Mcp)
+            .map(|r| r.api_key)
+            .collect();
+        assert_eq!(keys, vec![Some(false), Some(false), Some(true)]);
         Ok(())
     }
 }

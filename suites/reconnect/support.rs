@@ -132,9 +132,12 @@ pub fn run_on_mock(
     scenario: Scenario,
     options: &scenarios::RunOptions,
 ) -> anyhow::Result<(ScenarioReport, String)> {
-    let mock = mock_server::MockServer::builder()
-        .faults(scenario.mock_faults())
-        .start_blocking()?;
+    let mut builder = mock_server::MockServer::builder().faults(scenario.mock_faults());
+    // A scenario's own server (static_api_key's is not OAuth).
+    if let Some(discovery) = scenario.mock_discovery(None) {
+        builder = builder.discovery(discovery);
+    }
+    let mock = builder.start_blocking()?;
     let report = scenarios::run_with(scenario, client, &mock, options);
     let text = show(&report);
     Ok((report, text))

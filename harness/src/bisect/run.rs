@@ -137,7 +137,7 @@ fn needed_feature(scenario: Scenario) -> Option<Feature> {
         LoginPath::SlashMcp => Some(Feature::HttpTransport),
         LoginPath::LoginCommand => Some(Feature::McpLogin),
         LoginPath::AuthenticateTool | LoginPath::PastedCallback => Some(Feature::AuthenticateTool),
-        LoginPath::AutomaticAtConnect => None,
+        LoginPath::AutomaticAtConnect | LoginPath::StaticHeader => None,
     }
 }
 
@@ -242,8 +242,8 @@ fn run_once(
         return classify(&report, check);
     }
     let mut builder = MockServer::builder().faults(scenario.mock_faults());
-    if let Some(variant) = discovery {
-        builder = builder.discovery(variant.discovery());
+    if let Some(discovery) = scenario.mock_discovery(discovery.map(|v| v.discovery())) {
+        builder = builder.discovery(discovery);
     }
     let mock = match builder.start_blocking() {
         Ok(m) => m,

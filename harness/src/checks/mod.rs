@@ -1,9 +1,11 @@
 //! Named checks over the mock server's access log. Each verdict comes from an ordering rule (a
 //! partial order over the log), and carries the log lines that prove it either way.
 
+pub mod callback_port;
 pub mod discovery;
 pub mod model;
 pub mod pre_issued;
+pub mod static_credentials;
 pub mod timeline;
 
 use mock_server::{AccessRecord, Bearer, Phase};
@@ -510,6 +512,7 @@ mod tests {
                 resource: None,
                 redirect_uri: None,
                 fault: None,
+                api_key: None,
             };
             f(&mut r);
             self.0.push(r);

@@ -531,15 +531,18 @@ pub(crate) fn start_mock(
     discovery: Option<ServerVariant>,
     mock_mode: MockMode,
 ) -> Result<Box<dyn harness::mock::MockTarget>, harness::mock::MockError> {
-    Ok(match discovery {
-        Some(variant) => Box::new(
-            mock_server::MockServer::builder()
-                .faults(scenario.mock_faults())
-                .discovery(variant.discovery())
-                .start_blocking()?,
-        ),
-        None => mock_mode.start_with(scenario.mock_faults())?,
-    })
+    // A variant, or a scenario's own server that is not OAuth, runs in-process.
+    Ok(
+        match scenario.mock_discovery(discovery.map(|v| v.discovery())) {
+            Some(discovery) => Box::new(
+                mock_server::MockServer::builder()
+                    .faults(scenario.mock_faults())
+                    .discovery(discovery)
+                    .start_blocking()?,
+            ),
+            None => mock_mode.start_with(scenario.mock_faults())?,
+        },
+    )
 }
 
 fn to_json(reports: &[ScenarioReport]) -> Result<String, serde_json::Error> {

@@ -46,6 +46,9 @@ pub enum LoginPath {
     /// The client starts OAuth by itself when it connects and meets the 401 (Gemini CLI with
     /// `oauth.enabled`, in a headless run too).
     AutomaticAtConnect,
+    /// No login at all: a static credential (an API-key header) written into the client's
+    /// config for a server that is not OAuth.
+    StaticHeader,
 }
 
 impl LoginPath {
@@ -56,6 +59,7 @@ impl LoginPath {
             LoginPath::AuthenticateTool => "authenticate-tool",
             LoginPath::PastedCallback => "pasted-callback",
             LoginPath::AutomaticAtConnect => "automatic-at-connect",
+            LoginPath::StaticHeader => "static-header",
         }
     }
 }
@@ -236,6 +240,23 @@ pub trait ClientUnderTest {
     ) -> Result<(), DriveError> {
         Err(DriveError::Setup(format!(
             "{} cannot be given an OAuth client ID",
+            self.name()
+        )))
+    }
+    /// As [`ClientUnderTest::add_http_server`], for a server that is not OAuth: the client's
+    /// config sends `header: value` on every request. A client whose config has no header
+    /// option says so with evidence ([`DriveError::NoSuchPath`]); one whose driver was not
+    /// taught it fails the run (a setup error, never "not applicable").
+    fn add_http_server_with_header(
+        &self,
+        _env: &RunEnv<'_>,
+        _server: &str,
+        _url: &str,
+        _header: &str,
+        _value: &str,
+    ) -> Result<(), DriveError> {
+        Err(DriveError::Setup(format!(
+            "the {} driver cannot write a static header into its config yet",
             self.name()
         )))
     }

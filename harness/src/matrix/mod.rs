@@ -813,8 +813,11 @@ fn run_one(
         return RunRecord::from_report(&report);
     }
     let mut builder = MockServer::builder().faults(spec.scenario.mock_faults());
-    if let Some(variant) = spec.discovery {
-        builder = builder.discovery(variant.discovery());
+    if let Some(discovery) = spec
+        .scenario
+        .mock_discovery(spec.discovery.map(|v| v.discovery()))
+    {
+        builder = builder.discovery(discovery);
     }
     let mock = match builder.start_blocking() {
         Ok(m) => m,

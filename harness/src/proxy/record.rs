@@ -236,6 +236,7 @@ pub fn blank(method: &str, path: &str, phase: Phase) -> AccessRecord {
         resource: None,
         redirect_uri: None,
         fault: None,
+        api_key: None,
     }
 }
 

@@ -4,12 +4,14 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::agent;
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{Ctx, Run};
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "authenticate_tool",
     describe: "the agent calls the authenticate pseudo-tool, consent via the localhost callback; the same session must offer the server's tools to the model and run one",
     login_path: LoginPath::AuthenticateTool,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

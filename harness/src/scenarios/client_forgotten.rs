@@ -7,12 +7,14 @@ use crate::scenarios::steps::{
     add_server, forget_clients_between_logins, login_check, refused_client_id_reused, status_check,
     Ctx, Run, SERVER_NAME,
 };
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "client_forgotten",
     describe: "mcp login; the server forgets its registered clients and the tokens expire; mcp list meets invalid_client; a second mcp login must register a new client and connect",
     login_path: LoginPath::LoginCommand,
     is_reconnect_check: false,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

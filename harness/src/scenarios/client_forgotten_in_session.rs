@@ -6,12 +6,14 @@ use crate::scenarios::steps::{
     add_server, client_reported_success, forget_clients_between_logins, refused_client_id_reused,
     slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "client_forgotten_in_session",
     describe: "as client_forgotten through the /mcp menu: authenticate in a session; the server forgets its clients, tokens expire; a new session's /mcp → Authenticate must register a new client and connect",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: false,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

@@ -70,6 +70,8 @@ macro_rules! suite_scenarios {
             login_path: LoginPath::AutomaticAtConnect,
             is_reconnect_check: false,
             faults: no_faults,
+            // The suite's server is its own: the mock's credentials mode does not apply.
+            credentials: mock_server::discovery::Credentials::Oauth,
             drive,
         }),*];
     };

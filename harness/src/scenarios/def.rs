@@ -19,6 +19,9 @@ pub struct ScenarioDef {
     pub login_path: LoginPath,
     /// Whether the scenario judges a reconnect inside one running client process.
     pub is_reconnect_check: bool,
+    /// How the scenario's server knows its callers: OAuth (every scenario but one), or a static
+    /// API key (`static_api_key`: a server that is not OAuth).
+    pub credentials: mock_server::discovery::Credentials,
     /// The faults the scenario's server commits from the start (most commit none).
     pub faults: fn() -> mock_server::Faults,
     pub drive: Drive,
@@ -59,6 +62,26 @@ impl Scenario {
     /// Whether the scenario judges a reconnect inside one running session.
     pub fn is_reconnect_check(self) -> bool {
         self.0.is_reconnect_check
+    }
+
+    /// How the scenario's server knows its callers.
+    pub fn credentials(self) -> mock_server::discovery::Credentials {
+        self.0.credentials
+    }
+
+    /// The server a run of the scenario meets: the variant's when one is given, with the
+    /// scenario's credentials; `None` for the default server.
+    pub fn mock_discovery(
+        self,
+        variant: Option<mock_server::Discovery>,
+    ) -> Option<mock_server::Discovery> {
+        match (variant, self.credentials()) {
+            (None, mock_server::discovery::Credentials::Oauth) => None,
+            (variant, credentials) => Some(mock_server::Discovery {
+                credentials,
+                ..variant.unwrap_or_default()
+            }),
+        }
     }
 
     /// The faults the scenario's server commits (the story needs them; most need none).

@@ -1057,6 +1057,7 @@ mod tests {
             resource: None,
             redirect_uri: None,
             fault: None,
+            api_key: None,
         }
     }
 

@@ -9,12 +9,14 @@ use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
     add_server, settle, Ctx, Grace, Run, RECONNECT_TIMEOUT, SERVER_NAME,
 };
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "login_at_connect",
     describe: "one headless run with no tokens: the client must start OAuth by itself at the 401, then the same process initialize with the new token and list tools",
     login_path: LoginPath::AutomaticAtConnect,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

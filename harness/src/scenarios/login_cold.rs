@@ -6,12 +6,14 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::login_then_list::{login_then_list_from, State};
 use crate::scenarios::steps::{Ctx, Run};
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "login_cold",
     describe: "mcp add → mcp login → mcp list: the login command from the cold state (nothing contacted the server first; login_then_list is the primed twin)",
     login_path: LoginPath::LoginCommand,
     is_reconnect_check: false,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

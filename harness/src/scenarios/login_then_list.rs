@@ -1,5 +1,6 @@
 //! `login_then_list`: mcp add → mcp list → mcp login → mcp list (stored tokens; each step a new process, not a reconnect check)
 
+use mock_server::discovery::Credentials;
 use std::time::Duration;
 
 use crate::checks::{self, Check, Verdict};
@@ -13,6 +14,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     describe: "mcp add → mcp list → mcp login → mcp list (stored tokens; each step a new process, not a reconnect check)",
     login_path: LoginPath::LoginCommand,
     is_reconnect_check: false,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

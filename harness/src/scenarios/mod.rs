@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod authenticate_paste;
 pub mod authenticate_tool;
+pub mod callback_port_taken;
 pub mod client_forgotten;
 pub mod client_forgotten_in_session;
 pub mod conformance;
@@ -32,6 +33,7 @@ pub mod server_restart;
 pub mod session_lost;
 pub mod slash_mcp;
 pub mod slow_server;
+pub mod static_api_key;
 pub mod steps;
 pub mod stored_token_rerun;
 pub mod token_expiry;
@@ -70,9 +72,11 @@ impl Scenario {
     pub const STORED_TOKEN_RERUN: Scenario = Scenario::new(&stored_token_rerun::DEF);
     pub const RESUMED_AFTER_EXPIRY: Scenario = Scenario::new(&resumed_after_expiry::DEF);
     pub const LOGIN_COLD: Scenario = Scenario::new(&login_cold::DEF);
+    pub const STATIC_API_KEY: Scenario = Scenario::new(&static_api_key::DEF);
+    pub const CALLBACK_PORT_TAKEN: Scenario = Scenario::new(&callback_port_taken::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 22] = [
+    pub const ALL: [Scenario; 24] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
         Scenario::LOGIN_COLD,
@@ -95,6 +99,8 @@ impl Scenario {
         Scenario::LOGIN_AT_CONNECT,
         Scenario::STORED_TOKEN_RERUN,
         Scenario::RESUMED_AFTER_EXPIRY,
+        Scenario::STATIC_API_KEY,
+        Scenario::CALLBACK_PORT_TAKEN,
     ];
 
     /// The scenarios whose story needs nothing of the server but the protocol, and so run

@@ -4,12 +4,14 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::lifecycle::{self, LifecycleEvent};
 use crate::scenarios::steps::{Ctx, Run};
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "refresh_rotation",
     describe: "two expiries in a row, a call after each: the second refresh must not reuse the rotated refresh token",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

@@ -4,6 +4,7 @@
 //! without sending the person through authorization again. Tokens surviving a restart (the
 //! field's "it asks me to log in every morning"): not a reconnect check.
 
+use mock_server::discovery::Credentials;
 use mock_server::AccessRecord;
 
 use crate::checks;
@@ -21,6 +22,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     describe: "sign in in a session and leave; hours later every access token has expired: a new headless run must refresh and connect without a new authorization",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: false,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

@@ -4,12 +4,14 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::ScenarioDef;
 use crate::scenarios::lifecycle::{self, LifecycleEvent};
 use crate::scenarios::steps::{Ctx, Run, STEP_UP_SCOPE};
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "scope_step_up",
     describe: "log in via /mcp; tools/call answers 403 insufficient_scope naming a scope; the client must re-authorize with it once and the call go through",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults,
     drive,
 };

@@ -4,12 +4,14 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::lifecycle::{self, LifecycleEvent};
 use crate::scenarios::steps::{Ctx, Run};
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "server_restart",
     describe: "log in via /mcp; the server restarts with its state lost; the client must get going again or tell the agent authentication is needed",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

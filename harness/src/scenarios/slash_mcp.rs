@@ -6,12 +6,14 @@ use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
     add_server, client_reported_success, slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "slash_mcp",
     describe: "in-session reconnect: /mcp → Authenticate → consent; the same session must initialize and list tools",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

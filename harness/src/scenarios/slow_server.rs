@@ -4,12 +4,14 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::lifecycle::{self, LifecycleEvent};
 use crate::scenarios::steps::{Ctx, Run};
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "slow_server",
     describe: "log in via /mcp; every MCP response is held 2 s; the client must wait and the agent's call go through",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

@@ -3,6 +3,7 @@
 //! with the stored token, without authorizing again. Stored tokens used by a new process: not a
 //! reconnect check. A client that never logs in by itself earns "not applicable" with its evidence.
 
+use mock_server::discovery::Credentials;
 use mock_server::{AccessRecord, Phase};
 
 use crate::checks::{self, Check, Verdict};
@@ -18,6 +19,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     describe: "a headless run logs in at the 401 by itself; a second run in the same home must list tools with the stored token and not authorize again",
     login_path: LoginPath::AutomaticAtConnect,
     is_reconnect_check: false,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };
@@ -175,6 +177,7 @@ mod tests {
             resource: None,
             redirect_uri: None,
             fault: None,
+            api_key: None,
         }
     }
 

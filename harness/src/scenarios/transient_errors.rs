@@ -4,12 +4,14 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::lifecycle::{self, LifecycleEvent};
 use crate::scenarios::steps::{Ctx, Run};
+use mock_server::discovery::Credentials;
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "transient_errors",
     describe: "log in via /mcp; the next two authenticated MCP requests get 503; the client must retry through it or tell the agent, and the next call must work",
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: true,
+    credentials: Credentials::Oauth,
     faults: no_faults,
     drive,
 };

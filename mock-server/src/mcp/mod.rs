@@ -61,6 +61,9 @@ fn authenticate(
     headers: &HeaderMap,
 ) -> Result<Authenticated, ApiError> {
     origin::check(state.config(), headers)?;
+    if state.config().discovery.credentials == crate::discovery::Credentials::ApiKey {
+        return api_key(notes, headers);
+    }
     if state.config().no_auth {
         // `--no-auth`: the caller is who a token for the default scope would make it.
         return Ok(Authenticated {
@@ -106,6 +109,33 @@ fn authenticate(
 
 /// Who an unauthenticated request is under `--no-auth`, in the access log and tool results.
 const NO_AUTH_CLIENT: &str = "no-auth";
+
+/// A [`crate::discovery::Credentials::ApiKey`] server: the configured key or a Basic challenge.
+/// The caller's grant is the key's own (no client, the default scope).
+fn api_key(notes: &Notes, headers: &HeaderMap) -> Result<Authenticated, ApiError> {
+    use crate::discovery::{API_KEY, API_KEY_HEADER, BASIC_REALM};
+    let sent = headers.get(API_KEY_HEADER).map(|v| v.as_bytes());
+    let matched = sent == Some(API_KEY.as_bytes());
+    notes.update(|n| n.api_key = Some(matched));
+    if !matched {
+        return Err(ApiError::BasicChallenge {
+            realm: BASIC_REALM.to_owned(),
+            description: match sent {
+                None => format!("the {API_KEY_HEADER} header is required"),
+                Some(_) => format!("the {API_KEY_HEADER} header names no known key"),
+            },
+        });
+    }
+    Ok(Authenticated {
+        grant: crate::store::tokens::GrantInfo {
+            client_id: "api-key".to_owned(),
+            scope: DEFAULT_SCOPE.to_owned(),
+            resource: None,
+            family: 0,
+        },
+        token_id: "api-key".to_owned(),
+    })
+}
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::rpc(StatusCode::BAD_REQUEST, Value::Null, SERVER_ERROR, message)

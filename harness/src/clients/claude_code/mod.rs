@@ -383,6 +383,33 @@ impl ClientUnderTest for ClaudeCode {
         self.add_http(env, server, url, &[])
     }
 
+    fn add_http_server_with_header(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        header: &str,
+        value: &str,
+    ) -> Result<(), DriveError> {
+        // `claude mcp add … --header "Name: value"`: the option takes several values, so it
+        // goes after the name and URL (before them it swallows both).
+        let line = format!("{header}: {value}");
+        let args = [
+            "mcp",
+            "add",
+            "--transport",
+            "http",
+            "-s",
+            "user",
+            server,
+            url,
+            "--header",
+            &line,
+        ];
+        self.run(env, &args)?;
+        Ok(())
+    }
+
     fn add_http_server_with_client_id(
         &self,
         env: &RunEnv<'_>,
@@ -429,6 +456,8 @@ impl ClientUnderTest for ClaudeCode {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
+            // The header is written into the config; whether the driver can is the writer's answer.
+            LoginPath::StaticHeader => Ok(Ok(())),
             // Every version with HTTP transport has the `/mcp` menu; a version with it that lacks
             // the menu fails the scenario at the menu, which is the honest outcome. A version
             // whose own help shows no HTTP transport cannot be given the server at all.

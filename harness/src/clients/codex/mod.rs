@@ -645,6 +645,28 @@ impl ClientUnderTest for Codex {
             .map_err(|e| DriveError::Setup(format!("writing {}: {e}", path.display())))
     }
 
+    fn add_http_server_with_header(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        header: &str,
+        value: &str,
+    ) -> Result<(), DriveError> {
+        // Codex's config: `http_headers`, static headers of a streamable HTTP server.
+        self.add_http_server(env, server, url)?;
+        let path = Self::codex_home(env).join("config.toml");
+        let mut config = std::fs::read_to_string(&path)
+            .map_err(|e| DriveError::Setup(format!("reading {}: {e}", path.display())))?;
+        config.push_str(&format!(
+            "http_headers = {{ {} = {} }}\n",
+            toml_string(header),
+            toml_string(value)
+        ));
+        std::fs::write(&path, config)
+            .map_err(|e| DriveError::Setup(format!("writing {}: {e}", path.display())))
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         let out = self.run(env, &["mcp", "list"])?;
         Ok(match list_line(&out.stdout, server) {
@@ -659,6 +681,8 @@ impl ClientUnderTest for Codex {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
+            // The header is written into the config; whether the driver can is the writer's answer.
+            LoginPath::StaticHeader => Ok(Ok(())),
             LoginPath::LoginCommand => {
                 let out = self.run_unchecked(env, &["mcp", "login", "--help"])?;
                 if out.status == Some(0) {

@@ -611,6 +611,38 @@ impl ClientUnderTest for CopilotCli {
         write().map_err(|e| DriveError::Setup(format!("writing {}: {e}", path.display())))
     }
 
+    fn add_http_server_with_header(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        header: &str,
+        value: &str,
+    ) -> Result<(), DriveError> {
+        // mcp-config.json's `headers` of an http server.
+        let mut config = Self::read_config(env)?;
+        let servers = config
+            .as_object_mut()
+            .map(|o| o.entry("mcpServers").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| DriveError::Setup("mcp-config.json is not an object".to_owned()))?;
+        servers.insert(
+            server.to_owned(),
+            json!({"type": "http", "url": url, "headers": {header: value}, "tools": ["*"]}),
+        );
+        let path = Self::config_path(env);
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(
+                &path,
+                serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?,
+            )
+        };
+        write().map_err(|e| DriveError::Setup(format!("writing {}: {e}", path.display())))
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         // `copilot mcp list` and `mcp get` only read the configuration (no request reaches the
         // server), so the status is what a fresh `-p` run reports once it has loaded its servers;
@@ -642,6 +674,8 @@ impl ClientUnderTest for CopilotCli {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
+            // The header is written into the config; whether the driver can is the writer's answer.
+            LoginPath::StaticHeader => Ok(Ok(())),
             LoginPath::AutomaticAtConnect | LoginPath::SlashMcp => Ok(Ok(())),
             LoginPath::LoginCommand => {
                 let out = self.run(env, &["mcp", "--help"])?;

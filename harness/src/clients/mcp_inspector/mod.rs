@@ -81,6 +81,9 @@ pub struct McpInspector {
 pub(crate) struct DriverState {
     pub(crate) servers: std::collections::BTreeMap<String, String>,
     pub(crate) callback_port: Option<u16>,
+    /// A static header per server (`Name: value`), for a server that is not OAuth.
+    #[serde(default)]
+    pub(crate) headers: std::collections::BTreeMap<String, String>,
 }
 
 pub(crate) fn read_state_in(env: &RunEnv<'_>, file: &str) -> Result<DriverState, DriveError> {
@@ -269,18 +272,21 @@ impl McpInspector {
     /// One listing run: `tools/list` on the server, with OAuth at the 401 when it needs it.
     fn listing(&self, env: &RunEnv<'_>, server: &str) -> Result<HeadlessRun, DriveError> {
         let url = self.url(env, server)?;
-        let spec = self.spec(
-            env,
-            &[
-                &url,
-                "--transport",
-                "http",
-                "--method",
-                "tools/list",
-                "--format",
-                "json",
-            ],
-        )?;
+        let header = read_state(env)?.headers.get(server).cloned();
+        let mut args = vec![
+            url.as_str(),
+            "--transport",
+            "http",
+            "--method",
+            "tools/list",
+            "--format",
+            "json",
+        ];
+        // `--header <headers...>` takes several values: last, so it swallows nothing else.
+        if let Some(header) = &header {
+            args.extend(["--header", header.as_str()]);
+        }
+        let spec = self.spec(env, &args)?;
         run_consenting(&spec, env, LISTING_TIMEOUT)
     }
 
@@ -351,6 +357,22 @@ impl ClientUnderTest for McpInspector {
         write_state(env, &state)
     }
 
+    fn add_http_server_with_header(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        header: &str,
+        value: &str,
+    ) -> Result<(), DriveError> {
+        let mut state = read_state(env)?;
+        state.servers.insert(server.to_owned(), url.to_owned());
+        state
+            .headers
+            .insert(server.to_owned(), format!("{header}: {value}"));
+        write_state(env, &state)
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         // `--stored-auth-only`: "Never start interactive OAuth; use the shared store if present,
         // otherwise fail with auth_required."
@@ -387,6 +409,8 @@ impl ClientUnderTest for McpInspector {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
+            // The header is written into the config; whether the driver can is the writer's answer.
+            LoginPath::StaticHeader => Ok(Ok(())),
             LoginPath::AutomaticAtConnect => {
                 let help = self.help(env)?;
                 if help.contains("--callback-url") {

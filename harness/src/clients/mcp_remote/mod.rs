@@ -184,11 +184,14 @@ impl McpRemote {
             .callback_port
             .ok_or_else(|| DriveError::Setup("prepare() chose no callback port".to_owned()))?
             .to_string();
-        run_consenting(
-            &self.spec(env, &[&url, &port, "--allow-http"]),
-            env,
-            LISTING_TIMEOUT,
-        )
+        let header = Self::state(env)?.headers.get(server).cloned();
+        let mut args = vec![url.as_str(), port.as_str(), "--allow-http"];
+        // `--header Name:Value`, as mcp-remote's README writes it.
+        let header = header.map(|h| h.replacen(": ", ":", 1));
+        if let Some(header) = &header {
+            args.extend(["--header", header.as_str()]);
+        }
+        run_consenting(&self.spec(env, &args), env, LISTING_TIMEOUT)
     }
 }
 
@@ -233,6 +236,22 @@ impl ClientUnderTest for McpRemote {
         write_state_in(env, DRIVER_STATE, &state)
     }
 
+    fn add_http_server_with_header(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        header: &str,
+        value: &str,
+    ) -> Result<(), DriveError> {
+        let mut state = Self::state(env)?;
+        state.servers.insert(server.to_owned(), url.to_owned());
+        state
+            .headers
+            .insert(server.to_owned(), format!("{header}: {value}"));
+        write_state_in(env, DRIVER_STATE, &state)
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, _server: &str) -> Result<ServerStatus, DriveError> {
         Err(DriveError::NoSuchPath {
             path: "login-command",
@@ -250,6 +269,8 @@ impl ClientUnderTest for McpRemote {
     ) -> Result<Result<(), Absent>, DriveError> {
         let usage = self.usage(env)?;
         match path {
+            // The header is written into the config; whether the driver can is the writer's answer.
+            LoginPath::StaticHeader => Ok(Ok(())),
             LoginPath::AutomaticAtConnect => Ok(Ok(())),
             LoginPath::LoginCommand => Ok(Err(Absent {
                 evidence: format!(

@@ -524,6 +524,26 @@ impl ClientUnderTest for Opencode {
         self.add_server(env, server, url, json!({ "callbackPort": port }))
     }
 
+    fn add_http_server_with_header(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        header: &str,
+        value: &str,
+    ) -> Result<(), DriveError> {
+        // A remote server's `headers`; no `oauth` block, as a user writes it for an API key.
+        self.add_http_server(env, server, url)?;
+        let mut config = self.read_config(env)?;
+        if let Some(entry) = config.get_mut("mcp").and_then(|m| m.get_mut(server)) {
+            entry["headers"] = json!({ header: value });
+            if let Some(o) = entry.as_object_mut() {
+                o.remove("oauth");
+            }
+        }
+        self.write_config(env, &config)
+    }
+
     fn add_http_server_with_client_id(
         &self,
         env: &RunEnv<'_>,
@@ -555,6 +575,8 @@ impl ClientUnderTest for Opencode {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
+            // The header is written into the config; whether the driver can is the writer's answer.
+            LoginPath::StaticHeader => Ok(Ok(())),
             LoginPath::LoginCommand => {
                 let out = self.run_unchecked(env, &["mcp", "auth", "--help"])?;
                 let text = format!("{}{}", out.stdout, out.stderr);

@@ -561,6 +561,29 @@ impl ClientUnderTest for QwenCode {
         Self::write_settings(env, &settings)
     }
 
+    fn add_http_server_with_header(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        header: &str,
+        value: &str,
+    ) -> Result<(), DriveError> {
+        // settings.json's `headers` of an `httpUrl` server, and no `oauth` block: what a user
+        // writes for a server with an API key.
+        let mut settings = Self::read_settings(env)?;
+        let servers = settings
+            .as_object_mut()
+            .map(|o| o.entry("mcpServers").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| DriveError::Setup("settings.json is not an object".to_owned()))?;
+        servers.insert(
+            server.to_owned(),
+            json!({"httpUrl": url, "headers": {header: value}, "trust": true}),
+        );
+        Self::write_settings(env, &settings)
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         let listed = self.mcp_list_status(env, server)?;
         // `qwen mcp list` knows only "Connected" and "Disconnected" (0.24.4: its connection test
@@ -584,6 +607,8 @@ impl ClientUnderTest for QwenCode {
         path: LoginPath,
     ) -> Result<Result<(), Absent>, DriveError> {
         match path {
+            // The header is written into the config; whether the driver can is the writer's answer.
+            LoginPath::StaticHeader => Ok(Ok(())),
             LoginPath::SlashMcp => Ok(Ok(())),
             LoginPath::AutomaticAtConnect => Ok(Err(Absent {
                 evidence: "Qwen Code starts OAuth by itself only in an interactive session \

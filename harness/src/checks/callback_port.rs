@@ -1,0 +1,229 @@
+//! Failure class 2, the callback: the client's fixed (or configured) loopback callback port is
+//! already taken by another process when the login starts. A client must not hang: it says so
+//! clearly (the port, "in use", EADDRINUSE), or it listens on another port and registers that
+//! one (RFC 8252 §7.3: the server must accept any loopback port).
+
+use mock_server::{AccessRecord, Phase};
+use url::Url;
+
+use crate::checks::{evidence_line, Check};
+
+pub const PORT_CONFLICT_HANDLED: &str = "callback-port-conflict-handled";
+
+/// How the login ended, as the driver saw it.
+#[derive(Debug, Clone)]
+pub enum LoginEnd {
+    /// The client said it finished: `succeeded`, and what it printed.
+    Reported { succeeded: bool, message: String },
+    /// Nothing finished within the driver's bounded wait: what it waited for, and the client's
+    /// last screen (where it may have said why).
+    TimedOut { what: String, screen: String },
+}
+
+fn port_of(uri: &str) -> Option<u16> {
+    Url::parse(uri).ok().and_then(|u| u.port_or_known_default())
+}
+
+/// Words that tell a person the port is the problem (not the bare number: it is in every
+/// redirect URI the client prints).
+fn names_the_conflict(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    lower.contains("in use") || lower.contains("eaddrinuse") || lower.contains("address already")
+}
+
+pub fn port_conflict_handled(log: &[AccessRecord], held: u16, end: &LoginEnd) -> Check {
+    let redirects: Vec<&AccessRecord> = log
+        .iter()
+        .filter(|r| {
+            matches!(r.phase, Phase::Registration | Phase::Authorization)
+                && r.redirect_uri.is_some()
+        })
+        .collect();
+    let mut evidence: Vec<String> = redirects.iter().map(|r| evidence_line(r)).collect();
+    let exchanged = log.iter().any(|r| {
+        r.phase == Phase::Token
+            && r.grant_type.as_deref() == Some("authorization_code")
+            && r.status == 200
+    });
+    let other_port = redirects
+        .iter()
+        .filter_map(|r| r.redirect_uri.as_deref().and_then(port_of))
+        .find(|p| *p != held);
+    match end {
+        LoginEnd::TimedOut { what, screen } if names_the_conflict(screen) => {
+            evidence.push(what.clone());
+            evidence.extend(screen.lines().filter(|l| names_the_conflict(l)).map(|l| {
+                format!(
+                    "screen: {}",
+                    l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                )
+            }));
+            Check::pass(
+                PORT_CONFLICT_HANDLED,
+                format!(
+                    "the client said on screen that port {held} is taken{}",
+                    if redirects.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (though it still sent the browser to authorize with a redirect to \
+                             port {held}, where another process answers)"
+                        )
+                    }
+                ),
+                evidence,
+            )
+        }
+        LoginEnd::TimedOut { what, .. } => {
+            evidence.push(what.clone());
+            Check::fail(
+                PORT_CONFLICT_HANDLED,
+                format!(
+                    "with its callback port {held} taken by another process the login hung: \
+                     nothing within the bounded wait, no error and no other port"
+                ),
+                evidence,
+            )
+        }
+        LoginEnd::Reported {
+            succeeded: true,
+            message,
+        } => {
+            evidence.push(format!("client: {message}"));
+            match other_port {
+                Some(port) if exchanged => Check::pass(
+                    PORT_CONFLICT_HANDLED,
+                    format!(
+                        "port {held} was taken, so the client listened on {port}, registered \
+                         that redirect URI and finished the login (RFC 8252 §7.3)"
+                    ),
+                    evidence,
+                ),
+                _ => Check::fail(
+                    PORT_CONFLICT_HANDLED,
+                    format!(
+                        "the client reported success with its callback port {held} taken, but no \
+                         code was exchanged through another registered port"
+                    ),
+                    evidence,
+                ),
+            }
+        }
+        LoginEnd::Reported {
+            succeeded: false,
+            message,
+        } => {
+            evidence.push(format!("client: {message}"));
+            if names_the_conflict(message) {
+                Check::pass(
+                    PORT_CONFLICT_HANDLED,
+                    format!(
+                        "the client stopped with an error that names the conflict on port {held}"
+                    ),
+                    evidence,
+                )
+            } else {
+                Check::fail(
+                    PORT_CONFLICT_HANDLED,
+                    format!(
+                        "the login failed with port {held} taken, but the client's message names \
+                         neither the port nor the conflict"
+                    ),
+                    evidence,
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Verdict;
+
+    fn record(seq: u64, phase: Phase, grant: Option<&str>, redirect: Option<&str>) -> AccessRecord {
+        serde_json::from_value(serde_json::json!({
+            "seq": seq, "at_ms": 0, "method": "POST", "path": "/oauth/x", "phase": phase,
+            "rpc_method": null, "rpc_id": null, "rpc_kind": null, "grant_type": grant,
+            "client_id": null, "bearer": {"status": "none"}, "session_id": null,
+            "protocol_version": null, "accept": null, "user_agent": null, "status": 200,
+            "error": null, "redirect_uri": redirect
+        }))
+        .expect("an access record")
+    }
+
+    fn failed(message: &str) -> LoginEnd {
+        LoginEnd::Reported {
+            succeeded: false,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_clear_error_or_another_registered_port_passes() {
+        let told = LoginEnd::TimedOut {
+            what: "the redirect was not answered".to_owned(),
+            screen: "│ listen EADDRINUSE: address already in use 127.0.0.1:7777 │".to_owned(),
+        };
+        assert_eq!(
+            port_conflict_handled(&[], 7777, &told).verdict,
+            Verdict::Pass
+        );
+        let end = failed("Error: listen EADDRINUSE: address already in use 127.0.0.1:7777");
+        assert_eq!(
+            port_conflict_handled(&[], 7777, &end).verdict,
+            Verdict::Pass
+        );
+        let log = [
+            record(
+                1,
+                Phase::Registration,
+                None,
+                Some("http://localhost:50123/oauth/callback"),
+            ),
+            record(2, Phase::Token, Some("authorization_code"), None),
+        ];
+        let end = LoginEnd::Reported {
+            succeeded: true,
+            message: "authenticated".to_owned(),
+        };
+        assert_eq!(
+            port_conflict_handled(&log, 7777, &end).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn a_hang_a_silent_failure_or_success_on_the_taken_port_fails() {
+        let hung = LoginEnd::TimedOut {
+            what: "the browser was never opened (60 s)".to_owned(),
+            screen: "Waiting for authorization… http://localhost:7777/oauth/callback".to_owned(),
+        };
+        assert_eq!(
+            port_conflict_handled(&[], 7777, &hung).verdict,
+            Verdict::Fail
+        );
+        let silent = failed("Authentication failed.");
+        assert_eq!(
+            port_conflict_handled(&[], 7777, &silent).verdict,
+            Verdict::Fail
+        );
+        let same = [
+            record(
+                1,
+                Phase::Registration,
+                None,
+                Some("http://localhost:7777/oauth/callback"),
+            ),
+            record(2, Phase::Token, Some("authorization_code"), None),
+        ];
+        let end = LoginEnd::Reported {
+            succeeded: true,
+            message: "authenticated".to_owned(),
+        };
+        assert_eq!(
+            port_conflict_handled(&same, 7777, &end).verdict,
+            Verdict::Fail
+        );
+    }
+}
