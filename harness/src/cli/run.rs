@@ -310,6 +310,9 @@ pub fn run(
                 bearer.is_some(),
             );
             report.server_lints = harness::lints::server_lints(&proxy.exchanges());
+            if bearer.is_some() {
+                harness::checks::pre_issued::mark_oauth_not_applicable(&mut report.server_lints);
+            }
             for line in harness::lints::render(&report.server_lints).lines() {
                 text.push_str(&format!("  {line}\n"));
             }
