@@ -6,7 +6,7 @@ export HARNESS_CACHE_DIR ?= $(CURDIR)/target/harness-cache
 # Where the mock server runs for `make run`: in-process (default) or container.
 MOCK ?= in-process
 
-.PHONY: help setup docker build test test-clients test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bench bisect-demo matrix-demo nightly report-screenshot lint-workflows
+.PHONY: help setup docker build test test-clients conformance-clients test-unit test-reconnect test-container test-bisect lint fmt run ci clean-cache fuzz load soak bench bisect-demo matrix-demo nightly report-screenshot lint-workflows conformance-server
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,10 +27,21 @@ test: setup ## The README's test command: unit tests, the harness binary's own (
 
 # The per-client test modules; `make test` runs each client's default tests, `make test-clients`
 # the rest of them (the tests marked `#[ignore = "make test-clients"]`).
-CLIENT_MODULES := claude_code:: codex:: gemini_cli:: opencode:: kilo:: copilot_cli:: qwen_code:: mcp_inspector:: mcp_remote:: shapes:: resumed:: cold:: discovery::discovery_variant_on_the_cli_js_era_version server:: python_server::
+CLIENT_MODULES := claude_code:: codex:: gemini_cli:: opencode:: kilo:: copilot_cli:: qwen_code:: mcp_inspector:: mcp_remote:: shapes:: resumed:: cold:: discovery::discovery_variant_on_the_cli_js_era_version server:: python_server:: conformance::
 
 test-clients: setup ## Every client's tests that `make test` leaves out for time (more scenarios, more versions); CI runs it after `make test`
+	$(CARGO) build -p harness --bin harness
 	$(CARGO) test --test reconnect -- --ignored $(CLIENT_MODULES)
+
+# The official conformance suite's client scenarios on every client (48 × 9 cells, hours on two
+# cores: not in `make test`). CONFORMANCE_SCENARIOS narrows it (`conformance:auth`, or a list).
+CONFORMANCE_SCENARIOS ?= conformance
+CONFORMANCE_JOBS ?= 2
+conformance-clients: setup ## The conformance suite's client scenarios × every client: table, Markdown and JSON in target/conformance-clients
+	$(CARGO) build -p harness --bin harness
+	mkdir -p target/conformance-clients
+	$(CARGO) run -p harness -- matrix --client all --scenarios $(CONFORMANCE_SCENARIOS) -j $(CONFORMANCE_JOBS) \
+		--markdown target/conformance-clients/matrix.md --json target/conformance-clients/matrix.json
 
 test-reconnect: ## Only the integration suite (real CLI + mock server)
 	$(CARGO) test --test reconnect
@@ -71,6 +82,11 @@ bisect-demo: setup ## A real bisect (not in `make test`; ~2-5 min, installs ~10 
 
 test-bisect: setup ## The real bisect CI runs: where 2.1.81's stale needs-auth entry was fixed (~a dozen installs)
 	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) test --test reconnect real_bisect_finds_where_the_stale -- --ignored --nocapture
+
+conformance-server: setup ## The official MCP conformance suite (pinned, installed into the cache with its Node) against the mock binary: server scenarios × 2025-06-18/2025-11-25/2026-07-28 (dual-era, stateless) × profiles, and the authorization-server scenarios per registration mode; table in target/conformance-server/table.md
+	$(CARGO) build -q -p mock-server --bin mock-server -p harness --bin conformance-server
+	$(CARGO) run -q -p harness --bin conformance-server -- \
+	  --markdown target/conformance-server/table.md --json target/conformance-server/results.json $(CONFORMANCE_ARGS)
 
 matrix-demo: setup ## A real matrix (not in `make test`; ~30 s with -j 2): 2.1.81 and 2.1.331 × three scenarios, every report form in target/matrix
 	HARNESS_CACHE_SIZE=$${HARNESS_CACHE_SIZE:-20G} $(CARGO) run -q -p harness -- matrix \

@@ -15,6 +15,8 @@ mod claude_code;
 mod codex;
 #[path = "reconnect/cold.rs"]
 mod cold;
+#[path = "reconnect/conformance.rs"]
+mod conformance;
 #[path = "reconnect/container.rs"]
 mod container;
 #[path = "reconnect/copilot_cli.rs"]

@@ -13,6 +13,7 @@ pub mod bisect;
 pub mod capture;
 pub mod checks;
 pub mod clients;
+pub mod conformance;
 pub mod console;
 pub mod drive;
 pub mod lints;

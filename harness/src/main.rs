@@ -111,6 +111,18 @@ enum Command {
     /// Join matrix shards, or render a saved matrix report.
     #[command(subcommand)]
     Report(cli::matrix::ReportCommand),
+    /// The command the official conformance suite runs in client mode (`harness run --scenario
+    /// conformance:<scenario>` starts the suite with it): hands the suite server's URL (the last
+    /// argument) and the suite's MCP_CONFORMANCE_* variables to the waiting harness run through
+    /// DIR, and exits when that run has finished driving the client.
+    #[command(name = "conformance-client", hide = true)]
+    ConformanceClient {
+        /// The folder the harness run watches.
+        #[arg(long, value_name = "DIR")]
+        handoff: std::path::PathBuf,
+        /// The suite's server URL, which the suite appends.
+        url: String,
+    },
     /// Determinism: the core scenarios back to back on one version, until --runs rounds or
     /// --minutes pass; failures and differences from the committed snapshots, by scenario.
     Soak {
@@ -216,6 +228,26 @@ fn main() -> ExitCode {
                     v.key_check()
                 );
             }
+            let pairs = harness::scenarios::variants::Combination::all();
+            println!(
+                "\ncombinations (harness run --discovery <a>+<b>; harness matrix --scenarios \
+                 combinations runs all {}): {}",
+                pairs.len(),
+                pairs
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!(
+                "\nthe official conformance suite's client scenarios ({} {}; harness run \
+                 --scenario <name>, matrix --scenarios conformance):",
+                harness::conformance::suite::PACKAGE.npm,
+                harness::conformance::suite::PACKAGE.pinned
+            );
+            for s in harness::scenarios::conformance::all() {
+                println!("  {}", s.name());
+            }
             ExitCode::SUCCESS
         }
         Command::Soak {
@@ -258,6 +290,17 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::ConformanceClient { handoff, url } => {
+            use harness::conformance::handoff as h;
+            let handed = h::Handoff::from_env(&url, |k| std::env::var(k).ok());
+            match h::hand_over(&handoff, &handed, h::DONE_WAIT) {
+                Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
+                Err(e) => {
+                    eprintln!("harness conformance-client: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Run(args) => {
             let version = pinned(args.cli_version.clone());
             cli::run::run(&store, kind, &version, args)

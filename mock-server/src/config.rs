@@ -57,6 +57,10 @@ pub struct ServerConfig {
     /// The authorization server's origin when it runs on a listener of its own
     /// ([`crate::discovery::Discovery::separate_authorization_server`]).
     pub authorization_server_url: Option<String>,
+    /// Serve MCP without a bearer token (`mock-server --no-auth`): every MCP request is handled
+    /// as if it carried a valid token for the default scope. Off by default; it exists for the
+    /// official conformance suite, which has no way to send a token. The OAuth routes stay up.
+    pub no_auth: bool,
     /// A captured server's identity, capabilities and tools, instead of the profile's.
     pub shape: crate::profile::ServerShape,
 }
@@ -94,6 +98,7 @@ impl ServerConfig {
             quirks: crate::profile::Quirks::default(),
             discovery: crate::discovery::Discovery::default(),
             authorization_server_url: None,
+            no_auth: false,
             shape: crate::profile::ServerShape::default(),
         })
     }

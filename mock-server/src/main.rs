@@ -43,6 +43,12 @@ struct Args {
         value_parser = clap::builder::NonEmptyStringValueParser::new()
     )]
     admin_token: Option<String>,
+    /// Serve MCP without a bearer token: every MCP request is handled as if it carried a valid
+    /// token for the default scope. Off by default; for the official MCP conformance suite,
+    /// which cannot send a token (`harness conformance server` starts the mock with it). The
+    /// OAuth routes and metadata are served as usual.
+    #[arg(long, env = "MOCK_SERVER_NO_AUTH")]
+    no_auth: bool,
     /// Profile, revisions, quirks and faults from a TOML file (JSON when it ends in .json);
     /// the flags below override what it says.
     #[arg(long, value_name = "FILE")]
@@ -212,7 +218,7 @@ fn builder(args: &Args, mock: MockConfig) -> mock_server::MockServerBuilder {
     if let Some(token) = &args.admin_token {
         builder = builder.admin_token(token);
     }
-    builder
+    builder.no_auth(args.no_auth)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -250,6 +256,13 @@ async fn main() -> ExitCode {
         server.issuer()
     );
     let _ = writeln!(stdout, "mock-server: configuration {label}");
+    if args.no_auth {
+        // Said out loud: a server that accepts anyone must never pass for the strict one.
+        let _ = writeln!(
+            stdout,
+            "mock-server: --no-auth: MCP requests need no bearer token"
+        );
+    }
     if faults != mock_server::Faults::default() {
         let _ = writeln!(
             stdout,

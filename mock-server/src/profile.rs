@@ -24,15 +24,20 @@ pub enum Profile {
     /// (all `listChanged`), 24 tools across several providers, 2025-06-18 only, permissive
     /// CORS, and a token response with `Cache-Control: no-cache, private` and no `Pragma`.
     Seed,
+    /// The fixtures the official MCP conformance suite's server scenarios call
+    /// (`test_simple_text`, `test_simple_prompt`, `test://static-text`, …; see
+    /// `mcp::fixtures`): tools, prompts, resources and completions, every revision.
+    Conformance,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 2] = [Profile::Default, Profile::Seed];
+    pub const ALL: [Profile; 3] = [Profile::Default, Profile::Seed, Profile::Conformance];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Default => "default",
             Profile::Seed => "seed",
+            Profile::Conformance => "conformance",
         }
     }
 
@@ -46,6 +51,12 @@ impl Profile {
             ],
             // The report: `protocolVersion: "2025-06-18"`, "the MCP spec 2025-06-18".
             Profile::Seed => vec![Revision::V2025_06_18],
+            Profile::Conformance => vec![
+                Revision::V2026_07_28,
+                Revision::V2025_11_25,
+                Revision::V2025_06_18,
+                Revision::V2025_03_26,
+            ],
         }
     }
 
@@ -67,7 +78,7 @@ impl FromStr for Profile {
         Profile::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("unknown profile {s:?} (known: default, seed)"))
+            .ok_or_else(|| format!("unknown profile {s:?} (known: default, seed, conformance)"))
     }
 }
 

@@ -334,3 +334,280 @@ mod tests {
         Ok(())
     }
 }
+
+/// The defects the official MCP conformance suite found (docs/conformance.md), each with the rule
+/// it broke; the suite checks them too, these keep them fixed without it.
+#[cfg(test)]
+mod conformance_fixes {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use futures_util::StreamExt;
+    use serde_json::{json, Value};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::ServerConfig;
+    use crate::profile::Profile;
+
+    const MODERN: &str = "2026-07-28";
+
+    fn app(versions: &[&str], profile: Profile) -> anyhow::Result<(AppState, Router)> {
+        let mut config = ServerConfig::new("http://127.0.0.1:9")?;
+        config.protocol_versions = versions.iter().map(|v| (*v).to_owned()).collect();
+        config.profile = profile;
+        config.no_auth = true;
+        let state = AppState::new(config)?;
+        Ok((state.clone(), router(state)))
+    }
+
+    fn modern_request(method: &str, meta_version: &str, params: Value) -> Request<Body> {
+        let mut params = params;
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": meta_version,
+            "io.modelcontextprotocol/clientCapabilities": {},
+        });
+        let mut request = Request::post(paths::MCP)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", MODERN)
+            .header("mcp-method", method);
+        if let Some(name) = params
+            .get("name")
+            .or(params.get("uri"))
+            .and_then(Value::as_str)
+        {
+            request = request.header("mcp-name", name);
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        request
+            .body(Body::from(body.to_string()))
+            .expect("a valid request")
+    }
+
+    async fn json_of(response: axum::response::Response) -> anyhow::Result<Value> {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    fn initialize(origin: Option<&str>) -> anyhow::Result<Request<Body>> {
+        let mut request = Request::post(paths::MCP)
+            .header("content-type", "application/json")
+            .header("host", "127.0.0.1:9");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"}}});
+        Ok(request.body(Body::from(body.to_string()))?)
+    }
+
+    /// Defect 1. Transports (2025-11-25): "If the Origin header is present and invalid, servers
+    /// MUST respond with HTTP 403 Forbidden"; checked before the bearer token.
+    #[tokio::test]
+    async fn a_foreign_origin_gets_403_and_no_origin_or_a_loopback_one_is_served(
+    ) -> anyhow::Result<()> {
+        let strict = router(AppState::new(ServerConfig::new("http://127.0.0.1:9")?)?);
+        let foreign = strict
+            .clone()
+            .oneshot(initialize(Some("http://evil.example.com"))?)
+            .await?;
+        assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+        // Without an Origin (every CLI client) the strict server asks for its token as before.
+        let plain = strict.oneshot(initialize(None)?).await?;
+        assert_eq!(plain.status(), StatusCode::UNAUTHORIZED);
+        let (_, open) = app(&["2025-11-25"], Profile::Default)?;
+        let local = open
+            .oneshot(initialize(Some("http://localhost:6274"))?)
+            .await?;
+        assert_eq!(local.status(), StatusCode::OK);
+        Ok(())
+    }
+
+    /// `--no-auth` is off by default: the same request without a token is refused.
+    #[tokio::test]
+    async fn no_auth_serves_mcp_without_a_token_and_is_off_by_default() -> anyhow::Result<()> {
+        let (_, open) = app(&["2025-11-25"], Profile::Default)?;
+        assert_eq!(
+            open.oneshot(initialize(None)?).await?.status(),
+            StatusCode::OK
+        );
+        let config = ServerConfig::new("http://127.0.0.1:9")?;
+        assert!(!config.no_auth);
+        let strict = router(AppState::new(config)?);
+        assert_eq!(
+            strict.oneshot(initialize(None)?).await?.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        Ok(())
+    }
+
+    /// Defect 3. Streamable HTTP (2026-07-28): an unknown method is 404 with -32601, not 200.
+    #[tokio::test]
+    async fn an_unknown_method_under_2026_07_28_is_404_with_method_not_found() -> anyhow::Result<()>
+    {
+        let (_, app) = app(&[MODERN], Profile::Default)?;
+        let response = app
+            .oneshot(modern_request("nope/nothing", MODERN, json!({})))
+            .await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(json_of(response).await?["error"]["code"], -32601);
+        Ok(())
+    }
+
+    /// Defect 4. 2026-07-28 removed `initialize`: a 2026-07-28-only server answers it as an
+    /// unknown method (404, -32601), whatever its params.
+    #[tokio::test]
+    async fn initialize_to_a_2026_07_28_only_server_is_method_not_found() -> anyhow::Result<()> {
+        let (_, app) = app(&[MODERN], Profile::Default)?;
+        let response = app.oneshot(initialize(None)?).await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(json_of(response).await?["error"]["code"], -32601);
+        Ok(())
+    }
+
+    /// On a dual-era server, an `initialize` that declares 2026-07-28 (header and `_meta`) is that
+    /// revision's removed method: 404 -32601; a legacy one is still the handshake.
+    #[tokio::test]
+    async fn a_dual_era_server_refuses_a_2026_07_28_initialize_but_not_a_legacy_one(
+    ) -> anyhow::Result<()> {
+        let (_, app) = app(&[MODERN, "2025-11-25"], Profile::Default)?;
+        let modern = app
+            .clone()
+            .oneshot(modern_request("initialize", MODERN, json!({})))
+            .await?;
+        assert_eq!(modern.status(), StatusCode::NOT_FOUND);
+        assert_eq!(json_of(modern).await?["error"]["code"], -32601);
+        let legacy = app.oneshot(initialize(None)?).await?;
+        assert_eq!(legacy.status(), StatusCode::OK);
+        Ok(())
+    }
+
+    /// Defect 5. The header and `_meta` are compared before either is checked against what the
+    /// server supports: a mismatch is -32020 even when `_meta` names an unknown version.
+    #[tokio::test]
+    async fn a_header_meta_disagreement_is_a_mismatch_before_an_unsupported_version(
+    ) -> anyhow::Result<()> {
+        let (_, app) = app(&[MODERN], Profile::Default)?;
+        let response = app
+            .clone()
+            .oneshot(modern_request("tools/list", "v999", json!({})))
+            .await?;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(json_of(response).await?["error"]["code"], -32020);
+        Ok(())
+    }
+
+    /// Defects 2 and 7. Caching (SEP-2549): ttlMs and cacheScope on the cacheable results;
+    /// ResultMetaObject: serverInfo in `_meta` (and no longer in the discover body).
+    #[tokio::test]
+    async fn modern_results_carry_caching_hints_and_server_info_in_meta() -> anyhow::Result<()> {
+        let (_, app) = app(&[MODERN], Profile::Seed)?;
+        for method in [
+            "server/discover",
+            "tools/list",
+            "prompts/list",
+            "resources/list",
+        ] {
+            let response = app
+                .clone()
+                .oneshot(modern_request(method, MODERN, json!({})))
+                .await?;
+            let result = json_of(response).await?["result"].clone();
+            assert_eq!(result["ttlMs"], 0, "{method}: {result}");
+            assert_eq!(result["cacheScope"], "private", "{method}");
+            assert!(
+                result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"].is_string(),
+                "{method}: {result}"
+            );
+        }
+        let discover = app
+            .clone()
+            .oneshot(modern_request("server/discover", MODERN, json!({})))
+            .await?;
+        assert!(json_of(discover).await?["result"]
+            .get("serverInfo")
+            .is_none());
+        // Negative control: a result that is not cacheable gets no hints.
+        let call = app
+            .oneshot(modern_request(
+                "prompts/get",
+                MODERN,
+                json!({"name": "nope"}),
+            ))
+            .await?;
+        assert!(json_of(call).await?.pointer("/result/ttlMs").is_none());
+        Ok(())
+    }
+
+    /// Defect 8. Resources › "Error Handling": the not-found error names the URI in `data.uri`,
+    /// under either era's code.
+    #[tokio::test]
+    async fn resource_not_found_names_the_uri_in_data() -> anyhow::Result<()> {
+        let (_, app) = app(&[MODERN], Profile::Seed)?;
+        let uri = "test://nonexistent";
+        let response = app
+            .oneshot(modern_request(
+                "resources/read",
+                MODERN,
+                json!({"uri": uri}),
+            ))
+            .await?;
+        let body = json_of(response).await?;
+        assert_eq!(body["error"]["code"], -32602);
+        assert_eq!(body["error"]["data"]["uri"], uri);
+        Ok(())
+    }
+
+    /// The next SSE frame, within 5 s.
+    async fn next_frame(
+        frames: &mut axum::body::BodyDataStream,
+    ) -> Option<Result<axum::body::Bytes, axum::Error>> {
+        tokio::time::timeout(std::time::Duration::from_secs(5), frames.next())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Defect 6. A list-changed notification reaches the subscriptions/listen streams that
+    /// agreed to its kind, with the subscription id in `_meta`.
+    #[tokio::test]
+    async fn a_tools_change_is_sent_on_a_listen_stream() -> anyhow::Result<()> {
+        let (state, app) = app(&[MODERN], Profile::Default)?;
+        let response = app
+            .oneshot(modern_request(
+                "subscriptions/listen",
+                MODERN,
+                json!({"notifications": {"toolsListChanged": true}}),
+            ))
+            .await?;
+        let mut frames = response.into_body().into_data_stream();
+        let mut text = String::new();
+        let ack = next_frame(&mut frames)
+            .await
+            .ok_or(anyhow::anyhow!("no ack"))??;
+        text.push_str(&String::from_utf8_lossy(&ack));
+        assert!(
+            text.contains("notifications/subscriptions/acknowledged"),
+            "{text}"
+        );
+        assert_eq!(
+            state.notify_tools_changed(),
+            1,
+            "the listen stream hears it"
+        );
+        let pushed = next_frame(&mut frames)
+            .await
+            .ok_or(anyhow::anyhow!("nothing pushed"))??;
+        let pushed = String::from_utf8_lossy(&pushed).into_owned();
+        assert!(
+            pushed.contains("notifications/tools/list_changed"),
+            "{pushed}"
+        );
+        assert!(
+            pushed.contains("io.modelcontextprotocol/subscriptionId"),
+            "{pushed}"
+        );
+        Ok(())
+    }
+}

@@ -214,6 +214,7 @@ pub struct MockServerBuilder {
     /// Profile, revisions, quirks and faults: everything a `--config` file can say.
     mock: MockConfig,
     admin_token: Option<String>,
+    no_auth: bool,
 }
 
 impl Default for MockServerBuilder {
@@ -227,6 +228,7 @@ impl Default for MockServerBuilder {
             protocol_versions: None,
             mock: MockConfig::default(),
             admin_token: None,
+            no_auth: false,
         }
     }
 }
@@ -377,6 +379,12 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serve MCP without a bearer token (see [`ServerConfig::no_auth`]). Off by default.
+    pub fn no_auth(mut self, on: bool) -> Self {
+        self.no_auth = on;
+        self
+    }
+
     pub async fn start(self) -> Result<MockServer, MockServerError> {
         // Binding and spawning take microseconds; not worth a blocking-pool hop.
         self.start_blocking()
@@ -450,6 +458,7 @@ impl MockServerBuilder {
         config.profile = self.mock.profile;
         config.quirks = Quirks::new(&self.mock.quirks);
         config.admin_token = self.admin_token.clone();
+        config.no_auth = self.no_auth;
         config.discovery = self.mock.discovery.clone();
         config.shape = self.mock.shape.clone();
         let state = AppState::new(config)?;

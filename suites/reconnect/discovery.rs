@@ -67,7 +67,7 @@ fn run_variant(
         .discovery(variant.discovery())
         .start_blocking()?;
     let options = RunOptions {
-        discovery: Some(variant),
+        discovery: Some(variant.into()),
         ..RunOptions::default()
     };
     let report = scenarios::run_with(login_path, &client, &mock, &options);

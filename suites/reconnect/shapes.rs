@@ -18,7 +18,7 @@ fn run_shape(client: &str, variant: DiscoveryVariant) -> anyhow::Result<()> {
         .discovery(variant.discovery())
         .start_blocking()?;
     let options = RunOptions {
-        discovery: Some(variant),
+        discovery: Some(variant.into()),
         ..RunOptions::default()
     };
     let report: ScenarioReport =

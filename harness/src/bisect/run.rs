@@ -53,7 +53,7 @@ pub struct Request {
     /// How to call the harness in printed commands (argv\[0\]).
     pub program: String,
     /// Run every probe against this discovery variant (and judge it by the discovery checks).
-    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    pub discovery: Option<crate::scenarios::variants::ServerVariant>,
     /// Probe every version against this server (its MCP URL) through the recording proxy
     /// instead of the mock: which version stopped working with *my* server.
     pub server: Option<String>,
@@ -228,7 +228,7 @@ fn run_once(
     scenario: Scenario,
     install: &InstalledVersion,
     check: Option<&str>,
-    discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    discovery: Option<crate::scenarios::variants::ServerVariant>,
     server: Option<&str>,
 ) -> (RunOutcome, String) {
     let client = (kind.make)(install.clone());

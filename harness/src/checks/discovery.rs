@@ -117,7 +117,15 @@ pub fn resource_metadata_found(log: &[AccessRecord], config: &ServerConfig) -> C
     let mut evidence: Vec<String> = fetches.iter().map(|r| evidence_line(r)).collect();
     evidence.push(evidence_line(authorize));
     let found = |path: &str| fetches.iter().any(|r| r.path == path && r.status == 200);
-    match config.challenge_resource_metadata() {
+    // A challenge the client never met announced nothing to it: a login command from the cold
+    // state may discover before any MCP request, and then the well-known locations are the
+    // rule (RFC 9728 §3.1; MCP: "otherwise fall back to constructing well-known URIs").
+    let met_challenge =
+        before_first_authorize(log).any(|r| r.phase == Phase::Mcp && r.status == 401);
+    match config
+        .challenge_resource_metadata()
+        .filter(|_| met_challenge)
+    {
         Some(announced) => {
             let announced_path = path_of(&announced);
             let guessed: Vec<&str> = fetches
@@ -160,11 +168,16 @@ pub fn resource_metadata_found(log: &[AccessRecord], config: &ServerConfig) -> C
         }
         None => {
             let served = config.resource_metadata_paths();
+            let which = if met_challenge {
+                "with a bare challenge"
+            } else {
+                "meeting no 401 challenge before it authorized (it discovered first)"
+            };
             if served.iter().any(|p| found(p)) {
                 Check::pass(
                     NAME,
                     format!(
-                        "with a bare challenge the client found the resource metadata at a \
+                        "{which} the client found the resource metadata at a \
                          well-known location ({}) before authorizing (MCP Authorization › \
                          Protected Resource Metadata Discovery Requirements; RFC 9728 §3.1)",
                         served.join(" or ")
@@ -175,10 +188,16 @@ pub fn resource_metadata_found(log: &[AccessRecord], config: &ServerConfig) -> C
                 Check::fail(
                     NAME,
                     format!(
-                        "the challenge named no metadata and the client did not read it at the \
-                         well-known location the server serves ({}) before authorizing (MCP \
-                         Authorization: fall back to the path-specific, then the root \
-                         well-known URI; RFC 9728 §3.1)",
+                        "{} and the client did not read the resource metadata where the server \
+                         serves it ({}) before authorizing (MCP Authorization: the \
+                         resource_metadata URL of the 401 challenge, else the path-specific, then \
+                         the root well-known URI; RFC 9728 §3.1, §5.1)",
+                        if met_challenge {
+                            "the challenge named no metadata"
+                        } else {
+                            "the client authorized without meeting a 401 challenge (an \
+                             unauthenticated MCP request would have named the metadata)"
+                        },
                         served.join(", ")
                     ),
                     evidence,
@@ -621,5 +640,87 @@ pub fn redirect_uri_consistent(log: &[AccessRecord]) -> Check {
             ),
             all,
         )
+    }
+}
+
+#[cfg(test)]
+mod cold_state_tests {
+    use super::*;
+    use crate::checks::Verdict;
+    use mock_server::discovery::{Discovery, ResourceMetadataAt};
+
+    fn record(seq: u64, method: &str, path: &str, phase: Phase, status: u16) -> AccessRecord {
+        serde_json::from_value(serde_json::json!({
+            "seq": seq, "at_ms": 0, "method": method, "path": path, "phase": phase,
+            "rpc_method": null, "rpc_id": null, "rpc_kind": null, "grant_type": null,
+            "client_id": null, "bearer": {"status": "none"}, "session_id": null,
+            "protocol_version": null, "accept": null, "user_agent": null, "status": status,
+            "error": null
+        }))
+        .expect("an access record")
+    }
+
+    fn config(discovery: Discovery) -> ServerConfig {
+        let mut config = ServerConfig::new("http://127.0.0.1:9").expect("a config");
+        config.discovery = discovery;
+        config
+    }
+
+    fn on_mcp_path() -> ServerConfig {
+        config(Discovery {
+            mcp_path: "/mcp".to_owned(),
+            ..Discovery::default()
+        })
+    }
+
+    /// Discovery at the path-specific well-known location (the challenge names the root one),
+    /// then the authorization request; with or without a 401 first.
+    fn log(challenge_first: bool, metadata: &str) -> Vec<AccessRecord> {
+        let mut log = Vec::new();
+        if challenge_first {
+            log.push(record(0, "POST", "/mcp", Phase::Mcp, 401));
+        }
+        log.push(record(1, "GET", metadata, Phase::Discovery, 200));
+        log.push(record(
+            2,
+            "GET",
+            "/oauth/authorize",
+            Phase::Authorization,
+            200,
+        ));
+        log
+    }
+
+    #[test]
+    fn a_client_that_met_the_challenge_must_read_the_url_it_named() {
+        let check = resource_metadata_found(
+            &log(true, "/.well-known/oauth-protected-resource/mcp"),
+            &on_mcp_path(),
+        );
+        assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
+    }
+
+    #[test]
+    fn a_cold_client_that_met_no_challenge_may_use_the_well_known_location() {
+        let check = resource_metadata_found(
+            &log(false, "/.well-known/oauth-protected-resource/mcp"),
+            &on_mcp_path(),
+        );
+        assert_eq!(check.verdict, Verdict::Pass, "{check:?}");
+        assert!(check.summary.contains("meeting no 401 challenge"));
+    }
+
+    #[test]
+    fn a_cold_client_on_a_challenge_only_server_still_fails_when_it_never_asks_for_the_challenge() {
+        let server = config(Discovery {
+            resource_metadata_at: ResourceMetadataAt::ChallengeOnly,
+            ..Discovery::default()
+        });
+        let check = resource_metadata_found(
+            &log(false, "/.well-known/oauth-protected-resource"),
+            &server,
+        );
+        assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
+        assert!(check.summary.contains("without meeting a 401 challenge"));
     }
 }

@@ -60,9 +60,9 @@ pub struct BisectArgs {
     #[arg(long)]
     json: bool,
     /// Probe every version against this discovery variant of the server (see `harness
-    /// scenarios`), with the discovery checks.
-    #[arg(long, value_enum, value_name = "VARIANT")]
-    discovery: Option<harness::scenarios::variants::DiscoveryVariant>,
+    /// scenarios`), or a combination of two (`a+b`), with the discovery checks.
+    #[arg(long, value_name = "VARIANT[+VARIANT]", value_parser = harness::scenarios::variants::ServerVariant::parse_arg)]
+    discovery: Option<harness::scenarios::variants::ServerVariant>,
     /// Probe every version against your own MCP server (its URL) through the recording proxy,
     /// instead of the mock: which version stopped working with your server. Only the scenarios
     /// that need no control of the server: slash_mcp, login_then_list, login_at_connect.

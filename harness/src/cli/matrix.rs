@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use harness::clients::catalog::ClientKind;
 use harness::matrix::{self, MatrixReport, MatrixRequest, Shard};
 use harness::reports;
-use harness::scenarios::variants::{DiscoveryVariant, ScenarioSpec};
+use harness::scenarios::variants::{Combination, DiscoveryVariant, ScenarioSpec};
 use harness::scenarios::Scenario;
 use harness::store::registry::{self, Selection, LISTING_MAX_AGE};
 use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
@@ -39,8 +39,10 @@ pub struct MatrixArgs {
     last: Vec<String>,
     /// Scenarios: a comma-separated list, `core` (slash_mcp, session_lost, print_after_auth,
     /// token_expiry, authenticate_tool), `discovery` (the three login paths on every discovery
-    /// variant) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant of the
-    /// server (variants: `harness scenarios`).
+    /// variant), `combinations` (the login paths, cold and primed, on every pair of variants that
+    /// composes), `conformance` (the official suite's client scenarios, `conformance:auth` its
+    /// authorization ones) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant
+    /// of the server, `<scenario>@<variant>+<variant>` on two at once (variants: `harness scenarios`).
     #[arg(long, default_value = "core")]
     scenarios: String,
     /// Keep only the scenarios that log in through these paths (slash-mcp, login-command,
@@ -105,6 +107,22 @@ pub enum ReportCommand {
     },
 }
 
+/// The login paths the `discovery` group runs on every variant.
+const DISCOVERY_PATHS: [Scenario; 3] = [
+    Scenario::SLASH_MCP,
+    Scenario::LOGIN_THEN_LIST,
+    Scenario::AUTHENTICATE_TOOL,
+];
+
+/// The login paths the `combinations` group runs on every pair: the discovery group's, and the
+/// login command from the cold state too (login_then_list is its primed twin).
+const COMBINATION_PATHS: [Scenario; 4] = [
+    Scenario::SLASH_MCP,
+    Scenario::LOGIN_THEN_LIST,
+    Scenario::LOGIN_COLD,
+    Scenario::AUTHENTICATE_TOOL,
+];
+
 pub const CORE: [Scenario; 5] = [
     Scenario::SLASH_MCP,
     Scenario::SESSION_LOST,
@@ -119,27 +137,34 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
         let add: Vec<ScenarioSpec> = match word {
             "all" => Scenario::ALL.iter().map(|s| (*s).into()).collect(),
             "core" => CORE.iter().map(|s| (*s).into()).collect(),
+            // The official conformance suite's client scenarios; `conformance:auth` only its
+            // authorization ones.
+            "conformance" => harness::scenarios::conformance::all()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            "conformance:auth" => harness::scenarios::conformance::all()
+                .into_iter()
+                .filter(|s| s.name().starts_with("conformance:auth/"))
+                .map(Into::into)
+                .collect(),
             // Every discovery variant through every login path (failure classes 1-6).
             "discovery" => DiscoveryVariant::ALL
                 .iter()
-                .flat_map(|v| {
-                    [
-                        Scenario::SLASH_MCP,
-                        Scenario::LOGIN_THEN_LIST,
-                        Scenario::AUTHENTICATE_TOOL,
-                    ]
-                    .map(|scenario| ScenarioSpec {
-                        scenario,
-                        discovery: Some(*v),
-                    })
-                })
+                .flat_map(|v| DISCOVERY_PATHS.map(|scenario| scenario.on((*v).into())))
                 .collect(),
-            name => vec![ScenarioSpec::parse(name).ok_or_else(|| {
+            // Every pair of variants that composes, through every login path, from both states.
+            "combinations" => Combination::all()
+                .into_iter()
+                .flat_map(|c| COMBINATION_PATHS.map(|scenario| scenario.on(c.into())))
+                .collect(),
+            name => vec![ScenarioSpec::parse_or_why(name).map_err(|why| {
                 let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
                 let variants: Vec<&str> = DiscoveryVariant::ALL.iter().map(|v| v.name()).collect();
                 format!(
-                    "no scenario `{name}`; choose from {} (or core, discovery, all), optionally on a \
-                     discovery variant as <scenario>@<variant> with a variant from {}",
+                    "`{name}`: {why}; choose from {} (or core, discovery, combinations, conformance, \
+                     all), optionally on a discovery variant as <scenario>@<variant> or on two as \
+                     <scenario>@<variant>+<variant>, with variants from {}",
                     names.join(", "),
                     variants.join(", ")
                 )

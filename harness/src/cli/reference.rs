@@ -7,7 +7,7 @@ use harness::matrix::{Cell, RunRecord};
 use harness::mock::{MockMode, MockTarget};
 use harness::proxy::{ProxyOptions, RecordingProxy};
 use harness::reports::blame;
-use harness::scenarios::variants::{DiscoveryVariant, ScenarioSpec};
+use harness::scenarios::variants::{ScenarioSpec, ServerVariant};
 use harness::scenarios::{self, Scenario, ScenarioReport};
 use harness::store::versions::VersionStore;
 
@@ -36,7 +36,7 @@ fn cell(report: &ScenarioReport) -> Cell {
 /// through a fresh recording proxy (`harness run --server`).
 pub enum Against<'a> {
     Mock {
-        discovery: Option<DiscoveryVariant>,
+        discovery: Option<ServerVariant>,
         mode: MockMode,
     },
     Server {
@@ -58,7 +58,7 @@ impl Against<'_> {
         }
     }
 
-    fn discovery(&self) -> Option<DiscoveryVariant> {
+    fn discovery(&self) -> Option<ServerVariant> {
         match self {
             Against::Mock { discovery, .. } => *discovery,
             Against::Server { .. } => None,

@@ -12,7 +12,7 @@ use harness::console;
 use harness::mock::{MockMode, MOCK_MODE_ENV};
 use harness::proxy::{ProxyOptions, RecordingProxy};
 use harness::reports::run_table::{self, Evidence};
-use harness::scenarios::variants::DiscoveryVariant;
+use harness::scenarios::variants::ServerVariant;
 use harness::scenarios::{self, Scenario, ScenarioReport};
 use harness::store::versions::{VersionStore, CACHE_DIR_ENV};
 
@@ -50,10 +50,11 @@ pub struct RunArgs {
     isolate: bool,
     /// Run against a discovery/registration variant of the server and add the discovery
     /// checks (failure classes before the token): challenge-only, bare-challenge,
-    /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered, client-id-metadata; the response shapes token-without-expires-in, token-expires-in-string, token-extra-fields, several-challenges, html-errors. In-process
-    /// mock only.
-    #[arg(long, value_enum, value_name = "VARIANT")]
-    discovery: Option<DiscoveryVariant>,
+    /// separate-auth-server, issuer-path, openid-only, mcp-path, pre-registered, client-id-metadata; the response shapes token-without-expires-in, token-expires-in-string, token-extra-fields, several-challenges, html-errors; or two at once as `a+b`
+    /// (`mcp-path+pre-registered`; a pair that does not compose is refused, saying why).
+    /// In-process mock only.
+    #[arg(long, value_name = "VARIANT[+VARIANT]", value_parser = ServerVariant::parse_arg)]
+    discovery: Option<ServerVariant>,
     /// Do not run the reference clients after a failure. By default, when a scenario fails,
     /// each reference client's pinned version (`harness clients`) runs the failing scenarios,
     /// `login_at_connect` and `stored_token_rerun` against the same kind of server, and each failing check they judged
@@ -439,7 +440,7 @@ fn run_against(
     scenario: Scenario,
     client: &dyn harness::clients::ClientUnderTest,
     target: &dyn harness::mock::MockTarget,
-    discovery: Option<DiscoveryVariant>,
+    discovery: Option<ServerVariant>,
     evidence: Evidence,
     text: &mut String,
     pre_issued_token: bool,
@@ -541,7 +542,7 @@ pub(crate) fn start_configured_mock(
 /// `--mock` says.
 pub(crate) fn start_mock(
     scenario: Scenario,
-    discovery: Option<DiscoveryVariant>,
+    discovery: Option<ServerVariant>,
     mock_mode: MockMode,
 ) -> Result<Box<dyn harness::mock::MockTarget>, harness::mock::MockError> {
     Ok(match discovery {

@@ -164,12 +164,10 @@ mod tests {
         Ok(())
     }
 
-    /// Speaking 2026-07-28 (`server/discover`, no `initialize`), the mock's results should
-    /// match that revision's published schema. They do not yet: measured 2026-12-02,
-    /// `server/discover` and `tools/list` lack `cacheScope` and `ttlMs` (required by
-    /// DiscoverResult and ListToolsResult), which the mock's caching-hints work adds.
+    /// Speaking 2026-07-28 (`server/discover`, no `initialize`), the mock's results match that
+    /// revision's published schema (`cacheScope` and `ttlMs` included, since the mock's caching
+    /// hints; before them this test failed naming both).
     #[test]
-    #[ignore = "the mock's 2026-07-28 results lack cacheScope and ttlMs (mock fix pending)"]
     fn the_mock_speaking_2026_07_28_passes_that_revisions_schema() -> anyhow::Result<()> {
         let mock = MockServer::builder()
             .revisions(&[mock_server::Revision::V2026_07_28])

@@ -30,7 +30,7 @@ pub fn render_table_with(reports: &[ScenarioReport], evidence: Evidence) -> Stri
             r.version,
             r.scenario.name(),
             r.discovery
-                .map(|v| format!(" · discovery variant {} (class {})", v.name(), v.class()))
+                .map(|v| format!(" · discovery variant {} (class {})", v.name(), v.classes()))
                 .unwrap_or_default(),
             r.login_path.as_str(),
             r.duration_secs,

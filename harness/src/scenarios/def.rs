@@ -42,6 +42,12 @@ impl Scenario {
         self.0.name
     }
 
+    /// The name as a file or folder name: the suite's scenario names have `:` and `/` in them
+    /// (`conformance:auth/metadata-default` → `conformance-auth-metadata-default`).
+    pub fn file_label(self) -> String {
+        self.0.name.replace([':', '/'], "-")
+    }
+
     pub fn describe(self) -> &'static str {
         self.0.describe
     }

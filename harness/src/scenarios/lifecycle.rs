@@ -98,7 +98,7 @@ fn last_seq(mock: &MockServer) -> u64 {
 
 /// Types `prompt` and waits until the turn it starts has ended, allowing any tool-call question
 /// the client asks on the way.
-fn play_turn(
+pub(crate) fn play_turn(
     client: &dyn ClientUnderTest,
     session: &mut TerminalSession,
     model: &ModelApi,

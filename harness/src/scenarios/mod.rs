@@ -14,6 +14,7 @@ pub mod authenticate_paste;
 pub mod authenticate_tool;
 pub mod client_forgotten;
 pub mod client_forgotten_in_session;
+pub mod conformance;
 pub mod def;
 pub mod dropped_connection;
 pub mod isolated;
@@ -116,11 +117,13 @@ impl Scenario {
         Scenario::AGAINST_ANY_SERVER.contains(&self) || self == Scenario::PRE_ISSUED_TOKEN
     }
 
-    /// The scenario named `name` (`slash_mcp`, or `slash-mcp`).
+    /// The scenario named `name` (`slash_mcp`, or `slash-mcp`), or one of the conformance
+    /// suite's (`conformance:auth/metadata-default`).
     pub fn parse(name: &str) -> Option<Scenario> {
         Scenario::ALL
             .into_iter()
             .chain([Scenario::PRE_ISSUED_TOKEN])
             .find(|s| s.name() == name || s.name().replace('_', "-") == name)
+            .or_else(|| conformance::parse(name))
     }
 }

@@ -43,7 +43,7 @@ pub struct ScenarioReport {
     pub print: Option<PrintOutcome>,
     /// The discovery variant the server ran, when not the default (`harness run --discovery`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    pub discovery: Option<crate::scenarios::variants::ServerVariant>,
     /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
     #[serde(skip)]
     pub model_requests: Vec<ModelRequest>,
@@ -120,6 +120,8 @@ pub fn run_with(
     let started = Instant::now();
     let launched = crate::console::CommandLog::start();
     let mut run = Run {
+        scenario,
+        access_log: None,
         print: None,
         commands: vec![format!(
             "# the mock server this run used: {} (start one like it with: {})",
@@ -134,7 +136,7 @@ pub fn run_with(
     let mut sandbox: Option<Sandbox> = None;
     let mut model_api = None;
     let outcome = (|| -> Result<(), DriveError> {
-        let sb = Sandbox::new(scenario.name())
+        let sb = Sandbox::new(&scenario.file_label())
             .map_err(|e| DriveError::Setup(format!("sandbox: {e}")))?;
         let model = model_api.insert(
             ModelApi::start().map_err(|e| DriveError::Setup(format!("model API stand-in: {e}")))?,
@@ -147,7 +149,10 @@ pub fn run_with(
         client.prepare(&env)?;
         // A client without the scenario's login path earns "not applicable", with the
         // evidence it gave; every other story needs the path to mean anything.
-        if login_path_absent(&mut run, client, &env, scenario.login_path())? {
+        // The suite's scenarios choose among the client's login paths themselves.
+        if !crate::scenarios::conformance::is_suite_scenario(scenario)
+            && login_path_absent(&mut run, client, &env, scenario.login_path())?
+        {
             return Ok(());
         }
         let ctx = Ctx {
@@ -164,7 +169,12 @@ pub fn run_with(
             vec![error.to_string()],
         ));
     }
-    let access_log = match mock.received_requests() {
+    let access_log = match run
+        .access_log
+        .take()
+        .map(Ok)
+        .unwrap_or_else(|| mock.received_requests())
+    {
         Ok(log) => log,
         Err(error) => {
             run.checks.push(Check::fail(
@@ -258,7 +268,7 @@ fn write_bundle(
         .unwrap_or(0);
     let dir = artifacts_dir().join(format!(
         "{}-{}-{}",
-        report.scenario.name(),
+        report.scenario.file_label(),
         report.version,
         stamp
     ));

@@ -92,19 +92,24 @@ pub struct RunOptions {
     pub keep_losing_sessions: bool,
     /// The server runs this discovery variant: judge the run by the discovery checks too. The
     /// caller starts the mock with [`crate::scenarios::variants::DiscoveryVariant::discovery`].
-    pub discovery: Option<crate::scenarios::variants::DiscoveryVariant>,
+    pub discovery: Option<crate::scenarios::variants::ServerVariant>,
     /// `transient_errors` / `dropped_connection`: the fault never ends (every later
     /// authenticated MCP request meets it), so nothing can work again.
     pub fault_never_ends: bool,
 }
 
 pub struct Run<'a> {
+    /// The scenario being run (a story shared by several scenarios reads its name).
+    pub(crate) scenario: crate::scenarios::def::Scenario,
     pub(crate) commands: Vec<String>,
     pub(crate) checks: Vec<Check>,
     pub(crate) auth: Option<AuthOutcome>,
     pub(crate) final_screen: String,
     pub(crate) mock: &'a dyn MockTarget,
     pub(crate) print: Option<PrintOutcome>,
+    /// The access log of a server other than `mock` (the conformance suite's, through a recording
+    /// proxy the story started), which the report takes instead of the mock's.
+    pub(crate) access_log: Option<Vec<AccessRecord>>,
 }
 
 impl Run<'_> {

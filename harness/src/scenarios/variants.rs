@@ -207,12 +207,340 @@ mod tests {
     }
 }
 
-/// A scenario, on the default server or on a discovery variant: what a matrix cell runs, named
-/// `slash_mcp` or `slash_mcp@mcp-path` (the name the expectations file and reports use).
+/// The fields of a [`Discovery`] that `from` sets away from the default, copied onto `onto`;
+/// returns their names. Written field by field (not through serde) so the merge cannot fail; the
+/// test `every_variant_is_its_own_overlay_on_the_default` catches a field this list forgets.
+fn overlay(onto: &mut Discovery, from: &Discovery) -> Vec<&'static str> {
+    let default = Discovery::default();
+    let mut set = Vec::new();
+    macro_rules! field {
+        ($($name:ident),*) => {$(
+            if from.$name != default.$name {
+                onto.$name = from.$name.clone();
+                set.push(stringify!($name));
+            }
+        )*};
+    }
+    field!(
+        resource_metadata_at,
+        challenge_names_metadata,
+        server_metadata_by,
+        issuer_path,
+        separate_authorization_server,
+        mcp_path,
+        registration,
+        authorization_response_iss,
+        strict_redirect_port,
+        response_shape
+    );
+    set
+}
+
+/// Why two variants do not make a combination.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CombinationError {
+    #[error("`{0}` is unknown; variants: {known}", known = variant_names())]
+    Unknown(String),
+    #[error("`{0}+{0}` combines a variant with itself; name it once")]
+    Same(&'static str),
+    #[error("`{a}+{b}` cannot combine: both set the server's {field} (one value at a time), so the pair is not a server either one describes")]
+    Conflict {
+        a: &'static str,
+        b: &'static str,
+        field: &'static str,
+    },
+    #[error("`{a}+{b}` adds nothing: `{a}` already sets everything `{b}` sets; run `{a}`")]
+    Included { a: &'static str, b: &'static str },
+    #[error("`{a}+{b}` is not a server the mock can serve: {reason}")]
+    Invalid {
+        a: &'static str,
+        b: &'static str,
+        reason: String,
+    },
+    #[error("`{0}` names more than two variants; combinations are pairs (`a+b`)")]
+    TooMany(String),
+}
+
+fn variant_names() -> String {
+    DiscoveryVariant::ALL.map(|v| v.name()).join(", ")
+}
+
+/// Two discovery variants at once (`mcp-path+pre-registered`): a server that has both
+/// variants' traits, so a client must get through both in one run. Only pairs whose
+/// configurations compose exist: each sets fields of [`Discovery`] the other leaves at their
+/// defaults (or sets to the same value, adding something of its own), and the merged server
+/// validates. The pair is kept in [`DiscoveryVariant::ALL`]'s order, so `b+a` names `a+b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Combination {
+    first: DiscoveryVariant,
+    second: DiscoveryVariant,
+}
+
+impl Combination {
+    /// The pair, or why it does not compose.
+    pub fn new(a: DiscoveryVariant, b: DiscoveryVariant) -> Result<Combination, CombinationError> {
+        let index = |v: DiscoveryVariant| DiscoveryVariant::ALL.iter().position(|x| *x == v);
+        let (first, second) = if index(a) <= index(b) { (a, b) } else { (b, a) };
+        if first == second {
+            return Err(CombinationError::Same(first.name()));
+        }
+        let mut merged = first.discovery();
+        let first_sets = overlay(&mut Discovery::default(), &first.discovery());
+        let second_sets = overlay(&mut merged, &second.discovery());
+        // A field both set is fine only when both set the same value.
+        if let Some(field) = first_sets.iter().find(|f| {
+            second_sets.contains(f) && differs(&first.discovery(), &second.discovery(), f)
+        }) {
+            return Err(CombinationError::Conflict {
+                a: first.name(),
+                b: second.name(),
+                field,
+            });
+        }
+        for (a, b) in [(first, second), (second, first)] {
+            if merged == a.discovery() {
+                return Err(CombinationError::Included {
+                    a: a.name(),
+                    b: b.name(),
+                });
+            }
+        }
+        merged
+            .validate()
+            .map_err(|reason| CombinationError::Invalid {
+                a: first.name(),
+                b: second.name(),
+                reason,
+            })?;
+        Ok(Combination { first, second })
+    }
+
+    /// Every pair that composes, in [`DiscoveryVariant::ALL`]'s order: the `combinations` group.
+    pub fn all() -> Vec<Combination> {
+        let mut out = Vec::new();
+        for (i, a) in DiscoveryVariant::ALL.iter().enumerate() {
+            for b in &DiscoveryVariant::ALL[i + 1..] {
+                if let Ok(c) = Combination::new(*a, *b) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn parts(self) -> [DiscoveryVariant; 2] {
+        [self.first, self.second]
+    }
+
+    pub fn name(self) -> String {
+        format!("{}+{}", self.first.name(), self.second.name())
+    }
+
+    /// The server with both variants' traits (validated when the pair was made).
+    pub fn discovery(self) -> Discovery {
+        let mut merged = self.first.discovery();
+        overlay(&mut merged, &self.second.discovery());
+        merged
+    }
+
+    /// `a+b` (either order), or why not.
+    pub fn parse(name: &str) -> Result<Combination, CombinationError> {
+        let parts: Vec<&str> = name.split('+').map(str::trim).collect();
+        let [a, b] = parts[..] else {
+            return Err(CombinationError::TooMany(name.to_owned()));
+        };
+        let variant = |n: &str| {
+            DiscoveryVariant::parse(n).ok_or_else(|| CombinationError::Unknown(n.to_owned()))
+        };
+        Combination::new(variant(a)?, variant(b)?)
+    }
+}
+
+/// Whether `a` and `b` hold different values in the field named `field`.
+fn differs(a: &Discovery, b: &Discovery, field: &str) -> bool {
+    let value = |d: &Discovery| {
+        serde_json::to_value(d)
+            .ok()
+            .and_then(|v| v.get(field).cloned())
+    };
+    value(a) != value(b)
+}
+
+/// The server a run meets when it is not the default: one discovery variant, or a combination
+/// of two. Named `mcp-path` or `mcp-path+pre-registered` everywhere (`--discovery`, specs,
+/// the expectations file, reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerVariant {
+    One(DiscoveryVariant),
+    Pair(Combination),
+}
+
+impl From<DiscoveryVariant> for ServerVariant {
+    fn from(v: DiscoveryVariant) -> Self {
+        ServerVariant::One(v)
+    }
+}
+
+impl From<Combination> for ServerVariant {
+    fn from(c: Combination) -> Self {
+        ServerVariant::Pair(c)
+    }
+}
+
+impl ServerVariant {
+    pub fn name(self) -> String {
+        match self {
+            ServerVariant::One(v) => v.name().to_owned(),
+            ServerVariant::Pair(c) => c.name(),
+        }
+    }
+
+    pub fn discovery(self) -> Discovery {
+        match self {
+            ServerVariant::One(v) => v.discovery(),
+            ServerVariant::Pair(c) => c.discovery(),
+        }
+    }
+
+    pub fn parts(self) -> Vec<DiscoveryVariant> {
+        match self {
+            ServerVariant::One(v) => vec![v],
+            ServerVariant::Pair(c) => c.parts().to_vec(),
+        }
+    }
+
+    /// The classes the server exposes: `1`, or `1+5` for a pair.
+    pub fn classes(self) -> String {
+        self.parts()
+            .iter()
+            .map(|v| v.class().to_string())
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+
+    /// The checks that judge the variants' own classes (every discovery check runs anyway).
+    pub fn key_checks(self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for check in self.parts().iter().map(|v| v.key_check()) {
+            if !out.contains(&check) {
+                out.push(check);
+            }
+        }
+        out
+    }
+
+    /// `mcp-path` or `mcp-path+pre-registered`, or why not.
+    pub fn parse(name: &str) -> Result<ServerVariant, CombinationError> {
+        let name = name.trim();
+        if name.contains('+') {
+            return Combination::parse(name).map(ServerVariant::Pair);
+        }
+        DiscoveryVariant::parse(name)
+            .map(ServerVariant::One)
+            .ok_or_else(|| CombinationError::Unknown(name.to_owned()))
+    }
+
+    /// For clap's `value_parser`: the error says what to do.
+    pub fn parse_arg(name: &str) -> Result<ServerVariant, String> {
+        ServerVariant::parse(name).map_err(|e| e.to_string())
+    }
+}
+
+/// As the reports have always named a variant: its name (`mcp-path`, `mcp-path+pre-registered`).
+impl Serialize for ServerVariant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
+    }
+}
+
+impl std::fmt::Display for ServerVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+#[cfg(test)]
+mod combination_tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_is_its_own_overlay_on_the_default() {
+        for variant in DiscoveryVariant::ALL {
+            let mut onto = Discovery::default();
+            overlay(&mut onto, &variant.discovery());
+            assert_eq!(
+                onto,
+                variant.discovery(),
+                "{variant:?}: overlay misses a field"
+            );
+        }
+    }
+
+    #[test]
+    fn every_listed_combination_validates_round_trips_and_ignores_order() {
+        let all = Combination::all();
+        assert!(all.len() > 40, "only {} pairs compose", all.len());
+        for c in &all {
+            let discovery = c.discovery();
+            assert_eq!(discovery.validate(), Ok(()), "{}", c.name());
+            let [a, b] = c.parts();
+            // The merged server keeps both variants' traits.
+            for part in [a, b] {
+                let mut only = Discovery::default();
+                for field in overlay(&mut only, &part.discovery()) {
+                    assert!(!differs(&discovery, &only, field), "{}: {field}", c.name());
+                }
+                assert_ne!(discovery, part.discovery(), "{}", c.name());
+            }
+            assert_eq!(Combination::parse(&c.name()), Ok(*c));
+            let reversed = format!("{}+{}", b.name(), a.name());
+            assert_eq!(Combination::parse(&reversed), Ok(*c));
+            let variant = ServerVariant::parse(&c.name()).map(|v| v.name());
+            assert_eq!(variant, Ok(c.name()));
+        }
+    }
+
+    #[test]
+    fn pairs_that_do_not_compose_are_refused_with_the_reason() {
+        use DiscoveryVariant::*;
+        let refused = |a, b| {
+            Combination::new(a, b)
+                .expect_err("a pair that must not compose")
+                .to_string()
+        };
+        assert!(
+            refused(PreRegistered, ClientIdMetadata).contains("both set the server's registration")
+        );
+        assert!(refused(TokenExtraFields, HtmlErrors).contains("response_shape"));
+        assert!(refused(ChallengeOnly, BareChallenge).contains("resource_metadata_at"));
+        assert!(refused(BareChallenge, McpPath).contains("already sets everything `mcp-path` sets"));
+        assert!(refused(McpPath, McpPath).contains("with itself"));
+        assert_eq!(
+            Combination::parse("mcp-path+nowhere"),
+            Err(CombinationError::Unknown("nowhere".to_owned()))
+        );
+        assert!(matches!(
+            Combination::parse("mcp-path+issuer-path+openid-only"),
+            Err(CombinationError::TooMany(_))
+        ));
+        for c in Combination::all() {
+            let [a, b] = c.parts();
+            assert!(
+                a != b && !(a.class() == 7 && b.class() == 7),
+                "{}",
+                c.name()
+            );
+        }
+    }
+}
+
+/// A scenario, on the default server or on a server variant: what a matrix cell runs, named
+/// `slash_mcp`, `slash_mcp@mcp-path` or `slash_mcp@mcp-path+pre-registered` (the name the
+/// expectations file and reports use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScenarioSpec {
     pub scenario: crate::scenarios::Scenario,
-    pub discovery: Option<DiscoveryVariant>,
+    pub discovery: Option<ServerVariant>,
 }
 
 impl From<crate::scenarios::Scenario> for ScenarioSpec {
@@ -232,14 +560,25 @@ impl ScenarioSpec {
         }
     }
 
-    /// `slash_mcp`, or `slash_mcp@mcp-path`; `None` when either half is unknown.
+    /// `slash_mcp`, `slash_mcp@mcp-path` or `slash_mcp@mcp-path+pre-registered`; `None` when
+    /// either half is unknown or the pair does not compose ([`ScenarioSpec::parse_or_why`] says
+    /// which).
     pub fn parse(name: &str) -> Option<ScenarioSpec> {
+        ScenarioSpec::parse_or_why(name).ok()
+    }
+
+    /// As [`ScenarioSpec::parse`], with what is wrong.
+    pub fn parse_or_why(name: &str) -> Result<ScenarioSpec, String> {
         let (scenario, variant) = match name.split_once('@') {
-            Some((scenario, variant)) => (scenario, Some(DiscoveryVariant::parse(variant)?)),
+            Some((scenario, variant)) => (
+                scenario,
+                Some(ServerVariant::parse(variant).map_err(|e| e.to_string())?),
+            ),
             None => (name, None),
         };
-        Some(ScenarioSpec {
-            scenario: crate::scenarios::Scenario::parse(scenario)?,
+        Ok(ScenarioSpec {
+            scenario: crate::scenarios::Scenario::parse(scenario)
+                .ok_or_else(|| format!("no scenario `{scenario}`"))?,
             discovery: variant,
         })
     }
@@ -254,7 +593,7 @@ mod spec_tests {
     fn a_spec_name_round_trips_and_unknown_halves_are_refused() {
         let spec = ScenarioSpec {
             scenario: Scenario::SLASH_MCP,
-            discovery: Some(DiscoveryVariant::McpPath),
+            discovery: Some(DiscoveryVariant::McpPath.into()),
         };
         assert_eq!(spec.name(), "slash_mcp@mcp-path");
         assert_eq!(ScenarioSpec::parse("slash_mcp@mcp-path"), Some(spec));
@@ -264,5 +603,28 @@ mod spec_tests {
         );
         assert_eq!(ScenarioSpec::parse("slash_mcp@nowhere"), None);
         assert_eq!(ScenarioSpec::parse("nothing@mcp-path"), None);
+    }
+
+    #[test]
+    fn a_spec_on_a_combination_round_trips_in_its_canonical_order() {
+        let spec = ScenarioSpec::parse("login_then_list@pre-registered+mcp-path");
+        assert_eq!(
+            spec.map(|s| s.name()).as_deref(),
+            Some("login_then_list@mcp-path+pre-registered")
+        );
+        let why = ScenarioSpec::parse_or_why("login_then_list@pre-registered+client-id-metadata");
+        assert!(why
+            .expect_err("registration twice")
+            .contains("registration"));
+    }
+}
+
+impl crate::scenarios::Scenario {
+    /// The scenario on a server variant.
+    pub fn on(self, variant: ServerVariant) -> ScenarioSpec {
+        ScenarioSpec {
+            scenario: self,
+            discovery: Some(variant),
+        }
     }
 }

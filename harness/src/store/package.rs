@@ -85,6 +85,16 @@ pub fn node_program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("node"))
 }
 
+/// The script a package's `package.json` names for the executable `name` (`bin` as an object),
+/// when it exists.
+pub fn bin_script(package: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let manifest = std::fs::read_to_string(package.join("package.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).ok()?;
+    let relative = manifest.get("bin")?.get(name)?.as_str()?;
+    let script = package.join(relative);
+    script.is_file().then_some(script)
+}
+
 /// This machine's platform as npm packages name it (`linux-x64`).
 pub fn platform_suffix() -> &'static str {
     match std::env::consts::ARCH {

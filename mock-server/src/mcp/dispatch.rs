@@ -4,9 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::api_error::ApiError;
 use crate::config::ServerConfig;
 use crate::mcp::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
-use crate::mcp::{seed, tools};
+use crate::mcp::{fixtures, seed, tools};
 use crate::profile::{Profile, Quirk, Revision};
 use crate::state::AppState;
 use crate::store::tokens::GrantInfo;
@@ -27,6 +28,7 @@ pub(crate) fn server_info(config: &ServerConfig) -> Value {
             json!({"name": "mock-server", "version": env!("CARGO_PKG_VERSION")})
         }
         Profile::Seed => seed::server_info(),
+        Profile::Conformance => fixtures::server_info(),
     };
     if config.has_quirk(Quirk::EmptyServerInfoAsArray) {
         // An empty map member, as PHP's json_encode writes one.
@@ -43,6 +45,7 @@ pub(crate) fn capabilities(config: &ServerConfig) -> Value {
     let mut capabilities = match config.profile {
         Profile::Default => json!({"tools": {"listChanged": true}}),
         Profile::Seed => seed::capabilities(),
+        Profile::Conformance => fixtures::capabilities(),
     };
     if config.has_quirk(Quirk::EmptyCapabilitiesAsArray) {
         if let Some(entries) = capabilities.as_object_mut() {
@@ -71,7 +74,34 @@ pub(crate) fn instructions(config: &ServerConfig) -> Option<String> {
         Profile::Default => {
             Some("A mock MCP server for OAuth reconnection tests. Try the hello tool.".to_owned())
         }
-        Profile::Seed => None,
+        Profile::Seed | Profile::Conformance => None,
+    }
+}
+
+/// A JSON-RPC error a method answers, with its `data` member when the error defines one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl From<(i64, String)> for RpcError {
+    fn from((code, message): (i64, String)) -> RpcError {
+        RpcError {
+            code,
+            message,
+            data: None,
+        }
+    }
+}
+
+impl RpcError {
+    pub(crate) fn into_api_error(self, status: axum::http::StatusCode, id: Value) -> ApiError {
+        match self.data {
+            Some(data) => ApiError::rpc_with_data(status, id, self.code, self.message, data),
+            None => ApiError::rpc(status, id, self.code, self.message),
+        }
     }
 }
 
@@ -79,6 +109,43 @@ pub(crate) fn instructions(config: &ServerConfig) -> Option<String> {
 /// removed before it gets here). Methods beyond tools are answered when the configuration
 /// declares the capability they belong to.
 pub(crate) fn dispatch(
+    state: &AppState,
+    method: &str,
+    params: Option<&Value>,
+    negotiated: &str,
+    caller: &Authenticated,
+) -> Result<Value, RpcError> {
+    let config = state.config();
+    if method == "resources/read" && has_capability(config, "resources") {
+        let uri = params
+            .and_then(|p| p.get("uri"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let read = if config.profile == Profile::Conformance {
+            fixtures::read_resource(uri)
+        } else {
+            seed::read_resource(uri)
+        };
+        return read.ok_or_else(|| {
+            // 2025-11-25, Server › Resources › "Error Handling": -32002 Resource not found;
+            // 2026-07-28 (SEP-2164) folds it into -32602 Invalid params. Both SHOULD name the
+            // URI in `data.uri`.
+            let code = if Revision::is_modern_id(negotiated) {
+                INVALID_PARAMS
+            } else {
+                RESOURCE_NOT_FOUND
+            };
+            RpcError {
+                code,
+                message: format!("Resource not found: {uri}"),
+                data: Some(json!({"uri": uri})),
+            }
+        });
+    }
+    answer(state, method, params, negotiated, caller).map_err(RpcError::from)
+}
+
+fn answer(
     state: &AppState,
     method: &str,
     params: Option<&Value>,
@@ -181,7 +248,12 @@ pub(crate) fn dispatch(
             }
         }
         "prompts/list" if has_capability(config, "prompts") => {
-            Ok(json!({"prompts": seed::prompts()}))
+            let prompts = if config.profile == Profile::Conformance {
+                fixtures::prompts()
+            } else {
+                seed::prompts()
+            };
+            Ok(json!({"prompts": prompts}))
         }
         "prompts/get" if has_capability(config, "prompts") => {
             let name = params.get("name").and_then(Value::as_str).unwrap_or("");
@@ -190,30 +262,36 @@ pub(crate) fn dispatch(
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            seed::get_prompt(name, &arguments)
-                .map_err(|message| (INVALID_PARAMS, format!("Invalid params: {message}")))
+            let got = if config.profile == Profile::Conformance {
+                fixtures::get_prompt(name, &arguments)
+            } else {
+                seed::get_prompt(name, &arguments)
+            };
+            got.map_err(|message| (INVALID_PARAMS, format!("Invalid params: {message}")))
         }
         "resources/list" if has_capability(config, "resources") => {
-            Ok(json!({"resources": seed::resources()}))
+            let resources = if config.profile == Profile::Conformance {
+                fixtures::resources()
+            } else {
+                seed::resources()
+            };
+            Ok(json!({"resources": resources}))
         }
         "resources/templates/list" if has_capability(config, "resources") => {
-            Ok(json!({"resourceTemplates": seed::resource_templates()}))
-        }
-        "resources/read" if has_capability(config, "resources") => {
-            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
-            seed::read_resource(uri).ok_or_else(|| {
-                // 2025-11-25, Server › Resources › "Error Handling": -32002 Resource not
-                // found; 2026-07-28 folds it into -32602 Invalid params.
-                let code = if Revision::is_modern_id(negotiated) {
-                    INVALID_PARAMS
-                } else {
-                    RESOURCE_NOT_FOUND
-                };
-                (code, format!("Resource not found: {uri}"))
-            })
+            let templates = if config.profile == Profile::Conformance {
+                fixtures::resource_templates()
+            } else {
+                seed::resource_templates()
+            };
+            Ok(json!({"resourceTemplates": templates}))
         }
         "completion/complete" if has_capability(config, "completions") => {
-            seed::complete(params).map_err(|m| (INVALID_PARAMS, format!("Invalid params: {m}")))
+            let completed = if config.profile == Profile::Conformance {
+                fixtures::complete(params)
+            } else {
+                seed::complete(params)
+            };
+            completed.map_err(|m| (INVALID_PARAMS, format!("Invalid params: {m}")))
         }
         _ => Err((METHOD_NOT_FOUND, format!("Method not found: {method}"))),
     }

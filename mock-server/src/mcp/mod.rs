@@ -10,9 +10,11 @@
 
 pub(crate) mod cors;
 pub(crate) mod dispatch;
+pub(crate) mod fixtures;
 pub(crate) mod headers;
 pub(crate) mod jsonrpc;
 pub(crate) mod modern;
+pub(crate) mod origin;
 pub(crate) mod seed;
 pub(crate) mod tools;
 
@@ -33,10 +35,13 @@ use crate::api_error::{unreadable_body, ApiError, RequestBody};
 use crate::config::{ServerConfig, DEFAULT_SCOPE};
 use crate::mcp::dispatch::{capabilities, dispatch, instructions, server_info, Authenticated};
 use crate::mcp::headers::{header_str, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
-use crate::mcp::jsonrpc::{Incoming, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR};
+use crate::mcp::jsonrpc::{
+    Incoming, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, SERVER_ERROR,
+};
 use crate::profile::{Quirk, Revision};
 use crate::runtime::KillSwitch;
 use crate::state::{AppState, TransportFault};
+use crate::store::tokens::GrantInfo;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -55,6 +60,19 @@ fn authenticate(
     notes: &Notes,
     headers: &HeaderMap,
 ) -> Result<Authenticated, ApiError> {
+    origin::check(state.config(), headers)?;
+    if state.config().no_auth {
+        // `--no-auth`: the caller is who a token for the default scope would make it.
+        return Ok(Authenticated {
+            grant: GrantInfo {
+                client_id: NO_AUTH_CLIENT.to_owned(),
+                scope: DEFAULT_SCOPE.to_owned(),
+                resource: None,
+                family: 0,
+            },
+            token_id: NO_AUTH_CLIENT.to_owned(),
+        });
+    }
     let credentials = headers
         .get(header::AUTHORIZATION)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -85,6 +103,9 @@ fn authenticate(
         }),
     }
 }
+
+/// Who an unauthenticated request is under `--no-auth`, in the access log and tool results.
+const NO_AUTH_CLIENT: &str = "no-auth";
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::rpc(StatusCode::BAD_REQUEST, Value::Null, SERVER_ERROR, message)
@@ -299,9 +320,8 @@ async fn post(
                     }
                 }
             }
-            let result = dispatch(&state, &method, params.as_ref(), &negotiated, &caller).map_err(
-                |(code, message)| ApiError::rpc(StatusCode::OK, id.clone(), code, message),
-            )?;
+            let result = dispatch(&state, &method, params.as_ref(), &negotiated, &caller)
+                .map_err(|error| error.into_api_error(StatusCode::OK, id.clone()))?;
             Ok(Json(jsonrpc::result(&id, result)).into_response())
         }
         Incoming::Batch | Incoming::Invalid { .. } => Err(bad_request("Invalid Request")),
@@ -364,6 +384,18 @@ fn initialize(
     id: &Value,
     params: Option<&Value>,
 ) -> Result<Response, ApiError> {
+    let config = state.config();
+    if config.latest_legacy_protocol_version().is_none() {
+        // MCP 2026-07-28 removed `initialize` (changelog); Streamable HTTP: a method the server
+        // does not implement gets 404 with -32601 Method not found. Checked before the params,
+        // so that a 2026-07-28-only server never judges a handshake it does not have.
+        return Err(ApiError::rpc(
+            StatusCode::NOT_FOUND,
+            id.clone(),
+            METHOD_NOT_FOUND,
+            "Method not found: initialize (removed in 2026-07-28; this server speaks only 2026-07-28: use server/discover)",
+        ));
+    }
     let invalid =
         |message: &str| ApiError::rpc(StatusCode::OK, id.clone(), INVALID_PARAMS, message);
     let Some(params) = params.and_then(Value::as_object) else {
@@ -378,7 +410,6 @@ fn initialize(
     if !params.get("clientInfo").is_some_and(Value::is_object) {
         return Err(invalid("Invalid params: clientInfo must be an object"));
     }
-    let config = state.config();
     let Some(latest_legacy) = config.latest_legacy_protocol_version() else {
         return Err(modern::unsupported_version(config, id.clone(), requested));
     };

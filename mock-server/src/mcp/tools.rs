@@ -44,6 +44,10 @@ pub(crate) fn list_for(config: &ServerConfig, protocol_version: &str) -> Vec<Val
             .into_iter()
             .map(|(p, t)| (p.to_owned(), t))
             .collect(),
+        Profile::Conformance => crate::mcp::fixtures::tools()
+            .into_iter()
+            .map(|t| ("conformance".to_owned(), t))
+            .collect(),
     };
     let structured = has_structured_output(protocol_version);
     let mut unknown_type_placed = false;
@@ -114,6 +118,7 @@ pub(crate) fn call_for(
         Profile::Default => call(name, arguments, protocol_version, caller),
         Profile::Seed if name == "hello" => call(name, arguments, protocol_version, caller),
         Profile::Seed => Some(seed_call(tool, arguments, protocol_version)),
+        Profile::Conformance => crate::mcp::fixtures::call(name),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::store::package::{ClientPackage, Launch};
+use crate::store::package::{bin_script, ClientPackage, Launch};
 
 /// `@modelcontextprotocol/inspector`: a node script, found through the package's own `bin` entry
 /// for `mcp-inspector` (2.12.0: `clients/launcher/build/index.js`, which takes `--cli` first and
@@ -23,16 +23,6 @@ fn locate(dir: &Path) -> Option<Launch> {
         "mcp-inspector",
     )
     .map(|script| Launch::node_script(&script))
-}
-
-/// The script a package's `package.json` names for the executable `name` (`bin` as an object),
-/// when it exists.
-pub(crate) fn bin_script(package: &Path, name: &str) -> Option<std::path::PathBuf> {
-    let manifest = std::fs::read_to_string(package.join("package.json")).ok()?;
-    let manifest: serde_json::Value = serde_json::from_str(&manifest).ok()?;
-    let relative = manifest.get("bin")?.get(name)?.as_str()?;
-    let script = package.join(relative);
-    script.is_file().then_some(script)
 }
 
 #[cfg(test)]

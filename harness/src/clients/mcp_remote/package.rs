@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use crate::clients::mcp_inspector::package::bin_script;
-use crate::store::package::{ClientPackage, Launch};
+use crate::store::package::{bin_script, ClientPackage, Launch};
 
 /// `mcp-remote`: node scripts; the harness drives the one the package names
 /// `mcp-remote-client` (0.15.1: `dist/client.js`), which connects, lists the server's tools and

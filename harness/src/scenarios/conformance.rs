@@ -1,0 +1,689 @@
+//! The official conformance suite's client scenarios (`conformance:auth/metadata-default`, …) as
+//! harness scenarios: one [`ScenarioDef`] per scenario the pinned suite lists
+//! ([`client_mode::SCENARIOS`]), so `run`, `matrix`, `bisect` and the expectations file take them
+//! by name like any other, while [`Scenario::ALL`] (what `harness run` runs by default) stays the
+//! harness's own.
+//!
+//! One run: the suite is started in client mode for the scenario, its command being
+//! `harness conformance-client --handoff DIR` (see [`crate::conformance::handoff`] for why the
+//! client is driven here and not in that process). Once the command has handed over the suite
+//! server's URL, a recording proxy goes in front of it (so the access log, timeline and bundle
+//! work as against the mock), the client is given the proxy's URL and driven through the first
+//! browser login path it has ([`LOGIN_PREFERENCE`]), lists the server's tools and, where it is an
+//! agent, calls the first of them through the model stand-in; then the command is told to exit,
+//! the suite judges, and its `checks.json` becomes `conformance:<scenario>/<check>` checks.
+//!
+//! What is a failure: whatever the suite judged FAILURE (or WARNING); a client that could not be
+//! driven (no login screen, a timeout), a suite that never ran the command or never finished,
+//! a missing `checks.json` — each a `driver` failure, never "not applicable". The suite's SKIPPED
+//! is "not applicable" with its reason.
+//!
+//! The scenarios' nominal login path is `automatic-at-connect` (the client meets the suite's 401
+//! and signs in), for the expectations file; the path actually driven is in the run's commands.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::checks::{Check, Verdict};
+use crate::clients::{ClientUnderTest, DriveError, LoginPath, ModelWire, SessionOptions, Step};
+use crate::conformance::checks_file::{self, PREFIX};
+use crate::conformance::client_mode::{self, SUITE_BOUND};
+use crate::conformance::handoff::{self, Handoff, HANDOFF_WAIT};
+use crate::drive::browser::ScriptedBrowser;
+use crate::mock::MockTarget;
+use crate::proxy::{ProxyOptions, RecordingProxy};
+use crate::scenarios::def::{no_faults, Scenario, ScenarioDef};
+use crate::scenarios::steps::{
+    settle, settle_reconnect, Ctx, Grace, Run, FOLLOW_UP_QUIET, SERVER_NAME,
+};
+
+/// The login paths a suite scenario is driven through, best first: a session's own login (the
+/// tool call follows in the same session), the client's own login at connect, the login command.
+/// The agent pseudo-tool paths are left out: they need the model to start the login, which the
+/// suite's scenarios say nothing about.
+pub const LOGIN_PREFERENCE: [LoginPath; 3] = [
+    LoginPath::SlashMcp,
+    LoginPath::AutomaticAtConnect,
+    LoginPath::LoginCommand,
+];
+
+/// Where the harness binary is, for the suite's command, when it is not the running executable
+/// (the integration tests run from their own binary).
+pub const HARNESS_BIN_ENV: &str = "HARNESS_BIN";
+
+/// The client ID metadata document URL the suite's `auth/basic-cimd` expects (its example
+/// client's; the suite never fetches it).
+pub const SUITE_CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+const PROMPT: &str = "Use the conformance server's tool now.";
+
+macro_rules! suite_scenarios {
+    ($($name:literal),* $(,)?) => {
+        /// One definition per suite client scenario, in the suite's order.
+        pub static DEFS: [ScenarioDef; 48] = [$(ScenarioDef {
+            name: concat!("conformance:", $name),
+            describe: concat!(
+                "the official conformance suite's client scenario ", $name,
+                ": the client signs in to the suite's server, lists and calls its tools; the suite's checks judge it"
+            ),
+            login_path: LoginPath::AutomaticAtConnect,
+            is_reconnect_check: false,
+            faults: no_faults,
+            drive,
+        }),*];
+    };
+}
+
+suite_scenarios![
+    "initialize",
+    "tools_call",
+    "elicitation-sep1034-client-defaults",
+    "sse-retry",
+    "request-metadata",
+    "auth/metadata-default",
+    "auth/metadata-var1",
+    "auth/metadata-var2",
+    "auth/metadata-var3",
+    "auth/basic-cimd",
+    "auth/scope-from-www-authenticate",
+    "auth/scope-from-scopes-supported",
+    "auth/scope-omitted-when-undefined",
+    "auth/scope-step-up",
+    "auth/scope-retry-limit",
+    "auth/token-endpoint-auth-basic",
+    "auth/token-endpoint-auth-post",
+    "auth/token-endpoint-auth-none",
+    "auth/pre-registration",
+    "auth/2025-03-26-oauth-metadata-backcompat",
+    "auth/2025-03-26-oauth-endpoint-fallback",
+    "auth/resource-mismatch",
+    "auth/offline-access-scope",
+    "auth/offline-access-not-supported",
+    "auth/authorization-server-migration",
+    "auth/iss-supported",
+    "auth/iss-not-advertised",
+    "auth/iss-supported-missing",
+    "auth/iss-wrong-issuer",
+    "auth/iss-unexpected",
+    "auth/iss-normalized",
+    "auth/metadata-issuer-mismatch",
+    "auth/client-credentials-jwt",
+    "auth/client-credentials-basic",
+    "auth/enterprise-managed-authorization",
+    "auth/dpop",
+    "auth/dpop-nonce",
+    "auth/wif-jwt-bearer",
+    "sep-2322-client-request-state",
+    "http-standard-headers",
+    "http-custom-headers",
+    "http-invalid-tool-headers",
+    "json-schema-ref-no-deref",
+    "json-schema-2020-12-preservation",
+    "sep-2640-client-no-prefetch",
+    "sep-2640-client-verify-digest",
+    "sep-2640-client-verify-size",
+    "sep-2640-client-verify-frontmatter",
+];
+
+/// Every suite scenario, in the suite's order.
+pub fn all() -> Vec<Scenario> {
+    DEFS.iter().map(Scenario::new).collect()
+}
+
+/// The suite scenario named `name`: `conformance:auth/metadata-default`.
+pub fn parse(name: &str) -> Option<Scenario> {
+    DEFS.iter().find(|d| d.name == name).map(Scenario::new)
+}
+
+/// Whether `scenario` is one of the suite's.
+pub fn is_suite_scenario(scenario: Scenario) -> bool {
+    scenario.name().starts_with(PREFIX)
+}
+
+/// The suite's own name of the scenario (`auth/metadata-default`).
+pub fn suite_name(scenario: Scenario) -> &'static str {
+    scenario
+        .name()
+        .strip_prefix(PREFIX)
+        .unwrap_or(scenario.name())
+}
+
+fn harness_binary() -> Result<String, DriveError> {
+    if let Some(path) = std::env::var_os(HARNESS_BIN_ENV) {
+        return Ok(path.to_string_lossy().into_owned());
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| DriveError::Setup(format!("where is the harness binary? {e}")))?;
+    let is_harness = |p: &std::path::Path| p.file_name().is_some_and(|n| n == "harness");
+    if is_harness(&exe) {
+        return Ok(exe.to_string_lossy().into_owned());
+    }
+    // A test binary in target/debug/deps: the harness is in target/debug.
+    let beside = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("harness"));
+    match beside {
+        Some(path) if path.is_file() => Ok(path.to_string_lossy().into_owned()),
+        _ => Err(DriveError::Setup(format!(
+            "the suite's command is the harness binary, which is not beside {}: build it \
+             (cargo build -p harness) or set {HARNESS_BIN_ENV}",
+            exe.display()
+        ))),
+    }
+}
+
+fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
+    let scenario = suite_name(run.scenario);
+    let suite = crate::conformance::suite::ensure().map_err(|e| {
+        DriveError::Setup(format!(
+            "cannot install the conformance suite ({e}); the npm registry must be reachable, \
+             or set MCP_CONFORMANCE_VERSION to a version already in the store"
+        ))
+    })?;
+    let dir = ctx.env.sandbox.root().join("conformance");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| DriveError::Setup(format!("{}: {e}", dir.display())))?;
+    let command = vec![
+        harness_binary()?,
+        "conformance-client".to_owned(),
+        "--handoff".to_owned(),
+        dir.to_string_lossy().into_owned(),
+    ];
+    let env: Vec<(String, String)> = ctx
+        .env
+        .sandbox
+        .client_env()
+        .into_iter()
+        .filter(|(k, _)| matches!(k.as_str(), "HOME" | "PATH" | "TMPDIR" | "LANG"))
+        .collect();
+    let suite_run = client_mode::start(&suite, scenario, &command, &env, &dir)
+        .map_err(|e| DriveError::Setup(e.to_string()))?;
+    run.commands.push(format!(
+        "# the conformance suite {} in client mode: {}",
+        suite.version, suite_run.command
+    ));
+    let Some(handed) = handoff::wait_for(&dir, HANDOFF_WAIT, || suite_run.exited()) else {
+        let results = suite_run.results.clone();
+        let exit = suite_run.wait(Duration::from_secs(5));
+        run.checks.extend(
+            checks_file::read(scenario, &results)
+                .into_iter()
+                .filter(|c| c.name != "driver"),
+        );
+        return Err(DriveError::Unexpected {
+            what: format!(
+                "the conformance suite did not run its client command within {} s",
+                HANDOFF_WAIT.as_secs()
+            ),
+            detail: exit.output,
+        });
+    };
+    run.commands.push(format!(
+        "# the suite's server: {} (protocol {}, context {})",
+        handed.url,
+        handed.protocol_version.as_deref().unwrap_or("-"),
+        handed
+            .context
+            .as_ref()
+            .map(Value::to_string)
+            .unwrap_or_else(|| "none".to_owned())
+    ));
+    let proxy = RecordingProxy::start(&handed.url, &ProxyOptions::default())
+        .map_err(|e| DriveError::Setup(format!("the recording proxy: {e}")))?;
+    let driven = drive_client(run, client, ctx, &proxy, &handed);
+    let _ = handoff::finish(&dir, i32::from(driven.is_err()));
+    run.access_log = Some(proxy.received_requests()?);
+    let machine_grant = machine_grant_seen(&proxy.exchanges());
+    // The proxy's pooled connections to the suite's server would keep that server (and so the
+    // suite) from exiting.
+    drop(proxy);
+    let results = suite_run.results.clone();
+    let exit = suite_run.wait(SUITE_BOUND);
+    if exit.timed_out {
+        run.checks.push(Check::fail(
+            "driver",
+            format!(
+                "the conformance suite did not finish within {} s; it was ended",
+                SUITE_BOUND.as_secs()
+            ),
+            vec![exit.output.clone()],
+        ));
+    }
+    let mut judged = checks_file::read(scenario, &results);
+    if client_mode::NEEDS_MACHINE_GRANT.contains(&scenario) {
+        if let Some(evidence) = lacks_machine_grant(client, machine_grant.as_deref()) {
+            // The client has no such login path and sent no such grant: the suite's failures
+            // (and the driver's, waiting for a browser login the scenario never offers) say
+            // that, not that it got the grant wrong.
+            for check in judged.iter_mut().filter(|c| c.verdict == Verdict::Fail) {
+                check.verdict = Verdict::NotApplicable;
+                check.summary = format!("(the client has no such grant) {}", check.summary);
+                check.evidence.push(evidence.clone());
+            }
+            run.checks.extend(judged);
+            if let Err(error) = driven {
+                run.checks.push(Check::not_applicable(
+                    "driver",
+                    "the client could not be driven through a grant it does not have",
+                    vec![error.to_string(), evidence],
+                ));
+            }
+            return Ok(());
+        }
+    }
+    if judged.iter().any(|c| c.name == "driver") {
+        run.checks.extend(judged);
+        run.checks.push(Check::fail(
+            "suite-output",
+            "what the conformance suite printed",
+            vec![exit.output],
+        ));
+    } else {
+        run.checks.extend(judged);
+    }
+    driven
+}
+
+/// The machine-to-machine grant or proof the client used, if any: a token request with a grant
+/// type other than the browser's (`authorization_code`, `refresh_token`), or a `DPoP` header.
+fn machine_grant_seen(exchanges: &[crate::proxy::Exchange]) -> Option<String> {
+    exchanges.iter().find_map(|x| {
+        if x.request_headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("dpop"))
+        {
+            return Some(format!("#{} {} sent a DPoP header", x.seq, x.upstream_url));
+        }
+        let body = x.request_body.as_deref()?;
+        url::form_urlencoded::parse(body.as_bytes())
+            .find(|(k, v)| k == "grant_type" && v != "authorization_code" && v != "refresh_token")
+            .map(|(_, v)| format!("#{} grant_type={v}", x.seq))
+    })
+}
+
+/// The evidence that the client lacks a machine-to-machine grant: its kind's login paths (all
+/// through a browser) and no such grant in the run's traffic; `None` when it sent one.
+fn lacks_machine_grant(client: &dyn ClientUnderTest, seen: Option<&str>) -> Option<String> {
+    if seen.is_some() {
+        return None;
+    }
+    let kind = crate::clients::catalog::by_name(client.name()).ok()?;
+    let paths: Vec<&str> = kind.login_paths.iter().map(|p| p.as_str()).collect();
+    Some(format!(
+        "{}'s login paths are {} (each a browser's authorization code); the run's token requests \
+         used no other grant_type and no request carried a DPoP header",
+        kind.name,
+        paths.join(", ")
+    ))
+}
+
+/// Configures the proxy's URL, signs in, lists and (an agent) calls a tool, and leaves.
+fn drive_client(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    ctx: &Ctx<'_>,
+    proxy: &RecordingProxy,
+    handed: &Handoff,
+) -> Result<(), DriveError> {
+    let env = ctx.env;
+    let url = proxy.mcp_url();
+    if suite_name(run.scenario) == "auth/basic-cimd" {
+        // The suite expects the client ID metadata document URL of its own example client;
+        // Claude Code takes another from this variable instead of its claude.ai one, as it does
+        // for the mock's client-id-metadata variant (other clients do not read it).
+        env.sandbox.add_env(
+            crate::scenarios::CLIENT_METADATA_URL_ENV,
+            SUITE_CLIENT_METADATA_URL,
+        );
+        run.commands.push(format!(
+            "export {}={SUITE_CLIENT_METADATA_URL}",
+            crate::scenarios::CLIENT_METADATA_URL_ENV
+        ));
+    }
+    let machine_grant = client_mode::NEEDS_MACHINE_GRANT.contains(&suite_name(run.scenario));
+    if handed.context_str("client_secret").is_some() && !machine_grant {
+        // The suite's verdict on how the secret is sent would be the harness's doing, not the
+        // client's: say so as a driver failure, and run the rest of the scenario anyway.
+        run.checks.push(Check::fail(
+            "driver",
+            "the scenario gives a client secret, and the harness can give a client only a client \
+             ID and a callback port: the suite's checks of the secret's use judge the harness",
+            vec![format!(
+                "MCP_CONFORMANCE_CONTEXT: {}",
+                handed
+                    .context
+                    .as_ref()
+                    .map(|c| c.to_string().replace(
+                        handed.context_str("client_secret").unwrap_or_default(),
+                        "<secret>"
+                    ))
+                    .unwrap_or_default()
+            )],
+        ));
+    }
+    match handed.context_str("client_id") {
+        Some(client_id) => {
+            let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+                .and_then(|l| l.local_addr())
+                .map_err(|e| DriveError::Setup(format!("no free port for the callback: {e}")))?
+                .port();
+            client.add_http_server_with_client_id(env, SERVER_NAME, &url, client_id, port)?;
+            run.commands.push(client.reproduce(Step::AddServer {
+                server: SERVER_NAME,
+                url: &url,
+                client_id: Some((client_id, port)),
+            }));
+        }
+        None => {
+            client.add_http_server(env, SERVER_NAME, &url)?;
+            run.commands.push(client.reproduce(Step::AddServer {
+                server: SERVER_NAME,
+                url: &url,
+                client_id: None,
+            }));
+        }
+    }
+    let kind = crate::clients::catalog::by_name(client.name()).map_err(DriveError::Setup)?;
+    let mut absent = Vec::new();
+    let mut chosen = None;
+    for path in LOGIN_PREFERENCE {
+        if !kind.login_paths.contains(&path) {
+            continue;
+        }
+        match client.has_login_path(env, path)? {
+            Ok(()) => {
+                chosen = Some(path);
+                break;
+            }
+            Err(a) => absent.push(format!("{}: {}", path.as_str(), a.evidence)),
+        }
+    }
+    let Some(path) = chosen else {
+        return Err(DriveError::NoSuchPath {
+            path: "browser login",
+            evidence: absent.join("; "),
+        });
+    };
+    run.commands
+        .push(format!("# login path driven: {}", path.as_str()));
+    let agent = kind.model_wire != ModelWire::None;
+    let options = SessionOptions {
+        allowed_servers: vec![SERVER_NAME.to_owned()],
+    };
+    match path {
+        LoginPath::SlashMcp => {
+            let mut session = client.start_session_with(env, &options)?;
+            run.commands.push(client.reproduce(Step::InSessionLogin {
+                server: SERVER_NAME,
+                allow_tools: true,
+                then: "a prompt that calls the server's first tool",
+            }));
+            let result = (|| -> Result<(), DriveError> {
+                let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+                browser.skip_logged();
+                // The suite's scenarios without authorization serve the client as it connects:
+                // then there is nothing to log in to.
+                settle(proxy, CONNECT_WAIT, Grace::Quiet(FOLLOW_UP_QUIET), |log| {
+                    login_needed(log).is_some()
+                })?;
+                if login_needed(&proxy.received_requests()?) == Some(false) {
+                    run.commands
+                        .push("# the server answered MCP without a token: no login".to_owned());
+                } else {
+                    let auth =
+                        client.authenticate_in_session(&mut session, SERVER_NAME, &mut browser);
+                    settle_reconnect(proxy)?;
+                    let auth = auth?;
+                    run.final_screen = auth.client_message.clone();
+                    run.auth = Some(auth);
+                }
+                if agent {
+                    if let Some(turn) = call_first_tool(run, client, ctx, proxy) {
+                        ctx.model.push_turn(turn);
+                        crate::scenarios::lifecycle::play_turn(
+                            client,
+                            &mut session,
+                            ctx.model,
+                            run,
+                            PROMPT,
+                            Some(&mut browser),
+                        )?;
+                    }
+                }
+                Ok(())
+            })();
+            run.final_screen = session.screen();
+            let exited = client.exit_session(&mut session);
+            result.and(exited)
+        }
+        LoginPath::AutomaticAtConnect => {
+            let print = client.login_at_connect(env, SERVER_NAME, "Say hello.", &options)?;
+            run.commands.push(client.reproduce(Step::Print {
+                server: SERVER_NAME,
+                prompt: "Say hello.",
+            }));
+            run.final_screen = print.output.clone();
+            run.print = Some(print);
+            settle(proxy, Duration::from_secs(5), Grace::ProcessEnded, |_| true)?;
+            if agent {
+                print_tool_call(run, client, ctx, proxy, &options)?;
+            }
+            Ok(())
+        }
+        _ => {
+            // `mcp list` first: a server that serves without a token needs no login.
+            let _ = client.server_status(env, SERVER_NAME)?;
+            run.commands.push(client.reproduce(Step::ServerStatus));
+            settle(proxy, Duration::from_secs(5), Grace::ProcessEnded, |_| true)?;
+            if login_needed(&proxy.received_requests()?) == Some(false) {
+                run.commands
+                    .push("# the server answered MCP without a token: no login".to_owned());
+                if agent {
+                    print_tool_call(run, client, ctx, proxy, &options)?;
+                }
+                return Ok(());
+            }
+            let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
+            let (auth, screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
+            run.commands.push(client.reproduce(Step::LoginCommand {
+                server: SERVER_NAME,
+                note: "",
+            }));
+            run.final_screen = screen;
+            run.auth = Some(auth);
+            // `mcp list`: a new process with the stored tokens, which lists the tools.
+            let _ = client.server_status(env, SERVER_NAME)?;
+            run.commands.push(client.reproduce(Step::ServerStatus));
+            if agent {
+                print_tool_call(run, client, ctx, proxy, &options)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// How long a started client gets to connect before the harness decides whether it must log in.
+const CONNECT_WAIT: Duration = Duration::from_secs(20);
+
+/// Whether the server asked for a login: `Some(true)` once anything got a 401, `Some(false)` once
+/// an MCP request was answered (2xx) without a token and nothing got a 401, `None` before either.
+/// (The suite's `initialize` scenario serves only `initialize`: a `tools/list` may never come.)
+pub fn login_needed(log: &[mock_server::AccessRecord]) -> Option<bool> {
+    if log.iter().any(|r| r.status == 401) {
+        return Some(true);
+    }
+    log.iter()
+        .any(|r| {
+            r.rpc_method.is_some()
+                && (200..300).contains(&r.status)
+                && r.bearer == mock_server::Bearer::None
+        })
+        .then_some(false)
+}
+
+/// One non-interactive run in which the agent calls the server's first tool.
+fn print_tool_call(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    ctx: &Ctx<'_>,
+    proxy: &RecordingProxy,
+    options: &SessionOptions,
+) -> Result<(), DriveError> {
+    let Some(turn) = call_first_tool(run, client, ctx, proxy) else {
+        return Ok(());
+    };
+    ctx.model.push_turn(turn);
+    let print = client.print_mode(ctx.env, SERVER_NAME, PROMPT, options)?;
+    run.commands.push(client.reproduce(Step::Print {
+        server: SERVER_NAME,
+        prompt: PROMPT,
+    }));
+    run.final_screen = print.output.clone();
+    run.print = Some(print);
+    Ok(())
+}
+
+/// The model's turn that calls the first tool the server listed (seen through the proxy), with
+/// an input made from its schema; `None` (and a note) when the server listed none.
+fn call_first_tool(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    _ctx: &Ctx<'_>,
+    proxy: &RecordingProxy,
+) -> Option<mock_server::model_api::Turn> {
+    let tool = listed_tools(proxy).into_iter().next();
+    let Some((name, schema)) = tool else {
+        run.commands
+            .push("# no tools/list result came back: no tool call".to_owned());
+        return None;
+    };
+    let input = input_for(&schema);
+    run.commands
+        .push(format!("# the model calls {name} with {input}"));
+    Some(
+        mock_server::model_api::Turn::new()
+            .call(client.mcp_tool_name(SERVER_NAME, &name), input)
+            .say("Done."),
+    )
+}
+
+/// The tools in the last `tools/list` result that went through the proxy: name and input schema.
+fn listed_tools(proxy: &RecordingProxy) -> Vec<(String, Value)> {
+    proxy
+        .exchanges()
+        .iter()
+        .rev()
+        .flat_map(|x| x.response_messages())
+        .find_map(|message| {
+            let tools = message.get("result")?.get("tools")?.as_array()?.clone();
+            Some(
+                tools
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.get("name")?.as_str()?.to_owned(),
+                            t.get("inputSchema").cloned().unwrap_or(Value::Null),
+                        ))
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// An input that satisfies `schema`'s required properties by their types.
+pub fn input_for(schema: &Value) -> Value {
+    let mut input = Map::new();
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let required = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for name in required.iter().filter_map(Value::as_str) {
+        let kind = properties
+            .and_then(|p| p.get(name))
+            .and_then(|p| p.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("string");
+        let value = match kind {
+            "number" | "integer" => json!(1),
+            "boolean" => json!(true),
+            "object" => json!({}),
+            "array" => json!([]),
+            "null" => Value::Null,
+            _ => json!("conformance"),
+        };
+        input.insert(name.to_owned(), value);
+    }
+    Value::Object(input)
+}
+
+/// Whether every suite check of the run passed (for the README's table, and tests).
+pub fn suite_checks_passed(checks: &[Check]) -> bool {
+    checks
+        .iter()
+        .filter(|c| c.name.starts_with(PREFIX))
+        .all(|c| c.verdict != Verdict::Fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suite_scenario_has_a_definition_whose_name_parses() {
+        assert_eq!(DEFS.len(), client_mode::SCENARIOS.len());
+        for (def, name) in DEFS.iter().zip(client_mode::SCENARIOS) {
+            assert_eq!(def.name, format!("conformance:{name}"));
+            let scenario = Scenario::parse(def.name).expect("parses");
+            assert_eq!(suite_name(scenario), name);
+            assert!(is_suite_scenario(scenario));
+            let spec = crate::scenarios::variants::ScenarioSpec::parse(def.name).expect("a spec");
+            assert_eq!(spec.name(), def.name);
+        }
+        assert!(Scenario::parse("conformance:auth/nothing-such").is_none());
+        assert!(Scenario::parse("auth/metadata-default").is_none());
+        assert!(!is_suite_scenario(Scenario::SLASH_MCP));
+    }
+
+    fn token_request(body: &str, headers: Vec<(String, String)>) -> crate::proxy::Exchange {
+        crate::proxy::Exchange {
+            seq: 7,
+            method: "POST".into(),
+            upstream_url: "http://localhost:1/token".into(),
+            phase: mock_server::Phase::Token,
+            on_authorization_server: true,
+            status: 200,
+            request_headers: headers,
+            request_body: Some(body.into()),
+            response_headers: Vec::new(),
+            response_body: None,
+        }
+    }
+
+    #[test]
+    fn a_machine_grant_or_a_dpop_proof_in_the_traffic_takes_away_the_not_applicable() {
+        let browser = token_request("grant_type=authorization_code&code=c", Vec::new());
+        assert_eq!(machine_grant_seen(std::slice::from_ref(&browser)), None);
+        let credentials = token_request("grant_type=client_credentials", Vec::new());
+        let seen = machine_grant_seen(&[browser.clone(), credentials]);
+        assert_eq!(seen.as_deref(), Some("#7 grant_type=client_credentials"));
+        let dpop = token_request(
+            "grant_type=authorization_code",
+            vec![("DPoP".into(), "eyJ…".into())],
+        );
+        assert!(machine_grant_seen(&[dpop]).is_some());
+    }
+
+    #[test]
+    fn a_tool_input_fills_the_required_properties_by_type() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "number"}, "b": {"type": "number"}, "c": {"type": "string"}},
+            "required": ["a", "b"]});
+        assert_eq!(input_for(&schema), json!({"a": 1, "b": 1}));
+        assert_eq!(input_for(&json!({"type": "object"})), json!({}));
+    }
+}
