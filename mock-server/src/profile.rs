@@ -286,8 +286,9 @@ pub struct ServerShape {
     pub capabilities: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
-    /// `tools` of the `tools/list` result, a JSON array; calling one of them answers a text
-    /// saying the tool was captured, not its real result.
+    /// `tools` of the `tools/list` result, a JSON array, listed first; calling one of them
+    /// answers a text saying the tool was captured, not its real result. The mock's own tools
+    /// follow (the scenarios' scripts call `hello`), unless a captured one has the name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<String>,
 }

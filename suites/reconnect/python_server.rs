@@ -230,3 +230,117 @@ fn mcp_inspector_logs_in_to_the_python_sdk_server_at_connect() -> anyhow::Result
     assert_eq!(harness::lints::failed(&lints), Vec::<&str>::new(), "{text}");
     Ok(())
 }
+
+/// A token from the Python server, as someone would get one by hand: dynamic registration, the
+/// authorization request (answered at once with a redirect carrying the code), the exchange
+/// with the PKCE verifier.
+fn issue_token(server: &PythonServer) -> anyhow::Result<String> {
+    let origin = server.mcp_url.trim_end_matches("/mcp").to_owned();
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let redirect = "http://127.0.0.1:9/callback";
+    let registered: serde_json::Value = http
+        .post(format!("{origin}/register"))
+        .json(
+            &serde_json::json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}),
+        )
+        .send()?
+        .json()?;
+    let client_id = registered["client_id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no client_id: {registered}"))?;
+    let verifier = "a-verifier-of-at-least-forty-three-characters-for-pkce";
+    let authorized = http
+        .get(format!("{origin}/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("code_challenge", &mock_server::s256_challenge(verifier)),
+            ("code_challenge_method", "S256"),
+            ("state", "s"),
+            ("scope", "mcp"),
+            ("resource", &server.mcp_url),
+        ])
+        .send()?;
+    let location = authorized
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| anyhow::anyhow!("/authorize did not redirect: {}", authorized.status()))?;
+    let code = url::Url::parse(location)?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| anyhow::anyhow!("no code in {location}"))?;
+    let tokens: serde_json::Value = http
+        .post(format!("{origin}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", client_id),
+            ("code_verifier", verifier),
+            ("resource", &server.mcp_url),
+        ])
+        .send()?
+        .json()?;
+    tokens["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no access_token in the token response"))
+}
+
+/// `--bearer-file` against the Python server: a token it issued (through its OAuth flow, by
+/// hand) opens Claude Code's connection through the proxy with no login,
+/// and neither the report nor the proxy's record holds it; a token it never issued leaves the
+/// client needing authentication.
+#[test]
+#[ignore = "make test-clients"]
+fn claude_code_connects_to_the_python_sdk_server_with_a_pre_issued_token_and_not_with_a_wrong_one(
+) -> anyhow::Result<()> {
+    use harness::scenarios::pre_issued_token::{CONNECTED, TOOLS_LISTED};
+    let _slot = real_cli_slot();
+    let server = PythonServer::start()?;
+    let token = issue_token(&server)?;
+    let dir = tempfile::tempdir()?;
+    let client = claude_code()?;
+    let run_with_token =
+        |token: &str| -> anyhow::Result<(harness::scenarios::ScenarioReport, RecordingProxy)> {
+            let file = dir.path().join("token");
+            std::fs::write(&file, token)?;
+            let options = ProxyOptions {
+                bearer: Some(harness::proxy::read_bearer_file(&file)?),
+                ..ProxyOptions::default()
+            };
+            let proxy = RecordingProxy::start(&server.mcp_url, &options)?;
+            let report = scenarios::run(Scenario::PRE_ISSUED_TOKEN, &client, &proxy);
+            Ok((report, proxy))
+        };
+    let (report, proxy) = run_with_token(&token)?;
+    let text = show(&report);
+    assert_verdicts(
+        &report,
+        &text,
+        &[(CONNECTED, Verdict::Pass), (TOOLS_LISTED, Verdict::Pass)],
+    );
+    let kept = format!(
+        "{}\n{}\n{text}",
+        serde_json::to_string(&proxy.exchanges())?,
+        serde_json::to_string(&proxy.received_requests()?)?
+    );
+    assert!(!kept.contains(&token), "the token is in the record");
+
+    let (wrong, _) = run_with_token("a-token-the-server-never-issued")?;
+    let text = show(&wrong);
+    assert_verdicts(
+        &wrong,
+        &text,
+        &[(CONNECTED, Verdict::Fail), (TOOLS_LISTED, Verdict::Fail)],
+    );
+    Ok(())
+}

@@ -26,11 +26,21 @@ pub const OAUTH_CHECKS: &[&str] = &[
     "no-rotated-refresh-reuse",
     "scope-stepped-up",
     "no-refresh-storm",
+    // The server lints of the OAuth side (`lints::oauth`, `lints::http`): named here, not
+    // imported, as checks sit below lints.
+    "metadata-issuer-matches-url",
+    "metadata-resource-matches-url",
+    "resource-metadata-names-authorization-servers",
+    "metadata-advertises-pkce-s256",
+    "token-response-no-store",
+    "unauthorized-challenge",
+    "token-error-json",
+    "registration-response",
 ];
 
 pub const REASON: &str = "--bearer-file: the proxy added a pre-issued token to every MCP \
 request, so the server's authorization (discovery, registration, token exchange, refresh) never \
-ran and this OAuth check has nothing to judge";
+ran and this OAuth check or lint has nothing to judge";
 
 /// Marks the OAuth checks of `checks` not applicable, keeping their evidence under the reason.
 pub fn mark_oauth_not_applicable(checks: &mut [Check]) -> usize {

@@ -161,7 +161,18 @@ pub fn run(
         );
         return ExitCode::from(2);
     }
-    let scenarios: Vec<Scenario> = if scenario == "all" && server.is_some() {
+    let scenarios: Vec<Scenario> = if bearer.is_some() {
+        // The OAuth scenarios would wait for a login the proxy's token makes needless.
+        if scenario != "all" && Scenario::parse(&scenario) != Some(Scenario::PRE_ISSUED_TOKEN) {
+            harness::say!(
+                "harness: with --bearer-file the scenario is pre_issued_token (the client \
+                 connects and lists with the token; the OAuth scenarios need the server's own \
+                 authorization): drop --scenario {scenario}"
+            );
+            return ExitCode::from(2);
+        }
+        vec![Scenario::PRE_ISSUED_TOKEN]
+    } else if scenario == "all" && server.is_some() {
         Scenario::AGAINST_ANY_SERVER.to_vec()
     } else if scenario == "all" {
         Scenario::ALL.to_vec()
@@ -300,6 +311,9 @@ pub fn run(
                 bearer.is_some(),
             );
             report.server_lints = harness::lints::server_lints(&proxy.exchanges());
+            if bearer.is_some() {
+                harness::checks::pre_issued::mark_oauth_not_applicable(&mut report.server_lints);
+            }
             for line in harness::lints::render(&report.server_lints).lines() {
                 text.push_str(&format!("  {line}\n"));
             }

@@ -88,6 +88,27 @@ mod tests {
         Ok(server_lints(&proxy.exchanges()))
     }
 
+    /// Every OAuth lint's name is in the list `--bearer-file` marks not applicable (the list is
+    /// spelled out there, below this module).
+    #[test]
+    fn every_oauth_lint_is_marked_not_applicable_under_a_pre_issued_token() {
+        let mut lints = server_lints(&[]);
+        crate::checks::pre_issued::mark_oauth_not_applicable(&mut lints);
+        for lint in &lints {
+            let oauth = lint.name.starts_with("metadata-")
+                || lint.name.starts_with("token-")
+                || lint.name.starts_with("resource-metadata")
+                || lint.name == http::UNAUTHORIZED_CHALLENGE
+                || lint.name == http::REGISTRATION_RESPONSE;
+            assert_eq!(
+                lint.summary == crate::checks::pre_issued::REASON,
+                oauth,
+                "{}",
+                lint.name
+            );
+        }
+    }
+
     /// A clean session has no token error to judge (that lint is n/a); every other lint passes.
     fn assert_every_lint_passes_but_token_errors(lints: &[Check]) {
         for lint in lints {
@@ -143,12 +164,10 @@ mod tests {
         Ok(())
     }
 
-    /// Speaking 2026-07-28 (`server/discover`, no `initialize`), the mock's results should
-    /// match that revision's published schema. They do not yet: measured 2026-12-02,
-    /// `server/discover` and `tools/list` lack `cacheScope` and `ttlMs` (required by
-    /// DiscoverResult and ListToolsResult), which the mock's caching-hints work adds.
+    /// Speaking 2026-07-28 (`server/discover`, no `initialize`), the mock's results match that
+    /// revision's published schema (`cacheScope` and `ttlMs` included, since the mock's caching
+    /// hints; before them this test failed naming both).
     #[test]
-    #[ignore = "the mock's 2026-07-28 results lack cacheScope and ttlMs (mock fix pending)"]
     fn the_mock_speaking_2026_07_28_passes_that_revisions_schema() -> anyhow::Result<()> {
         let mock = MockServer::builder()
             .revisions(&[mock_server::Revision::V2026_07_28])

@@ -308,10 +308,21 @@ fn judge_result(tally: &mut Tally, response: &Response<'_>) {
         first_errors.len()
     );
     for (pointer, message) in first_errors.iter().take(ERRORS_SHOWN) {
+        let tool = tool_named_by(result, pointer)
+            .map(|name| format!(" (tool `{name}`)"))
+            .unwrap_or_default();
         let pointer = if pointer.is_empty() { "/" } else { pointer };
-        line.push_str(&format!(" result{pointer}: {message};"));
+        line.push_str(&format!(" result{pointer}{tool}: {message};"));
     }
     tally.bad.push(line.trim_end_matches(';').to_owned());
+}
+
+/// The name of the tool a pointer under `/tools/<i>` points into, so the evidence says which.
+fn tool_named_by<'a>(result: &'a Value, pointer: &str) -> Option<&'a str> {
+    let index = pointer.strip_prefix("/tools/")?.split('/').next()?;
+    result
+        .pointer(&format!("/tools/{index}/name"))
+        .and_then(Value::as_str)
 }
 
 fn result_lint(
@@ -585,7 +596,7 @@ mod tests {
         let check = list_tools_result(&exchanges);
         assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
         assert!(
-            check.evidence[0].contains("result/tools/0/inputSchema/properties"),
+            check.evidence[0].contains("result/tools/0/inputSchema/properties (tool `whoami`)"),
             "{check:?}"
         );
     }

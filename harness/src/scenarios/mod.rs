@@ -24,6 +24,7 @@ pub mod login_at_connect;
 pub mod login_cold;
 pub mod login_then_list;
 pub mod observe;
+pub mod pre_issued_token;
 pub mod print_after_auth;
 pub mod refresh_rotation;
 pub mod resumed_after_expiry;
@@ -74,6 +75,8 @@ impl Scenario {
     pub const LOGIN_COLD: Scenario = Scenario::new(&login_cold::DEF);
     pub const STATIC_API_KEY: Scenario = Scenario::new(&static_api_key::DEF);
     pub const CALLBACK_PORT_TAKEN: Scenario = Scenario::new(&callback_port_taken::DEF);
+    /// Not in [`Scenario::ALL`]: only `--bearer-file` runs it (the proxy must hold a token).
+    pub const PRE_ISSUED_TOKEN: Scenario = Scenario::new(&pre_issued_token::DEF);
 
     /// Every scenario, in the order tables show them.
     pub const ALL: [Scenario; 24] = [
@@ -117,7 +120,7 @@ impl Scenario {
 
     /// Whether the scenario runs against a server the harness does not control.
     pub fn runs_against_any_server(self) -> bool {
-        Scenario::AGAINST_ANY_SERVER.contains(&self)
+        Scenario::AGAINST_ANY_SERVER.contains(&self) || self == Scenario::PRE_ISSUED_TOKEN
     }
 
     /// The scenario named `name` (`slash_mcp`, or `slash-mcp`), or one of the conformance
@@ -125,6 +128,7 @@ impl Scenario {
     pub fn parse(name: &str) -> Option<Scenario> {
         Scenario::ALL
             .into_iter()
+            .chain([Scenario::PRE_ISSUED_TOKEN])
             .find(|s| s.name() == name || s.name().replace('_', "-") == name)
             .or_else(|| conformance::parse(name))
     }

@@ -172,10 +172,18 @@ fn answer(
             if params.contains_key("cursor") {
                 return Err((INVALID_PARAMS, "Invalid params: unknown cursor".to_owned()));
             }
-            let mut listed = config
-                .shape
-                .tools()
-                .unwrap_or_else(|| tools::list_for(config, negotiated));
+            let own = tools::list_for(config, negotiated);
+            let mut listed = match config.shape.tools() {
+                // The captured tools first, as the server listed them; then the mock's own,
+                // which the scenarios' scripts call (`hello`), unless a captured one has the
+                // name.
+                Some(mut captured) => {
+                    let names: Vec<Value> = captured.iter().map(|t| t["name"].clone()).collect();
+                    captured.extend(own.into_iter().filter(|t| !names.contains(&t["name"])));
+                    captured
+                }
+                None => own,
+            };
             listed.extend(extra_tools.iter().map(|name| tools::extra_tool(name)));
             Ok(json!({"tools": listed}))
         }
