@@ -14,6 +14,8 @@ use url::{Host, Url};
 use crate::api_error::ApiError;
 use crate::config::ServerConfig;
 use crate::mcp::headers::header_str;
+use crate::mcp::jsonrpc::SERVER_ERROR;
+use serde_json::Value;
 
 fn is_loopback(host: &Host<&str>) -> bool {
     match host {
@@ -38,6 +40,12 @@ fn is_own_host(config: &ServerConfig, host: &Host<&str>) -> bool {
         .unwrap_or(false)
 }
 
+/// The MCP endpoint answers in JSON-RPC, its refusals included (no request id: the body is not
+/// read for a refused request).
+fn forbidden(message: String) -> ApiError {
+    ApiError::rpc(StatusCode::FORBIDDEN, Value::Null, SERVER_ERROR, message)
+}
+
 /// 403 for an `Origin` that is not this server's or loopback (an unparsable one, `null`
 /// included, is not valid either), and for a `Host` naming another host.
 pub(crate) fn check(config: &ServerConfig, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -48,10 +56,9 @@ pub(crate) fn check(config: &ServerConfig, headers: &HeaderMap) -> Result<(), Ap
             .and_then(|url| url.host().map(|h| is_own_host(config, &h)))
             .unwrap_or(false);
         if !valid {
-            return Err(ApiError::http(
-                StatusCode::FORBIDDEN,
-                format!("Forbidden: Origin {origin} is not allowed (DNS rebinding protection)"),
-            ));
+            return Err(forbidden(format!(
+                "Forbidden: Origin {origin:?} is not allowed (DNS rebinding protection)"
+            )));
         }
     }
     if let Some(host) = header_str(headers, header::HOST.as_str()) {
@@ -61,10 +68,9 @@ pub(crate) fn check(config: &ServerConfig, headers: &HeaderMap) -> Result<(), Ap
             .and_then(|url| url.host().map(|h| is_own_host(config, &h)))
             .unwrap_or(false);
         if !valid {
-            return Err(ApiError::http(
-                StatusCode::FORBIDDEN,
-                format!("Forbidden: Host {host} is not allowed (DNS rebinding protection)"),
-            ));
+            return Err(forbidden(format!(
+                "Forbidden: Host {host:?} is not allowed (DNS rebinding protection)"
+            )));
         }
     }
     Ok(())
