@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(result.is_ok(), allowed, "{result:?}");
         if let Err(error) = result {
             assert!(
-                matches!(error, ApiError::Http { status, .. } if status == StatusCode::FORBIDDEN)
+                matches!(error, ApiError::JsonRpc { status, .. } if status == StatusCode::FORBIDDEN)
             );
         }
         Ok(())
