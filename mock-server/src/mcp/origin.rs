@@ -83,15 +83,15 @@ mod tests {
 
     use super::*;
 
-    fn headers(origin: Option<&str>, host: Option<&str>) -> HeaderMap {
+    fn headers(origin: Option<&str>, host: Option<&str>) -> anyhow::Result<HeaderMap> {
         let mut headers = HeaderMap::new();
         if let Some(origin) = origin {
-            headers.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+            headers.insert(header::ORIGIN, HeaderValue::from_str(origin)?);
         }
         if let Some(host) = host {
-            headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+            headers.insert(header::HOST, HeaderValue::from_str(host)?);
         }
-        headers
+        Ok(headers)
     }
 
     #[rstest]
@@ -110,7 +110,7 @@ mod tests {
         #[case] allowed: bool,
     ) -> anyhow::Result<()> {
         let config = ServerConfig::new("http://mock:8080")?;
-        let result = check(&config, &headers(origin, host));
+        let result = check(&config, &headers(origin, host)?);
         assert_eq!(result.is_ok(), allowed, "{result:?}");
         if let Err(error) = result {
             assert!(
