@@ -682,35 +682,39 @@ pub fn probe(mcp_url: &str, revision: &str) -> Result<Declared, String> {
     if !modern {
         call("notifications/initialized", json!({})).ok();
     }
-    let mut list = |method: &str, key: &str, field: &str| -> Vec<String> {
-        match call(method, json!({})) {
-            Ok((_, body)) => body
-                .pointer(&format!("/result/{key}"))
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i.get(field).and_then(Value::as_str).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Err(_) => Vec::new(),
-        }
+    // A list the server declares but does not answer is no evidence of absence: the probe
+    // fails, and so does every scenario of the target (never n/a from a failed question).
+    let mut list = |method: &str, key: &str, field: &str| -> Result<Vec<String>, String> {
+        let (status, body) = call(method, json!({}))?;
+        body.pointer(&format!("/result/{key}"))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.get(field).and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{method}: HTTP {status}, no {key} list: {}",
+                    first_line(&body.to_string(), 160)
+                )
+            })
     };
     let caps = declared.capabilities.clone();
     if caps.get("tools").is_some() {
-        declared.tools = list("tools/list", "tools", "name");
+        declared.tools = list("tools/list", "tools", "name")?;
     }
     if caps.get("prompts").is_some() {
-        declared.prompts = list("prompts/list", "prompts", "name");
+        declared.prompts = list("prompts/list", "prompts", "name")?;
     }
     if caps.get("resources").is_some() {
-        declared.resources = list("resources/list", "resources", "uri");
+        declared.resources = list("resources/list", "resources", "uri")?;
         declared.templates = list(
             "resources/templates/list",
             "resourceTemplates",
             "uriTemplate",
-        );
+        )?;
     }
     Ok(declared)
 }
