@@ -1341,6 +1341,46 @@ mod tests {
         assert!(results.failed());
     }
 
+    /// The probe asks a real (in-process) mock: the conformance profile lists the fixtures, the
+    /// default one declares no prompts, a 2026-07-28 question to a legacy server is refused, and
+    /// a server that loses its sessions is no evidence at all (an error, not empty lists).
+    #[test]
+    fn the_probe_reads_what_a_running_mock_declares() -> anyhow::Result<()> {
+        use mock_server::{MockServer, Profile, Revision};
+        let conformance = MockServer::builder()
+            .profile(Profile::Conformance)
+            .no_auth(true)
+            .start_blocking()?;
+        let declared = probe(&conformance.mcp_url(), "2026-07-28").map_err(anyhow::Error::msg)?;
+        assert!(declared.tools.iter().any(|t| t == "test_simple_text"));
+        assert!(declared.resources.iter().any(|r| r == "test://static-text"));
+        assert_eq!(applicability("tools-call-simple-text", &declared), Ok(()));
+        conformance.shutdown();
+
+        let default = MockServer::builder()
+            .revisions(&[Revision::V2025_11_25])
+            .no_auth(true)
+            .start_blocking()?;
+        let legacy = probe(&default.mcp_url(), "2025-11-25").map_err(anyhow::Error::msg)?;
+        assert!(legacy.capabilities.get("prompts").is_none());
+        assert!(legacy.tools.iter().any(|t| t == "hello"));
+        let modern = probe(&default.mcp_url(), "2026-07-28").map_err(anyhow::Error::msg)?;
+        assert!(modern
+            .refused
+            .is_some_and(|r| r.contains("does not speak 2026-07-28")));
+        default.shutdown();
+
+        let forgetful = MockServer::builder()
+            .revisions(&[Revision::V2025_11_25])
+            .forget_sessions()
+            .no_auth(true)
+            .start_blocking()?;
+        let error = probe(&forgetful.mcp_url(), "2025-11-25").err();
+        assert!(error.is_some_and(|e| e.contains("tools/list")));
+        forgetful.shutdown();
+        Ok(())
+    }
+
     /// A scenario that hangs is stopped at its deadline (and its process ended by pid), not
     /// waited for.
     #[test]
