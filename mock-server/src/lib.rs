@@ -13,9 +13,9 @@
 // Import order: a file imports (`use crate::…`) only files listed before it here, so no file
 // imports one that imports it back:
 //   util, paths, error, discovery, faults, oauth::{pages, pkce, params}, mcp::{headers, jsonrpc,
-//   seed}, runtime, profile, access_log (the log), config, api_error, store::{clients, tokens,
+//   seed, fixtures}, runtime, profile, access_log (the log), config, api_error, store::{clients, tokens,
 //   codes, sessions}, state, middleware (fills the log), admin, oauth::{metadata, register,
-//   authorize, token}, oauth (mounts them), mcp::{tools, dispatch, modern, cors}, mcp (the MCP
+//   authorize, token}, oauth (mounts them), mcp::{origin, tools, dispatch, modern, cors}, mcp (the MCP
 //   endpoint), router, server; client, load, model_api::{view, script}, model_api.
 pub mod access_log;
 mod admin;

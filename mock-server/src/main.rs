@@ -53,7 +53,7 @@ struct Args {
     /// the flags below override what it says.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The server to impersonate: default, seed.
+    /// The server to impersonate: default, seed, conformance (the official suite's fixtures).
     #[arg(long, value_name = "NAME")]
     profile: Option<Profile>,
     /// MCP revisions to offer, comma-separated: 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28.

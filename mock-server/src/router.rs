@@ -627,6 +627,42 @@ mod conformance_fixes {
             .flatten()
     }
 
+    /// The conformance profile's trigger tool changes what a listen stream hears: the suite's
+    /// `server-stateless` calls it and waits for the notification.
+    #[tokio::test]
+    async fn the_prompt_trigger_tool_notifies_a_listen_stream() -> anyhow::Result<()> {
+        let (_, app) = app(&[MODERN], Profile::Conformance)?;
+        let response = app
+            .clone()
+            .oneshot(modern_request(
+                "subscriptions/listen",
+                MODERN,
+                json!({"notifications": {"promptsListChanged": true}}),
+            ))
+            .await?;
+        let mut frames = response.into_body().into_data_stream();
+        next_frame(&mut frames)
+            .await
+            .ok_or(anyhow::anyhow!("no ack"))??;
+        let call = app
+            .oneshot(modern_request(
+                "tools/call",
+                MODERN,
+                json!({"name": "test_trigger_prompt_change", "arguments": {}}),
+            ))
+            .await?;
+        assert_eq!(call.status(), StatusCode::OK);
+        let pushed = next_frame(&mut frames)
+            .await
+            .ok_or(anyhow::anyhow!("nothing pushed"))??;
+        let pushed = String::from_utf8_lossy(&pushed).into_owned();
+        assert!(
+            pushed.contains("notifications/prompts/list_changed"),
+            "{pushed}"
+        );
+        Ok(())
+    }
+
     /// Defect 6. A list-changed notification reaches the subscriptions/listen streams that
     /// agreed to its kind, with the subscription id in `_meta`.
     #[tokio::test]

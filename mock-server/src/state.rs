@@ -170,6 +170,15 @@ impl AppState {
         self.sessions().broadcast(message.to_string())
     }
 
+    /// Pushes `notifications/prompts/list_changed` the same way; how many heard.
+    pub(crate) fn notify_prompts_changed(&self) -> usize {
+        let message = serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/prompts/list_changed"
+        });
+        self.sessions().broadcast(message.to_string())
+    }
+
     pub(crate) fn extra_tools(&self) -> Vec<String> {
         lock(&self.inner.extra_tools).clone()
     }

@@ -264,10 +264,12 @@ async fn a_2026_07_28_server_is_stateless() -> anyhow::Result<()> {
     });
 
     let token = outcome.tokens.access_token;
-    // A handshake on a server with no legacy revision.
+    // A handshake on a server with no legacy revision: 2026-07-28 removed `initialize`, and
+    // Streamable HTTP answers a method the server does not implement with 404 and -32601 (the
+    // conformance suite's server-stateless; it was 400 -32022 before, docs/conformance.md).
     let mut legacy = StandInClient::new(&server.mcp_url())?;
     match legacy.initialize(&token).await {
-        Err(ClientError::JsonRpc { status, code, .. }) => assert_eq!((status, code), (400, -32022)),
+        Err(ClientError::JsonRpc { status, code, .. }) => assert_eq!((status, code), (404, -32601)),
         other => panic!("initialize on a 2026-07-28-only server: {other:?}"),
     }
     let get = reqwest::Client::new()

@@ -682,35 +682,39 @@ pub fn probe(mcp_url: &str, revision: &str) -> Result<Declared, String> {
     if !modern {
         call("notifications/initialized", json!({})).ok();
     }
-    let mut list = |method: &str, key: &str, field: &str| -> Vec<String> {
-        match call(method, json!({})) {
-            Ok((_, body)) => body
-                .pointer(&format!("/result/{key}"))
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i.get(field).and_then(Value::as_str).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Err(_) => Vec::new(),
-        }
+    // A list the server declares but does not answer is no evidence of absence: the probe
+    // fails, and so does every scenario of the target (never n/a from a failed question).
+    let mut list = |method: &str, key: &str, field: &str| -> Result<Vec<String>, String> {
+        let (status, body) = call(method, json!({}))?;
+        body.pointer(&format!("/result/{key}"))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.get(field).and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{method}: HTTP {status}, no {key} list: {}",
+                    first_line(&body.to_string(), 160)
+                )
+            })
     };
     let caps = declared.capabilities.clone();
     if caps.get("tools").is_some() {
-        declared.tools = list("tools/list", "tools", "name");
+        declared.tools = list("tools/list", "tools", "name")?;
     }
     if caps.get("prompts").is_some() {
-        declared.prompts = list("prompts/list", "prompts", "name");
+        declared.prompts = list("prompts/list", "prompts", "name")?;
     }
     if caps.get("resources").is_some() {
-        declared.resources = list("resources/list", "resources", "uri");
+        declared.resources = list("resources/list", "resources", "uri")?;
         declared.templates = list(
             "resources/templates/list",
             "resourceTemplates",
             "uriTemplate",
-        );
+        )?;
     }
     Ok(declared)
 }
@@ -1335,6 +1339,46 @@ mod tests {
         assert!(table.contains("- the server declares no `prompts` capability: 1 cells"));
         assert!(table.contains("1 passed, 1 failed, 0 warnings, 1 not applicable"));
         assert!(results.failed());
+    }
+
+    /// The probe asks a real (in-process) mock: the conformance profile lists the fixtures, the
+    /// default one declares no prompts, a 2026-07-28 question to a legacy server is refused, and
+    /// a server that loses its sessions is no evidence at all (an error, not empty lists).
+    #[test]
+    fn the_probe_reads_what_a_running_mock_declares() -> anyhow::Result<()> {
+        use mock_server::{MockServer, Profile, Revision};
+        let conformance = MockServer::builder()
+            .profile(Profile::Conformance)
+            .no_auth(true)
+            .start_blocking()?;
+        let declared = probe(&conformance.mcp_url(), "2026-07-28").map_err(anyhow::Error::msg)?;
+        assert!(declared.tools.iter().any(|t| t == "test_simple_text"));
+        assert!(declared.resources.iter().any(|r| r == "test://static-text"));
+        assert_eq!(applicability("tools-call-simple-text", &declared), Ok(()));
+        conformance.shutdown();
+
+        let default = MockServer::builder()
+            .revisions(&[Revision::V2025_11_25])
+            .no_auth(true)
+            .start_blocking()?;
+        let legacy = probe(&default.mcp_url(), "2025-11-25").map_err(anyhow::Error::msg)?;
+        assert!(legacy.capabilities.get("prompts").is_none());
+        assert!(legacy.tools.iter().any(|t| t == "hello"));
+        let modern = probe(&default.mcp_url(), "2026-07-28").map_err(anyhow::Error::msg)?;
+        assert!(modern
+            .refused
+            .is_some_and(|r| r.contains("does not speak 2026-07-28")));
+        default.shutdown();
+
+        let forgetful = MockServer::builder()
+            .revisions(&[Revision::V2025_11_25])
+            .forget_sessions()
+            .no_auth(true)
+            .start_blocking()?;
+        let error = probe(&forgetful.mcp_url(), "2025-11-25").err();
+        assert!(error.is_some_and(|e| e.contains("tools/list")));
+        forgetful.shutdown();
+        Ok(())
     }
 
     /// A scenario that hangs is stopped at its deadline (and its process ended by pid), not

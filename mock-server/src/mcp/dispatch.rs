@@ -208,6 +208,17 @@ fn answer(
                 grant: &caller.grant,
                 token_id: &caller.token_id,
             };
+            if config.profile == Profile::Conformance {
+                match fixtures::trigger(name) {
+                    Some("tools") => {
+                        state.notify_tools_changed();
+                    }
+                    Some(_) => {
+                        state.notify_prompts_changed();
+                    }
+                    None => {}
+                }
+            }
             if extra_tools.iter().any(|t| t == name) {
                 return Ok(tools::call_extra_tool(name, arguments));
             }

@@ -47,7 +47,25 @@ pub(crate) fn tools() -> Vec<Value> {
             "Returns text, image and resource content",
         ),
         tool("test_error_handling", "Always fails with isError: true"),
+        tool(
+            "test_trigger_tool_change",
+            "Sends notifications/tools/list_changed to every open stream",
+        ),
+        tool(
+            "test_trigger_prompt_change",
+            "Sends notifications/prompts/list_changed to every open stream",
+        ),
     ]
+}
+
+/// The list a trigger tool announces as changed (the caller broadcasts it), for
+/// `server-stateless`'s check that a change reaches an open `subscriptions/listen` stream.
+pub(crate) fn trigger(name: &str) -> Option<&'static str> {
+    match name {
+        "test_trigger_tool_change" => Some("tools"),
+        "test_trigger_prompt_change" => Some("prompts"),
+        _ => None,
+    }
 }
 
 /// A fixture tool's result, `None` for a name that is not one.
@@ -70,6 +88,9 @@ pub(crate) fn call(name: &str) -> Option<Value> {
             image,
             resource("test://mixed-content-resource"),
         ],
+        "test_trigger_tool_change" | "test_trigger_prompt_change" => {
+            vec![text("List-changed notification sent.")]
+        }
         "test_error_handling" => {
             return Some(json!({
                 "content": [text("This tool intentionally returns an error for testing")],

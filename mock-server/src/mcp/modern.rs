@@ -401,12 +401,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_subscription_stream_carries_agreed_notifications_with_its_id() {
-        let agreed: Map<String, Value> =
-            serde_json::from_value(json!({"toolsListChanged": true})).unwrap();
+    fn a_subscription_stream_carries_agreed_notifications_with_its_id() -> anyhow::Result<()> {
+        let agreed: Map<String, Value> = serde_json::from_value(json!({"toolsListChanged": true}))?;
         let tools = r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#;
         let prompts = r#"{"jsonrpc":"2.0","method":"notifications/prompts/list_changed"}"#;
-        let sent = on_subscription(tools, &agreed, &json!(7)).expect("an agreed kind is sent");
+        let sent = on_subscription(tools, &agreed, &json!(7))
+            .ok_or(anyhow::anyhow!("an agreed kind is sent"))?;
         assert_eq!(
             sent.pointer("/params/_meta/io.modelcontextprotocol~1subscriptionId"),
             Some(&json!(7))
@@ -414,6 +414,7 @@ mod tests {
         // Negative control: a kind the subscriber did not get agreement for is not sent.
         assert!(on_subscription(prompts, &agreed, &json!(7)).is_none());
         assert!(on_subscription("not json", &agreed, &json!(7)).is_none());
+        Ok(())
     }
 
     #[test]

@@ -14,6 +14,8 @@ use url::{Host, Url};
 use crate::api_error::ApiError;
 use crate::config::ServerConfig;
 use crate::mcp::headers::header_str;
+use crate::mcp::jsonrpc::SERVER_ERROR;
+use serde_json::Value;
 
 fn is_loopback(host: &Host<&str>) -> bool {
     match host {
@@ -38,6 +40,12 @@ fn is_own_host(config: &ServerConfig, host: &Host<&str>) -> bool {
         .unwrap_or(false)
 }
 
+/// The MCP endpoint answers in JSON-RPC, its refusals included (no request id: the body is not
+/// read for a refused request).
+fn forbidden(message: String) -> ApiError {
+    ApiError::rpc(StatusCode::FORBIDDEN, Value::Null, SERVER_ERROR, message)
+}
+
 /// 403 for an `Origin` that is not this server's or loopback (an unparsable one, `null`
 /// included, is not valid either), and for a `Host` naming another host.
 pub(crate) fn check(config: &ServerConfig, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -48,10 +56,9 @@ pub(crate) fn check(config: &ServerConfig, headers: &HeaderMap) -> Result<(), Ap
             .and_then(|url| url.host().map(|h| is_own_host(config, &h)))
             .unwrap_or(false);
         if !valid {
-            return Err(ApiError::http(
-                StatusCode::FORBIDDEN,
-                format!("Forbidden: Origin {origin} is not allowed (DNS rebinding protection)"),
-            ));
+            return Err(forbidden(format!(
+                "Forbidden: Origin {origin:?} is not allowed (DNS rebinding protection)"
+            )));
         }
     }
     if let Some(host) = header_str(headers, header::HOST.as_str()) {
@@ -61,10 +68,9 @@ pub(crate) fn check(config: &ServerConfig, headers: &HeaderMap) -> Result<(), Ap
             .and_then(|url| url.host().map(|h| is_own_host(config, &h)))
             .unwrap_or(false);
         if !valid {
-            return Err(ApiError::http(
-                StatusCode::FORBIDDEN,
-                format!("Forbidden: Host {host} is not allowed (DNS rebinding protection)"),
-            ));
+            return Err(forbidden(format!(
+                "Forbidden: Host {host:?} is not allowed (DNS rebinding protection)"
+            )));
         }
     }
     Ok(())
@@ -77,15 +83,15 @@ mod tests {
 
     use super::*;
 
-    fn headers(origin: Option<&str>, host: Option<&str>) -> HeaderMap {
+    fn headers(origin: Option<&str>, host: Option<&str>) -> anyhow::Result<HeaderMap> {
         let mut headers = HeaderMap::new();
         if let Some(origin) = origin {
-            headers.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+            headers.insert(header::ORIGIN, HeaderValue::from_str(origin)?);
         }
         if let Some(host) = host {
-            headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+            headers.insert(header::HOST, HeaderValue::from_str(host)?);
         }
-        headers
+        Ok(headers)
     }
 
     #[rstest]
@@ -104,11 +110,11 @@ mod tests {
         #[case] allowed: bool,
     ) -> anyhow::Result<()> {
         let config = ServerConfig::new("http://mock:8080")?;
-        let result = check(&config, &headers(origin, host));
+        let result = check(&config, &headers(origin, host)?);
         assert_eq!(result.is_ok(), allowed, "{result:?}");
         if let Err(error) = result {
             assert!(
-                matches!(error, ApiError::Http { status, .. } if status == StatusCode::FORBIDDEN)
+                matches!(error, ApiError::JsonRpc { status, .. } if status == StatusCode::FORBIDDEN)
             );
         }
         Ok(())
