@@ -31,6 +31,7 @@ fn real_bisect_finds_where_the_lost_session_fix_landed() -> anyhow::Result<()> {
         program: "harness".to_owned(),
         discovery: None,
         server: None,
+        server_config: None,
     };
     let report = run::bisect(
         &VersionStore::from_env(&harness::clients::claude_code::PACKAGE),
@@ -87,6 +88,7 @@ fn real_bisect_finds_where_the_stale_needs_auth_entry_was_fixed() -> anyhow::Res
         program: "harness".to_owned(),
         discovery: None,
         server: None,
+        server_config: None,
     };
     let report = run::bisect(
         &VersionStore::from_env(&harness::clients::claude_code::PACKAGE),

@@ -57,6 +57,9 @@ pub struct Request {
     /// Probe every version against this server (its MCP URL) through the recording proxy
     /// instead of the mock: which version stopped working with *my* server.
     pub server: Option<String>,
+    /// Probe every version against an in-process mock configured by this file
+    /// (`--server-config`: a captured server's shape, or a configuration of one's own).
+    pub server_config: Option<crate::mock::ConfiguredServer>,
 }
 
 /// One probe, as reported.
@@ -230,6 +233,7 @@ fn run_once(
     check: Option<&str>,
     discovery: Option<crate::scenarios::variants::ServerVariant>,
     server: Option<&str>,
+    server_config: Option<&crate::mock::ConfiguredServer>,
 ) -> (RunOutcome, String) {
     let client = (kind.make)(install.clone());
     if let Some(url) = server {
@@ -238,6 +242,20 @@ fn run_once(
             Err(e) => return (RunOutcome::Inconclusive, format!("--server: {e}")),
         };
         let report = scenarios::run(scenario, client.as_ref(), &proxy);
+        crate::scenarios::observe::record_report(client.install(), &report);
+        return classify(&report, check);
+    }
+    if let Some(configured) = server_config {
+        let mock = match configured.start(scenario.mock_faults()) {
+            Ok(m) => m,
+            Err(e) => {
+                return (
+                    RunOutcome::Inconclusive,
+                    format!("cannot start the mock server from --server-config: {e}"),
+                )
+            }
+        };
+        let report = scenarios::run(scenario, client.as_ref(), &mock);
         crate::scenarios::observe::record_report(client.install(), &report);
         return classify(&report, check);
     }
@@ -312,6 +330,7 @@ fn probe(store: &VersionStore, request: &Request, version: &str) -> SavedProbe {
             request.check.as_deref(),
             request.discovery,
             request.server.as_deref(),
+            request.server_config.as_ref(),
         );
         runs.push(outcome);
         if !details.contains(&detail) {
@@ -425,6 +444,12 @@ pub fn state_key(request: &Request) -> String {
         Some(url) => format!("{key} server={url}"),
         None => key,
     };
+    // A configured mock is known by its file's path (its contents may change between runs:
+    // `--fresh` forgets the saved probes).
+    let key = match &request.server_config {
+        Some(configured) => format!("{key} server-config={}", configured.path.display()),
+        None => key,
+    };
     if request.client.name == crate::clients::catalog::default_kind().name {
         key
     } else {
@@ -475,6 +500,16 @@ pub fn reproduce_command(
                 .server
                 .as_deref()
                 .map(|url| format!(" --server {}", shell_quote(url)))
+                .unwrap_or_default()
+            + &request
+                .server_config
+                .as_ref()
+                .map(|c| {
+                    format!(
+                        " --server-config {}",
+                        shell_quote(&c.path.to_string_lossy())
+                    )
+                })
                 .unwrap_or_default(),
         observation.as_str()
     )
@@ -1003,6 +1038,7 @@ mod tests {
             program: "harness".to_owned(),
             discovery: None,
             server: None,
+            server_config: None,
         }
     }
 

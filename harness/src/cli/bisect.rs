@@ -68,6 +68,11 @@ pub struct BisectArgs {
     /// that need no control of the server: slash_mcp, login_then_list, login_at_connect.
     #[arg(long, value_name = "URL", conflicts_with = "discovery")]
     server: Option<String>,
+    /// Probe every version against an in-process mock configured by this file (what `harness
+    /// capture` wrote from your server, or a mock configuration of your own): which version
+    /// stopped working with a copy of your server, with no network.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "discovery"])]
+    server_config: Option<std::path::PathBuf>,
 }
 
 fn login_path(name: &str) -> Option<LoginPath> {
@@ -113,8 +118,21 @@ pub fn bisect(store: &VersionStore, kind: &'static ClientKind, args: BisectArgs)
         harness::say!("{}", super::run::refused_for_server(scenario));
         return ExitCode::from(2);
     }
+    let server_config = match args
+        .server_config
+        .as_deref()
+        .map(harness::mock::ConfiguredServer::read)
+    {
+        None => None,
+        Some(Ok(config)) => Some(config),
+        Some(Err(e)) => {
+            harness::say!("harness: --server-config: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let argv: Vec<String> = std::env::args().collect();
     let request = Request {
+        server_config,
         client: kind,
         discovery: args.discovery,
         server: args.server,

@@ -63,6 +63,11 @@ pub struct MatrixArgs {
     /// (slash_mcp, login_then_list, login_at_connect), and any other is refused.
     #[arg(long, value_name = "URL")]
     server: Option<String>,
+    /// Run every cell against a fresh in-process mock configured by this file (what `harness
+    /// capture` wrote from your server, or a mock configuration of your own; TOML, or JSON by
+    /// its name) instead of the default mock. The scenario's own faults are added to it.
+    #[arg(long, value_name = "FILE", conflicts_with = "server")]
+    server_config: Option<std::path::PathBuf>,
     #[command(flatten)]
     out: Outputs,
 }
@@ -334,6 +339,28 @@ pub fn matrix_cmd(
             return ExitCode::from(2);
         }
     }
+    let server_config = match args
+        .server_config
+        .as_deref()
+        .map(harness::mock::ConfiguredServer::read)
+    {
+        None => None,
+        Some(Ok(config)) => Some(config),
+        Some(Err(e)) => {
+            harness::say!("harness: --server-config: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if server_config.is_some() {
+        if let Some(spec) = scenarios.iter().find(|s| s.discovery.is_some()) {
+            harness::say!(
+                "harness: --server-config: `{}` names a discovery variant, but the file sets the \
+                 server's discovery layout; drop the `@variant` or write it into the file",
+                spec.name()
+            );
+            return ExitCode::from(2);
+        }
+    }
     if let Some(paths) = &args.paths {
         let wanted: Vec<String> = paths
             .split(',')
@@ -401,6 +428,7 @@ pub fn matrix_cmd(
         shard: args.shard,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         server: args.server.clone(),
+        server_config,
     };
     let run = std::sync::Arc::new(matrix::MatrixRun::new(&request));
     {

@@ -121,7 +121,7 @@ pub fn run(
     } = args;
     let server_config = match server_config
         .as_deref()
-        .map(mock_server::MockConfig::from_file)
+        .map(harness::mock::ConfiguredServer::read)
     {
         None => None,
         Some(Ok(config)) => Some(config),
@@ -322,7 +322,7 @@ pub fn run(
             }
             report
         } else if let Some(config) = &server_config {
-            let mock = match start_configured_mock(*s, config) {
+            let mock = match config.start(s.mock_faults()) {
                 Ok(m) => m,
                 Err(e) => {
                     harness::say!("harness: cannot start the mock server: {e}");
@@ -521,21 +521,6 @@ pub(crate) fn refused_for_server(scenario: Scenario) -> String {
         scenario.name(),
         can.join(", ")
     )
-}
-
-/// The in-process mock configured by `config` (`--server-config`), with the scenario's faults.
-pub(crate) fn start_configured_mock(
-    scenario: Scenario,
-    config: &mock_server::MockConfig,
-) -> Result<mock_server::MockServer, mock_server::MockServerError> {
-    let mut config = config.clone();
-    let faults = scenario.mock_faults();
-    if faults != mock_server::Faults::default() {
-        config.faults = faults;
-    }
-    mock_server::MockServer::builder()
-        .config(config)
-        .start_blocking()
 }
 
 /// The scenario's server: on the discovery variant when one is given (in-process), else where

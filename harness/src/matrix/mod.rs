@@ -609,6 +609,9 @@ pub struct MatrixRequest {
     /// Run every cell against this server (its MCP URL) through a fresh recording proxy instead
     /// of a fresh mock (`harness matrix --server`).
     pub server: Option<String>,
+    /// Run every cell against a fresh in-process mock configured by this file instead of the
+    /// default one (`harness matrix --server-config`).
+    pub server_config: Option<crate::mock::ConfiguredServer>,
 }
 
 /// Runs the (shard of the) matrix: installs the versions it needs one after another, then runs
@@ -713,9 +716,7 @@ impl MatrixRun {
                     let record = crate::console::with_label(&label, || {
                         match &installs[&column_key(kind.name, version)] {
                             Err(e) => RunRecord::setup_failure("install", e.clone()),
-                            Ok(installed) => {
-                                run_one(kind, installed, *scenario, request.server.as_deref())
-                            }
+                            Ok(installed) => run_one(kind, installed, *scenario, request),
                         }
                     });
                     // Interrupted under it, the run's verdict means nothing: not recorded.
@@ -800,15 +801,26 @@ fn run_one(
     kind: &ClientKind,
     installed: &InstalledVersion,
     spec: ScenarioSpec,
-    server: Option<&str>,
+    request: &MatrixRequest,
 ) -> RunRecord {
-    if let Some(url) = server {
+    if let Some(url) = request.server.as_deref() {
         let proxy = match crate::proxy::RecordingProxy::start(url, &Default::default()) {
             Ok(p) => p,
             Err(e) => return RunRecord::setup_failure("recording-proxy", e.to_string()),
         };
         let client = (kind.make)(installed.clone());
         let report = scenarios::run(spec.scenario, client.as_ref(), &proxy);
+        crate::scenarios::observe::record_report(installed, &report);
+        return RunRecord::from_report(&report);
+    }
+    if let Some(configured) = &request.server_config {
+        let mock = match configured.start(spec.scenario.mock_faults()) {
+            Ok(m) => m,
+            Err(e) => return RunRecord::setup_failure("mock-server", e.to_string()),
+        };
+        let client = (kind.make)(installed.clone());
+        let _port = client.fixed_callback_port().map(callback_port_turn);
+        let report = scenarios::run(spec.scenario, client.as_ref(), &mock);
         crate::scenarios::observe::record_report(installed, &report);
         return RunRecord::from_report(&report);
     }

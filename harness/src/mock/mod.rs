@@ -153,6 +153,37 @@ impl MockMode {
     }
 }
 
+/// A mock configuration read from a file (`--server-config`: what `harness capture` wrote from
+/// someone's server, or one written by hand), kept with its path for the commands a report
+/// prints. Every run starts its own in-process mock from it.
+#[derive(Debug, Clone)]
+pub struct ConfiguredServer {
+    pub path: std::path::PathBuf,
+    pub config: mock_server::MockConfig,
+}
+
+impl ConfiguredServer {
+    /// Reads `path`; the error names the file and what is wrong in it.
+    pub fn read(
+        path: &std::path::Path,
+    ) -> Result<ConfiguredServer, mock_server::profile::ConfigFileError> {
+        Ok(ConfiguredServer {
+            path: path.to_owned(),
+            config: mock_server::MockConfig::from_file(path)?,
+        })
+    }
+
+    /// A mock so configured, committing `faults` (a scenario's own) on top of the file's, which
+    /// stay when the scenario commits none.
+    pub fn start(&self, faults: mock_server::Faults) -> Result<MockServer, MockServerError> {
+        let mut config = self.config.clone();
+        if faults != mock_server::Faults::default() {
+            config.faults = faults;
+        }
+        MockServer::builder().config(config).start_blocking()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +214,55 @@ mod tests {
             .status();
         assert!(status.is_success());
         assert_eq!(target.received_requests()?.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_configured_server_is_read_from_its_file_and_a_bad_file_is_named() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let good = dir.path().join("my-server.toml");
+        std::fs::write(
+            &good,
+            "profile = \"seed\"\nrevisions = [\"2025-06-18\"]\n[faults]\nforget_sessions = true\n",
+        )?;
+        let configured = ConfiguredServer::read(&good)?;
+        assert_eq!(configured.path, good);
+        let bad = dir.path().join("typo.toml");
+        std::fs::write(&bad, "profil = \"seed\"\n")?;
+        let e = ConfiguredServer::read(&bad).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("typo.toml")),
+            "{e:?}"
+        );
+        let missing = ConfiguredServer::read(&dir.path().join("nowhere.toml"));
+        assert!(missing.is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_configured_server_keeps_the_files_faults_unless_the_scenario_commits_its_own(
+    ) -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("my-server.toml");
+        std::fs::write(
+            &path,
+            "profile = \"seed\"\n[faults]\nforget_sessions = true\n",
+        )?;
+        let configured = ConfiguredServer::read(&path)?;
+        let mock = configured.start(mock_server::Faults::default())?;
+        assert!(mock.config().faults.forget_sessions, "the file's fault");
+        assert_eq!(mock.config().profile, mock_server::Profile::Seed);
+        let scenario_faults = mock_server::Faults {
+            slow_responses_ms: Some(5),
+            ..Default::default()
+        };
+        let mock = configured.start(scenario_faults.clone())?;
+        assert_eq!(
+            mock.config().faults,
+            scenario_faults,
+            "the scenario's faults"
+        );
+        assert_eq!(mock.config().profile, mock_server::Profile::Seed);
         Ok(())
     }
 }
