@@ -259,9 +259,16 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
             // The client has no such login path and sent no such grant: the suite's failures
             // (and the driver's, waiting for a browser login the scenario never offers) say
             // that, not that it got the grant wrong.
-            for check in judged.iter_mut().filter(|c| c.verdict == Verdict::Fail) {
+            // Its incidental passes (discovery, PKCE: what the other scenarios judge) stay
+            // visible in the summary, but the scenario as a whole is not the client's to pass.
+            for check in judged.iter_mut() {
+                let was = match check.verdict {
+                    Verdict::Fail => "the client has no such grant",
+                    Verdict::Pass => "passed, but the scenario is about a grant the client lacks",
+                    Verdict::NotApplicable => continue,
+                };
                 check.verdict = Verdict::NotApplicable;
-                check.summary = format!("(the client has no such grant) {}", check.summary);
+                check.summary = format!("({was}) {}", check.summary);
                 check.evidence.push(evidence.clone());
             }
             run.checks.extend(judged);

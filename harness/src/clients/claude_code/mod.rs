@@ -61,6 +61,10 @@ const AUTH_FAILURE_WORDS: &[&str] = &[
     // but reconnecting to <name> failed: HTTP 400 at <url>" (2.1.149).
     "got new credentials, but",
     "error:",
+    // 2.1.331 refusing an authorization response under RFC 9207 (the conformance suite's
+    // `auth/iss-*` scenarios): "✘ Issuer mismatch in authorization response (RFC 9207): expected
+    // \"http://127.0.0.1:36409\", received undefined", on the /mcp menu.
+    "issuer mismatch in authorization response",
 ];
 
 /// Whether the client's message reports success: a success phrase was seen, and the line saying
@@ -878,6 +882,17 @@ mod tests {
         assert!(!reports_success(
             "got new credentials, but",
             "Got new credentials, but couldn't reconnect to mock: HTTP 503 at http://127.0.0.1:1"
+        ));
+        // 2.1.331 refusing a callback whose `iss` is not the issuer's (RFC 9207).
+        let refusal = "✘ Issuer mismatch in authorization response (RFC 9207): expected \"http://127.0.0.1:36409\", received undefined";
+        let seen = AUTH_FAILURE_WORDS
+            .iter()
+            .find(|w| refusal.to_lowercase().contains(*w))
+            .copied();
+        assert_eq!(seen, Some("issuer mismatch in authorization response"));
+        assert!(!reports_success(
+            "issuer mismatch in authorization response",
+            refusal
         ));
     }
 }
