@@ -28,7 +28,8 @@ fn a_client_that_picks_its_port_per_login_has_no_port_to_take() -> anyhow::Resul
 
 #[test]
 #[ignore = "make test-clients"]
-fn callback_port_real_qwen_code_says_its_port_is_taken() -> anyhow::Result<()> {
+fn callback_port_real_qwen_code_says_its_port_is_taken_yet_sends_the_browser_there(
+) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let driver = pinned_client("qwen-code")?;
     let (report, text) = run_on_mock(
@@ -36,9 +37,12 @@ fn callback_port_real_qwen_code_says_its_port_is_taken() -> anyhow::Result<()> {
         Scenario::CALLBACK_PORT_TAKEN,
         &Default::default(),
     )?;
-    assert_eq!(
-        report.check(PORT_CONFLICT_HANDLED).map(|c| c.verdict),
-        Some(Verdict::Pass),
+    // Qwen Code 0.24.4 prints EADDRINUSE, then sends the browser to authorize with a redirect to
+    // the held port anyway (suites/expectations.toml).
+    let check = report.check(PORT_CONFLICT_HANDLED);
+    assert_eq!(check.map(|c| c.verdict), Some(Verdict::Fail), "{text}");
+    assert!(
+        check.is_some_and(|c| c.summary.contains("yet sent the browser")),
         "{text}"
     );
     Ok(())

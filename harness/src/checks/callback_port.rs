@@ -31,6 +31,20 @@ fn names_the_conflict(message: &str) -> bool {
     lower.contains("in use") || lower.contains("eaddrinuse") || lower.contains("address already")
 }
 
+/// The screen's lines that name the conflict, without the box drawing around them.
+fn screen_lines_naming_the_conflict(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter(|l| names_the_conflict(l))
+        .map(|l| {
+            format!(
+                "screen: {}",
+                l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+            )
+        })
+        .collect()
+}
+
 pub fn port_conflict_handled(log: &[AccessRecord], held: u16, end: &LoginEnd) -> Check {
     let redirects: Vec<&AccessRecord> = log
         .iter()
@@ -49,28 +63,46 @@ pub fn port_conflict_handled(log: &[AccessRecord], held: u16, end: &LoginEnd) ->
         .iter()
         .filter_map(|r| r.redirect_uri.as_deref().and_then(port_of))
         .find(|p| *p != held);
+    // The person was sent to consent with a redirect to the port another process holds: the
+    // code goes to that process (PKCE keeps it from redeeming it, RFC 8252 §8.1, but the
+    // client can never finish this login). Saying "in use" on screen does not undo that.
+    let authorized_to_held = log.iter().any(|r| {
+        r.phase == Phase::Authorization
+            && r.redirect_uri.as_deref().and_then(port_of) == Some(held)
+    });
+    let told = match end {
+        LoginEnd::TimedOut { screen, .. } => names_the_conflict(screen),
+        LoginEnd::Reported {
+            succeeded: false,
+            message,
+        } => names_the_conflict(message),
+        LoginEnd::Reported { .. } => false,
+    };
+    if told && authorized_to_held {
+        if let LoginEnd::TimedOut { what, screen } = end {
+            evidence.push(what.clone());
+            evidence.extend(screen_lines_naming_the_conflict(screen));
+        } else if let LoginEnd::Reported { message, .. } = end {
+            evidence.push(format!("client: {message}"));
+        }
+        return Check::fail(
+            PORT_CONFLICT_HANDLED,
+            format!(
+                "the client said port {held} is taken, yet sent the browser to authorize with a \
+                 redirect to it: the person consented and the code went to the other process \
+                 listening there (the login could never finish; stop before the browser, or \
+                 listen on another port and register that one, RFC 8252 §7.3)"
+            ),
+            evidence,
+        );
+    }
     match end {
         LoginEnd::TimedOut { what, screen } if names_the_conflict(screen) => {
             evidence.push(what.clone());
-            evidence.extend(screen.lines().filter(|l| names_the_conflict(l)).map(|l| {
-                format!(
-                    "screen: {}",
-                    l.trim_matches(|c: char| c == '│' || c.is_whitespace())
-                )
-            }));
+            evidence.extend(screen_lines_naming_the_conflict(screen));
             Check::pass(
                 PORT_CONFLICT_HANDLED,
-                format!(
-                    "the client said on screen that port {held} is taken{}",
-                    if redirects.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " (though it still sent the browser to authorize with a redirect to \
-                             port {held}, where another process answers)"
-                        )
-                    }
-                ),
+                format!("the client said on screen that port {held} is taken"),
                 evidence,
             )
         }
@@ -190,6 +222,42 @@ mod tests {
         assert_eq!(
             port_conflict_handled(&log, 7777, &end).verdict,
             Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn saying_the_port_is_taken_but_sending_the_browser_there_anyway_fails() {
+        let told = LoginEnd::TimedOut {
+            what: "the redirect was not answered".to_owned(),
+            screen: "│ listen EADDRINUSE: address already in use 127.0.0.1:7777 │".to_owned(),
+        };
+        let registered_only = [record(
+            1,
+            Phase::Registration,
+            None,
+            Some("http://localhost:7777/oauth/callback"),
+        )];
+        assert_eq!(
+            port_conflict_handled(&registered_only, 7777, &told).verdict,
+            Verdict::Pass,
+            "registering the fixed port sends no one anywhere"
+        );
+        let authorized = [
+            registered_only[0].clone(),
+            record(
+                2,
+                Phase::Authorization,
+                None,
+                Some("http://localhost:7777/oauth/callback"),
+            ),
+        ];
+        let check = port_conflict_handled(&authorized, 7777, &told);
+        assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
+        assert!(check.summary.contains("yet sent the browser"), "{check:?}");
+        let stopped = failed("Error: listen EADDRINUSE: address already in use 127.0.0.1:7777");
+        assert_eq!(
+            port_conflict_handled(&authorized, 7777, &stopped).verdict,
+            Verdict::Fail
         );
     }
 
