@@ -14,6 +14,7 @@ use crate::clients::{AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintO
 use crate::drive::sandbox::Sandbox;
 use crate::mock::MockTarget;
 use crate::scenarios::def::Scenario;
+use crate::scenarios::login_state::LoginState;
 use crate::scenarios::steps::{login_path_absent, Ctx, Run, RunOptions};
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +45,9 @@ pub struct ScenarioReport {
     /// The discovery variant the server ran, when not the default (`harness run --discovery`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discovery: Option<crate::scenarios::variants::ServerVariant>,
+    /// The login path's starting state, when not the scenario's default (`slash_mcp~primed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_state: Option<LoginState>,
     /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
     #[serde(skip)]
     pub model_requests: Vec<ModelRequest>,
@@ -69,10 +73,12 @@ impl ScenarioReport {
     /// The scenario's name in the expectations file: `slash_mcp`, or `slash_mcp@challenge-only`
     /// on a discovery variant.
     pub fn expectation_key(&self) -> String {
-        match self.discovery {
-            Some(variant) => format!("{}@{}", self.scenario.name(), variant.name()),
-            None => self.scenario.name().to_owned(),
-        }
+        crate::scenarios::variants::ScenarioSpec::new(
+            self.scenario,
+            self.login_state,
+            self.discovery,
+        )
+        .name()
     }
 
     /// The canonical access log, for snapshots.
@@ -119,8 +125,15 @@ pub fn run_with(
 ) -> ScenarioReport {
     let started = Instant::now();
     let launched = crate::console::CommandLog::start();
+    // A state named for a scenario without the choice is refused below; the run goes cold.
+    let login_state = options
+        .login_state
+        .filter(|_| scenario.default_login_state().is_some())
+        .or(scenario.default_login_state())
+        .unwrap_or(LoginState::Cold);
     let mut run = Run {
         scenario,
+        login_state,
         access_log: None,
         print: None,
         commands: vec![format!(
@@ -185,6 +198,14 @@ pub fn run_with(
             Vec::new()
         }
     };
+    if let (Some(state), None) = (options.login_state, scenario.default_login_state()) {
+        run.checks.push(Check::fail(
+            "login-state",
+            "this scenario's story has no login-state choice; name a login path's scenario \
+             (slash_mcp, login_then_list, print_after_auth, login_at_connect, authenticate_tool)",
+            vec![format!("asked for the {state} state")],
+        ));
+    }
     if options.discovery.is_some() {
         let driven = !run
             .checks
@@ -208,6 +229,9 @@ pub fn run_with(
         }
     }
     let mut report = ScenarioReport {
+        login_state: options
+            .login_state
+            .filter(|s| Some(*s) != scenario.default_login_state()),
         discovery: options.discovery,
         scenario,
         client: client.name().to_owned(),
