@@ -15,7 +15,7 @@ use crate::drive::sandbox::Sandbox;
 use crate::mock::MockTarget;
 use crate::scenarios::def::Scenario;
 use crate::scenarios::login_state::LoginState;
-use crate::scenarios::steps::{login_path_absent, Ctx, Run, RunOptions};
+use crate::scenarios::steps::{login_path_absent, Ctx, Run, RunOptions, PRIMING_CHECK};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
@@ -108,6 +108,34 @@ pub fn artifacts_dir() -> PathBuf {
         })
 }
 
+/// The primed state's own check (`needs-auth-before-login`, the health check before the login
+/// path) is a precondition, not a judgement of the path: when the story then earns "not
+/// applicable", a passing precondition must not turn the cell into a pass. It is kept as
+/// evidence of the n/a checks instead.
+fn fold_priming_into_not_applicable(checks: &mut Vec<Check>) {
+    if !checks.iter().any(|c| c.verdict == Verdict::NotApplicable) {
+        return;
+    }
+    let Some(at) = checks
+        .iter()
+        .position(|c| c.name == PRIMING_CHECK && c.verdict == Verdict::Pass)
+    else {
+        return;
+    };
+    let priming = checks.remove(at);
+    for c in checks
+        .iter_mut()
+        .filter(|c| c.verdict == Verdict::NotApplicable)
+    {
+        c.evidence.extend(
+            priming
+                .evidence
+                .iter()
+                .map(|e| format!("primed first ({}): {e}", priming.summary)),
+        );
+    }
+}
+
 /// Runs `scenario` with `client` against `mock`, in-process or in a container alike.
 pub fn run(
     scenario: Scenario,
@@ -182,6 +210,7 @@ pub fn run_with(
             vec![error.to_string()],
         ));
     }
+    fold_priming_into_not_applicable(&mut run.checks);
     let access_log = match run
         .access_log
         .take()
@@ -368,5 +397,42 @@ fn copy_logs(from: &Path, to: &Path) {
         if path.is_file() && path.extension().is_some_and(|e| e == "log") {
             let _ = std::fs::copy(&path, to.join(entry.file_name()));
         }
+    }
+}
+
+#[cfg(test)]
+mod priming_tests {
+    use super::*;
+
+    #[test]
+    fn a_passing_priming_check_does_not_turn_a_not_applicable_run_into_a_pass() {
+        let mut checks = vec![
+            Check::pass(
+                PRIMING_CHECK,
+                "`mcp list` shows it",
+                vec!["Not logged in".to_owned()],
+            ),
+            Check::not_applicable("authenticate-tool-offered", "no pseudo-tool", vec![]),
+        ];
+        fold_priming_into_not_applicable(&mut checks);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].verdict, Verdict::NotApplicable);
+        assert!(checks[0].evidence[0].contains("Not logged in"));
+    }
+
+    #[test]
+    fn a_failing_priming_check_or_one_without_an_na_stays() {
+        let mut failing = vec![
+            Check::fail(PRIMING_CHECK, "connected already", vec![]),
+            Check::not_applicable("x", "y", vec![]),
+        ];
+        fold_priming_into_not_applicable(&mut failing);
+        assert_eq!(failing.len(), 2);
+        let mut judged = vec![
+            Check::pass(PRIMING_CHECK, "ok", vec![]),
+            Check::pass("token-exchanged", "ok", vec![]),
+        ];
+        fold_priming_into_not_applicable(&mut judged);
+        assert_eq!(judged.len(), 2);
     }
 }

@@ -201,6 +201,10 @@ pub(crate) fn slash_mcp_auth(
 /// Where Claude Code takes its client ID metadata document URL from, instead of its own.
 pub const CLIENT_METADATA_URL_ENV: &str = "MCP_OAUTH_CLIENT_METADATA_URL";
 
+/// The check of the primed state's health check: the server needs authentication before the
+/// login path.
+pub(crate) const PRIMING_CHECK: &str = "needs-auth-before-login";
+
 /// Adds the run's mock server to the client's configuration and, in the primed state, has the
 /// client contact it once (its health check, `mcp list`: a connection attempt that meets the 401
 /// and may cache what it discovered, as a user's `mcp list` or an earlier session would); its MCP
@@ -215,8 +219,7 @@ pub(crate) fn add_server(
     if run.login_state == LoginState::Primed {
         let before = client.server_status(env, SERVER_NAME)?;
         run.commands.push(client.reproduce(Step::ServerStatus));
-        run.checks
-            .push(status_check("needs-auth-before-login", &before, false));
+        run.checks.push(status_check(PRIMING_CHECK, &before, false));
     }
     Ok(mcp_url)
 }
