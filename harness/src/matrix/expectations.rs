@@ -569,3 +569,19 @@ evidence = ["x"]
         file.check_evidence_exists(dir.path())
     }
 }
+
+#[cfg(test)]
+mod committed_file_tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_expectations_file_parses_and_its_evidence_exists(
+    ) -> Result<(), ExpectationError> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let file = Expectations::load(&root.join("suites/expectations.toml"))?;
+        file.check_evidence_exists(&root)?;
+        let primed = file.expected("codex", "slash_mcp~primed", LoginPath::SlashMcp, "0.171.0");
+        assert_eq!(primed.len(), 1, "the primed entry matches its state only");
+        Ok(())
+    }
+}
