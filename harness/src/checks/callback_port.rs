@@ -67,8 +67,7 @@ pub fn port_conflict_handled(log: &[AccessRecord], held: u16, end: &LoginEnd) ->
     // code goes to that process (PKCE keeps it from redeeming it, RFC 8252 §8.1, but the
     // client can never finish this login). Saying "in use" on screen does not undo that.
     let authorized_to_held = log.iter().any(|r| {
-        r.phase == Phase::Authorization
-            && r.redirect_uri.as_deref().and_then(port_of) == Some(held)
+        r.phase == Phase::Authorization && r.redirect_uri.as_deref().and_then(port_of) == Some(held)
     });
     let told = match end {
         LoginEnd::TimedOut { screen, .. } => names_the_conflict(screen),

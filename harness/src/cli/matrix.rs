@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use harness::clients::catalog::ClientKind;
 use harness::matrix::{self, MatrixReport, MatrixRequest, Shard};
 use harness::reports;
+use harness::scenarios::login_state::LoginState;
 use harness::scenarios::variants::{Combination, DiscoveryVariant, ScenarioSpec};
 use harness::scenarios::Scenario;
 use harness::store::registry::{self, Selection, LISTING_MAX_AGE};
@@ -40,9 +41,12 @@ pub struct MatrixArgs {
     /// Scenarios: a comma-separated list, `core` (slash_mcp, session_lost, print_after_auth,
     /// token_expiry, authenticate_tool), `discovery` (the three login paths on every discovery
     /// variant), `combinations` (the login paths, cold and primed, on every pair of variants that
-    /// composes), `conformance` (the official suite's client scenarios, `conformance:auth` its
-    /// authorization ones) or `all`; `<scenario>@<variant>` runs a scenario on a discovery variant
-    /// of the server, `<scenario>@<variant>+<variant>` on two at once (variants: `harness scenarios`).
+    /// composes), `states` (the five login paths from both states, cold and primed, on the default
+    /// server and every variant), `conformance` (the official suite's client scenarios,
+    /// `conformance:auth` its authorization ones) or `all`; `<scenario>@<variant>` runs a scenario
+    /// on a discovery variant of the server, `<scenario>@<variant>+<variant>` on two at once
+    /// (variants: `harness scenarios`), `<scenario>~cold` / `<scenario>~primed` a login path from
+    /// that state (`slash_mcp~primed@mcp-path`).
     #[arg(long, default_value = "core")]
     scenarios: String,
     /// Keep only the scenarios that log in through these paths (slash-mcp, login-command,
@@ -128,6 +132,30 @@ const COMBINATION_PATHS: [Scenario; 4] = [
     Scenario::AUTHENTICATE_TOOL,
 ];
 
+/// The login paths the `states` group runs from both states (login_then_list from the cold state
+/// is login_cold).
+const STATE_PATHS: [Scenario; 5] = [
+    Scenario::SLASH_MCP,
+    Scenario::LOGIN_THEN_LIST,
+    Scenario::PRINT_AFTER_AUTH,
+    Scenario::LOGIN_AT_CONNECT,
+    Scenario::AUTHENTICATE_TOOL,
+];
+
+/// The `states` group: every login path from both states, on the default server and on every
+/// discovery variant.
+fn states_group() -> Vec<ScenarioSpec> {
+    let servers =
+        std::iter::once(None).chain(DiscoveryVariant::ALL.iter().map(|v| Some((*v).into())));
+    servers
+        .flat_map(|server| {
+            STATE_PATHS.iter().flat_map(move |scenario| {
+                LoginState::ALL.map(|state| ScenarioSpec::new(*scenario, Some(state), server))
+            })
+        })
+        .collect()
+}
+
 pub const CORE: [Scenario; 5] = [
     Scenario::SLASH_MCP,
     Scenario::SESSION_LOST,
@@ -163,11 +191,14 @@ fn scenarios(text: &str) -> Result<Vec<ScenarioSpec>, String> {
                 .into_iter()
                 .flat_map(|c| COMBINATION_PATHS.map(|scenario| scenario.on(c.into())))
                 .collect(),
+            // Every login path from both states (cold, primed), on the default server and every
+            // discovery variant.
+            "states" => states_group(),
             name => vec![ScenarioSpec::parse_or_why(name).map_err(|why| {
                 let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
                 let variants: Vec<&str> = DiscoveryVariant::ALL.iter().map(|v| v.name()).collect();
                 format!(
-                    "`{name}`: {why}; choose from {} (or core, discovery, combinations, conformance, \
+                    "`{name}`: {why}; choose from {} (or core, discovery, combinations, states, conformance, \
                      all), optionally on a discovery variant as <scenario>@<variant> or on two as \
                      <scenario>@<variant>+<variant>, with variants from {}",
                     names.join(", "),
@@ -558,6 +589,29 @@ fn finish(mut report: MatrixReport, baseline: Option<MatrixReport>, out: &Output
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_states_group_runs_every_login_path_from_both_states_on_every_server() {
+        let group = scenarios("states").expect("the group");
+        // 5 login paths × 2 states × (the default server and 13 variants), no duplicates.
+        assert_eq!(group.len(), 5 * 2 * (1 + DiscoveryVariant::ALL.len()));
+        let names: Vec<String> = group.iter().map(|s| s.name()).collect();
+        for name in [
+            "slash_mcp",
+            "slash_mcp~primed",
+            "login_cold",
+            "login_then_list",
+            "print_after_auth~primed@mcp-path",
+            "login_at_connect@html-errors",
+            "authenticate_tool~primed@challenge-only",
+            "login_cold@pre-registered",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name} missing");
+        }
+        for spec in &group {
+            assert_eq!(ScenarioSpec::parse(&spec.name()), Some(*spec));
+        }
+    }
     use super::*;
 
     fn kinds(names: &[&str]) -> Vec<&'static ClientKind> {

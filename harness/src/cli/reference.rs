@@ -19,10 +19,7 @@ fn cell(report: &ScenarioReport) -> Cell {
     Cell::of(
         &report.client,
         &report.version,
-        ScenarioSpec {
-            scenario: report.scenario,
-            discovery: report.discovery,
-        },
+        ScenarioSpec::new(report.scenario, report.login_state, report.discovery),
         vec![RunRecord::from_report(report)],
     )
 }

@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use crate::checks::{Check, Verdict};
 use crate::clients::LoginPath;
+use crate::scenarios::login_state::LoginState;
+use crate::scenarios::variants::ScenarioSpec;
 use crate::scenarios::{Scenario, ScenarioReport};
 use crate::store::versions::check_version_syntax;
 
@@ -47,6 +49,9 @@ pub struct KnownFailure {
     /// The discovery variant the server ran (`harness run --discovery`), when not the default.
     #[serde(default)]
     pub discovery: Option<String>,
+    /// The login path's starting state (`cold` or `primed`); left out, the scenario's default.
+    #[serde(default)]
+    pub state: Option<LoginState>,
     pub versions: Vec<String>,
     /// One line: what goes wrong.
     pub note: String,
@@ -90,6 +95,12 @@ impl Expectations {
                     scenario.name(),
                     scenario.login_path().as_str(),
                     f.login_path.as_str()
+                )));
+            }
+            if f.state.is_some() && scenario.default_login_state().is_none() {
+                return Err(problem(format!(
+                    "scenario {} has no login state; drop `state`",
+                    scenario.name()
                 )));
             }
             if f.check.trim().is_empty() {
@@ -140,7 +151,9 @@ impl Expectations {
     }
 
     /// The entries that expect `check` to fail for this scenario, login path and version. A run
-    /// against a discovery variant names its scenario `<scenario>@<variant>`.
+    /// against a discovery variant names its scenario `<scenario>@<variant>`, one from a login
+    /// state not its scenario's default `<scenario>~<state>`; an entry's `state` matches only
+    /// runs from that state (`login_then_list` with `state = "cold"` is `login_cold`).
     pub fn expected(
         &self,
         client: &str,
@@ -152,12 +165,21 @@ impl Expectations {
             Some((scenario, variant)) => (scenario, Some(variant)),
             None => (scenario, None),
         };
+        let (scenario, state) = match scenario.split_once('~') {
+            Some((scenario, state)) => (scenario, LoginState::parse(state)),
+            None => (scenario, None),
+        };
+        // Both sides in their canonical form, so the twins' names and a default state match.
+        let key = |scenario: &str, state: Option<LoginState>| {
+            Scenario::parse(scenario).map(|s| ScenarioSpec::new(s, state, None).name())
+        };
+        let wanted = key(scenario, state);
         self.failures
             .iter()
             .filter(|f| {
                 f.client == client
-                    && Scenario::parse(&f.scenario).map(|s| s.name())
-                        == Scenario::parse(scenario).map(|s| s.name())
+                    && key(&f.scenario, f.state) == wanted
+                    && wanted.is_some()
                     && f.discovery.as_deref() == discovery
                     && f.login_path == login_path
                     && f.versions.iter().any(|v| v == version)
@@ -317,6 +339,54 @@ evidence = ["snapshots/synthetic.snap"]
 
     fn synthetic() -> Expectations {
         Expectations::parse(SYNTHETIC, "synthetic").expect("the synthetic file is valid")
+    }
+
+    #[rstest::rstest]
+    #[case("slash_mcp~primed", true)]
+    #[case("slash_mcp~primed@mcp-path", false)]
+    #[case("slash_mcp", false)]
+    #[case("slash_mcp~cold", false)]
+    fn an_entry_keyed_by_state_matches_only_runs_from_that_state(
+        #[case] run: &str,
+        #[case] matches: bool,
+    ) -> Result<(), ExpectationError> {
+        let keyed = SYNTHETIC.replace(
+            "login_path = \"slash-mcp\"",
+            "login_path = \"slash-mcp\"\nstate = \"primed\"",
+        );
+        let file = Expectations::parse(&keyed, "keyed")?;
+        let found = file.expected("claude-code", run, LoginPath::SlashMcp, "9.9.9");
+        assert_eq!(!found.is_empty(), matches, "{run}");
+        Ok(())
+    }
+
+    #[rstest::rstest]
+    #[case("login_cold", true)]
+    #[case("login_then_list~cold", true)]
+    #[case("login_then_list", false)]
+    fn a_cold_entry_for_the_login_command_is_the_login_cold_twin(
+        #[case] run: &str,
+        #[case] matches: bool,
+    ) -> Result<(), ExpectationError> {
+        let keyed = SYNTHETIC
+            .replace("\"slash_mcp\"", "\"login_then_list\"")
+            .replace("\"slash-mcp\"", "\"login-command\"\nstate = \"cold\"");
+        let file = Expectations::parse(&keyed, "keyed")?;
+        let found = file.expected("claude-code", run, LoginPath::LoginCommand, "9.9.9");
+        assert_eq!(!found.is_empty(), matches, "{run}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_state_on_a_scenario_without_one_is_refused() {
+        let keyed = SYNTHETIC
+            .replace("\"slash_mcp\"", "\"session_lost\"")
+            .replace(
+                "login_path = \"slash-mcp\"",
+                "login_path = \"slash-mcp\"\nstate = \"cold\"",
+            );
+        let err = Expectations::parse(&keyed, "keyed").expect_err("no state there");
+        assert!(err.to_string().contains("has no login state"), "{err}");
     }
 
     #[test]
@@ -497,5 +567,21 @@ evidence = ["x"]
             }
         })?;
         file.check_evidence_exists(dir.path())
+    }
+}
+
+#[cfg(test)]
+mod committed_file_tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_expectations_file_parses_and_its_evidence_exists(
+    ) -> Result<(), ExpectationError> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let file = Expectations::load(&root.join("suites/expectations.toml"))?;
+        file.check_evidence_exists(&root)?;
+        let primed = file.expected("codex", "slash_mcp~primed", LoginPath::SlashMcp, "0.171.0");
+        assert_eq!(primed.len(), 1, "the primed entry matches its state only");
+        Ok(())
     }
 }

@@ -838,6 +838,7 @@ fn run_one(
     let client = (kind.make)(installed.clone());
     let options = scenarios::RunOptions {
         discovery: spec.discovery,
+        login_state: spec.state,
         ..Default::default()
     };
     // A client whose callback port is fixed runs one cell at a time (the other clients' cells

@@ -12,6 +12,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::PastedCallback,
     is_reconnect_check: true,
     credentials: Credentials::Oauth,
+    login_state: None,
     faults: no_faults,
     drive,
 };

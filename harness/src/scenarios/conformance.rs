@@ -72,6 +72,7 @@ macro_rules! suite_scenarios {
             faults: no_faults,
             // The suite's server is its own: the mock's credentials mode does not apply.
             credentials: mock_server::discovery::Credentials::Oauth,
+            login_state: None,
             drive,
         }),*];
     };

@@ -22,6 +22,9 @@ pub struct ScenarioDef {
     /// How the scenario's server knows its callers: OAuth (every scenario but one), or a static
     /// API key (`static_api_key`: a server that is not OAuth).
     pub credentials: mock_server::discovery::Credentials,
+    /// The login paths' state before the login (cold or primed) when a run names none; `None`
+    /// for a scenario whose story has no such choice.
+    pub login_state: Option<crate::scenarios::login_state::LoginState>,
     /// The faults the scenario's server commits from the start (most commit none).
     pub faults: fn() -> mock_server::Faults,
     pub drive: Drive,
@@ -57,6 +60,12 @@ impl Scenario {
 
     pub fn login_path(self) -> LoginPath {
         self.0.login_path
+    }
+
+    /// The state the story starts its login path from when a run names none; `None` when the
+    /// story has no such choice.
+    pub fn default_login_state(self) -> Option<crate::scenarios::login_state::LoginState> {
+        self.0.login_state
     }
 
     /// Whether the scenario judges a reconnect inside one running session.

@@ -6,6 +6,7 @@
 use crate::checks::{self, Verdict};
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, SessionOptions, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::login_state::LoginState;
 use crate::scenarios::steps::{
     add_server, settle, Ctx, Grace, Run, RECONNECT_TIMEOUT, SERVER_NAME,
 };
@@ -17,6 +18,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::AutomaticAtConnect,
     is_reconnect_check: true,
     credentials: Credentials::Oauth,
+    login_state: Some(LoginState::Cold),
     faults: no_faults,
     drive,
 };

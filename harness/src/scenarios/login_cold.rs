@@ -4,7 +4,8 @@
 
 use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::{no_faults, ScenarioDef};
-use crate::scenarios::login_then_list::{login_then_list_from, State};
+use crate::scenarios::login_state::LoginState;
+use crate::scenarios::login_then_list::login_then_list_from;
 use crate::scenarios::steps::{Ctx, Run};
 use mock_server::discovery::Credentials;
 
@@ -14,10 +15,11 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::LoginCommand,
     is_reconnect_check: false,
     credentials: Credentials::Oauth,
+    login_state: Some(LoginState::Cold),
     faults: no_faults,
     drive,
 };
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
-    login_then_list_from(run, client, ctx, State::Cold)
+    login_then_list_from(run, client, ctx)
 }

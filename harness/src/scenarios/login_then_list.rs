@@ -7,6 +7,7 @@ use crate::checks::{self, Check, Verdict};
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::login_state::LoginState;
 use crate::scenarios::steps::{add_server, settle, status_check, Ctx, Grace, Run, SERVER_NAME};
 
 pub const DEF: ScenarioDef = ScenarioDef {
@@ -15,38 +16,25 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::LoginCommand,
     is_reconnect_check: false,
     credentials: Credentials::Oauth,
+    login_state: Some(LoginState::Primed),
     faults: no_faults,
     drive,
 };
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
-    login_then_list_from(run, client, ctx, State::Primed)
+    login_then_list_from(run, client, ctx)
 }
 
-/// What the client did with the server before the login path: nothing (cold), or one connection
-/// attempt that met the 401 and may have cached what it discovered (primed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Cold,
-    Primed,
-}
-
-/// The login command, then `mcp list`: from the primed state (`login_then_list`: `mcp list`
-/// first) or the cold one (`login_cold`: the login command right after adding the server).
+/// The login command, then `mcp list`, from the run's state: primed (`login_then_list`: the
+/// shared add-server step runs `mcp list` first) or cold (`login_cold`, the same story as
+/// `login_then_list~cold`: the login command right after adding the server).
 pub(crate) fn login_then_list_from(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
     ctx: &Ctx<'_>,
-    state: State,
 ) -> Result<(), DriveError> {
     let env = ctx.env;
     add_server(run, client, env)?;
-    if state == State::Primed {
-        let before = client.server_status(env, SERVER_NAME)?;
-        run.commands.push(client.reproduce(Step::ServerStatus));
-        run.checks
-            .push(status_check("needs-auth-before-login", &before, false));
-    }
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     let (auth, screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
     run.commands.push(client.reproduce(Step::LoginCommand {

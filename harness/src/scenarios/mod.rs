@@ -22,6 +22,7 @@ pub mod isolated;
 pub mod lifecycle;
 pub mod login_at_connect;
 pub mod login_cold;
+pub mod login_state;
 pub mod login_then_list;
 pub mod observe;
 pub mod pre_issued_token;

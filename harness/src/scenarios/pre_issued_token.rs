@@ -24,6 +24,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     faults: no_faults,
     // The token is a bearer the proxy adds; the server behind it is OAuth's.
     credentials: mock_server::discovery::Credentials::Oauth,
+    login_state: None,
     drive,
 };
 

@@ -3,6 +3,7 @@
 use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::agent;
 use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::login_state::LoginState;
 use crate::scenarios::steps::{Ctx, Run};
 use mock_server::discovery::Credentials;
 
@@ -12,6 +13,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: false,
     credentials: Credentials::Oauth,
+    login_state: Some(LoginState::Cold),
     faults: no_faults,
     drive,
 };

@@ -14,7 +14,8 @@ use crate::clients::{AuthOutcome, ClientUnderTest, DriveError, LoginPath, PrintO
 use crate::drive::sandbox::Sandbox;
 use crate::mock::MockTarget;
 use crate::scenarios::def::Scenario;
-use crate::scenarios::steps::{login_path_absent, Ctx, Run, RunOptions};
+use crate::scenarios::login_state::LoginState;
+use crate::scenarios::steps::{login_path_absent, Ctx, Run, RunOptions, PRIMING_CHECK};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
@@ -44,6 +45,9 @@ pub struct ScenarioReport {
     /// The discovery variant the server ran, when not the default (`harness run --discovery`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discovery: Option<crate::scenarios::variants::ServerVariant>,
+    /// The login path's starting state, when not the scenario's default (`slash_mcp~primed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_state: Option<LoginState>,
     /// The model API requests as sent (large; kept for failure bundles, not for JSON reports).
     #[serde(skip)]
     pub model_requests: Vec<ModelRequest>,
@@ -69,10 +73,12 @@ impl ScenarioReport {
     /// The scenario's name in the expectations file: `slash_mcp`, or `slash_mcp@challenge-only`
     /// on a discovery variant.
     pub fn expectation_key(&self) -> String {
-        match self.discovery {
-            Some(variant) => format!("{}@{}", self.scenario.name(), variant.name()),
-            None => self.scenario.name().to_owned(),
-        }
+        crate::scenarios::variants::ScenarioSpec::new(
+            self.scenario,
+            self.login_state,
+            self.discovery,
+        )
+        .name()
     }
 
     /// The canonical access log, for snapshots.
@@ -102,6 +108,34 @@ pub fn artifacts_dir() -> PathBuf {
         })
 }
 
+/// The primed state's own check (`needs-auth-before-login`, the health check before the login
+/// path) is a precondition, not a judgement of the path: when the story then earns "not
+/// applicable", a passing precondition must not turn the cell into a pass. It is kept as
+/// evidence of the n/a checks instead.
+fn fold_priming_into_not_applicable(checks: &mut Vec<Check>) {
+    if !checks.iter().any(|c| c.verdict == Verdict::NotApplicable) {
+        return;
+    }
+    let Some(at) = checks
+        .iter()
+        .position(|c| c.name == PRIMING_CHECK && c.verdict == Verdict::Pass)
+    else {
+        return;
+    };
+    let priming = checks.remove(at);
+    for c in checks
+        .iter_mut()
+        .filter(|c| c.verdict == Verdict::NotApplicable)
+    {
+        c.evidence.extend(
+            priming
+                .evidence
+                .iter()
+                .map(|e| format!("primed first ({}): {e}", priming.summary)),
+        );
+    }
+}
+
 /// Runs `scenario` with `client` against `mock`, in-process or in a container alike.
 pub fn run(
     scenario: Scenario,
@@ -119,8 +153,15 @@ pub fn run_with(
 ) -> ScenarioReport {
     let started = Instant::now();
     let launched = crate::console::CommandLog::start();
+    // A state named for a scenario without the choice is refused below; the run goes cold.
+    let login_state = options
+        .login_state
+        .filter(|_| scenario.default_login_state().is_some())
+        .or(scenario.default_login_state())
+        .unwrap_or(LoginState::Cold);
     let mut run = Run {
         scenario,
+        login_state,
         access_log: None,
         print: None,
         commands: vec![format!(
@@ -169,6 +210,7 @@ pub fn run_with(
             vec![error.to_string()],
         ));
     }
+    fold_priming_into_not_applicable(&mut run.checks);
     let access_log = match run
         .access_log
         .take()
@@ -185,6 +227,14 @@ pub fn run_with(
             Vec::new()
         }
     };
+    if let (Some(state), None) = (options.login_state, scenario.default_login_state()) {
+        run.checks.push(Check::fail(
+            "login-state",
+            "this scenario's story has no login-state choice; name a login path's scenario \
+             (slash_mcp, login_then_list, print_after_auth, login_at_connect, authenticate_tool)",
+            vec![format!("asked for the {state} state")],
+        ));
+    }
     if options.discovery.is_some() {
         let driven = !run
             .checks
@@ -208,6 +258,9 @@ pub fn run_with(
         }
     }
     let mut report = ScenarioReport {
+        login_state: options
+            .login_state
+            .filter(|s| Some(*s) != scenario.default_login_state()),
         discovery: options.discovery,
         scenario,
         client: client.name().to_owned(),
@@ -344,5 +397,42 @@ fn copy_logs(from: &Path, to: &Path) {
         if path.is_file() && path.extension().is_some_and(|e| e == "log") {
             let _ = std::fs::copy(&path, to.join(entry.file_name()));
         }
+    }
+}
+
+#[cfg(test)]
+mod priming_tests {
+    use super::*;
+
+    #[test]
+    fn a_passing_priming_check_does_not_turn_a_not_applicable_run_into_a_pass() {
+        let mut checks = vec![
+            Check::pass(
+                PRIMING_CHECK,
+                "`mcp list` shows it",
+                vec!["Not logged in".to_owned()],
+            ),
+            Check::not_applicable("authenticate-tool-offered", "no pseudo-tool", vec![]),
+        ];
+        fold_priming_into_not_applicable(&mut checks);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].verdict, Verdict::NotApplicable);
+        assert!(checks[0].evidence[0].contains("Not logged in"));
+    }
+
+    #[test]
+    fn a_failing_priming_check_or_one_without_an_na_stays() {
+        let mut failing = vec![
+            Check::fail(PRIMING_CHECK, "connected already", vec![]),
+            Check::not_applicable("x", "y", vec![]),
+        ];
+        fold_priming_into_not_applicable(&mut failing);
+        assert_eq!(failing.len(), 2);
+        let mut judged = vec![
+            Check::pass(PRIMING_CHECK, "ok", vec![]),
+            Check::pass("token-exchanged", "ok", vec![]),
+        ];
+        fold_priming_into_not_applicable(&mut judged);
+        assert_eq!(judged.len(), 2);
     }
 }

@@ -3,6 +3,7 @@
 use crate::checks;
 use crate::clients::{ClientUnderTest, DriveError, LoginPath, Step};
 use crate::scenarios::def::{no_faults, ScenarioDef};
+use crate::scenarios::login_state::LoginState;
 use crate::scenarios::steps::{
     add_server, client_reported_success, slash_mcp_auth, Ctx, Run, SERVER_NAME,
 };
@@ -14,6 +15,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::SlashMcp,
     is_reconnect_check: true,
     credentials: Credentials::Oauth,
+    login_state: Some(LoginState::Cold),
     faults: no_faults,
     drive,
 };

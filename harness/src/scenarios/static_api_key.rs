@@ -17,6 +17,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::StaticHeader,
     is_reconnect_check: false,
     credentials: Credentials::ApiKey,
+    login_state: None,
     faults: no_faults,
     drive,
 };

@@ -13,6 +13,7 @@ use crate::clients::{
 };
 use crate::drive::browser::ScriptedBrowser;
 use crate::mock::MockTarget;
+use crate::scenarios::login_state::LoginState;
 
 /// What a scenario's story is given besides the client: the sandbox and model stand-in of the run,
 /// and the faults the harness injects.
@@ -96,11 +97,16 @@ pub struct RunOptions {
     /// `transient_errors` / `dropped_connection`: the fault never ends (every later
     /// authenticated MCP request meets it), so nothing can work again.
     pub fault_never_ends: bool,
+    /// The login path's starting state; `None` = the scenario's default.
+    pub login_state: Option<crate::scenarios::login_state::LoginState>,
 }
 
 pub struct Run<'a> {
     /// The scenario being run (a story shared by several scenarios reads its name).
     pub(crate) scenario: crate::scenarios::def::Scenario,
+    /// The state the login path starts from (`add_server` primes the client when it is
+    /// [`LoginState::Primed`]); cold for a scenario without the choice.
+    pub(crate) login_state: LoginState,
     pub(crate) commands: Vec<String>,
     pub(crate) checks: Vec<Check>,
     pub(crate) auth: Option<AuthOutcome>,
@@ -195,8 +201,31 @@ pub(crate) fn slash_mcp_auth(
 /// Where Claude Code takes its client ID metadata document URL from, instead of its own.
 pub const CLIENT_METADATA_URL_ENV: &str = "MCP_OAUTH_CLIENT_METADATA_URL";
 
-/// Adds the run's mock server to the client's configuration; its MCP URL.
+/// The check of the primed state's health check: the server needs authentication before the
+/// login path.
+pub(crate) const PRIMING_CHECK: &str = "needs-auth-before-login";
+
+/// Adds the run's mock server to the client's configuration and, in the primed state, has the
+/// client contact it once (its health check, `mcp list`: a connection attempt that meets the 401
+/// and may cache what it discovered, as a user's `mcp list` or an earlier session would); its MCP
+/// URL. A client without a health check cannot be primed: its `server_status` error is the
+/// run's driver failure, with the client's evidence, never a silent cold run.
 pub(crate) fn add_server(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    env: &RunEnv<'_>,
+) -> Result<String, DriveError> {
+    let mcp_url = add_server_only(run, client, env)?;
+    if run.login_state == LoginState::Primed {
+        let before = client.server_status(env, SERVER_NAME)?;
+        run.commands.push(client.reproduce(Step::ServerStatus));
+        run.checks.push(status_check(PRIMING_CHECK, &before, false));
+    }
+    Ok(mcp_url)
+}
+
+/// Adds the run's mock server to the client's configuration; its MCP URL.
+fn add_server_only(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
     env: &RunEnv<'_>,

@@ -20,6 +20,7 @@ pub const DEF: ScenarioDef = ScenarioDef {
     login_path: LoginPath::AutomaticAtConnect,
     is_reconnect_check: false,
     credentials: Credentials::Oauth,
+    login_state: None,
     faults: no_faults,
     drive,
 };

@@ -6,6 +6,7 @@ use mock_server::Discovery;
 use serde::Serialize;
 
 use crate::checks::discovery as checks;
+use crate::scenarios::login_state::LoginState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -534,12 +535,17 @@ mod combination_tests {
     }
 }
 
-/// A scenario, on the default server or on a server variant: what a matrix cell runs, named
-/// `slash_mcp`, `slash_mcp@mcp-path` or `slash_mcp@mcp-path+pre-registered` (the name the
-/// expectations file and reports use).
+/// A scenario, from a login state, on the default server or on a server variant: what a matrix
+/// cell runs, named `slash_mcp`, `slash_mcp~primed`, `slash_mcp@mcp-path` or
+/// `slash_mcp~primed@mcp-path+pre-registered` (the name the expectations file and reports use).
+/// The state is named only when it is not the scenario's default, and `login_then_list~cold` is
+/// `login_cold` (its name since before states, kept so its expectations and snapshots keep
+/// their key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScenarioSpec {
     pub scenario: crate::scenarios::Scenario,
+    /// The login path's starting state; `None` = the scenario's default.
+    pub state: Option<LoginState>,
     pub discovery: Option<ServerVariant>,
 }
 
@@ -547,22 +553,57 @@ impl From<crate::scenarios::Scenario> for ScenarioSpec {
     fn from(scenario: crate::scenarios::Scenario) -> Self {
         ScenarioSpec {
             scenario,
+            state: None,
             discovery: None,
         }
     }
 }
 
 impl ScenarioSpec {
-    pub fn name(self) -> String {
-        match self.discovery {
-            Some(variant) => format!("{}@{}", self.scenario.name(), variant.name()),
-            None => self.scenario.name().to_owned(),
+    /// The spec in its canonical form: a state equal to the scenario's default is dropped, and
+    /// the login command's two twins name each other's state.
+    pub fn new(
+        scenario: crate::scenarios::Scenario,
+        state: Option<LoginState>,
+        discovery: Option<ServerVariant>,
+    ) -> ScenarioSpec {
+        use crate::scenarios::Scenario;
+        let (scenario, state) = match (scenario, state) {
+            (s, Some(LoginState::Cold)) if s == Scenario::LOGIN_THEN_LIST => {
+                (Scenario::LOGIN_COLD, None)
+            }
+            (s, Some(LoginState::Primed)) if s == Scenario::LOGIN_COLD => {
+                (Scenario::LOGIN_THEN_LIST, None)
+            }
+            (s, state) if state == s.default_login_state() => (s, None),
+            other => other,
+        };
+        ScenarioSpec {
+            scenario,
+            state,
+            discovery,
         }
     }
 
-    /// `slash_mcp`, `slash_mcp@mcp-path` or `slash_mcp@mcp-path+pre-registered`; `None` when
-    /// either half is unknown or the pair does not compose ([`ScenarioSpec::parse_or_why`] says
-    /// which).
+    /// The state the run starts from: the one named, else the scenario's default.
+    pub fn effective_state(self) -> Option<LoginState> {
+        self.state.or(self.scenario.default_login_state())
+    }
+
+    pub fn name(self) -> String {
+        let mut name = self.scenario.name().to_owned();
+        if let Some(state) = self.state {
+            name = format!("{name}~{}", state.name());
+        }
+        if let Some(variant) = self.discovery {
+            name = format!("{name}@{}", variant.name());
+        }
+        name
+    }
+
+    /// `slash_mcp`, `slash_mcp~primed`, `slash_mcp@mcp-path`, `slash_mcp~cold@a+b`; `None` when
+    /// a part is unknown, the pair does not compose or the scenario has no login state
+    /// ([`ScenarioSpec::parse_or_why`] says which).
     pub fn parse(name: &str) -> Option<ScenarioSpec> {
         ScenarioSpec::parse_or_why(name).ok()
     }
@@ -576,11 +617,27 @@ impl ScenarioSpec {
             ),
             None => (name, None),
         };
-        Ok(ScenarioSpec {
-            scenario: crate::scenarios::Scenario::parse(scenario)
-                .ok_or_else(|| format!("no scenario `{scenario}`"))?,
-            discovery: variant,
-        })
+        let (scenario, state) = match scenario.split_once('~') {
+            Some((scenario, state)) => (
+                scenario,
+                Some(
+                    LoginState::parse(state)
+                        .ok_or_else(|| format!("no login state `{state}`; states: cold, primed"))?,
+                ),
+            ),
+            None => (scenario, None),
+        };
+        let found = crate::scenarios::Scenario::parse(scenario)
+            .ok_or_else(|| format!("no scenario `{scenario}`"))?;
+        if state.is_some() && found.default_login_state().is_none() {
+            return Err(format!(
+                "`{scenario}` has no login state (cold or primed): only the login paths' \
+                 scenarios do (slash_mcp, login_then_list, print_after_auth, login_at_connect, \
+                 authenticate_tool); drop `~{}`",
+                state.map(|s| s.name()).unwrap_or_default()
+            ));
+        }
+        Ok(ScenarioSpec::new(found, state, variant))
     }
 }
 
@@ -591,10 +648,7 @@ mod spec_tests {
 
     #[test]
     fn a_spec_name_round_trips_and_unknown_halves_are_refused() {
-        let spec = ScenarioSpec {
-            scenario: Scenario::SLASH_MCP,
-            discovery: Some(DiscoveryVariant::McpPath.into()),
-        };
+        let spec = Scenario::SLASH_MCP.on(DiscoveryVariant::McpPath.into());
         assert_eq!(spec.name(), "slash_mcp@mcp-path");
         assert_eq!(ScenarioSpec::parse("slash_mcp@mcp-path"), Some(spec));
         assert_eq!(
@@ -603,6 +657,54 @@ mod spec_tests {
         );
         assert_eq!(ScenarioSpec::parse("slash_mcp@nowhere"), None);
         assert_eq!(ScenarioSpec::parse("nothing@mcp-path"), None);
+    }
+
+    #[rstest::rstest]
+    #[case("slash_mcp~primed", "slash_mcp~primed")]
+    #[case("slash_mcp~cold", "slash_mcp")]
+    #[case("slash-mcp~primed@mcp-path", "slash_mcp~primed@mcp-path")]
+    #[case(
+        "print_after_auth~primed@pre-registered+mcp-path",
+        "print_after_auth~primed@mcp-path+pre-registered"
+    )]
+    #[case("login_at_connect~primed", "login_at_connect~primed")]
+    #[case("authenticate_tool~primed", "authenticate_tool~primed")]
+    #[case("login_then_list~cold", "login_cold")]
+    #[case(
+        "login_then_list~primed@challenge-only",
+        "login_then_list@challenge-only"
+    )]
+    #[case("login_cold~primed", "login_then_list")]
+    #[case("login_cold~cold@mcp-path", "login_cold@mcp-path")]
+    fn a_spec_with_a_login_state_parses_to_its_canonical_name_which_round_trips(
+        #[case] given: &str,
+        #[case] canonical: &str,
+    ) {
+        let spec = ScenarioSpec::parse_or_why(given).expect("a spec");
+        assert_eq!(spec.name(), canonical);
+        assert_eq!(ScenarioSpec::parse(canonical), Some(spec));
+    }
+
+    #[test]
+    fn a_login_state_is_refused_when_unknown_or_on_a_scenario_without_one() {
+        let why = ScenarioSpec::parse_or_why("slash_mcp~warm").expect_err("unknown state");
+        assert!(why.contains("cold, primed"), "{why}");
+        let why = ScenarioSpec::parse_or_why("token_expiry~primed").expect_err("no state");
+        assert!(why.contains("has no login state"), "{why}");
+    }
+
+    #[test]
+    fn the_effective_state_is_the_named_one_else_the_scenarios_default() {
+        let primed = ScenarioSpec::parse("slash_mcp~primed").expect("a spec");
+        assert_eq!(primed.effective_state(), Some(LoginState::Primed));
+        let cold = ScenarioSpec::from(Scenario::SLASH_MCP);
+        assert_eq!(cold.effective_state(), Some(LoginState::Cold));
+        let listed = ScenarioSpec::from(Scenario::LOGIN_THEN_LIST);
+        assert_eq!(listed.effective_state(), Some(LoginState::Primed));
+        assert_eq!(
+            ScenarioSpec::from(Scenario::SESSION_LOST).effective_state(),
+            None
+        );
     }
 
     #[test]
@@ -622,9 +724,11 @@ mod spec_tests {
 impl crate::scenarios::Scenario {
     /// The scenario on a server variant.
     pub fn on(self, variant: ServerVariant) -> ScenarioSpec {
-        ScenarioSpec {
-            scenario: self,
-            discovery: Some(variant),
-        }
+        ScenarioSpec::new(self, None, Some(variant))
+    }
+
+    /// The scenario from a login state, on the default server.
+    pub fn from_state(self, state: LoginState) -> ScenarioSpec {
+        ScenarioSpec::new(self, Some(state), None)
     }
 }
