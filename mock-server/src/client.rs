@@ -68,6 +68,9 @@ pub enum Misbehaviour {
     /// Take the authorization response without checking its RFC 9207 `iss` (a client open to
     /// mix-up attacks).
     IgnoreIss,
+    /// Authorize and exchange a code twice for one login (two flows started for one user
+    /// action), and go on with the second token set.
+    AuthorizeTwice,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -312,7 +315,10 @@ impl StandInClient {
     /// `hello` call; with [`Misbehaviour::ReuseCode`] / [`Misbehaviour::ReuseOldRefreshToken`] the
     /// replay's refusal is the result.
     pub async fn run(&mut self) -> Result<RunOutcome> {
-        let tokens = self.authenticate().await?;
+        let mut tokens = self.authenticate().await?;
+        if self.does(Misbehaviour::AuthorizeTwice) {
+            tokens = self.authenticate().await?;
+        }
         if self.does(Misbehaviour::ReuseOldRefreshToken) {
             let old = tokens.refresh_token.clone().unwrap_or_default();
             self.refresh(&old).await?;

@@ -383,3 +383,65 @@ async fn a_client_that_drops_the_bearer_after_its_first_request_fails_the_bearer
     assert_eq!(check.verdict, Verdict::Pass, "{check:#?}");
     Ok(())
 }
+
+/// One authorization per user action: a client that runs the whole authorization twice for one
+/// login (two code exchanges) fails; the well-behaved stand-in passes.
+#[tokio::test]
+async fn a_client_that_authorizes_twice_for_one_login_fails_the_one_authorization_check(
+) -> anyhow::Result<()> {
+    use harness::checks::one_authorization::one_authorization_per_login;
+    let server = MockServer::start().await;
+    StandInClient::new(&server.mcp_url())?
+        .misbehave(Misbehaviour::AuthorizeTwice)
+        .run()
+        .await?;
+    let check = one_authorization_per_login(&[], &server.received_requests());
+    assert_eq!(check.verdict, Verdict::Fail, "{check:#?}");
+    assert!(check.summary.contains("2 successful"), "{check:#?}");
+    let server = MockServer::start().await;
+    StandInClient::new(&server.mcp_url())?.run().await?;
+    let check = one_authorization_per_login(&[], &server.received_requests());
+    assert_eq!(check.verdict, Verdict::Pass, "{check:#?}");
+    Ok(())
+}
+
+/// After a restart that lost every token: a client that keeps calling with its dead token
+/// fails `no-probing-after-token-loss`; one that meets the 401 and authorizes again passes.
+#[tokio::test]
+async fn a_client_that_keeps_probing_after_the_server_lost_its_tokens_fails_the_probing_check(
+) -> anyhow::Result<()> {
+    use harness::scenarios::lifecycle::no_probing_after_token_loss;
+    let server = MockServer::start().await;
+    let mut client = StandInClient::new(&server.mcp_url())?;
+    let outcome = client.run().await?;
+    let session = outcome.session.context("the stand-in opened a session")?;
+    let lost_at = server.received_requests().last().map_or(0, |r| r.seq);
+    server.restart(false)?;
+    // A new connection pool: the restart closed the old one's connections.
+    let mut client = StandInClient::new(&server.mcp_url())?;
+    for _ in 0..6 {
+        let refused = client
+            .list_tools(&outcome.tokens.access_token, &session)
+            .await;
+        anyhow::ensure!(
+            refused.as_ref().err().and_then(|e| e.status()) == Some(401),
+            "the restarted mock accepted a token it forgot: {refused:?}"
+        );
+    }
+    let check = no_probing_after_token_loss(&server.received_requests(), lost_at);
+    assert_eq!(check.verdict, Verdict::Fail, "{check:#?}");
+    assert!(check.summary.contains("6 requests"), "{check:#?}");
+
+    // Found out once, then authorized again (the stand-in registers anew: the server forgot it).
+    let lost_at = server.received_requests().last().map_or(0, |r| r.seq);
+    server.restart(false)?;
+    let mut client = StandInClient::new(&server.mcp_url())?;
+    let refused = client
+        .list_tools(&outcome.tokens.access_token, &session)
+        .await;
+    anyhow::ensure!(refused.is_err(), "the dead token was accepted");
+    client.run().await?;
+    let check = no_probing_after_token_loss(&server.received_requests(), lost_at);
+    assert_eq!(check.verdict, Verdict::Pass, "{check:#?}");
+    Ok(())
+}

@@ -4,6 +4,7 @@
 pub mod callback_port;
 pub mod discovery;
 pub mod model;
+pub mod one_authorization;
 pub mod pre_issued;
 pub mod static_credentials;
 pub mod timeline;
@@ -70,6 +71,20 @@ impl Check {
 pub const TOKEN_EXCHANGED: &str = "token-exchanged";
 pub const REINITIALIZED_AFTER_TOKEN: &str = "reinitialized-after-token";
 pub const TOOLS_LISTED_AFTER_TOKEN: &str = "tools-listed-after-token";
+
+/// An access-log record for a unit test: `method path -> status`, its phase from the path, every
+/// other field empty (set what a test needs on the result).
+#[cfg(test)]
+pub(crate) fn test_record(seq: u64, method: &str, path: &str, status: u16) -> AccessRecord {
+    serde_json::from_value(serde_json::json!({
+        "seq": seq, "at_ms": seq, "method": method, "path": path, "phase": Phase::of_path(path),
+        "rpc_method": null, "rpc_id": null, "rpc_kind": null, "grant_type": null,
+        "client_id": null, "bearer": {"status": "none"}, "session_id": null,
+        "protocol_version": null, "accept": null, "user_agent": null, "status": status,
+        "error": null
+    }))
+    .expect("an access record")
+}
 
 /// One access-log record as evidence: `#12 POST / initialize bearer=at-1 session=… -> 200`.
 pub fn evidence_line(r: &AccessRecord) -> String {

@@ -35,11 +35,17 @@ pub const TOOL_CALL_AFTER_FAULT: &str = "tool-call-after-fault";
 pub const ONE_SESSION_AFTER_LOSS: &str = "one-session-after-loss";
 pub const NO_REFRESH_STORM: &str = "no-refresh-storm";
 pub const NO_RETRY_LOOP_AFTER_REFUSAL: &str = "no-retry-loop-after-refusal";
+pub const NO_PROBING_AFTER_TOKEN_LOSS: &str = "no-probing-after-token-loss";
 
 /// Requests bound to fail a client may send after its refresh was refused, before it stops or
 /// authorizes again: the MCP request that learns the token is gone (401), one more from a
 /// concurrent stream, and one retry of the refresh.
 const DOOMED_REQUESTS_ALLOWED: usize = 3;
+
+/// Requests bound to fail a client may send after a restart lost every token, before it
+/// authorizes again or stops: the request that meets the 401, a concurrent stream's, the refused
+/// refresh, and one more connection attempt.
+const TOKEN_LOSS_DOOMED_ALLOWED: usize = 4;
 
 /// Requests a client may still send to a session after the server said it is gone (404): the
 /// request that met the 404 and one concurrent stream (the SSE `GET`) meeting it too.
@@ -395,6 +401,7 @@ pub(crate) fn lifecycle(
                     &agent_tool,
                     &auth_tool,
                 ));
+                run.checks.push(no_probing_after_token_loss(&log, boundary));
             }
         }
         // Failure class 4, in every lifecycle story: the tokens are used on every request, up
@@ -693,21 +700,7 @@ pub fn no_retry_loop_after_refusal(log: &[AccessRecord], after: u64) -> Check {
             Vec::new(),
         );
     };
-    let doomed: Vec<&AccessRecord> = log
-        .iter()
-        .filter(|r| r.seq > refused.seq)
-        .take_while(|r| {
-            !(r.phase == Phase::Token
-                && r.grant_type.as_deref() == Some("authorization_code")
-                && r.status == 200)
-        })
-        .filter(|r| {
-            (r.phase == Phase::Mcp && r.status == 401)
-                || (r.phase == Phase::Token
-                    && r.grant_type.as_deref() == Some("refresh_token")
-                    && r.status >= 400)
-        })
-        .collect();
+    let doomed = doomed_until_authorized(log, refused.seq);
     let evidence: Vec<String> = std::iter::once(refused)
         .chain(doomed.iter().copied())
         .take(16)
@@ -729,6 +722,73 @@ pub fn no_retry_loop_after_refusal(log: &[AccessRecord], after: u64) -> Check {
             format!(
                 "after its refresh was refused the client sent {} request(s) bound to fail, then \
                  stopped or authorized again",
+                doomed.len()
+            ),
+            evidence,
+        )
+    }
+}
+
+/// The requests after `from` that must fail — MCP requests refused for want of a valid token
+/// (401) and refused `refresh_token` grants — up to the client's next authorization (its first
+/// authorization request, or an `authorization_code` grant), or the end of the log.
+fn doomed_until_authorized(log: &[AccessRecord], from: u64) -> Vec<&AccessRecord> {
+    log.iter()
+        .filter(|r| r.seq > from)
+        .take_while(|r| {
+            !((r.phase == Phase::Token
+                && r.grant_type.as_deref() == Some("authorization_code")
+                && r.status == 200)
+                || (r.phase == Phase::Authorization && r.method == "GET"))
+        })
+        .filter(|r| {
+            (r.phase == Phase::Mcp && r.status == 401)
+                || (r.phase == Phase::Token
+                    && r.grant_type.as_deref() == Some("refresh_token")
+                    && r.status >= 400)
+        })
+        .collect()
+}
+
+/// MCP Authorization › "Token Handling" and OAuth 2.1 §5.3, judged for waste after a deliberate
+/// token loss (a restart that forgot every token, session and registration): the client may
+/// find out (its request meets a 401, a concurrent stream meets one too, its refresh is refused,
+/// one more connection attempt), and then it must authorize again or stop and say so. Requests
+/// bound to fail beyond [`TOKEN_LOSS_DOOMED_ALLOWED`], before any new authorization, are probing
+/// a server that has already said no.
+pub fn no_probing_after_token_loss(log: &[AccessRecord], lost_at: u64) -> Check {
+    let doomed = doomed_until_authorized(log, lost_at);
+    let reauthorized = log
+        .iter()
+        .find(|r| r.seq > lost_at && r.phase == Phase::Authorization && r.method == "GET");
+    let mut evidence: Vec<String> = doomed.iter().take(16).map(|r| evidence_line(r)).collect();
+    if doomed.len() > 16 {
+        evidence.push(format!("… and {} more", doomed.len() - 16));
+    }
+    let ending = match reauthorized {
+        Some(r) => {
+            evidence.push(evidence_line(r));
+            "before it authorized again"
+        }
+        None => "and it never authorized again",
+    };
+    if doomed.len() > TOKEN_LOSS_DOOMED_ALLOWED {
+        Check::fail(
+            NO_PROBING_AFTER_TOKEN_LOSS,
+            format!(
+                "after the server lost every token the client sent {} requests bound to fail \
+                 (at most {TOKEN_LOSS_DOOMED_ALLOWED}) {ending}: it kept probing instead of \
+                 authorizing again or stopping",
+                doomed.len()
+            ),
+            evidence,
+        )
+    } else {
+        Check::pass(
+            NO_PROBING_AFTER_TOKEN_LOSS,
+            format!(
+                "after the server lost every token the client sent {} request(s) bound to fail \
+                 {ending}",
                 doomed.len()
             ),
             evidence,
@@ -1222,6 +1282,41 @@ mod tests {
         );
         assert_eq!(
             no_retry_loop_after_refusal(&[dead(1)], 0).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn after_a_token_loss_finding_out_passes_and_probing_on_fails() {
+        let dead = |seq| record(seq, Phase::Mcp, Some("tools/call"), Bearer::Unknown, 401);
+        let refused = |seq| record(seq, Phase::Token, None, Bearer::None, 400);
+        let mut authorize = record(20, Phase::Authorization, None, Bearer::None, 200);
+        authorize.method = "GET".to_owned();
+        authorize.path = "/oauth/authorize".to_owned();
+        // Found out (a 401, a refused refresh) and authorized again.
+        let recovered = vec![dead(1), refused(2), authorize.clone(), dead(21)];
+        let check = no_probing_after_token_loss(&recovered, 0);
+        assert_eq!(check.verdict, Verdict::Pass, "{check:?}");
+        assert!(
+            check.summary.contains("before it authorized again"),
+            "{check:?}"
+        );
+        // Found out and stopped.
+        assert_eq!(
+            no_probing_after_token_loss(&[dead(1), dead(2)], 0).verdict,
+            Verdict::Pass
+        );
+        // A 401 on a timer, never authorizing: probing.
+        let probing: Vec<AccessRecord> = (1..=6).map(dead).collect();
+        let check = no_probing_after_token_loss(&probing, 0);
+        assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
+        assert!(
+            check.summary.contains("never authorized again"),
+            "{check:?}"
+        );
+        // Requests before the loss are not counted.
+        assert_eq!(
+            no_probing_after_token_loss(&probing, 3).verdict,
             Verdict::Pass
         );
     }

@@ -235,11 +235,23 @@ pub fn run_with(
             vec![format!("asked for the {state} state")],
         ));
     }
+    let driven = !run
+        .checks
+        .iter()
+        .any(|c| c.verdict == Verdict::NotApplicable);
+    // A login path's story is one user action: the browser log says how many authorizations
+    // the client asked of the user for it.
+    if scenario.default_login_state().is_some() && driven {
+        if let Some(sb) = sandbox.as_ref() {
+            let opened = std::fs::read_to_string(sb.browser_log())
+                .map(|text| crate::checks::one_authorization::opened_urls(&text))
+                .unwrap_or_default();
+            run.checks.push(
+                crate::checks::one_authorization::one_authorization_per_login(&opened, &access_log),
+            );
+        }
+    }
     if options.discovery.is_some() {
-        let driven = !run
-            .checks
-            .iter()
-            .any(|c| c.verdict == Verdict::NotApplicable);
         match mock.in_process() {
             Some(server) if driven => {
                 run.checks
