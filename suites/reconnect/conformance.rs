@@ -96,3 +96,34 @@ fn claude_code_fails_the_suites_scope_from_www_authenticate_with_the_suites_deta
     assert!(!report.passed());
     Ok(())
 }
+
+/// A confidential client: the suite's `auth/pre-registration` gives a client ID *and* a secret,
+/// which the harness gives the clients whose configuration takes one (Claude Code through
+/// `--client-secret` and `MCP_CLIENT_SECRET`; opencode and Kilo, Gemini CLI and Qwen Code in
+/// their config files). Claude Code sends it as the server's metadata asks (Basic) and passes
+/// every check; a client the harness cannot give a secret is a `driver` failure instead.
+#[test]
+#[ignore = "make test-clients"]
+fn claude_code_passes_the_suites_pre_registration_given_the_client_secret() -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let client = pinned_client("claude-code")?;
+    let (report, text) = run_on_mock(
+        client.as_ref(),
+        scenario("conformance:auth/pre-registration")?,
+        &RunOptions::default(),
+    )?;
+    assert!(report.check("driver").is_none(), "{text}");
+    let auth = report
+        .check("conformance:auth/pre-registration/pre-registration-auth")
+        .ok_or_else(|| anyhow::anyhow!("the suite did not judge the credentials: {text}"))?;
+    assert_eq!(auth.verdict, Verdict::Pass, "{text}");
+    // The secret is the suite's; it is never written into the commands a reader reruns.
+    assert!(
+        report
+            .commands
+            .iter()
+            .all(|c| !c.contains("MCP_CLIENT_SECRET=") || c.contains("<secret>")),
+        "{text}"
+    );
+    Ok(())
+}

@@ -243,6 +243,23 @@ pub trait ClientUnderTest {
             self.name()
         )))
     }
+    /// As [`ClientUnderTest::add_http_server_with_client_id`], for a confidential client: the
+    /// client is also given its client secret (a server that pre-registered the client with one).
+    /// A client whose configuration has no secret says so with a setup error.
+    fn add_http_server_with_client_secret(
+        &self,
+        _env: &RunEnv<'_>,
+        _server: &str,
+        _url: &str,
+        _client_id: &str,
+        _client_secret: &str,
+        _callback_port: u16,
+    ) -> Result<(), DriveError> {
+        Err(DriveError::Setup(format!(
+            "{} cannot be given an OAuth client secret",
+            self.name()
+        )))
+    }
     /// As [`ClientUnderTest::add_http_server`], for a server that is not OAuth: the client's
     /// config sends `header: value` on every request. A client whose config has no header
     /// option says so with evidence ([`DriveError::NoSuchPath`]); one whose driver was not

@@ -304,40 +304,77 @@ fn drive_client(
         ));
     }
     let machine_grant = client_mode::NEEDS_MACHINE_GRANT.contains(&suite_name(run.scenario));
-    if handed.context_str("client_secret").is_some() && !machine_grant {
-        // The suite's verdict on how the secret is sent would be the harness's doing, not the
-        // client's: say so as a driver failure, and run the rest of the scenario anyway.
-        run.checks.push(Check::fail(
-            "driver",
-            "the scenario gives a client secret, and the harness can give a client only a client \
-             ID and a callback port: the suite's checks of the secret's use judge the harness",
-            vec![format!(
-                "MCP_CONFORMANCE_CONTEXT: {}",
-                handed
-                    .context
-                    .as_ref()
-                    .map(|c| c.to_string().replace(
-                        handed.context_str("client_secret").unwrap_or_default(),
-                        "<secret>"
-                    ))
-                    .unwrap_or_default()
-            )],
-        ));
-    }
+    let secret = handed
+        .context_str("client_secret")
+        .filter(|_| !machine_grant);
+    let redacted_context = || {
+        handed
+            .context
+            .as_ref()
+            .map(|c| match secret {
+                Some(secret) => c.to_string().replace(secret, "<secret>"),
+                None => c.to_string(),
+            })
+            .unwrap_or_default()
+    };
     match handed.context_str("client_id") {
         Some(client_id) => {
             let port = std::net::TcpListener::bind(("127.0.0.1", 0))
                 .and_then(|l| l.local_addr())
                 .map_err(|e| DriveError::Setup(format!("no free port for the callback: {e}")))?
                 .port();
-            client.add_http_server_with_client_id(env, SERVER_NAME, &url, client_id, port)?;
-            run.commands.push(client.reproduce(Step::AddServer {
+            let with_secret = match secret {
+                Some(secret) => match client.add_http_server_with_client_secret(
+                    env,
+                    SERVER_NAME,
+                    &url,
+                    client_id,
+                    secret,
+                    port,
+                ) {
+                    Ok(()) => true,
+                    Err(DriveError::Setup(why)) => {
+                        // The suite's verdict on how the secret is sent would be the harness's
+                        // doing, not the client's: a driver failure, and the rest of the
+                        // scenario runs anyway with the client ID alone.
+                        run.checks.push(Check::fail(
+                            "driver",
+                            "the scenario gives a client secret, and the harness cannot give \
+                             this client one: the suite's checks of the secret's use judge the \
+                             harness",
+                            vec![
+                                why,
+                                format!("MCP_CONFORMANCE_CONTEXT: {}", redacted_context()),
+                            ],
+                        ));
+                        false
+                    }
+                    Err(other) => return Err(other),
+                },
+                None => false,
+            };
+            if !with_secret {
+                client.add_http_server_with_client_id(env, SERVER_NAME, &url, client_id, port)?;
+            }
+            let mut line = client.reproduce(Step::AddServer {
                 server: SERVER_NAME,
                 url: &url,
                 client_id: Some((client_id, port)),
-            }));
+            });
+            if with_secret {
+                line.push_str("    # given the suite's client secret too (shown as <secret>)");
+            }
+            run.commands.push(line);
         }
         None => {
+            if secret.is_some() {
+                run.checks.push(Check::fail(
+                    "driver",
+                    "the scenario gives a client secret without a client ID: the harness has no \
+                     way to give a client one alone",
+                    vec![format!("MCP_CONFORMANCE_CONTEXT: {}", redacted_context())],
+                ));
+            }
             client.add_http_server(env, SERVER_NAME, &url)?;
             run.commands.push(client.reproduce(Step::AddServer {
                 server: SERVER_NAME,

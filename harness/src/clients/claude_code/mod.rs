@@ -431,6 +431,50 @@ impl ClientUnderTest for ClaudeCode {
         )
     }
 
+    /// `--client-secret` takes no value: Claude Code prompts for it, or reads
+    /// `MCP_CLIENT_SECRET` (its `mcp add --help`), which keeps it off the command line.
+    fn add_http_server_with_client_secret(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        client_id: &str,
+        client_secret: &str,
+        callback_port: u16,
+    ) -> Result<(), DriveError> {
+        let port = callback_port.to_string();
+        let args = [
+            "mcp",
+            "add",
+            "--transport",
+            "http",
+            "-s",
+            "user",
+            "--client-id",
+            client_id,
+            "--client-secret",
+            "--callback-port",
+            &port,
+            server,
+            url,
+        ];
+        let mut spec = self.command(env, &args);
+        spec.env("MCP_CLIENT_SECRET", client_secret);
+        let out = spec.run(SUBCOMMAND_TIMEOUT)?;
+        if out.timed_out || out.status != Some(0) {
+            return Err(DriveError::Failed {
+                command: spec.shell_line().replace(client_secret, "<secret>"),
+                status: if out.timed_out {
+                    format!("no answer within {} s", SUBCOMMAND_TIMEOUT.as_secs())
+                } else {
+                    format!("exit {:?}", out.status)
+                },
+                output: format!("{}{}", out.stdout, out.stderr),
+            });
+        }
+        Ok(())
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         let out = self.run(env, &["mcp", "list"])?;
         let prefix = format!("{server}:");

@@ -560,6 +560,29 @@ impl ClientUnderTest for Opencode {
         )
     }
 
+    /// The config's `oauth` block has a `clientSecret` beside the `clientId` (the McpOAuth
+    /// schema).
+    fn add_http_server_with_client_secret(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        client_id: &str,
+        client_secret: &str,
+        callback_port: u16,
+    ) -> Result<(), DriveError> {
+        self.add_server(
+            env,
+            server,
+            url,
+            json!({
+                "clientId": client_id,
+                "clientSecret": client_secret,
+                "callbackPort": callback_port
+            }),
+        )
+    }
+
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
         let out = self.run(env, &["mcp", "list"])?;
         let text = format!("{}{}", out.stdout, out.stderr);

@@ -268,6 +268,26 @@ impl QwenCode {
         env.sandbox.home().join(TOKENS)
     }
 
+    /// An `httpUrl` server in settings.json with this `oauth` block.
+    fn add_oauth_server(
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        oauth: Value,
+    ) -> Result<(), DriveError> {
+        let mut settings = Self::read_settings(env)?;
+        let servers = settings
+            .as_object_mut()
+            .map(|o| o.entry("mcpServers").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| DriveError::Setup("settings.json is not an object".to_owned()))?;
+        servers.insert(
+            server.to_owned(),
+            json!({"httpUrl": url, "oauth": oauth, "trust": true}),
+        );
+        Self::write_settings(env, &settings)
+    }
+
     fn read_settings(env: &RunEnv<'_>) -> Result<Value, DriveError> {
         let path = Self::settings_path(env);
         match std::fs::read_to_string(&path) {
@@ -548,17 +568,34 @@ impl ClientUnderTest for QwenCode {
     }
 
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
-        let mut settings = Self::read_settings(env)?;
-        let servers = settings
-            .as_object_mut()
-            .map(|o| o.entry("mcpServers").or_insert_with(|| json!({})))
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| DriveError::Setup("settings.json is not an object".to_owned()))?;
-        servers.insert(
-            server.to_owned(),
-            json!({"httpUrl": url, "oauth": {"enabled": true}, "trust": true}),
-        );
-        Self::write_settings(env, &settings)
+        Self::add_oauth_server(env, server, url, json!({"enabled": true}))
+    }
+
+    /// settings.json's `oauth` block takes `clientId` and `clientSecret`. It has no callback
+    /// port of its own (the redirect URI's port is chosen at login), so the port is not given.
+    fn add_http_server_with_client_id(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        client_id: &str,
+        _callback_port: u16,
+    ) -> Result<(), DriveError> {
+        let oauth = json!({"enabled": true, "clientId": client_id});
+        Self::add_oauth_server(env, server, url, oauth)
+    }
+
+    fn add_http_server_with_client_secret(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        client_id: &str,
+        client_secret: &str,
+        _callback_port: u16,
+    ) -> Result<(), DriveError> {
+        let oauth = json!({"enabled": true, "clientId": client_id, "clientSecret": client_secret});
+        Self::add_oauth_server(env, server, url, oauth)
     }
 
     fn add_http_server_with_header(
