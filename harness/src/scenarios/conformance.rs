@@ -10,7 +10,7 @@
 //! server's URL, a recording proxy goes in front of it (so the access log, timeline and bundle
 //! work as against the mock), the client is given the proxy's URL and driven through the first
 //! browser login path it has ([`LOGIN_PREFERENCE`]), lists the server's tools and, where it is an
-//! agent, calls the first of them through the model stand-in; then the command is told to exit,
+//! agent, calls each of them (up to eight) through the model stand-in; then the command is told to exit,
 //! the suite judges, and its `checks.json` becomes `conformance:<scenario>/<check>` checks.
 //!
 //! What is a failure: whatever the suite judged FAILURE (or WARNING); a client that could not be
@@ -416,7 +416,7 @@ fn drive_client(
             run.commands.push(client.reproduce(Step::InSessionLogin {
                 server: SERVER_NAME,
                 allow_tools: true,
-                then: "a prompt that calls the server's first tool",
+                then: "a prompt that calls each of the server's tools",
             }));
             let result = (|| -> Result<(), DriveError> {
                 let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
@@ -438,7 +438,7 @@ fn drive_client(
                     run.auth = Some(auth);
                 }
                 if agent {
-                    if let Some(turn) = call_first_tool(run, client, ctx, proxy) {
+                    if let Some(turn) = call_listed_tools(run, client, ctx, proxy) {
                         ctx.model.push_turn(turn);
                         crate::scenarios::lifecycle::play_turn(
                             client,
@@ -521,7 +521,7 @@ pub fn login_needed(log: &[mock_server::AccessRecord]) -> Option<bool> {
         .then_some(false)
 }
 
-/// One non-interactive run in which the agent calls the server's first tool.
+/// One non-interactive run in which the agent calls the server's tools.
 fn print_tool_call(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
@@ -529,7 +529,7 @@ fn print_tool_call(
     proxy: &RecordingProxy,
     options: &SessionOptions,
 ) -> Result<(), DriveError> {
-    let Some(turn) = call_first_tool(run, client, ctx, proxy) else {
+    let Some(turn) = call_listed_tools(run, client, ctx, proxy) else {
         return Ok(());
     };
     ctx.model.push_turn(turn);
@@ -543,28 +543,40 @@ fn print_tool_call(
     Ok(())
 }
 
-/// The model's turn that calls the first tool the server listed (seen through the proxy), with
-/// an input made from its schema; `None` (and a note) when the server listed none.
-fn call_first_tool(
+/// At most this many of the server's tools are called in one turn (the suite's servers list a
+/// handful; a server listing hundreds would make the turn outlast its bound).
+const MOST_TOOLS_CALLED: usize = 8;
+
+/// The model's turn that calls every tool the server listed (seen through the proxy), in the
+/// listed order, each with an input made from its schema: a scenario's checks can need any of
+/// them (`http-custom-headers` judges the headers of several tools' calls). `None` (and a note)
+/// when the server listed none.
+fn call_listed_tools(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
     _ctx: &Ctx<'_>,
     proxy: &RecordingProxy,
 ) -> Option<mock_server::model_api::Turn> {
-    let tool = listed_tools(proxy).into_iter().next();
-    let Some((name, schema)) = tool else {
+    let tools = listed_tools(proxy);
+    if tools.is_empty() {
         run.commands
             .push("# no tools/list result came back: no tool call".to_owned());
         return None;
-    };
-    let input = input_for(&schema);
-    run.commands
-        .push(format!("# the model calls {name} with {input}"));
-    Some(
-        mock_server::model_api::Turn::new()
-            .call(client.mcp_tool_name(SERVER_NAME, &name), input)
-            .say("Done."),
-    )
+    }
+    if tools.len() > MOST_TOOLS_CALLED {
+        run.commands.push(format!(
+            "# the server listed {} tools: the model calls the first {MOST_TOOLS_CALLED}",
+            tools.len()
+        ));
+    }
+    let mut turn = mock_server::model_api::Turn::new();
+    for (name, schema) in tools.into_iter().take(MOST_TOOLS_CALLED) {
+        let input = input_for(&schema);
+        run.commands
+            .push(format!("# the model calls {name} with {input}"));
+        turn = turn.call(client.mcp_tool_name(SERVER_NAME, &name), input);
+    }
+    Some(turn.say("Done."))
 }
 
 /// The tools in the last `tools/list` result that went through the proxy: name and input schema.
