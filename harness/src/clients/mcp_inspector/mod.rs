@@ -84,6 +84,10 @@ pub(crate) struct DriverState {
     /// A static header per server (`Name: value`), for a server that is not OAuth.
     #[serde(default)]
     pub(crate) headers: std::collections::BTreeMap<String, String>,
+    /// A pre-registered client per server (`client_id`, and `client_secret` for a confidential
+    /// one), for a server without dynamic registration.
+    #[serde(default)]
+    pub(crate) client_info: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 pub(crate) fn read_state_in(env: &RunEnv<'_>, file: &str) -> Result<DriverState, DriveError> {

@@ -178,6 +178,19 @@ impl McpRemote {
         Ok(usage.to_owned())
     }
 
+    fn add_static_client(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        info: serde_json::Value,
+    ) -> Result<(), DriveError> {
+        let mut state = Self::state(env)?;
+        state.servers.insert(server.to_owned(), url.to_owned());
+        state.client_info.insert(server.to_owned(), info);
+        write_state_in(env, DRIVER_STATE, &state)
+    }
+
     fn listing(&self, env: &RunEnv<'_>, server: &str) -> Result<HeadlessRun, DriveError> {
         let url = Self::url(env, server)?;
         let port = Self::state(env)?
@@ -190,6 +203,21 @@ impl McpRemote {
         let header = header.map(|h| h.replacen(": ", ":", 1));
         if let Some(header) = &header {
             args.extend(["--header", header.as_str()]);
+        }
+        // `--static-oauth-client-info @file`: from a file in the sandbox, so a secret stays off
+        // the command line.
+        let client_info = match Self::state(env)?.client_info.get(server) {
+            Some(info) => {
+                let path = env.sandbox.home().join(format!("{server}-client-info.json"));
+                std::fs::write(&path, info.to_string()).map_err(|e| {
+                    DriveError::Setup(format!("cannot write {}: {e}", path.display()))
+                })?;
+                Some(format!("@{}", path.display()))
+            }
+            None => None,
+        };
+        if let Some(file) = &client_info {
+            args.extend(["--static-oauth-client-info", file.as_str()]);
         }
         run_consenting(&self.spec(env, &args), env, LISTING_TIMEOUT)
     }
@@ -250,6 +278,32 @@ impl ClientUnderTest for McpRemote {
             .headers
             .insert(server.to_owned(), format!("{header}: {value}"));
         write_state_in(env, DRIVER_STATE, &state)
+    }
+
+    /// `--static-oauth-client-info` (its README): the client information a server without
+    /// dynamic registration gave out. The callback port is the one every run already uses.
+    fn add_http_server_with_client_id(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        client_id: &str,
+        _callback_port: u16,
+    ) -> Result<(), DriveError> {
+        self.add_static_client(env, server, url, serde_json::json!({ "client_id": client_id }))
+    }
+
+    fn add_http_server_with_client_secret(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+        url: &str,
+        client_id: &str,
+        client_secret: &str,
+        _callback_port: u16,
+    ) -> Result<(), DriveError> {
+        let info = serde_json::json!({ "client_id": client_id, "client_secret": client_secret });
+        self.add_static_client(env, server, url, info)
     }
 
     fn server_status(&self, env: &RunEnv<'_>, _server: &str) -> Result<ServerStatus, DriveError> {
