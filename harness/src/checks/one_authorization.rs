@@ -81,7 +81,9 @@ pub fn one_authorization_per_login(opened: &[String], log: &[AccessRecord]) -> C
     }
     let summary = match (opened.len(), exchanges.len()) {
         (0, 0) => "no authorization in the browser and no code exchange in this login".to_owned(),
-        (0 | 1, _) => "at most one authorization URL opened and at most one code exchanged".to_owned(),
+        (0 | 1, _) => {
+            "at most one authorization URL opened and at most one code exchanged".to_owned()
+        }
         (windows, _) => format!(
             "{windows} authorization URLs, each after one that failed, and at most one code \
              exchanged"

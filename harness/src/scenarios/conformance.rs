@@ -438,7 +438,7 @@ fn drive_client(
                     run.auth = Some(auth);
                 }
                 if agent {
-                    if let Some(turn) = call_listed_tools(run, client, ctx, proxy) {
+                    if let Some(turn) = call_listed_tools(run, client, ctx, proxy, handed) {
                         ctx.model.push_turn(turn);
                         crate::scenarios::lifecycle::play_turn(
                             client,
@@ -466,7 +466,7 @@ fn drive_client(
             run.print = Some(print);
             settle(proxy, Duration::from_secs(5), Grace::ProcessEnded, |_| true)?;
             if agent {
-                print_tool_call(run, client, ctx, proxy, &options)?;
+                print_tool_call(run, client, ctx, proxy, handed, &options)?;
             }
             Ok(())
         }
@@ -479,7 +479,7 @@ fn drive_client(
                 run.commands
                     .push("# the server answered MCP without a token: no login".to_owned());
                 if agent {
-                    print_tool_call(run, client, ctx, proxy, &options)?;
+                    print_tool_call(run, client, ctx, proxy, handed, &options)?;
                 }
                 return Ok(());
             }
@@ -495,7 +495,7 @@ fn drive_client(
             let _ = client.server_status(env, SERVER_NAME)?;
             run.commands.push(client.reproduce(Step::ServerStatus));
             if agent {
-                print_tool_call(run, client, ctx, proxy, &options)?;
+                print_tool_call(run, client, ctx, proxy, handed, &options)?;
             }
             Ok(())
         }
@@ -527,9 +527,10 @@ fn print_tool_call(
     client: &dyn ClientUnderTest,
     ctx: &Ctx<'_>,
     proxy: &RecordingProxy,
+    handed: &Handoff,
     options: &SessionOptions,
 ) -> Result<(), DriveError> {
-    let Some(turn) = call_listed_tools(run, client, ctx, proxy) else {
+    let Some(turn) = call_listed_tools(run, client, ctx, proxy, handed) else {
         return Ok(());
     };
     ctx.model.push_turn(turn);
@@ -547,36 +548,97 @@ fn print_tool_call(
 /// handful; a server listing hundreds would make the turn outlast its bound).
 const MOST_TOOLS_CALLED: usize = 8;
 
-/// The model's turn that calls every tool the server listed (seen through the proxy), in the
-/// listed order, each with an input made from its schema: a scenario's checks can need any of
-/// them (`http-custom-headers` judges the headers of several tools' calls). `None` (and a note)
-/// when the server listed none.
+/// The model's turn that calls the server's tools: the calls the scenario's context asks for
+/// (`toolCalls`: a name and the arguments, as `http-custom-headers` gives the values whose
+/// encoding it judges), else every tool the server listed (seen through the proxy), in the listed
+/// order, each with an input made from its schema. `None` (and a note) when there is nothing to
+/// call.
 fn call_listed_tools(
     run: &mut Run<'_>,
     client: &dyn ClientUnderTest,
     _ctx: &Ctx<'_>,
     proxy: &RecordingProxy,
+    handed: &Handoff,
 ) -> Option<mock_server::model_api::Turn> {
-    let tools = listed_tools(proxy);
-    if tools.is_empty() {
+    let asked = context_tool_calls(handed);
+    let calls: Vec<(String, Value)> = if asked.is_empty() {
+        let listed = listed_tools(proxy);
+        let names: Vec<String> = listed.iter().map(|(n, _)| n.clone()).collect();
+        listed
+            .into_iter()
+            .map(|(name, schema)| {
+                let input = match echo_of(&name, &names) {
+                    // The scenario's echo tool takes the focal tool's schema as the agent saw
+                    // it: what the client made of the server's `inputSchema`.
+                    Some(focal) => json!({
+                        "schema": mock_server::model_api::offered_schema_of(
+                            client.mcp_tool_name(SERVER_NAME, focal)
+                        )
+                    }),
+                    None => input_for(&schema),
+                };
+                (name, input)
+            })
+            .collect()
+    } else {
+        run.commands.push(format!(
+            "# the scenario's context names {} tool call(s): the model makes those",
+            asked.len()
+        ));
+        asked
+    };
+    if calls.is_empty() {
         run.commands
             .push("# no tools/list result came back: no tool call".to_owned());
         return None;
     }
-    if tools.len() > MOST_TOOLS_CALLED {
+    if calls.len() > MOST_TOOLS_CALLED {
         run.commands.push(format!(
-            "# the server listed {} tools: the model calls the first {MOST_TOOLS_CALLED}",
-            tools.len()
+            "# {} tool calls: the model makes the first {MOST_TOOLS_CALLED}",
+            calls.len()
         ));
     }
     let mut turn = mock_server::model_api::Turn::new();
-    for (name, schema) in tools.into_iter().take(MOST_TOOLS_CALLED) {
-        let input = input_for(&schema);
+    for (name, input) in calls.into_iter().take(MOST_TOOLS_CALLED) {
         run.commands
             .push(format!("# the model calls {name} with {input}"));
         turn = turn.call(client.mcp_tool_name(SERVER_NAME, &name), input);
     }
     Some(turn.say("Done."))
+}
+
+/// `json-schema-2020-12-preservation`: its echo tool (`json_schema_echo`) is to be called with
+/// the focal tool's (`json_schema_2020_12_tool`) input schema exactly as the client received it
+/// (the suite's own description of the scenario). The focal tool's name when `tool` is the echo
+/// and the server listed both.
+fn echo_of<'a>(tool: &str, listed: &'a [String]) -> Option<&'a str> {
+    const ECHO: &str = "json_schema_echo";
+    const FOCAL: &str = "json_schema_2020_12_tool";
+    (tool == ECHO)
+        .then(|| listed.iter().find(|n| n.as_str() == FOCAL))
+        .flatten()
+        .map(String::as_str)
+}
+
+/// The context's `toolCalls` (`[{"name": …, "arguments": {…}}]`), in order; empty when it has
+/// none.
+fn context_tool_calls(handed: &Handoff) -> Vec<(String, Value)> {
+    handed
+        .context
+        .as_ref()
+        .and_then(|c| c.get("toolCalls"))
+        .and_then(Value::as_array)
+        .map(|calls| {
+            calls
+                .iter()
+                .filter_map(|call| {
+                    let name = call.get("name")?.as_str()?.to_owned();
+                    let arguments = call.get("arguments").cloned().unwrap_or(json!({}));
+                    Some((name, arguments))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The tools in the last `tools/list` result that went through the proxy: name and input schema.
@@ -686,6 +748,24 @@ mod tests {
             vec![("DPoP".into(), "eyJ…".into())],
         );
         assert!(machine_grant_seen(&[dpop]).is_some());
+    }
+
+    #[test]
+    fn the_contexts_tool_calls_are_the_calls_the_model_makes_in_order() {
+        let context =
+            r#"{"toolCalls":[{"name":"a","arguments":{"x":"é"}},{"name":"b"},{"arguments":{}}]}"#;
+        let handed = Handoff::from_env("http://127.0.0.1:1/mcp", |k| {
+            (k == "MCP_CONFORMANCE_CONTEXT").then(|| context.to_owned())
+        });
+        assert_eq!(
+            context_tool_calls(&handed),
+            vec![
+                ("a".to_owned(), json!({"x": "é"})),
+                ("b".to_owned(), json!({}))
+            ]
+        );
+        let none = Handoff::from_env("http://127.0.0.1:1/mcp", |_| None);
+        assert!(context_tool_calls(&none).is_empty());
     }
 
     #[test]

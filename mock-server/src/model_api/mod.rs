@@ -29,8 +29,8 @@ pub mod view;
 
 pub use naming::WireName;
 pub use script::{
-    Action, Expectation, ModelScript, Reply, ScriptFailure, ScriptPlayer, ScriptReport, Turn,
-    BRIDGE_CALL, BRIDGE_SEARCH, DEFAULT_REPLY, TOOL_SEARCH,
+    offered_schema_of, Action, Expectation, ModelScript, Reply, ScriptFailure, ScriptPlayer,
+    ScriptReport, Turn, BRIDGE_CALL, BRIDGE_SEARCH, DEFAULT_REPLY, TOOL_SEARCH,
 };
 pub use view::{ModelView, RequestKind, ToolResultSeen, WireApi};
 
@@ -247,6 +247,7 @@ fn play<'a>(
     let request = record(state, "POST", uri, body, summary);
     let mut player = lock(&state.player);
     let mut view = ModelView::assemble(request.seq, api, conversation, &player.mcp_servers());
+    view.read_offered_schemas(body);
     let reply = player.answer(&mut view);
     drop(player);
     view.answer = reply.describe();

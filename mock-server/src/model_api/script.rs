@@ -37,6 +37,45 @@ use serde_json::{json, Value};
 use super::naming;
 use super::view::{ModelView, RequestKind};
 
+/// An input value `{"$offeredSchemaOf": "<tool>"}` stands for that tool's input schema as the
+/// client offered it to the model, filled in when the call is made: a script can have the model
+/// pass on what it was shown (as an agent echoing a schema would), whatever the client did to it.
+pub const OFFERED_SCHEMA_OF: &str = "$offeredSchemaOf";
+
+/// The placeholder for `tool`'s offered input schema (see [`OFFERED_SCHEMA_OF`]).
+pub fn offered_schema_of(tool: impl Into<String>) -> Value {
+    json!({ OFFERED_SCHEMA_OF: tool.into() })
+}
+
+/// `input` with every [`OFFERED_SCHEMA_OF`] placeholder replaced by the schema `view` shows for
+/// that tool (an empty object when it shows none).
+fn fill_offered_schemas(input: Value, view: &ModelView) -> Value {
+    match input {
+        Value::Object(map) => {
+            if let (1, Some(Value::String(tool))) = (map.len(), map.get(OFFERED_SCHEMA_OF)) {
+                let canonical = view.resolve(tool).unwrap_or(tool);
+                return view
+                    .offered_schemas
+                    .get(canonical)
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
+            }
+            Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (k, fill_offered_schemas(v, view)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| fill_offered_schemas(v, view))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// The text a request gets when there is nothing scripted for it.
 pub const DEFAULT_REPLY: &str = "OK.";
 /// The tool versions that defer tools use to load them.
@@ -344,6 +383,7 @@ impl ScriptPlayer {
         if let Some((name, input)) = current.loading.take() {
             let bridged = std::mem::take(&mut current.bridged);
             if let Some(offered) = view.resolve(&name) {
+                let input = fill_offered_schemas(input, view);
                 return self.tool_use(view.seq, offered.to_owned(), input);
             }
             let loaded = view
@@ -356,7 +396,7 @@ impl ScriptPlayer {
                 && loaded.contains(&name)
                 && view.tools_offered.iter().any(|t| t == BRIDGE_CALL)
             {
-                let call = json!({"name": name, "arguments": input});
+                let call = json!({"name": name, "arguments": fill_offered_schemas(input, view)});
                 return self.bridged_call(view.seq, &name, call);
             }
             let search = if bridged { BRIDGE_SEARCH } else { TOOL_SEARCH };
@@ -377,6 +417,7 @@ impl ScriptPlayer {
             }
             Action::CallTool { name, input } => {
                 if let Some(offered) = view.resolve(&name) {
+                    let input = fill_offered_schemas(input, view);
                     self.tool_use(view.seq, offered.to_owned(), input)
                 } else if view.deferred_tools.iter().any(|t| t == &name)
                     && view.tools_offered.iter().any(|t| t == TOOL_SEARCH)
@@ -453,6 +494,7 @@ mod tests {
             needs_auth_lines: vec![],
             tool_results: vec![],
             user_prompt: Some(prompt.to_owned()),
+            offered_schemas: Default::default(),
             answer: String::new(),
         }
     }
@@ -677,5 +719,22 @@ mod tests {
             player.answer(&mut request(2, "the user's turn", &["Bash"], &[])),
             Reply::Text("scripted".to_owned())
         );
+    }
+
+    #[test]
+    fn an_offered_schema_placeholder_becomes_the_schema_the_model_was_shown() {
+        let mut view = request(1, "go", &["mcp__s__focal", "mcp__s__echo"], &[]);
+        let schema =
+            json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"});
+        view.offered_schemas
+            .insert("mcp__s__focal".to_owned(), schema.clone());
+        let input = json!({"schema": offered_schema_of("mcp__s__focal"), "n": [1]});
+        assert_eq!(
+            fill_offered_schemas(input, &view),
+            json!({"schema": schema, "n": [1]})
+        );
+        // A tool the model was not shown: an empty schema, not the placeholder.
+        let input = json!({"schema": offered_schema_of("mcp__s__absent")});
+        assert_eq!(fill_offered_schemas(input, &view), json!({"schema": {}}));
     }
 }

@@ -7,7 +7,7 @@
 //! [`super::gemini`]) reads its body into a `Conversation`; `ModelView::assemble` turns that
 //! into the view, naming tools canonically (see [`super::naming`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -117,6 +117,11 @@ pub struct ModelView {
     /// The user's text since the model last spoke, when the request ends with some (context
     /// blocks the client wraps around it left out).
     pub user_prompt: Option<String>,
+    /// The input schema of each offered tool as the request declared it (`input_schema`,
+    /// `parameters`, `parametersJsonSchema`), by canonical name: what the client passed on of
+    /// the server's `inputSchema`. Not in the JSON views (they would grow by every schema).
+    #[serde(skip)]
+    pub offered_schemas: BTreeMap<String, Value>,
     /// What the stand-in answered (filled in by the server).
     pub answer: String,
 }
@@ -210,6 +215,7 @@ impl ModelView {
             needs_auth_lines: needs_auth_lines(&conversation.system),
             tool_results,
             user_prompt,
+            offered_schemas: BTreeMap::new(),
             answer: String::new(),
         }
     }
@@ -223,6 +229,19 @@ impl ModelView {
             .iter()
             .find(|w| w.name == tool)
             .map(|w| w.canonical.as_str())
+    }
+
+    /// Fills [`ModelView::offered_schemas`] from the request body: for each offered tool, the
+    /// schema of the declaration that names it, wherever the wire format nests declarations.
+    pub(crate) fn read_offered_schemas(&mut self, body: &Value) {
+        let mut schemas = BTreeMap::new();
+        for canonical in &self.tools_offered {
+            let (wire, _) = self.wire_name(canonical);
+            if let Some(schema) = declared_schema(body, wire) {
+                schemas.insert(canonical.clone(), schema.clone());
+            }
+        }
+        self.offered_schemas = schemas;
     }
 
     /// The wire name (and namespace) of an offered tool, by its canonical name.
@@ -374,6 +393,33 @@ fn needs_auth_lines(system: &str) -> Vec<String> {
         .collect()
 }
 
+/// The keys a tool declaration's schema goes under: Messages, OpenAI (Chat and Responses),
+/// Gemini (either form).
+const SCHEMA_KEYS: [&str; 4] = [
+    "input_schema",
+    "parameters",
+    "parametersJsonSchema",
+    "inputSchema",
+];
+
+/// The schema of the tool declaration named `name` anywhere in `body`: an object with that
+/// `name` and one of [`SCHEMA_KEYS`] (a tool call in the messages has `input` or `arguments`
+/// instead, so it is not taken for a declaration).
+fn declared_schema<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+    match body {
+        Value::Object(map) => {
+            if map.get("name").and_then(Value::as_str) == Some(name) {
+                if let Some(schema) = SCHEMA_KEYS.iter().find_map(|k| map.get(*k)) {
+                    return Some(schema);
+                }
+            }
+            map.values().find_map(|v| declared_schema(v, name))
+        }
+        Value::Array(items) => items.iter().find_map(|v| declared_schema(v, name)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,5 +535,22 @@ mod tests {
         let view = ModelView::of(5, &body);
         assert_eq!(view.user_prompt.as_deref(), Some("use the tools"));
         assert_eq!(view.needs_auth_lines.len(), 1);
+    }
+
+    #[test]
+    fn a_declarations_schema_is_found_in_every_wire_format_and_a_call_is_not_one() {
+        let schema = json!({"type": "object", "$defs": {}});
+        let bodies = [
+            json!({"tools": [{"name": "t", "input_schema": schema}]}),
+            json!({"tools": [{"type": "function", "function": {"name": "t", "parameters": schema}}]}),
+            json!({"tools": [{"type": "namespace", "name": "mcp__s", "tools": [{"type": "function", "name": "t", "parameters": schema}]}]}),
+            json!({"tools": [{"functionDeclarations": [{"name": "t", "parametersJsonSchema": schema}]}]}),
+        ];
+        for body in &bodies {
+            assert_eq!(declared_schema(body, "t"), Some(&schema), "{body}");
+        }
+        let call =
+            json!({"messages": [{"content": [{"type": "tool_use", "name": "t", "input": {}}]}]});
+        assert_eq!(declared_schema(&call, "t"), None);
     }
 }

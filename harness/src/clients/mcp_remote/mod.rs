@@ -208,7 +208,10 @@ impl McpRemote {
         // the command line.
         let client_info = match Self::state(env)?.client_info.get(server) {
             Some(info) => {
-                let path = env.sandbox.home().join(format!("{server}-client-info.json"));
+                let path = env
+                    .sandbox
+                    .home()
+                    .join(format!("{server}-client-info.json"));
                 std::fs::write(&path, info.to_string()).map_err(|e| {
                     DriveError::Setup(format!("cannot write {}: {e}", path.display()))
                 })?;
@@ -290,7 +293,12 @@ impl ClientUnderTest for McpRemote {
         client_id: &str,
         _callback_port: u16,
     ) -> Result<(), DriveError> {
-        self.add_static_client(env, server, url, serde_json::json!({ "client_id": client_id }))
+        self.add_static_client(
+            env,
+            server,
+            url,
+            serde_json::json!({ "client_id": client_id }),
+        )
     }
 
     fn add_http_server_with_client_secret(
