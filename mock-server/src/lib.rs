@@ -14,7 +14,7 @@
 // imports one that imports it back:
 //   util, paths, error, discovery, faults, oauth::{pages, pkce, params}, mcp::{headers, jsonrpc,
 //   seed, fixtures}, runtime, profile, access_log (the log), config, api_error, store::{clients, tokens,
-//   codes, sessions}, state, middleware (fills the log), admin, oauth::{metadata, register,
+//   codes, sessions, legacy_streams}, state, middleware (fills the log), admin, oauth::{metadata, register,
 //   authorize, token}, oauth (mounts them), mcp::{origin, tools, dispatch, modern, cors}, mcp (the MCP
 //   endpoint), router, server; client, load, model_api::{view, script}, model_api.
 pub mod access_log;
