@@ -3,6 +3,7 @@
 
 pub mod callback_port;
 pub mod discovery;
+pub mod legacy_transport;
 pub mod model;
 pub mod pre_issued;
 pub mod static_credentials;

@@ -436,12 +436,14 @@ async fn legacy_message(
         ApiError::rpc(status, Value::Null, SERVER_ERROR, reason)
     })?;
     let incoming = note_rpc(&notes, &body);
-    let caller = authenticate(&state, &notes, &headers)?;
     let session = uri.query().and_then(|query| {
         url::form_urlencoded::parse(query.as_bytes())
             .find(|(name, _)| name == legacy_sse::SESSION_QUERY)
             .map(|(_, value)| value.into_owned())
     });
+    // Noted before authentication, so a refused message still shows which stream it named.
+    notes.update(|n| n.session_id = session.clone());
+    let caller = authenticate(&state, &notes, &headers)?;
     let stream = legacy_sse::require_stream(&state, &notes, session.as_deref())?;
     let is_json = header_str(&headers, header::CONTENT_TYPE.as_str())
         .and_then(|v| v.split(';').next())
