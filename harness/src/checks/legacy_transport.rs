@@ -22,8 +22,9 @@ use crate::checks::{evidence_line, is_authenticated, token_exchange, Check};
 pub const FELL_BACK_TO_SSE: &str = "fell-back-to-sse";
 pub const FALLBACK_WITHOUT_WASTE: &str = "sse-fallback-without-waste";
 
-/// Refused POSTs to the server URL a fallback may take: the probe, and one retry (a client that
-/// reconnects once on a failed connect) before it tries the GET.
+/// Refused POSTs to the server URL a fallback may take: two, as a dual-era client sends them (its
+/// 2026-07-28 `server/discover` probe, then the `initialize` of the older revisions; Claude Code
+/// 2.1.331 does so), or a probe and one retry, before it tries the GET.
 pub const MAX_REFUSED_POSTS: usize = 2;
 /// SSE streams a fallback may open: one, and one more after a stream that ended.
 pub const MAX_STREAMS: usize = 2;
@@ -190,8 +191,8 @@ pub fn fallback_without_waste(log: &[AccessRecord]) -> Check {
     let mut problems = Vec::new();
     if refused.len() > MAX_REFUSED_POSTS {
         problems.push(format!(
-            "{} POSTs to the server URL refused (at most {MAX_REFUSED_POSTS}: the probe and one \
-             retry): a loop on the 4xx",
+            "{} POSTs to the server URL refused (at most {MAX_REFUSED_POSTS}: a probe and an \
+             initialize): a loop on the 4xx",
             refused.len()
         ));
     }
