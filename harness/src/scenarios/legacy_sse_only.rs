@@ -26,11 +26,12 @@ pub const DEF: ScenarioDef = ScenarioDef {
     is_reconnect_check: false,
     credentials: Credentials::Oauth,
     login_state: Some(LoginState::Cold),
-    faults,
+    faults: legacy_only,
     drive,
 };
 
-fn faults() -> mock_server::Faults {
+/// The server of both class-7 scenarios: the older HTTP+SSE transport only.
+pub(crate) fn legacy_only() -> mock_server::Faults {
     mock_server::Faults {
         legacy_sse_only: true,
         ..Default::default()
