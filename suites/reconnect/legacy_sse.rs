@@ -114,3 +114,25 @@ fn legacy_sse_real_clients_fall_back_to_the_older_transport_after_oauth(
     assert_as_expected(&report, &text)?;
     Ok(())
 }
+
+#[rstest]
+#[ignore = "make test-clients"]
+fn legacy_sse_at_connect_real_clients_fall_back_after_logging_in_at_the_401(
+    #[values("gemini-cli", "copilot-cli", "mcp-inspector", "mcp-remote")] client: &str,
+) -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let driver = pinned_client(client)?;
+    let (report, text) = run_on_mock(
+        driver.as_ref(),
+        Scenario::LEGACY_SSE_AT_CONNECT,
+        &Default::default(),
+    )?;
+    for name in [FELL_BACK_TO_SSE, FALLBACK_WITHOUT_WASTE] {
+        anyhow::ensure!(
+            report.check(name).is_some(),
+            "{name} was not judged:\n{text}"
+        );
+    }
+    assert_as_expected(&report, &text)?;
+    Ok(())
+}
