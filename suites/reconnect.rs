@@ -35,6 +35,8 @@ mod gemini_cli;
 mod inproc;
 #[path = "reconnect/kilo.rs"]
 mod kilo;
+#[path = "reconnect/legacy_sse.rs"]
+mod legacy_sse;
 #[path = "reconnect/lifecycle.rs"]
 mod lifecycle;
 #[path = "reconnect/mcp_inspector.rs"]

@@ -191,6 +191,9 @@ pub(crate) struct NoteData {
     pub redirect_uri: Option<String>,
     pub fault: Option<String>,
     pub api_key: Option<bool>,
+    /// The session a request belongs to when no `Mcp-Session-Id` header names it: the stream id
+    /// of the older HTTP+SSE transport (its `GET`, and its messages' `session_id` query).
+    pub session_id: Option<String>,
 }
 
 /// Marks requests that arrived on the authorization server's own listener.

@@ -71,6 +71,9 @@ pub enum Misbehaviour {
     /// Authorize and exchange a code twice for one login (two flows started for one user
     /// action), and go on with the second token set.
     AuthorizeTwice,
+    /// With [`StandInClient::fall_back_to_legacy_sse`]: after the `initialize` POST's 4xx, POST
+    /// it again (twice more) before falling back: the loop the fallback's waste check catches.
+    RepeatPostBeforeFallback,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +245,62 @@ pub struct StandInClient {
     pre_registered_client_id: Option<String>,
     /// MCP requests sent so far.
     mcp_posts: std::sync::atomic::AtomicU32,
+    /// Whether an `initialize` POST refused with a 4xx falls back to the older HTTP+SSE
+    /// transport (Streamable HTTP › "Backwards Compatibility").
+    legacy_fallback: bool,
+    /// The HTTP+SSE stream, once the fallback opened it: every later message goes through it.
+    legacy: Option<LegacyStream>,
+}
+
+/// The older HTTP+SSE transport's stream (MCP 2024-11-05): where to POST messages (from the
+/// `endpoint` event), and the stream their responses arrive on.
+struct LegacyStream {
+    response: Response,
+    /// Bytes read but not yet parsed into an event.
+    buffer: String,
+    endpoint: String,
+}
+
+/// How long the stand-in waits for the next event on its HTTP+SSE stream.
+const LEGACY_EVENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl LegacyStream {
+    /// The next event with data (comments and keep-alives skipped): its type (`message` when
+    /// unnamed, as the SSE format says) and its data.
+    async fn next_event(&mut self, step: &'static str) -> Result<(String, String)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = "message".to_owned();
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        event = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                return Ok((event, data.join("\n")));
+            }
+            let chunk = tokio::time::timeout(LEGACY_EVENT_TIMEOUT, self.response.chunk())
+                .await
+                .map_err(|_| {
+                    protocol(
+                        step,
+                        format!("no event on the SSE stream within {LEGACY_EVENT_TIMEOUT:?}"),
+                    )
+                })?
+                .map_err(|source| ClientError::Transport { step, source })?;
+            let Some(chunk) = chunk else {
+                return Err(protocol(step, "the SSE stream ended".to_owned()));
+            };
+            self.buffer
+                .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        }
+    }
 }
 
 /// MCP 2026-07-28 request `_meta` keys (Basic › Versioning).
@@ -276,6 +335,8 @@ impl StandInClient {
             modern: None,
             pre_registered_client_id: None,
             mcp_posts: std::sync::atomic::AtomicU32::new(0),
+            legacy_fallback: false,
+            legacy: None,
         })
     }
 
@@ -290,6 +351,14 @@ impl StandInClient {
     /// `tools/list` and `tools/call`, each with `_meta` and the mirrored headers, no session.
     pub fn speak_modern(mut self) -> Self {
         self.modern = Some("2026-07-28".to_owned());
+        self
+    }
+
+    /// Support older servers as Streamable HTTP › "Backwards Compatibility" says: when the
+    /// `initialize` POST fails with a 4xx (but 401), `GET` the server URL for an SSE stream whose
+    /// first event is `endpoint`, and speak HTTP+SSE from then on.
+    pub fn fall_back_to_legacy_sse(mut self) -> Self {
+        self.legacy_fallback = true;
         self
     }
 
@@ -335,7 +404,19 @@ impl StandInClient {
         let session = if self.modern.is_some() {
             self.server_discover(&tokens.access_token).await?
         } else {
-            let session = self.initialize(&tokens.access_token).await?;
+            let session = match self.initialize(&tokens.access_token).await {
+                Err(refused) if self.legacy_fallback && is_fallback_status(refused.status()) => {
+                    if self.does(Misbehaviour::RepeatPostBeforeFallback) {
+                        for _ in 0..2 {
+                            // Each is refused as the first was; only the count matters.
+                            let _ = self.initialize(&tokens.access_token).await;
+                        }
+                    }
+                    self.open_legacy_stream(&tokens.access_token).await?;
+                    self.legacy_initialize(&tokens.access_token).await?
+                }
+                outcome => outcome?,
+            };
             self.notify_initialized(&tokens.access_token, &session)
                 .await?;
             session
@@ -881,6 +962,10 @@ impl StandInClient {
     ) -> Result<()> {
         let step = "notifications/initialized";
         let body = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        if self.legacy.is_some() {
+            self.legacy_post(step, access_token, &body).await?;
+            return Ok(());
+        }
         let response = self
             .mcp_post(step, access_token, Some(session), &body)
             .await?;
@@ -934,10 +1019,104 @@ impl StandInClient {
         let body =
             json!({"jsonrpc": "2.0", "id": self.take_id(), "method": method, "params": params});
         let body = self.with_meta(body);
+        if self.legacy.is_some() {
+            let message = self.legacy_post(step, access_token, &body).await?;
+            return rpc_message(step, message);
+        }
         let response = self
             .mcp_post(step, access_token, Some(session), &body)
             .await?;
         rpc_result(step, response).await
+    }
+
+    /// The fallback's `GET`: the stream, and the messages URL its first event, `endpoint`,
+    /// names (resolved against the server URL, as a relative one must be).
+    pub async fn open_legacy_stream(&mut self, access_token: &str) -> Result<()> {
+        let step = "legacy SSE stream";
+        let response = self
+            .http
+            .get(&self.mcp_url)
+            .bearer_auth(access_token)
+            .header(ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if response.status() != StatusCode::OK {
+            return Err(unexpected(step, response).await);
+        }
+        let mut stream = LegacyStream {
+            response,
+            buffer: String::new(),
+            endpoint: String::new(),
+        };
+        let (event, data) = stream.next_event(step).await?;
+        if event != "endpoint" {
+            return Err(protocol(
+                step,
+                format!("the first event is {event:?}, not endpoint: {data}"),
+            ));
+        }
+        let base = Url::parse(&self.mcp_url)
+            .map_err(|e| protocol(step, format!("server URL {}: {e}", self.mcp_url)))?;
+        stream.endpoint = base
+            .join(&data)
+            .map_err(|e| protocol(step, format!("endpoint {data:?}: {e}")))?
+            .to_string();
+        self.legacy = Some(stream);
+        Ok(())
+    }
+
+    /// `initialize` over the HTTP+SSE stream (no session header: the messages URL is the
+    /// session).
+    async fn legacy_initialize(&mut self, access_token: &str) -> Result<McpSession> {
+        let step = "initialize (HTTP+SSE)";
+        let body = self.initialize_body();
+        let message = self.legacy_post(step, access_token, &body).await?;
+        let result = rpc_message(step, message)?;
+        Ok(McpSession {
+            session_id: String::new(),
+            protocol_version: string_field(step, &result, "protocolVersion")?,
+            initialize_result: result,
+        })
+    }
+
+    /// POSTs a message to the stream's messages URL (202 expected); for a request, the
+    /// response from the stream (the `message` event with its id).
+    async fn legacy_post(
+        &mut self,
+        step: &'static str,
+        access_token: &str,
+        body: &Value,
+    ) -> Result<Option<Value>> {
+        let http = &self.http;
+        let Some(stream) = self.legacy.as_mut() else {
+            return Err(protocol(step, "no HTTP+SSE stream is open".to_owned()));
+        };
+        let response = http
+            .post(&stream.endpoint)
+            .bearer_auth(access_token)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { step, source })?;
+        if response.status() != StatusCode::ACCEPTED {
+            return Err(unexpected(step, response).await);
+        }
+        let Some(id) = body.get("id").filter(|id| !id.is_null()) else {
+            return Ok(None);
+        };
+        loop {
+            let (event, data) = stream.next_event(step).await?;
+            if event != "message" {
+                continue;
+            }
+            let message: Value = serde_json::from_str(&data)
+                .map_err(|e| protocol(step, format!("message event not JSON ({e}): {data}")))?;
+            if message.get("id") == Some(id) {
+                return Ok(Some(message));
+            }
+        }
     }
 
     async fn mcp_post(
@@ -1138,6 +1317,38 @@ async fn rpc_result(step: &'static str, response: Response) -> Result<Value> {
     body.get("result")
         .cloned()
         .ok_or_else(|| protocol(step, format!("no result in {text}")))
+}
+
+/// Whether an `initialize` POST's refusal is the one "Backwards Compatibility" falls back on: a
+/// 4xx other than 401 (which asks for a token, not another transport).
+fn is_fallback_status(status: Option<u16>) -> bool {
+    status.is_some_and(|status| (400..500).contains(&status) && status != 401)
+}
+
+/// The `result` of a JSON-RPC response that arrived on the HTTP+SSE stream.
+fn rpc_message(step: &'static str, message: Option<Value>) -> Result<Value> {
+    let Some(message) = message else {
+        return Err(protocol(step, "no response on the stream".to_owned()));
+    };
+    if let Some(error) = message.get("error") {
+        return Err(ClientError::JsonRpc {
+            step,
+            status: 200,
+            code: error
+                .get("code")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            message: error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+    message
+        .get("result")
+        .cloned()
+        .ok_or_else(|| protocol(step, format!("no result in {message}")))
 }
 
 fn string_field(step: &'static str, json: &Value, name: &str) -> Result<String> {

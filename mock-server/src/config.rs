@@ -158,6 +158,12 @@ impl ServerConfig {
         &self.discovery.mcp_path
     }
 
+    /// Where an HTTP+SSE (2024-11-05) client POSTs its messages on a `legacy_sse_only` server:
+    /// `messages` under the MCP endpoint's path (`/mcp/messages`, or `/messages` at the root).
+    pub fn legacy_messages_path(&self) -> String {
+        format!("{}/messages", self.discovery.mcp_path_suffix())
+    }
+
     /// The MCP endpoint, which is also the protected resource's identifier (RFC 9728 §2, RFC 8707).
     pub fn mcp_url(&self) -> String {
         self.url(self.mcp_path())
@@ -258,7 +264,10 @@ impl ServerConfig {
                 return Phase::Token;
             }
         }
-        if serves_mcp && path == self.mcp_path() {
+        if serves_mcp
+            && (path == self.mcp_path()
+                || (self.faults.legacy_sse_only && path == self.legacy_messages_path()))
+        {
             return Phase::Mcp;
         }
         if path.contains("/.well-known/")

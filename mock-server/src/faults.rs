@@ -41,6 +41,13 @@ pub struct Faults {
     /// of response (a crashed worker, a proxy timing out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drop_connections: Option<DropConnections>,
+    /// Speak only the older HTTP+SSE transport (MCP 2024-11-05), behind the same OAuth: with a
+    /// valid token, `POST` to the MCP endpoint is 405 (`Allow: GET`), `GET` opens an SSE stream
+    /// whose first event, `endpoint`, names a per-stream messages URL, and the responses to the
+    /// messages POSTed there (202) arrive as `message` events on that stream. Not a fault so
+    /// much as an old server; it lives here because a scenario's server is configured here.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub legacy_sse_only: bool,
 }
 
 /// How the token endpoint refuses a refresh.
@@ -154,6 +161,9 @@ impl Faults {
         }
         if let Some(drops) = self.drop_connections {
             flag("drop-connections", Some(drops.count.to_string()));
+        }
+        if self.legacy_sse_only {
+            flag("legacy-sse-only", None);
         }
         flags
     }

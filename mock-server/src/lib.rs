@@ -14,8 +14,8 @@
 // imports one that imports it back:
 //   util, paths, error, discovery, faults, oauth::{pages, pkce, params}, mcp::{headers, jsonrpc,
 //   seed, fixtures}, runtime, profile, access_log (the log), config, api_error, store::{clients, tokens,
-//   codes, sessions}, state, middleware (fills the log), admin, oauth::{metadata, register,
-//   authorize, token}, oauth (mounts them), mcp::{origin, tools, dispatch, modern, cors}, mcp (the MCP
+//   codes, sessions, legacy_streams}, state, middleware (fills the log), admin, oauth::{metadata, register,
+//   authorize, token}, oauth (mounts them), mcp::{origin, tools, dispatch, modern, legacy_sse, cors}, mcp (the MCP
 //   endpoint), router, server; client, load, model_api::{view, script}, model_api.
 pub mod access_log;
 mod admin;

@@ -132,6 +132,10 @@ struct Args {
     /// Fault: close the connections of the first COUNT authenticated MCP POSTs without a response.
     #[arg(long, value_name = "COUNT", help_heading = "Faults")]
     drop_connections: Option<u32>,
+    /// Speak only the older HTTP+SSE transport (2024-11-05): POST to the endpoint is 405, GET
+    /// opens the stream whose `endpoint` event names where to POST messages.
+    #[arg(long, help_heading = "Faults")]
+    legacy_sse_only: bool,
 }
 
 /// The `--config` file, then the flags on top.
@@ -182,6 +186,7 @@ fn mock_config(args: &Args) -> Result<MockConfig, String> {
     discovery.validate()?;
     let faults = &mut config.faults;
     faults.forget_sessions |= args.forget_sessions;
+    faults.legacy_sse_only |= args.legacy_sse_only;
     faults.ignore_requested_scope |= args.ignore_requested_scope;
     if let Some(scope) = &args.tools_call_scope {
         faults.tools_call_scope = Some(scope.clone());
@@ -327,6 +332,7 @@ mod tests {
             "502x3",
             "--drop-connections",
             "2",
+            "--legacy-sse-only",
         ])?
         .faults;
         assert_eq!(
@@ -343,6 +349,7 @@ mod tests {
                     count: 3
                 }),
                 drop_connections: Some(DropConnections { count: 2 }),
+                legacy_sse_only: true,
             }
         );
         assert!(config(&["--mcp-errors", "200x1"]).is_err());

@@ -64,7 +64,7 @@ pub(crate) async fn record_access(
         grant_type: n.grant_type,
         client_id: n.client_id,
         bearer: n.bearer,
-        session_id: request_session.or(issued_session),
+        session_id: request_session.or(n.session_id).or(issued_session),
         protocol_version,
         accept,
         user_agent,

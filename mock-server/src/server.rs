@@ -277,6 +277,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Speak only the older HTTP+SSE transport (MCP 2024-11-05) behind the same OAuth: `POST`
+    /// to the endpoint is 405, `GET` opens the stream ([`crate::Faults::legacy_sse_only`]).
+    pub fn legacy_sse_only(mut self) -> Self {
+        self.mock.faults.legacy_sse_only = true;
+        self
+    }
+
     /// Fault: every MCP `POST` is held this long before it is handled.
     pub fn slow_responses(mut self, delay: Duration) -> Self {
         self.mock.faults.slow_responses_ms =

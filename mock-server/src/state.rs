@@ -10,6 +10,7 @@ use crate::error::MockServerError;
 use crate::faults::Faults;
 use crate::store::clients::{ClientRegistry, RegisteredClient};
 use crate::store::codes::GrantStore;
+use crate::store::legacy_streams::LegacyStreams;
 use crate::store::sessions::SessionStore;
 use crate::store::tokens::TokenStore;
 use crate::util::lock;
@@ -35,6 +36,8 @@ struct Inner {
     grants: GrantStore,
     tokens: TokenStore,
     sessions: SessionStore,
+    /// The older HTTP+SSE transport's streams (the `legacy_sse_only` fault).
+    legacy_streams: LegacyStreams,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
                 grants: GrantStore::default(),
                 tokens: TokenStore::default(),
                 sessions: SessionStore::default(),
+                legacy_streams: LegacyStreams::default(),
             }),
         };
         state.add_pre_registered_client();
@@ -104,6 +108,7 @@ impl AppState {
         self.inner.grants.clear();
         self.inner.tokens.clear();
         self.inner.sessions.forget_all();
+        self.inner.legacy_streams.forget_all();
         lock(&self.inner.extra_tools).clear();
     }
 
@@ -168,6 +173,7 @@ impl AppState {
             "method": "notifications/tools/list_changed"
         });
         self.sessions().broadcast(message.to_string())
+            + self.legacy_streams().broadcast(&message.to_string())
     }
 
     /// Pushes `notifications/prompts/list_changed` the same way; how many heard.
@@ -228,6 +234,10 @@ impl AppState {
 
     pub(crate) fn sessions(&self) -> &SessionStore {
         &self.inner.sessions
+    }
+
+    pub(crate) fn legacy_streams(&self) -> &LegacyStreams {
+        &self.inner.legacy_streams
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod callback_port;
 pub mod discovery;
+pub mod legacy_transport;
 pub mod model;
 pub mod one_authorization;
 pub mod pre_issued;

@@ -19,6 +19,8 @@ pub mod conformance;
 pub mod def;
 pub mod dropped_connection;
 pub mod isolated;
+pub mod legacy_sse_at_connect;
+pub mod legacy_sse_only;
 pub mod lifecycle;
 pub mod login_at_connect;
 pub mod login_cold;
@@ -76,11 +78,13 @@ impl Scenario {
     pub const LOGIN_COLD: Scenario = Scenario::new(&login_cold::DEF);
     pub const STATIC_API_KEY: Scenario = Scenario::new(&static_api_key::DEF);
     pub const CALLBACK_PORT_TAKEN: Scenario = Scenario::new(&callback_port_taken::DEF);
+    pub const LEGACY_SSE_ONLY: Scenario = Scenario::new(&legacy_sse_only::DEF);
+    pub const LEGACY_SSE_AT_CONNECT: Scenario = Scenario::new(&legacy_sse_at_connect::DEF);
     /// Not in [`Scenario::ALL`]: only `--bearer-file` runs it (the proxy must hold a token).
     pub const PRE_ISSUED_TOKEN: Scenario = Scenario::new(&pre_issued_token::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 24] = [
+    pub const ALL: [Scenario; 26] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
         Scenario::LOGIN_COLD,
@@ -105,6 +109,8 @@ impl Scenario {
         Scenario::RESUMED_AFTER_EXPIRY,
         Scenario::STATIC_API_KEY,
         Scenario::CALLBACK_PORT_TAKEN,
+        Scenario::LEGACY_SSE_ONLY,
+        Scenario::LEGACY_SSE_AT_CONNECT,
     ];
 
     /// The scenarios whose story needs nothing of the server but the protocol, and so run

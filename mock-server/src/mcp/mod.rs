@@ -13,6 +13,7 @@ pub(crate) mod dispatch;
 pub(crate) mod fixtures;
 pub(crate) mod headers;
 pub(crate) mod jsonrpc;
+pub(crate) mod legacy_sse;
 pub(crate) mod modern;
 pub(crate) mod origin;
 pub(crate) mod seed;
@@ -46,6 +47,19 @@ use crate::store::tokens::GrantInfo;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub(crate) fn routes(config: &ServerConfig) -> Router<AppState> {
+    if config.faults.legacy_sse_only {
+        // The older HTTP+SSE transport only ([`legacy_sse`]): the stream at the server URL,
+        // the messages beside it.
+        return Router::new()
+            .route(
+                config.mcp_path(),
+                get(legacy_open).head(legacy_head).post(legacy_post),
+            )
+            .route(
+                &config.legacy_messages_path(),
+                axum::routing::post(legacy_message),
+            );
+    }
     Router::new().route(
         config.mcp_path(),
         get(open_stream).head(head).post(post).delete(delete),
@@ -226,37 +240,7 @@ async fn post(
         ApiError::rpc(status, Value::Null, SERVER_ERROR, reason)
     })?;
     // Parsed before authentication so the log says what an unauthenticated client asked for.
-    let parsed = serde_json::from_slice::<Value>(&body);
-    let incoming = parsed.as_ref().ok().map(jsonrpc::classify);
-    if let Some(incoming) = &incoming {
-        notes.update(|n| {
-            n.rpc_kind = Some(incoming.kind().to_owned());
-            n.rpc_method = incoming.method().map(str::to_owned);
-            n.rpc_id = incoming.id().cloned();
-            let meta = parsed
-                .as_ref()
-                .ok()
-                .and_then(|v| v.pointer("/params/_meta"))
-                .and_then(Value::as_object);
-            n.meta_protocol_version = meta
-                .and_then(|m| m.get(modern::META_PROTOCOL_VERSION))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            n.meta_client_capabilities = meta
-                .and_then(|m| m.get(modern::META_CLIENT_CAPABILITIES))
-                .is_some_and(Value::is_object);
-            if incoming.method() == Some("tools/call") {
-                n.tool_name = parsed
-                    .as_ref()
-                    .ok()
-                    .and_then(|v| v.pointer("/params/name"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-            }
-        });
-    } else if !body.is_empty() {
-        notes.update(|n| n.rpc_kind = Some("invalid".to_owned()));
-    }
+    let incoming = note_rpc(&notes, &body);
 
     let caller = authenticate(&state, &notes, &headers)?;
     if let Some(fault) = state.take_transport_fault() {
@@ -356,6 +340,131 @@ async fn post(
         }
         Incoming::Batch | Incoming::Invalid { .. } => Err(bad_request("Invalid Request")),
     }
+}
+
+/// Parses a JSON-RPC body and notes what it asks for (method, id, kind, `_meta`, tool), so the
+/// log says so whatever the answer; `None` when it is not JSON.
+fn note_rpc(notes: &Notes, body: &[u8]) -> Option<Incoming> {
+    let parsed = serde_json::from_slice::<Value>(body);
+    let incoming = parsed.as_ref().ok().map(jsonrpc::classify);
+    if let Some(incoming) = &incoming {
+        notes.update(|n| {
+            n.rpc_kind = Some(incoming.kind().to_owned());
+            n.rpc_method = incoming.method().map(str::to_owned);
+            n.rpc_id = incoming.id().cloned();
+            let meta = parsed
+                .as_ref()
+                .ok()
+                .and_then(|v| v.pointer("/params/_meta"))
+                .and_then(Value::as_object);
+            n.meta_protocol_version = meta
+                .and_then(|m| m.get(modern::META_PROTOCOL_VERSION))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            n.meta_client_capabilities = meta
+                .and_then(|m| m.get(modern::META_CLIENT_CAPABILITIES))
+                .is_some_and(Value::is_object);
+            if incoming.method() == Some("tools/call") {
+                n.tool_name = parsed
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v.pointer("/params/name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+        });
+    } else if !body.is_empty() {
+        notes.update(|n| n.rpc_kind = Some("invalid".to_owned()));
+    }
+
+    incoming
+}
+
+/// Streamable HTTP's `POST` on a server that speaks only HTTP+SSE: the same 401 without a
+/// token (so discovery and login work as on any server), then 405 ([`legacy_sse::post_refused`]).
+async fn legacy_post(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+    body: RequestBody,
+) -> Result<Response, ApiError> {
+    if let Ok(body) = &body {
+        note_rpc(&notes, body);
+    }
+    authenticate(&state, &notes, &headers)?;
+    Err(legacy_sse::post_refused())
+}
+
+/// `GET` on a server that speaks only HTTP+SSE: the bearer token, `Accept: text/event-stream`
+/// (406 otherwise: the stream is all this URL serves to a GET), then the stream.
+async fn legacy_open(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &notes, &headers)?;
+    if !accepts(&headers, "text/event-stream") {
+        return Err(ApiError::http(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: this URL serves an SSE stream (Accept: text/event-stream)",
+        ));
+    }
+    Ok(legacy_sse::open_stream(&state, &notes))
+}
+
+/// `HEAD` answers what `GET` would without opening a stream (RFC 9110 §9.3.2).
+async fn legacy_head(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &notes, &headers)?;
+    Ok(([(header::CONTENT_TYPE, "text/event-stream")], "").into_response())
+}
+
+/// A message POSTed to a stream's messages URL: the bearer token, the stream named by the
+/// query, a JSON body; its response goes out on the stream ([`legacy_sse::handle_message`]).
+async fn legacy_message(
+    State(state): State<AppState>,
+    notes: Notes,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: RequestBody,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| {
+        let (status, reason) = unreadable_body(&rejection);
+        ApiError::rpc(status, Value::Null, SERVER_ERROR, reason)
+    })?;
+    let incoming = note_rpc(&notes, &body);
+    let session = uri.query().and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == legacy_sse::SESSION_QUERY)
+            .map(|(_, value)| value.into_owned())
+    });
+    // Noted before authentication, so a refused message still shows which stream it named.
+    notes.update(|n| n.session_id = session.clone());
+    let caller = authenticate(&state, &notes, &headers)?;
+    let stream = legacy_sse::require_stream(&state, &notes, session.as_deref())?;
+    let is_json = header_str(&headers, header::CONTENT_TYPE.as_str())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::rpc(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Value::Null,
+            SERVER_ERROR,
+            "Unsupported Media Type: Content-Type must be application/json",
+        ));
+    }
+    let Some(incoming) = incoming else {
+        return Err(ApiError::rpc(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            PARSE_ERROR,
+            "Parse error",
+        ));
+    };
+    legacy_sse::handle_message(&state, &notes, &stream, incoming, &caller)
 }
 
 /// The 5xx and dropped-connection faults, on an authenticated MCP `POST` that is then not

@@ -4,5 +4,6 @@
 
 pub(crate) mod clients;
 pub(crate) mod codes;
+pub(crate) mod legacy_streams;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
