@@ -77,8 +77,17 @@ fn judged(cell: &Cell, check: &str) -> Option<bool> {
     seen
 }
 
+/// The checks that judge the harness, not a client or a server: a `driver` failure on every
+/// client says the harness could not run the scenario, never that the server is at fault.
+const HARNESS_CHECKS: [&str; 4] = [
+    "driver",
+    "mock-access-log",
+    "discovery-variant",
+    "login-state",
+];
+
 /// For each failing check of `cell` (an agent's), what the reference clients in `cells` said
-/// of it; checks no reference client judged are left out. Empty for a reference client's own
+/// of it; checks no reference client judged, and the harness's own, are left out. Empty for a reference client's own
 /// cell.
 pub fn attribute(
     cells: &[Cell],
@@ -94,6 +103,7 @@ pub fn attribute(
         .flat_map(|r| r.checks.iter())
         .filter(|c| c.verdict == CheckVerdict::Fail)
         .map(|c| c.name.as_str())
+        .filter(|name| !HARNESS_CHECKS.contains(name))
         .fold(Vec::new(), |mut acc, name| {
             if !acc.contains(&name) {
                 acc.push(name);
@@ -218,6 +228,17 @@ mod tests {
             said,
             ["token-exchanged: likely the client's fault: it passes for the reference clients ref-a@1.0.0 and ref-b@1.0.0 on the same server"]
         );
+    }
+
+    #[test]
+    fn a_driver_failure_everyone_shares_blames_no_side() {
+        let agent = cell("agent", "login_then_list", &[("driver", Fail)]);
+        let cells = vec![
+            agent.clone(),
+            cell("ref-a", "login_then_list", &[("driver", Fail)]),
+            cell("ref-b", "login_then_list", &[("driver", Fail)]),
+        ];
+        assert!(sentences(&cells, &agent, is_reference).is_empty());
     }
 
     #[test]
