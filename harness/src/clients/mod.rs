@@ -14,6 +14,7 @@ pub mod mcp_remote;
 pub mod oauth_token_file;
 pub mod opencode;
 pub mod qwen_code;
+pub mod settings_file;
 
 use std::time::Duration;
 

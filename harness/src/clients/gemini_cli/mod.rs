@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 
 use crate::clients::kind::ClientKind;
 use crate::clients::oauth_token_file;
+use crate::clients::settings_file;
 use crate::clients::ModelWire;
 use crate::clients::{
     Absent, AuthOutcome, ClientUnderTest, DriveError, LoginPath, NeedsAuthState, PrintOutcome,
@@ -151,53 +152,8 @@ impl GeminiCli {
         env.sandbox.home().join(TOKENS)
     }
 
-    /// An `httpUrl` server in settings.json with this `oauth` block.
-    fn add_oauth_server(
-        env: &RunEnv<'_>,
-        server: &str,
-        url: &str,
-        oauth: Value,
-    ) -> Result<(), DriveError> {
-        let mut settings = Self::read_settings(env)?;
-        let servers = settings
-            .as_object_mut()
-            .map(|o| o.entry("mcpServers").or_insert_with(|| json!({})))
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| DriveError::Setup("settings.json is not an object".to_owned()))?;
-        servers.insert(
-            server.to_owned(),
-            json!({"httpUrl": url, "oauth": oauth, "trust": true}),
-        );
-        Self::write_settings(env, &settings)
-    }
-
-    fn read_settings(env: &RunEnv<'_>) -> Result<Value, DriveError> {
-        let path = Self::settings_path(env);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| DriveError::Unexpected {
-                what: format!("{} is not JSON", path.display()),
-                detail: format!("{e}: {text}"),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(base_settings()),
-            Err(e) => Err(DriveError::Setup(format!(
-                "reading {}: {e}",
-                path.display()
-            ))),
-        }
-    }
-
     fn write_settings(env: &RunEnv<'_>, settings: &Value) -> Result<(), DriveError> {
-        let path = Self::settings_path(env);
-        let write = || -> std::io::Result<()> {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(
-                &path,
-                serde_json::to_vec_pretty(settings).map_err(std::io::Error::other)?,
-            )
-        };
-        write().map_err(|e| DriveError::Setup(format!("writing {}: {e}", path.display())))
+        settings_file::write(&Self::settings_path(env), settings)
     }
 
     /// The sandbox's environment (its `xdg-open` shim first on PATH, `DISPLAY` set, `CI` and
@@ -477,11 +433,17 @@ impl ClientUnderTest for GeminiCli {
     }
 
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
-        Self::add_oauth_server(env, server, url, json!({"enabled": true}))
+        let path = Self::settings_path(env);
+        settings_file::add_http_server(
+            &path,
+            base_settings,
+            server,
+            url,
+            settings_file::oauth(None, None),
+        )
     }
 
-    /// settings.json's `oauth` block takes `clientId` and `clientSecret`. It has no callback
-    /// port of its own (the redirect URI's port is chosen at login), so the port is not given.
+    /// settings.json's `oauth` block takes `clientId` and `clientSecret`, and no callback port.
     fn add_http_server_with_client_id(
         &self,
         env: &RunEnv<'_>,
@@ -490,8 +452,8 @@ impl ClientUnderTest for GeminiCli {
         client_id: &str,
         _callback_port: u16,
     ) -> Result<(), DriveError> {
-        let oauth = json!({"enabled": true, "clientId": client_id});
-        Self::add_oauth_server(env, server, url, oauth)
+        let oauth = settings_file::oauth(Some(client_id), None);
+        settings_file::add_http_server(&Self::settings_path(env), base_settings, server, url, oauth)
     }
 
     fn add_http_server_with_client_secret(
@@ -503,8 +465,8 @@ impl ClientUnderTest for GeminiCli {
         client_secret: &str,
         _callback_port: u16,
     ) -> Result<(), DriveError> {
-        let oauth = json!({"enabled": true, "clientId": client_id, "clientSecret": client_secret});
-        Self::add_oauth_server(env, server, url, oauth)
+        let oauth = settings_file::oauth(Some(client_id), Some(client_secret));
+        settings_file::add_http_server(&Self::settings_path(env), base_settings, server, url, oauth)
     }
 
     fn add_http_server_with_header(
@@ -517,17 +479,14 @@ impl ClientUnderTest for GeminiCli {
     ) -> Result<(), DriveError> {
         // settings.json's `headers` of an `httpUrl` server, and no `oauth` block: what a user
         // writes for a server with an API key.
-        let mut settings = Self::read_settings(env)?;
-        let servers = settings
-            .as_object_mut()
-            .map(|o| o.entry("mcpServers").or_insert_with(|| json!({})))
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| DriveError::Setup("settings.json is not an object".to_owned()))?;
-        servers.insert(
-            server.to_owned(),
-            json!({"httpUrl": url, "headers": {header: value}, "trust": true}),
-        );
-        Self::write_settings(env, &settings)
+        let headers = json!({"headers": {header: value}});
+        settings_file::add_http_server(
+            &Self::settings_path(env),
+            base_settings,
+            server,
+            url,
+            headers,
+        )
     }
 
     fn server_status(&self, env: &RunEnv<'_>, server: &str) -> Result<ServerStatus, DriveError> {
