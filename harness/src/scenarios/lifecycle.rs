@@ -293,14 +293,33 @@ pub(crate) fn lifecycle(
         let views_before = model.views().last().map(|v| v.seq).unwrap_or(0);
         let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
         browser.skip_logged();
-        play_turn(
+        let played = play_turn(
             client,
             &mut session,
             model,
             run,
             "Use the mock server's tool now.",
             Some(&mut browser),
-        )?;
+        );
+        if let Err(error) = played {
+            if event != LifecycleEvent::ServerRestart {
+                return Err(error);
+            }
+            // A client that re-authorizes after the restart with the client ID the server
+            // forgot leaves the person on the server's error page: its failure, not the
+            // driver's (anything else stays a driver error).
+            let check = crate::scenarios::steps::refused_client_id_reused(
+                run,
+                RECOVERED_OR_TOLD_AFTER_RESTART,
+                error,
+            )?;
+            run.checks.push(check);
+            let log = run.mock.received_requests()?;
+            run.checks.push(no_probing_after_token_loss(&log, boundary));
+            run.checks
+                .push(checks::bearer_on_every_request(&log, Some(boundary)));
+            return Ok(());
+        }
         if event == LifecycleEvent::RefreshRotation {
             server.expire_access_tokens();
             run.commands
