@@ -140,11 +140,17 @@ pub const BASIC_REALM: &str = "mock-mcp";
 pub const WRONG_ISSUER_SUFFIX: &str = "/wrong-issuer";
 
 /// The one client a [`Registration::PreRegistered`] server knows. Its redirect URIs are loopback
-/// `/callback` URLs on any port, as RFC 8252 §7.3 asks of servers for native clients.
+/// URLs on any port, as RFC 8252 §7.3 asks of servers for native clients, on the paths in
+/// [`PRE_REGISTERED_REDIRECT_PATHS`].
 pub const PRE_REGISTERED_CLIENT_ID: &str = "harness-pre-registered-client";
 
-/// The path of the pre-registered client's redirect URI (on `localhost` or `127.0.0.1`, any port).
-pub const PRE_REGISTERED_REDIRECT_PATH: &str = "/callback";
+/// The paths of the pre-registered client's redirect URIs (on `localhost`, `127.0.0.1` or
+/// `[::1]`, any port): the callback paths of the clients the harness drives, as the person who
+/// registered each one ahead of time would have written them. Claude Code listens on
+/// `/callback`; Gemini CLI, Qwen Code and mcp-remote on `/oauth/callback`; opencode and Kilo on
+/// `/mcp/oauth/callback`. Any other path is refused, as an unregistered redirect URI must be.
+pub const PRE_REGISTERED_REDIRECT_PATHS: [&str; 3] =
+    ["/callback", "/oauth/callback", "/mcp/oauth/callback"];
 
 /// Where the mock's own client ID metadata documents live: `<origin>/clients/<name>`.
 pub const CLIENT_METADATA_PATH: &str = "/clients/";
@@ -296,15 +302,15 @@ impl Discovery {
         parts.join(",")
     }
 
-    /// Whether `redirect_uri` is one the pre-registered client may use: a loopback `/callback`
-    /// on any port (RFC 8252 §7.3).
+    /// Whether `redirect_uri` is one the pre-registered client may use: a loopback URL on any
+    /// port (RFC 8252 §7.3) with one of the [`PRE_REGISTERED_REDIRECT_PATHS`].
     pub fn is_pre_registered_redirect(redirect_uri: &str) -> bool {
         let Ok(url) = url::Url::parse(redirect_uri) else {
             return false;
         };
         url.scheme() == "http"
             && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
-            && url.path() == PRE_REGISTERED_REDIRECT_PATH
+            && PRE_REGISTERED_REDIRECT_PATHS.contains(&url.path())
             && url.query().is_none()
             && url.fragment().is_none()
     }
@@ -452,6 +458,15 @@ mod tests {
         ));
         assert!(!Discovery::is_pre_registered_redirect(
             "http://localhost:9/elsewhere"
+        ));
+        assert!(Discovery::is_pre_registered_redirect(
+            "http://localhost:9/oauth/callback"
+        ));
+        assert!(Discovery::is_pre_registered_redirect(
+            "http://127.0.0.1:9/mcp/oauth/callback"
+        ));
+        assert!(!Discovery::is_pre_registered_redirect(
+            "http://127.0.0.1:9/oauth/callback/../x"
         ));
         assert!(!Discovery::is_pre_registered_redirect(
             "https://localhost:9/callback"

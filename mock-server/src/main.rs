@@ -87,7 +87,7 @@ struct Args {
     #[arg(long, value_name = "PATH", help_heading = "Discovery")]
     mcp_path: Option<String>,
     /// How clients get a client ID: dynamic registration, or the one pre-registered client
-    /// (harness-pre-registered-client, redirect URI any loopback /callback).
+    /// (harness-pre-registered-client, redirect URIs on loopback, any port, the driven clients' callback paths).
     #[arg(long, value_name = "HOW", help_heading = "Discovery")]
     registration: Option<mock_server::discovery::Registration>,
     /// RFC 9207: leave `iss` out of authorization responses, and

@@ -13,7 +13,8 @@ pub(crate) struct RegisteredClient {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub issued_at: u64,
-    /// The pre-registered client: any loopback `/callback` is its redirect URI (RFC 8252 §7.3
+    /// The pre-registered client: a loopback URL on one of the driven clients' callback paths is its
+    /// redirect URI (`discovery::PRE_REGISTERED_REDIRECT_PATHS`; RFC 8252 §7.3
     /// lets a native client pick its port at run time).
     pub any_loopback_callback: bool,
 }
@@ -45,7 +46,7 @@ impl RegisteredClient {
     /// normalisation, except that with `any_loopback_port` a loopback IP literal's port may
     /// differ (RFC 8252 §7.3: the server MUST allow any port for loopback IP redirect URIs; not
     /// `localhost`, whose use §8.3 does not recommend); for the pre-registered client, any
-    /// loopback `/callback`.
+    /// loopback URL on one of its callback paths.
     pub fn accepts_redirect_uri(&self, uri: &str, any_loopback_port: bool) -> bool {
         self.redirect_uris
             .iter()
