@@ -18,6 +18,7 @@ pub mod client_forgotten_in_session;
 pub mod conformance;
 pub mod def;
 pub mod dropped_connection;
+pub mod headless_then_session;
 pub mod isolated;
 pub mod lifecycle;
 pub mod login_at_connect;
@@ -72,6 +73,7 @@ impl Scenario {
         Scenario::new(&transient_error_at_reconnect::DEF);
     pub const LOGIN_AT_CONNECT: Scenario = Scenario::new(&login_at_connect::DEF);
     pub const STORED_TOKEN_RERUN: Scenario = Scenario::new(&stored_token_rerun::DEF);
+    pub const HEADLESS_THEN_SESSION: Scenario = Scenario::new(&headless_then_session::DEF);
     pub const RESUMED_AFTER_EXPIRY: Scenario = Scenario::new(&resumed_after_expiry::DEF);
     pub const LOGIN_COLD: Scenario = Scenario::new(&login_cold::DEF);
     pub const STATIC_API_KEY: Scenario = Scenario::new(&static_api_key::DEF);
@@ -80,7 +82,7 @@ impl Scenario {
     pub const PRE_ISSUED_TOKEN: Scenario = Scenario::new(&pre_issued_token::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 24] = [
+    pub const ALL: [Scenario; 25] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
         Scenario::LOGIN_COLD,
@@ -102,6 +104,7 @@ impl Scenario {
         Scenario::TRANSIENT_ERROR_AT_RECONNECT,
         Scenario::LOGIN_AT_CONNECT,
         Scenario::STORED_TOKEN_RERUN,
+        Scenario::HEADLESS_THEN_SESSION,
         Scenario::RESUMED_AFTER_EXPIRY,
         Scenario::STATIC_API_KEY,
         Scenario::CALLBACK_PORT_TAKEN,
