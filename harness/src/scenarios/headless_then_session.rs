@@ -25,8 +25,7 @@ use crate::scenarios::stored_token_rerun::stored_token_reused;
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "headless_then_session",
     describe: "a headless run meets the 401 without tokens, the client logs in without a session (at the 401 or with its login command), then an interactive session in the same home must list tools with the stored token, not authorize again, and not be held back by a needs-auth mark",
-    // The gate run.rs applies before the story: the login command. A client that logs in by
-    // itself at the 401 is driven through that instead (the story asks `has_login_path`).
+    // The login command, unless the client logs in by itself at the 401: see [`login_path_for`].
     login_path: LoginPath::LoginCommand,
     is_reconnect_check: false,
     credentials: Credentials::Oauth,
@@ -41,6 +40,27 @@ pub const SESSION_USED_STORED_TOKEN: &str = "session-used-stored-token";
 pub const SESSION_LISTED_TOOLS: &str = "session-listed-tools";
 
 const PROMPT: &str = "Say hello.";
+
+/// The login path `scenario` takes on `client`: its own, except this story's, which takes
+/// whichever login without a session the client has, as `stored_token_rerun` and `login_then_list`
+/// do: at the 401 by itself where it does (Gemini CLI, Qwen Code), else the login command. The
+/// run's gate and its report use it, so a client with neither earns "not applicable" with the
+/// login command's evidence.
+pub(crate) fn login_path_for(
+    scenario: crate::scenarios::Scenario,
+    client: &dyn ClientUnderTest,
+    env: &crate::clients::RunEnv<'_>,
+) -> Result<LoginPath, DriveError> {
+    if scenario.name() != DEF.name {
+        return Ok(scenario.login_path());
+    }
+    Ok(
+        match client.has_login_path(env, LoginPath::AutomaticAtConnect)? {
+            Ok(()) => LoginPath::AutomaticAtConnect,
+            Err(_) => LoginPath::LoginCommand,
+        },
+    )
+}
 
 /// MCP Authorization › "Token Handling": a process that holds tokens for the server sends one
 /// from its first request. Judged on the first MCP request among `later` (the session's).
@@ -100,9 +120,7 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     let options = SessionOptions {
         allowed_servers: vec![SERVER_NAME.to_owned()],
     };
-    let at_connect = client
-        .has_login_path(env, LoginPath::AutomaticAtConnect)?
-        .is_ok();
+    let at_connect = login_path_for(run.scenario, client, env)? == LoginPath::AutomaticAtConnect;
     // The headless run that meets the 401 with no tokens. A client that logs in there by itself
     // does so now, and that run is the login too.
     let headless = if at_connect {
