@@ -3,10 +3,16 @@
 //! the same home, and a needs-auth mark the headless run left does not hold the session back.
 //! The checks' negative controls are unit tests over hand-made logs
 //! (`scenarios::headless_then_session::tests`) and, here, a needs-auth mark planted before the
-//! session; the real clients run in `make test-clients` (known failures in the expectations file).
+//! session. `shared_store_refresh_race` (class 3): two sessions on one store race to refresh;
+//! its checks' controls are unit tests (`scenarios::shared_store_refresh_race::tests`) and the
+//! lifecycle's own for the waste checks it reuses. The real clients run in `make test-clients` (known failures in the expectations file).
 
 use harness::checks::Verdict;
 use harness::scenarios::headless_then_session::{SESSION_LISTED_TOOLS, SESSION_USED_STORED_TOKEN};
+use harness::scenarios::lifecycle::{NO_REFRESH_STORM, NO_ROTATED_REFRESH_REUSE};
+use harness::scenarios::shared_store_refresh_race::{
+    BOTH_CALLS_SUCCEEDED, RACE_WITHOUT_NEW_LOGIN, STORE_NOT_WIPED,
+};
 use harness::scenarios::stored_token_rerun::STORED_TOKEN_REUSED;
 use harness::scenarios::{RunOptions, Scenario};
 use rstest::rstest;
@@ -68,5 +74,38 @@ fn shared_store_a_planted_needs_auth_mark_holds_the_claude_code_session_back_and
         );
     }
     anyhow::ensure!(!report.passed(), "{text}");
+    Ok(())
+}
+
+/// `shared_store_refresh_race`: two sessions on one store through two expiries (rotating refresh
+/// tokens, a reused one refused), then a fresh headless process. Needs two interactive sessions
+/// and the login command; a client without the login command earns "not applicable".
+#[rstest]
+#[ignore = "make test-clients"]
+fn shared_store_real_clients_survive_a_refresh_race_between_two_sessions(
+    #[values("claude-code", "codex", "opencode")] client: &str,
+) -> anyhow::Result<()> {
+    let _slot = real_cli_slot();
+    let driver = pinned_client(client)?;
+    let (report, text) = run_on_mock(
+        driver.as_ref(),
+        Scenario::SHARED_STORE_REFRESH_RACE,
+        &RunOptions::default(),
+    )?;
+    if report.check("driver").is_none() {
+        for name in [
+            BOTH_CALLS_SUCCEEDED,
+            RACE_WITHOUT_NEW_LOGIN,
+            STORE_NOT_WIPED,
+            NO_ROTATED_REFRESH_REUSE,
+            NO_REFRESH_STORM,
+        ] {
+            anyhow::ensure!(
+                report.check(name).is_some(),
+                "{name} was not judged:\n{text}"
+            );
+        }
+    }
+    assert_as_expected(&report, &text)?;
     Ok(())
 }
