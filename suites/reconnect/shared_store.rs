@@ -79,11 +79,14 @@ fn shared_store_a_planted_needs_auth_mark_holds_the_claude_code_session_back_and
 
 /// `shared_store_refresh_race`: two sessions on one store through two expiries (rotating refresh
 /// tokens, a reused one refused), then a fresh headless process. Needs two interactive sessions
-/// and the login command; a client without the login command earns "not applicable".
+/// and the login command; a client without the login command earns "not applicable". opencode
+/// 1.18.33 is left out: on 2026-12-02 both sessions' calls reached the server through one MCP
+/// session (the second TUI's prompt was not seen to start its own call), which the driver cannot
+/// yet tell from the client's doing.
 #[rstest]
 #[ignore = "make test-clients"]
 fn shared_store_real_clients_survive_a_refresh_race_between_two_sessions(
-    #[values("claude-code", "codex", "opencode")] client: &str,
+    #[values("claude-code", "codex")] client: &str,
 ) -> anyhow::Result<()> {
     let _slot = real_cli_slot();
     let driver = pinned_client(client)?;
