@@ -22,7 +22,7 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath, SessionOptions, Ste
 use crate::drive::browser::ScriptedBrowser;
 use crate::drive::terminal::TerminalSession;
 use crate::scenarios::def::{no_faults, ScenarioDef};
-use crate::scenarios::lifecycle::{no_refresh_storm, no_rotated_refresh_reuse};
+use crate::scenarios::lifecycle::{no_refresh_storm, no_rotated_refresh_reuse, play_turn};
 use crate::scenarios::steps::{
     add_server, login_check, settle, settle_quiet, Ctx, Grace, Run, FOLLOW_UP_QUIET,
     RECONNECT_TIMEOUT, SERVER_NAME,
@@ -50,7 +50,7 @@ pub const STORE_NOT_WIPED: &str = "store-not-wiped";
 /// Expiries the story commits; each is followed by a call from each session.
 const EXPIRIES: usize = 2;
 /// Bound on both sessions' calls after one expiry.
-const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
+const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
 const TOOL: &str = "hello";
 const PROMPTS: [&str; 2] = [
     "Session one: use the mock server's hello tool now.",
@@ -138,7 +138,32 @@ fn wait_for_calls(
         std::thread::sleep(Duration::from_millis(200));
     }
     // Whatever the calls did, the log is the judge; a late refresh or retry still counts.
-    settle_quiet(run.mock, FOLLOW_UP_QUIET)
+    settle_quiet(run.mock, FOLLOW_UP_QUIET)?;
+    // A session that never even tried the call was not raced: the harness failed to drive it
+    // (the model stand-in plays one turn at a time, and two sessions' turns can interleave), so
+    // that is a driver failure, never a verdict on the client's store.
+    let log = run.mock.received_requests()?;
+    let tried: BTreeSet<String> = log
+        .iter()
+        .filter(|r| r.seq > after && r.rpc_method.as_deref() == Some("tools/call"))
+        .filter_map(|r| r.session_id.clone())
+        .collect();
+    if tried.len() < sessions.len() {
+        return Err(DriveError::Timeout {
+            what: format!(
+                "both sessions to call {TOOL} after the expiry (sessions that tried: [{}])",
+                tried.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            secs: ROUND_TIMEOUT.as_secs_f64(),
+            detail: sessions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("--- session {} ---\n{}", i + 1, s.screen()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
+    Ok(())
 }
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
@@ -204,6 +229,29 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
             },
         )?;
         let hello = client.mcp_tool_name(SERVER_NAME, TOOL);
+        // One call per session first, one session at a time, with good tokens: a client that
+        // defers tools (Claude Code's ToolSearch) has the tool loaded by then, so the racing turns
+        // are a bare call each. The model stand-in plays one turn at a time; two sessions
+        // loading the tool at once interleave their turns and one call is lost (measured: 2 of 3
+        // runs without this step).
+        for (i, session) in sessions.iter_mut().enumerate() {
+            ctx.model.push_turn(
+                Turn::new()
+                    .call(&hello, json!({"name": "harness"}))
+                    .say("Done."),
+            );
+            play_turn(
+                client,
+                session,
+                ctx.model,
+                run,
+                &format!(
+                    "Session {}: greet me with the mock server's hello tool.",
+                    i + 1
+                ),
+                None,
+            )?;
+        }
         let mut rounds = Vec::new();
         for expiry in 1..=EXPIRIES {
             let boundary = run
