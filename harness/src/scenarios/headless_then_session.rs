@@ -17,8 +17,8 @@ use crate::clients::{ClientUnderTest, DriveError, LoginPath, SessionOptions, Ste
 use crate::drive::browser::ScriptedBrowser;
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::steps::{
-    add_server, settle, status_check, Ctx, Grace, Run, FOLLOW_UP_QUIET, RECONNECT_TIMEOUT,
-    SERVER_NAME,
+    add_server, login_path_absent, settle, status_check, Ctx, Grace, Run, FOLLOW_UP_QUIET,
+    RECONNECT_TIMEOUT, SERVER_NAME,
 };
 use crate::scenarios::stored_token_rerun::stored_token_reused;
 
@@ -116,6 +116,11 @@ pub fn session_listed_tools(later: &[&AccessRecord]) -> Check {
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
+    // The story ends in an interactive session: a client without one (the reference clients)
+    // earns "not applicable" with its own evidence before anything runs.
+    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
+        return Ok(());
+    }
     add_server(run, client, env)?;
     let options = SessionOptions {
         allowed_servers: vec![SERVER_NAME.to_owned()],

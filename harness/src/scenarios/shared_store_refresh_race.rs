@@ -24,8 +24,8 @@ use crate::drive::terminal::TerminalSession;
 use crate::scenarios::def::{no_faults, ScenarioDef};
 use crate::scenarios::lifecycle::{no_refresh_storm, no_rotated_refresh_reuse, play_turn};
 use crate::scenarios::steps::{
-    add_server, login_check, settle, settle_quiet, Ctx, Grace, Run, FOLLOW_UP_QUIET,
-    RECONNECT_TIMEOUT, SERVER_NAME,
+    add_server, login_check, login_path_absent, settle, settle_quiet, Ctx, Grace, Run,
+    FOLLOW_UP_QUIET, RECONNECT_TIMEOUT, SERVER_NAME,
 };
 use crate::scenarios::stored_token_rerun::{second_run_connects, stored_token_reused};
 
@@ -168,6 +168,11 @@ fn wait_for_calls(
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
     let env = ctx.env;
+    // The story ends in an interactive session: a client without one (the reference clients)
+    // earns "not applicable" with its own evidence before anything runs.
+    if login_path_absent(run, client, env, LoginPath::SlashMcp)? {
+        return Ok(());
+    }
     // The expiries are driven through the in-process server's API (`run.mock` outlives `run`'s
     // borrows, as in the lifecycle's engine).
     run.in_process()?;
