@@ -175,11 +175,13 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
     }
     // The expiries are driven through the in-process server's API (`run.mock` outlives `run`'s
     // borrows, as in the lifecycle's engine).
-    run.in_process()?;
     let target = run.mock;
-    let server = target
-        .in_process()
-        .ok_or_else(|| DriveError::Setup("the race needs the in-process mock".to_owned()))?;
+    let server = target.in_process().ok_or_else(|| {
+        DriveError::Setup(
+            "the race expires tokens through the in-process mock's API; run it with the in-process mock"
+                .to_owned(),
+        )
+    })?;
     add_server(run, client, env)?;
     let mut browser = ScriptedBrowser::new(&env.sandbox.browser_log())?;
     let (auth, _screen) = client.login_command(env, SERVER_NAME, &mut browser)?;
