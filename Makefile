@@ -27,7 +27,7 @@ test: setup ## The README's test command: unit tests, the harness binary's own (
 
 # The per-client test modules; `make test` runs each client's default tests, `make test-clients`
 # the rest of them (the tests marked `#[ignore = "make test-clients"]`).
-CLIENT_MODULES := claude_code:: codex:: gemini_cli:: opencode:: kilo:: copilot_cli:: qwen_code:: mcp_inspector:: mcp_remote:: shapes:: resumed:: cold:: static_key::static_key_real_ legacy_sse::legacy_sse_ callback_port::callback_port_real_ discovery::discovery_variant_on_the_cli_js_era_version server:: python_server:: conformance::
+CLIENT_MODULES := claude_code:: codex:: gemini_cli:: opencode:: kilo:: copilot_cli:: qwen_code:: mcp_inspector:: mcp_remote:: shapes:: resumed:: cold:: static_key::static_key_real_ legacy_sse::legacy_sse_ callback_port::callback_port_real_ discovery::discovery_variant_on_the_cli_js_era_version server:: python_server:: shared_store:: conformance::
 
 test-clients: setup ## Every client's tests that `make test` leaves out for time (more scenarios, more versions); CI runs it after `make test`
 	$(CARGO) build -p harness --bin harness

@@ -77,5 +77,7 @@ mod resumed;
 mod server;
 #[path = "reconnect/shapes.rs"]
 mod shapes;
+#[path = "reconnect/shared_store.rs"]
+mod shared_store;
 #[path = "reconnect/static_key.rs"]
 mod static_key;

@@ -329,6 +329,14 @@ pub trait ClientUnderTest {
         env: &RunEnv<'_>,
         server: &str,
     ) -> Result<NeedsAuthState, DriveError>;
+    /// What the client's credential store holds for `server`, for a report's evidence (presence
+    /// and expiry, never the secrets). A driver not taught where its store is says so.
+    fn stored_tokens(&self, _env: &RunEnv<'_>, _server: &str) -> Result<String, DriveError> {
+        Ok(format!(
+            "(the {} driver does not read its credential store yet)",
+            self.name()
+        ))
+    }
     /// Marks `server` as needing authentication in the client's persisted state (a fault for
     /// negative controls).
     fn plant_needs_auth(&self, env: &RunEnv<'_>, server: &str) -> Result<(), DriveError>;

@@ -18,6 +18,7 @@ pub mod client_forgotten_in_session;
 pub mod conformance;
 pub mod def;
 pub mod dropped_connection;
+pub mod headless_then_session;
 pub mod isolated;
 pub mod legacy_sse_at_connect;
 pub mod legacy_sse_only;
@@ -35,6 +36,7 @@ pub mod run;
 pub mod scope_step_up;
 pub mod server_restart;
 pub mod session_lost;
+pub mod shared_store_refresh_race;
 pub mod slash_mcp;
 pub mod slow_server;
 pub mod static_api_key;
@@ -74,6 +76,8 @@ impl Scenario {
         Scenario::new(&transient_error_at_reconnect::DEF);
     pub const LOGIN_AT_CONNECT: Scenario = Scenario::new(&login_at_connect::DEF);
     pub const STORED_TOKEN_RERUN: Scenario = Scenario::new(&stored_token_rerun::DEF);
+    pub const HEADLESS_THEN_SESSION: Scenario = Scenario::new(&headless_then_session::DEF);
+    pub const SHARED_STORE_REFRESH_RACE: Scenario = Scenario::new(&shared_store_refresh_race::DEF);
     pub const RESUMED_AFTER_EXPIRY: Scenario = Scenario::new(&resumed_after_expiry::DEF);
     pub const LOGIN_COLD: Scenario = Scenario::new(&login_cold::DEF);
     pub const STATIC_API_KEY: Scenario = Scenario::new(&static_api_key::DEF);
@@ -84,7 +88,7 @@ impl Scenario {
     pub const PRE_ISSUED_TOKEN: Scenario = Scenario::new(&pre_issued_token::DEF);
 
     /// Every scenario, in the order tables show them.
-    pub const ALL: [Scenario; 26] = [
+    pub const ALL: [Scenario; 28] = [
         Scenario::SLASH_MCP,
         Scenario::LOGIN_THEN_LIST,
         Scenario::LOGIN_COLD,
@@ -106,6 +110,8 @@ impl Scenario {
         Scenario::TRANSIENT_ERROR_AT_RECONNECT,
         Scenario::LOGIN_AT_CONNECT,
         Scenario::STORED_TOKEN_RERUN,
+        Scenario::HEADLESS_THEN_SESSION,
+        Scenario::SHARED_STORE_REFRESH_RACE,
         Scenario::RESUMED_AFTER_EXPIRY,
         Scenario::STATIC_API_KEY,
         Scenario::CALLBACK_PORT_TAKEN,

@@ -176,6 +176,7 @@ pub fn run_with(
     };
     let mut sandbox: Option<Sandbox> = None;
     let mut model_api = None;
+    let mut login_path = scenario.login_path();
     let outcome = (|| -> Result<(), DriveError> {
         let sb = Sandbox::new(&scenario.file_label())
             .map_err(|e| DriveError::Setup(format!("sandbox: {e}")))?;
@@ -188,11 +189,13 @@ pub fn run_with(
             model_api_url: model.uri(),
         };
         client.prepare(&env)?;
+        login_path =
+            crate::scenarios::headless_then_session::login_path_for(scenario, client, &env)?;
         // A client without the scenario's login path earns "not applicable", with the
         // evidence it gave; every other story needs the path to mean anything.
         // The suite's scenarios choose among the client's login paths themselves.
         if !crate::scenarios::conformance::is_suite_scenario(scenario)
-            && login_path_absent(&mut run, client, &env, scenario.login_path())?
+            && login_path_absent(&mut run, client, &env, login_path)?
         {
             return Ok(());
         }
@@ -277,7 +280,7 @@ pub fn run_with(
         scenario,
         client: client.name().to_owned(),
         version: client.version().to_owned(),
-        login_path: scenario.login_path(),
+        login_path,
         is_reconnect_check: scenario.is_reconnect_check(),
         checks: run.checks,
         server_lints: Vec::new(),

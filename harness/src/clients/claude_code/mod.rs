@@ -43,6 +43,8 @@ const MENU_TIMEOUT: Duration = Duration::from_secs(15);
 const PRINT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Where the CLI keeps the servers it believes need authentication (relative to HOME).
 const NEEDS_AUTH_CACHE: &str = ".claude/mcp-needs-auth-cache.json";
+/// Where this version keeps its MCP OAuth tokens (key `mcpOAuth`).
+const CREDENTIALS_FILE: &str = ".claude/.credentials.json";
 
 const NEEDS_AUTH_WORDS: &[&str] = &["needs authentication", "needs sign-in", "needs auth"];
 const AUTH_SUCCESS_WORDS: &[&str] = &[
@@ -695,6 +697,55 @@ impl ClientUnderTest for ClaudeCode {
                 .collect()
         };
         format!("mcp__{}__{}", normalise(server), normalise(tool))
+    }
+
+    fn stored_tokens(&self, env: &RunEnv<'_>, server: &str) -> Result<String, DriveError> {
+        let path = env.sandbox.home().join(CREDENTIALS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(format!("~/{CREDENTIALS_FILE} does not exist"))
+            }
+            Err(e) => {
+                return Err(DriveError::Unexpected {
+                    what: format!("reading {}", path.display()),
+                    detail: e.to_string(),
+                })
+            }
+        };
+        let parsed: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| DriveError::Unexpected {
+                what: format!("~/{CREDENTIALS_FILE} is not JSON"),
+                detail: e.to_string(),
+            })?;
+        // Entries are keyed `<server>|<hash>`; the secrets are summarised, never copied.
+        let entries: Vec<String> = parsed
+            .get("mcpOAuth")
+            .and_then(|m| m.as_object())
+            .into_iter()
+            .flatten()
+            .filter(|(key, _)| key.split('|').next() == Some(server))
+            .map(|(key, entry)| {
+                let field = |name: &str| match entry.get(name) {
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => {
+                        format!("{name} present ({} chars)", s.len())
+                    }
+                    Some(serde_json::Value::Number(n)) => format!("{name} {n}"),
+                    _ => format!("{name} absent"),
+                };
+                format!(
+                    "{key}: {}, {}, {}",
+                    field("accessToken"),
+                    field("refreshToken"),
+                    field("expiresAt")
+                )
+            })
+            .collect();
+        Ok(if entries.is_empty() {
+            format!("~/{CREDENTIALS_FILE} key mcpOAuth holds no entry for {server}")
+        } else {
+            format!("~/{CREDENTIALS_FILE} key mcpOAuth: {}", entries.join("; "))
+        })
     }
 
     fn needs_auth_state(
