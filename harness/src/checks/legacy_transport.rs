@@ -242,38 +242,11 @@ mod tests {
     use super::*;
     use crate::checks::Verdict;
 
-    /// A record with nothing but what the test names (the proxy's `blank` lives above checks).
+    /// A record with nothing but what the test names.
     fn blank(method: &str, path: &str, phase: Phase) -> AccessRecord {
-        AccessRecord {
-            seq: 0,
-            at_ms: 0,
-            method: method.to_owned(),
-            path: path.to_owned(),
-            phase,
-            rpc_method: None,
-            rpc_id: None,
-            rpc_kind: None,
-            tool_name: None,
-            grant_type: None,
-            client_id: None,
-            bearer: Bearer::None,
-            session_id: None,
-            protocol_version: None,
-            accept: None,
-            user_agent: None,
-            status: 0,
-            error: None,
-            meta_protocol_version: None,
-            meta_client_capabilities: false,
-            mcp_method_header: None,
-            modern: false,
-            negotiated: None,
-            on_authorization_server: false,
-            resource: None,
-            redirect_uri: None,
-            fault: None,
-            api_key: None,
-        }
+        let mut r = crate::checks::test_record(0, method, path, 0);
+        r.phase = phase;
+        r
     }
 
     fn record(seq: u64, method: &str, path: &str, rpc: Option<&str>, status: u16) -> AccessRecord {
