@@ -224,36 +224,10 @@ mod tests {
     use mock_server::Bearer;
 
     fn record(seq: u64, rpc: Option<&str>, bearer: Bearer, status: u16) -> AccessRecord {
-        AccessRecord {
-            seq,
-            at_ms: seq,
-            method: "POST".to_owned(),
-            path: mock_server::paths::MCP.to_owned(),
-            phase: Phase::Mcp,
-            rpc_method: rpc.map(str::to_owned),
-            rpc_id: None,
-            rpc_kind: None,
-            tool_name: None,
-            grant_type: None,
-            client_id: None,
-            bearer,
-            session_id: None,
-            protocol_version: None,
-            accept: None,
-            user_agent: None,
-            status,
-            error: None,
-            meta_protocol_version: None,
-            meta_client_capabilities: false,
-            mcp_method_header: None,
-            modern: false,
-            negotiated: None,
-            on_authorization_server: false,
-            resource: None,
-            redirect_uri: None,
-            fault: None,
-            api_key: None,
-        }
+        let mut r = crate::checks::test_record(seq, "POST", mock_server::paths::MCP, status);
+        r.rpc_method = rpc.map(str::to_owned);
+        r.bearer = bearer;
+        r
     }
 
     fn valid() -> Bearer {

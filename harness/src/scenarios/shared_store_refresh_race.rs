@@ -365,44 +365,20 @@ mod tests {
     use mock_server::Bearer;
 
     fn mcp(seq: u64, rpc: &str, session: &str, status: u16) -> AccessRecord {
-        AccessRecord {
-            seq,
-            at_ms: seq,
-            method: "POST".to_owned(),
-            path: mock_server::paths::MCP.to_owned(),
-            phase: Phase::Mcp,
-            rpc_method: Some(rpc.to_owned()),
-            rpc_id: None,
-            rpc_kind: None,
-            tool_name: (rpc == "tools/call").then(|| TOOL.to_owned()),
-            grant_type: None,
-            client_id: None,
-            bearer: if status == 401 {
-                Bearer::Expired {
-                    token_id: "at-1".to_owned(),
-                }
-            } else {
-                Bearer::Valid {
-                    token_id: "at-2".to_owned(),
-                }
-            },
-            session_id: Some(session.to_owned()),
-            protocol_version: None,
-            accept: None,
-            user_agent: None,
-            status,
-            error: None,
-            meta_protocol_version: None,
-            meta_client_capabilities: false,
-            mcp_method_header: None,
-            modern: false,
-            negotiated: None,
-            on_authorization_server: false,
-            resource: None,
-            redirect_uri: None,
-            fault: None,
-            api_key: None,
-        }
+        let mut r = crate::checks::test_record(seq, "POST", mock_server::paths::MCP, status);
+        r.rpc_method = Some(rpc.to_owned());
+        r.tool_name = (rpc == "tools/call").then(|| TOOL.to_owned());
+        r.bearer = if status == 401 {
+            Bearer::Expired {
+                token_id: "at-1".to_owned(),
+            }
+        } else {
+            Bearer::Valid {
+                token_id: "at-2".to_owned(),
+            }
+        };
+        r.session_id = Some(session.to_owned());
+        r
     }
 
     #[test]
