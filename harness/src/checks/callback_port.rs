@@ -9,6 +9,7 @@ use url::Url;
 use crate::checks::{evidence_line, Check};
 
 pub const PORT_CONFLICT_HANDLED: &str = "callback-port-conflict-handled";
+pub const CONFIGURED_PORT_HONOURED: &str = "configured-callback-port-honoured";
 
 /// How the login ended, as the driver saw it.
 #[derive(Debug, Clone)]
@@ -22,6 +23,49 @@ pub enum LoginEnd {
 
 fn port_of(uri: &str) -> Option<u16> {
     Url::parse(uri).ok().and_then(|u| u.port_or_known_default())
+}
+
+/// Failure class 2, a callback port the person configured (opencode's `oauth.callbackPort`,
+/// mcp-remote's port argument …): every redirect URI the client registers, authorizes with or
+/// repeats at the token endpoint is on that port. A pre-registered redirect URI has the port the
+/// person chose; a client that picks another breaks the login it was configured for (RFC 8252
+/// §7.3 lets the server accept any port, not the client ignore its configuration). A run that
+/// sent no redirect URI passes with that said (`token-exchanged` judges whether it logged in).
+pub fn configured_port_honoured(log: &[AccessRecord], configured: u16) -> Check {
+    let sent: Vec<(&AccessRecord, &str)> = log
+        .iter()
+        .filter_map(|r| r.redirect_uri.as_deref().map(|u| (r, u)))
+        .collect();
+    let elsewhere: Vec<String> = sent
+        .iter()
+        .filter(|(_, uri)| port_of(uri) != Some(configured))
+        .map(|(r, uri)| format!("{} redirect_uri={uri}", evidence_line(r)))
+        .collect();
+    if !elsewhere.is_empty() {
+        return Check::fail(
+            CONFIGURED_PORT_HONOURED,
+            format!(
+                "the callback port was configured as {configured}, but {} request(s) named a \
+                 redirect URI on another port",
+                elsewhere.len()
+            ),
+            elsewhere,
+        );
+    }
+    let evidence = sent
+        .iter()
+        .take(4)
+        .map(|(r, uri)| format!("{} redirect_uri={uri}", evidence_line(r)))
+        .collect();
+    let summary = if sent.is_empty() {
+        format!("no request named a redirect URI (the configured callback port: {configured})")
+    } else {
+        format!(
+            "all {} redirect URI(s) the client sent are on the configured port {configured}",
+            sent.len()
+        )
+    };
+    Check::pass(CONFIGURED_PORT_HONOURED, summary, evidence)
 }
 
 /// Words that tell a person the port is the problem (not the bare number: it is in every
@@ -292,5 +336,30 @@ mod tests {
             port_conflict_handled(&same, 7777, &end).verdict,
             Verdict::Fail
         );
+    }
+
+    #[test]
+    fn redirect_uris_on_the_configured_port_pass_and_one_elsewhere_fails() {
+        let with = |seq, uri: &str| {
+            let mut r = crate::checks::test_record(seq, "GET", "/oauth/authorize", 302);
+            r.redirect_uri = Some(uri.to_owned());
+            r
+        };
+        let honoured = [
+            with(1, "http://127.0.0.1:4321/callback"),
+            with(2, "http://127.0.0.1:4321/callback"),
+        ];
+        assert_eq!(
+            configured_port_honoured(&honoured, 4321).verdict,
+            Verdict::Pass
+        );
+        let ignored = [
+            with(1, "http://127.0.0.1:4321/callback"),
+            with(2, "http://localhost:19876/callback"),
+        ];
+        let check = configured_port_honoured(&ignored, 4321);
+        assert_eq!(check.verdict, Verdict::Fail, "{check:?}");
+        assert!(check.evidence[0].contains("19876"), "{check:?}");
+        assert_eq!(configured_port_honoured(&[], 4321).verdict, Verdict::Pass);
     }
 }

@@ -244,6 +244,17 @@ pub trait ClientUnderTest {
             self.name()
         )))
     }
+    /// The loopback callback port the person configured for `server` in this client (a config
+    /// file's, or a command-line argument the driver gives every run), when there is one: every
+    /// redirect URI must then be on it (`configured-callback-port-honoured`). `None` for a client
+    /// that chooses its port at each login.
+    fn configured_callback_port(
+        &self,
+        _env: &RunEnv<'_>,
+        _server: &str,
+    ) -> Result<Option<u16>, DriveError> {
+        Ok(None)
+    }
     /// As [`ClientUnderTest::add_http_server_with_client_id`], for a confidential client: the
     /// client is also given its client secret (a server that pre-registered the client with one).
     /// A client whose configuration has no secret says so with a setup error.

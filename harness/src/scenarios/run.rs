@@ -252,6 +252,28 @@ pub fn run_with(
             run.checks.push(
                 crate::checks::one_authorization::one_authorization_per_login(&opened, &access_log),
             );
+            // A callback port the person configured must be the one every redirect URI names.
+            if let Some(model) = model_api.as_ref() {
+                let env = RunEnv {
+                    sandbox: sb,
+                    model_api_url: model.uri(),
+                };
+                match client.configured_callback_port(&env, crate::scenarios::SERVER_NAME) {
+                    Ok(Some(port)) => {
+                        run.checks
+                            .push(crate::checks::callback_port::configured_port_honoured(
+                                &access_log,
+                                port,
+                            ))
+                    }
+                    Ok(None) => {}
+                    Err(error) => run.checks.push(Check::fail(
+                        "driver",
+                        "the harness could not read the client's configured callback port",
+                        vec![error.to_string()],
+                    )),
+                }
+            }
         }
     }
     if options.discovery.is_some() {

@@ -355,6 +355,15 @@ impl ClientUnderTest for McpInspector {
         }
     }
 
+    /// The callback port the driver gives every run on the command line.
+    fn configured_callback_port(
+        &self,
+        env: &RunEnv<'_>,
+        _server: &str,
+    ) -> Result<Option<u16>, DriveError> {
+        Ok(read_state(env)?.callback_port)
+    }
+
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
         let mut state = read_state(env)?;
         state.servers.insert(server.to_owned(), url.to_owned());

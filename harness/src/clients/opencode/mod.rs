@@ -519,6 +519,22 @@ impl ClientUnderTest for Opencode {
         }
     }
 
+    /// The `oauth.callbackPort` the harness wrote for the server (a free port per run).
+    fn configured_callback_port(
+        &self,
+        env: &RunEnv<'_>,
+        server: &str,
+    ) -> Result<Option<u16>, DriveError> {
+        let config = self.read_config(env)?;
+        Ok(config
+            .get("mcp")
+            .and_then(|m| m.get(server))
+            .and_then(|e| e.get("oauth"))
+            .and_then(|o| o.get("callbackPort"))
+            .and_then(Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok()))
+    }
+
     fn add_http_server(&self, env: &RunEnv<'_>, server: &str, url: &str) -> Result<(), DriveError> {
         let port = free_port()?;
         self.add_server(env, server, url, json!({ "callbackPort": port }))
