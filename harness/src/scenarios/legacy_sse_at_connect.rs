@@ -8,12 +8,10 @@
 use mock_server::discovery::Credentials;
 
 use crate::checks::{legacy_transport, token_exchanged, Verdict};
-use crate::clients::{ClientUnderTest, DriveError, LoginPath, SessionOptions, Step};
+use crate::clients::{ClientUnderTest, DriveError, LoginPath};
 use crate::scenarios::def::ScenarioDef;
 use crate::scenarios::login_state::LoginState;
-use crate::scenarios::steps::{
-    add_server, settle, Ctx, Grace, Run, RECONNECT_TIMEOUT, SERVER_NAME,
-};
+use crate::scenarios::steps::{Ctx, Run};
 
 pub const DEF: ScenarioDef = ScenarioDef {
     name: "legacy_sse_at_connect",
@@ -26,28 +24,12 @@ pub const DEF: ScenarioDef = ScenarioDef {
     drive,
 };
 
-const PROMPT: &str = "Say hello.";
-
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
-    let env = ctx.env;
-    add_server(run, client, env)?;
-    let options = SessionOptions {
-        allowed_servers: vec![SERVER_NAME.to_owned()],
-    };
-    let print = client.login_at_connect(env, SERVER_NAME, PROMPT, &options)?;
-    run.commands.push(client.reproduce(Step::Print {
-        server: SERVER_NAME,
-        prompt: PROMPT,
-    }));
-    // The run has ended; whatever it did is in the log.
-    settle(run.mock, RECONNECT_TIMEOUT, Grace::ProcessEnded, |log| {
+    let log = crate::scenarios::login_at_connect::headless_login(run, client, ctx, |log| {
         legacy_transport::fell_back_to_sse(log).verdict == Verdict::Pass
     })?;
-    let log = run.mock.received_requests()?;
     run.checks.push(token_exchanged(&log));
     run.checks
         .extend(legacy_transport::legacy_transport_checks(&log));
-    run.final_screen = print.output.clone();
-    run.print = Some(print);
     Ok(())
 }

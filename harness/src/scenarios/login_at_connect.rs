@@ -26,6 +26,23 @@ pub const DEF: ScenarioDef = ScenarioDef {
 const PROMPT: &str = "Say hello.";
 
 fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Result<(), DriveError> {
+    let log = headless_login(run, client, ctx, |log| {
+        checks::tools_listed_after_token(log).verdict == Verdict::Pass
+    })?;
+    run.checks.extend(checks::reconnect_checks(&log));
+    run.checks.push(checks::bearer_on_every_request(&log, None));
+    Ok(())
+}
+
+/// The story's steps, shared with `legacy_sse_at_connect`: add the server, one headless run that
+/// must log in by itself, then the server's log once `done` holds or the run's bound has passed.
+/// The run's output is the run's final screen.
+pub(crate) fn headless_login(
+    run: &mut Run<'_>,
+    client: &dyn ClientUnderTest,
+    ctx: &Ctx<'_>,
+    done: fn(&[mock_server::AccessRecord]) -> bool,
+) -> Result<Vec<mock_server::AccessRecord>, DriveError> {
     let env = ctx.env;
     add_server(run, client, env)?;
     let options = SessionOptions {
@@ -36,14 +53,9 @@ fn drive(run: &mut Run<'_>, client: &dyn ClientUnderTest, ctx: &Ctx<'_>) -> Resu
         server: SERVER_NAME,
         prompt: PROMPT,
     }));
-    // The run has ended; whatever it did is in the log.
-    settle(run.mock, RECONNECT_TIMEOUT, Grace::ProcessEnded, |log| {
-        checks::tools_listed_after_token(log).verdict == Verdict::Pass
-    })?;
-    let log = run.mock.received_requests()?;
-    run.checks.extend(checks::reconnect_checks(&log));
-    run.checks.push(checks::bearer_on_every_request(&log, None));
     run.final_screen = print.output.clone();
     run.print = Some(print);
-    Ok(())
+    // The run has ended; whatever it did is in the log.
+    settle(run.mock, RECONNECT_TIMEOUT, Grace::ProcessEnded, done)?;
+    Ok(run.mock.received_requests()?)
 }
