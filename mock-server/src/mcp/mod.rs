@@ -247,17 +247,7 @@ async fn post(
         return Ok(commit_transport_fault(&notes, fault, kill.map(|k| k.0)));
     }
 
-    let is_json = header_str(&headers, header::CONTENT_TYPE.as_str())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::rpc(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Value::Null,
-            SERVER_ERROR,
-            "Unsupported Media Type: Content-Type must be application/json",
-        ));
-    }
+    require_json_body(&headers)?;
     // The transport asks clients to accept both JSON and SSE; only a client that rules out JSON
     // (the only thing this server answers with) is refused.
     if header_str(&headers, header::ACCEPT.as_str()).is_some()
@@ -445,17 +435,7 @@ async fn legacy_message(
     notes.update(|n| n.session_id = session.clone());
     let caller = authenticate(&state, &notes, &headers)?;
     let stream = legacy_sse::require_stream(&state, &notes, session.as_deref())?;
-    let is_json = header_str(&headers, header::CONTENT_TYPE.as_str())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::rpc(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Value::Null,
-            SERVER_ERROR,
-            "Unsupported Media Type: Content-Type must be application/json",
-        ));
-    }
+    require_json_body(&headers)?;
     let Some(incoming) = incoming else {
         return Err(ApiError::rpc(
             StatusCode::BAD_REQUEST,
@@ -694,4 +674,22 @@ async fn delete(
     let (id, _) = require_session(&state, &headers)?;
     state.sessions().remove(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A JSON-RPC message must come as `application/json` (Streamable HTTP and the older HTTP+SSE
+/// transport alike): 415 with a JSON-RPC error otherwise.
+fn require_json_body(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_json = header_str(headers, header::CONTENT_TYPE.as_str())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::rpc(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Value::Null,
+            SERVER_ERROR,
+            "Unsupported Media Type: Content-Type must be application/json",
+        ))
+    }
 }
